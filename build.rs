@@ -1,0 +1,158 @@
+//! Compiles `rules/*.toml` into a static rule catalogue (`$OUT_DIR/rules.rs`).
+//!
+//! The build fails, with the offending file named, when a rule lacks a required doc section,
+//! when two rules share an id, when a rule has no `fixtures/<id>/` or no `src/rules/<id>.rs`:
+//! every rule is documented, tested and implemented, or the crate does not build.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    name: String,
+    level: String,
+    summary: String,
+    checklist: String,
+    languages: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    cwe: Vec<String>,
+    precision: String,
+    #[serde(default)]
+    security_severity: Option<String>,
+    since: String,
+    docs: Docs,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Docs {
+    what: String,
+    why: String,
+    example: String,
+    use_instead: String,
+    #[serde(default)]
+    references: Vec<String>,
+}
+
+fn fail(msg: String) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1);
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=rules");
+    println!("cargo:rerun-if-changed=src/rules");
+    println!("cargo:rerun-if-changed=fixtures");
+    let mut entries: Vec<_> = std::fs::read_dir("rules")
+        .unwrap_or_else(|e| fail(format!("rules/: {e}")))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    entries.sort();
+
+    let mut ids = BTreeSet::new();
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let mut mods = String::new();
+    let mut make = String::from("/// One instance of every rule, in catalogue order (sorted by id).\npub fn instantiate() -> Vec<Box<dyn Rule>> {\n    vec![\n");
+    let mut out = String::from("pub static RULES: &[RuleMeta] = &[\n");
+    for path in &entries {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+        let r: RuleFile =
+            toml::from_str(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+        let stem = path.file_stem().unwrap().to_string_lossy();
+        if stem != r.id {
+            fail(format!(
+                "{}: id `{}` does not match the file name",
+                path.display(),
+                r.id
+            ));
+        }
+        if !ids.insert(r.id.clone()) {
+            fail(format!("duplicate rule id `{}`", r.id));
+        }
+        for (section, body) in [
+            ("what", &r.docs.what),
+            ("why", &r.docs.why),
+            ("example", &r.docs.example),
+            ("use_instead", &r.docs.use_instead),
+        ] {
+            if body.trim().is_empty() {
+                fail(format!("{}: docs.{section} is empty", path.display()));
+            }
+        }
+        if !matches!(r.level.as_str(), "error" | "warning" | "note") {
+            fail(format!(
+                "{}: level must be error, warning or note",
+                path.display()
+            ));
+        }
+        if !matches!(
+            r.precision.as_str(),
+            "very-high" | "high" | "medium" | "low"
+        ) {
+            fail(format!(
+                "{}: precision must be very-high, high, medium or low",
+                path.display()
+            ));
+        }
+        if !Path::new("fixtures").join(&r.id).is_dir() {
+            fail(format!("rule `{}` has no fixtures/{}/", r.id, r.id));
+        }
+        let snake = r.id.replace('-', "_");
+        if !Path::new("src/rules").join(format!("{snake}.rs")).is_file() {
+            fail(format!("rule `{}` has no src/rules/{snake}.rs", r.id));
+        }
+        let file = Path::new(&manifest)
+            .join("src/rules")
+            .join(format!("{snake}.rs"));
+        writeln!(
+            mods,
+            "#[path = {:?}]\npub mod {snake};",
+            file.display().to_string()
+        )
+        .unwrap();
+        writeln!(make, "        Box::new({snake}::{}),", r.name).unwrap();
+        let level = match r.level.as_str() {
+            "error" => "Level::Error",
+            "warning" => "Level::Warning",
+            _ => "Level::Note",
+        };
+        writeln!(
+            out,
+            "    RuleMeta {{ id: {:?}, name: {:?}, level: {level}, summary: {:?}, checklist: {:?}, \
+             languages: &{:?}, tags: &{:?}, cwe: &{:?}, precision: {:?}, security_severity: {:?}, \
+             since: {:?}, what: {:?}, why: {:?}, example: {:?}, use_instead: {:?}, references: &{:?} }},",
+            r.id,
+            r.name,
+            r.summary.trim(),
+            r.checklist,
+            r.languages,
+            r.tags,
+            r.cwe,
+            r.precision,
+            r.security_severity,
+            r.since,
+            r.docs.what.trim(),
+            r.docs.why.trim(),
+            r.docs.example.trim_end(),
+            r.docs.use_instead.trim_end(),
+            r.docs.references,
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    make.push_str("    ]\n}\n");
+    let dir = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(Path::new(&dir).join("rules.rs"), out).unwrap();
+    std::fs::write(
+        Path::new(&dir).join("rule_mods.rs"),
+        format!("{mods}\n{make}"),
+    )
+    .unwrap();
+}

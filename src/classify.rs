@@ -1,0 +1,348 @@
+//! Decides, once per file, its language and its roles. Rules ask the class ("is this production
+//! code?") and never look at paths themselves.
+
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Python,
+    JavaScript,
+    Jsx,
+    TypeScript,
+    Tsx,
+    /// Django/Jinja templates (HTML).
+    Template,
+    Dotenv,
+    Css,
+    /// Any other text file (YAML, JSON, shell, Dockerfile...).
+    Other,
+}
+
+impl Lang {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::Jsx => "jsx",
+            Lang::TypeScript => "typescript",
+            Lang::Tsx => "tsx",
+            Lang::Template => "template",
+            Lang::Dotenv => "dotenv",
+            Lang::Css => "css",
+            Lang::Other => "text",
+        }
+    }
+
+    pub fn is_js_family(self) -> bool {
+        matches!(
+            self,
+            Lang::JavaScript | Lang::Jsx | Lang::TypeScript | Lang::Tsx
+        )
+    }
+}
+
+/// Roles a file plays; several may hold at once (a test inside a migrations package, say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    pub test: bool,
+    pub story: bool,
+    /// JS tooling config and scripts: `*.config.js`, `.eslintrc.*`, `scripts/`.
+    pub tooling: bool,
+    pub docs: bool,
+    /// Vendored, minified or generated code.
+    pub vendored: bool,
+    pub migration: bool,
+    /// A template for an env file (`.env.example`), never a live one.
+    pub env_template: bool,
+    /// Path says dev/test settings (`settings/dev.py`, `local_settings.py`).
+    pub dev_settings_name: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileClass {
+    pub lang: Lang,
+    pub roles: Roles,
+    /// Set from config (`[production] include/exclude`); wins over the roles.
+    pub forced_production: Option<bool>,
+}
+
+impl FileClass {
+    /// Production code: not a test, story, tooling config, docs, or vendored/generated file.
+    pub fn is_production(&self) -> bool {
+        if let Some(p) = self.forced_production {
+            return p;
+        }
+        let r = &self.roles;
+        !(r.test || r.story || r.tooling || r.docs || r.vendored)
+    }
+}
+
+const DEV_WORDS: &[&str] = &[
+    "dev",
+    "development",
+    "local",
+    "test",
+    "tests",
+    "testing",
+    "ci",
+];
+const TEMPLATE_PARTS: &[&str] = &[
+    "example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults",
+];
+const TEST_DIRS: &[&str] = &[
+    "tests",
+    "test",
+    "__tests__",
+    "__mocks__",
+    "cypress",
+    "e2e",
+    "playwright",
+    "testing",
+    "spec",
+];
+const DOC_DIRS: &[&str] = &["docs", "doc"];
+const VENDOR_DIRS: &[&str] = &[
+    "vendor",
+    "vendors",
+    "third_party",
+    "third-party",
+    "staticfiles",
+    "bower_components",
+];
+const TOOL_CONFIG_STEMS: &[&str] = &[
+    "webpack",
+    "vite",
+    "vitest",
+    "rollup",
+    "babel",
+    "jest",
+    "karma",
+    "gulpfile",
+    "gruntfile",
+    "postcss",
+    "tailwind",
+    "eslint",
+    "prettier",
+    "commitlint",
+    "esbuild",
+    "craco",
+    "metro",
+    "svelte",
+    "astro",
+    "playwright",
+    "cypress",
+    "stylelint",
+    "lint-staged",
+    "tsup",
+    "next",
+    "nuxt",
+    "remix",
+    "storybook",
+];
+
+/// True when a settings path names a dev/test environment: the file stem or its folder is one of
+/// the dev words, or has one as a `_`/`-`/`.`-separated part.
+pub fn is_dev_settings_name(rel: &str) -> bool {
+    let p = Path::new(rel);
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let folder = p
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [stem, folder].iter().any(|name| {
+        name.split(['_', '-', '.'])
+            .any(|part| DEV_WORDS.contains(&part))
+    })
+}
+
+/// A dotenv file by name: `.env`, `.env.<x>`, `<x>.env`.
+pub fn is_dotenv_name(name: &str) -> bool {
+    name == ".env" || name.starts_with(".env.") || (name.ends_with(".env") && name.len() > 4)
+}
+
+/// A dotenv template (`.env.example`, `example.env`, `.env.local.sample`).
+pub fn is_dotenv_template(name: &str) -> bool {
+    name.split('.')
+        .any(|part| TEMPLATE_PARTS.contains(&part.to_lowercase().as_str()))
+}
+
+pub fn classify(rel: &str, head: &[u8]) -> FileClass {
+    let path = Path::new(rel);
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_lowercase();
+    let ext = path
+        .extension()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let dirs: Vec<String> = path
+        .parent()
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(&d.as_str()));
+
+    let lang = if is_dotenv_name(&lower) {
+        Lang::Dotenv
+    } else {
+        match ext.as_str() {
+            "py" | "pyi" => Lang::Python,
+            "js" | "mjs" | "cjs" => Lang::JavaScript,
+            "jsx" => Lang::Jsx,
+            "ts" | "mts" | "cts" => Lang::TypeScript,
+            "tsx" => Lang::Tsx,
+            "html" | "htm" | "djhtml" | "jinja" | "jinja2" | "j2" => Lang::Template,
+            "css" | "scss" | "sass" | "less" => Lang::Css,
+            _ => Lang::Other,
+        }
+    };
+
+    let mut roles = Roles::default();
+    let stem = lower.split('.').next().unwrap_or("");
+    roles.test = in_dir(TEST_DIRS)
+        || (lang == Lang::Python
+            && (lower.starts_with("test_")
+                || stem.ends_with("_test")
+                || lower == "conftest.py"
+                || lower == "tests.py"))
+        || lower.contains(".test.")
+        || lower.contains(".spec.")
+        || lower.contains("_spec.")
+        || dirs
+            .iter()
+            .any(|d| d.ends_with("_tests") || d.ends_with("-tests"));
+    roles.story =
+        lower.contains(".stories.") || lower.contains(".story.") || in_dir(&[".storybook"]);
+    roles.tooling = (lang.is_js_family()
+        && (lower.contains(".config.")
+            || TOOL_CONFIG_STEMS.contains(&stem)
+            || lower.starts_with(".eslintrc")
+            || lower.starts_with(".babelrc")))
+        || (lang.is_js_family()
+            && in_dir(&["scripts", "bin", "tools", "tooling", ".storybook", "config"]))
+        || (lang == Lang::Python
+            && (lower == "setup.py" || lower == "noxfile.py" || lower == "fabfile.py"));
+    roles.docs = matches!(ext.as_str(), "md" | "rst" | "markdown" | "adoc")
+        || in_dir(DOC_DIRS)
+        || in_dir(&["examples", "example"]);
+    roles.vendored = in_dir(VENDOR_DIRS)
+        || lower.contains(".min.")
+        || lower.contains("-min.")
+        || lower.contains(".bundle.")
+        || lower.contains(".chunk.")
+        || lower.ends_with(".map")
+        || matches!(
+            lower.as_str(),
+            "package-lock.json"
+                | "yarn.lock"
+                | "pnpm-lock.yaml"
+                | "poetry.lock"
+                | "pipfile.lock"
+                | "uv.lock"
+                | "cargo.lock"
+        )
+        || looks_generated(head, lang);
+    roles.migration = lang == Lang::Python
+        && dirs.last().is_some_and(|d| d == "migrations")
+        && lower != "__init__.py";
+    roles.env_template = lang == Lang::Dotenv && is_dotenv_template(&lower);
+    roles.dev_settings_name = is_dev_settings_name(rel) || roles.test;
+    FileClass {
+        lang,
+        roles,
+        forced_production: None,
+    }
+}
+
+/// Minified or generated: a very long line early in a JS/CSS file, or a generated-code banner.
+fn looks_generated(head: &[u8], lang: Lang) -> bool {
+    let head = &head[..head.len().min(4096)];
+    let text = String::from_utf8_lossy(head);
+    let first = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    if first.contains("@generated")
+        || first.contains("DO NOT EDIT")
+        || first.contains("Code generated by")
+    {
+        return true;
+    }
+    if lang.is_js_family() || lang == Lang::Css {
+        // A minified bundle has lines of thousands of characters; hand-written code does not.
+        return head.split(|&b| b == b'\n').any(|l| l.len() > 1000);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_settings_names() {
+        for p in [
+            "proj/settings/dev.py",
+            "settings_dev.py",
+            "test_settings.py",
+            "local_settings.py",
+            "settings/local.py",
+            "config/tests/settings.py",
+            "settings/ci.py",
+        ] {
+            assert!(is_dev_settings_name(p), "{p}");
+        }
+        for p in [
+            "proj/settings.py",
+            "settings/base.py",
+            "settings/prod.py",
+            "settings/production.py",
+            "settings/staging.py",
+            "settings/common.py",
+            "devops/settings.py",
+        ] {
+            assert!(!is_dev_settings_name(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn dotenv_names() {
+        assert!(
+            is_dotenv_name(".env")
+                && is_dotenv_name(".env.production")
+                && is_dotenv_name("prod.env")
+        );
+        assert!(
+            !is_dotenv_name("environment.py")
+                && !is_dotenv_name(".envrc")
+                && !is_dotenv_name(".env_file")
+        );
+        assert!(
+            is_dotenv_template(".env.example")
+                && is_dotenv_template("example.env")
+                && is_dotenv_template(".env.local.sample")
+        );
+        assert!(!is_dotenv_template(".env") && !is_dotenv_template(".env.production"));
+    }
+
+    #[test]
+    fn roles() {
+        assert!(classify("frontend/src/App.test.tsx", b"").roles.test);
+        assert!(classify("frontend/src/Button.stories.tsx", b"").roles.story);
+        assert!(classify("frontend/vite.config.ts", b"").roles.tooling);
+        assert!(classify("static/js/app.min.js", b"").roles.vendored);
+        assert!(
+            classify("blog/migrations/0001_initial.py", b"")
+                .roles
+                .migration
+        );
+        assert!(classify("frontend/src/components/TodoList.tsx", b"").is_production());
+        assert!(classify("blog/tests/test_views.py", b"").roles.test);
+    }
+}

@@ -1,0 +1,330 @@
+//! The command line: `preflight check`, `preflight rules`, `preflight rule ID`.
+//!
+//! Exit codes: 0 no findings, 1 findings, 2 usage or I/O error. An error outranks findings.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::engine::{self, Scan};
+use crate::registry::RULES;
+use crate::report;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "preflight",
+    version,
+    about = "Static pre-deployment audit for Django + React repositories"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check files or directories (default: the current directory).
+    Check(CheckArgs),
+    /// List every rule: id, level, checklist item.
+    Rules {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Print one rule's documentation.
+    Rule { id: String },
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Files or directories. Given files, preflight reports on them only, with the project
+    /// around them (found upwards) as context.
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these rules (comma-separated ids, or ALL).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub select: Vec<String>,
+    /// Skip these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub ignore: Vec<String>,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print findings only: no notes, no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// SARIF `automationDetails.id`, to keep several analyses apart in code scanning.
+    #[arg(long, value_name = "CATEGORY")]
+    pub sarif_category: Option<String>,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check(args) => match check(&args) {
+            Ok(code) => code,
+            Err(msg) => {
+                eprintln!("preflight: error: {msg}");
+                2
+            }
+        },
+        Command::Rules { format } => {
+            print!("{}", list_rules(format));
+            0
+        }
+        Command::Rule { id } => match crate::registry::meta(&id) {
+            Some(r) => {
+                print!("{}", report::sarif::rule_markdown(r));
+                0
+            }
+            None => {
+                eprintln!("preflight: error: no rule `{id}` (see `preflight rules`)");
+                2
+            }
+        },
+    }
+}
+
+fn list_rules(format: ListFormat) -> String {
+    match format {
+        ListFormat::Text => {
+            let mut s = String::new();
+            for r in RULES {
+                s.push_str(&format!(
+                    "{:<32} {:<8} {}\n",
+                    r.id,
+                    r.level.as_str(),
+                    r.checklist
+                ));
+            }
+            s
+        }
+        ListFormat::Json => {
+            let arr: Vec<serde_json::Value> = RULES
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "name": r.name, "level": r.level.as_str(), "summary": r.summary,
+                        "checklist": r.checklist, "languages": r.languages, "tags": r.tags, "cwe": r.cwe,
+                        "precision": r.precision, "security_severity": r.security_severity,
+                        "what": r.what, "why": r.why, "example": r.example, "use_instead": r.use_instead,
+                        "references": r.references,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&arr).expect("json") + "\n"
+        }
+    }
+}
+
+/// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.
+pub fn selection(
+    select: &[String],
+    ignore: &[String],
+    config: &Config,
+) -> Result<Vec<bool>, String> {
+    let check = |id: &String| {
+        if id == "ALL" || crate::registry::meta(id).is_some() {
+            Ok(())
+        } else {
+            Err(format!("unknown rule id `{id}` (see `preflight rules`)"))
+        }
+    };
+    let select: Vec<String> = if !select.is_empty() {
+        select.to_vec()
+    } else {
+        config
+            .raw
+            .select
+            .clone()
+            .unwrap_or_else(|| vec!["ALL".into()])
+    };
+    let ignore: Vec<String> = ignore.iter().chain(&config.raw.ignore).cloned().collect();
+    select.iter().chain(&ignore).try_for_each(check)?;
+    Ok(RULES
+        .iter()
+        .map(|r| {
+            (select.iter().any(|s| s == "ALL" || s == r.id)) && !ignore.iter().any(|s| s == r.id)
+        })
+        .collect())
+}
+
+/// The nearest folder at or above `start` holding `.git`, `manage.py` or `pyproject.toml`.
+pub fn project_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| {
+            d.join(".git").exists()
+                || d.join("manage.py").is_file()
+                || d.join("pyproject.toml").is_file()
+        })
+        .map(Path::to_path_buf)
+}
+
+/// The folder whose config applies: nearest at or above `start` with `preflight.toml` or a
+/// `pyproject.toml` with `[tool.preflight]`, not looking past the repository top.
+fn config_root(start: &Path) -> Option<PathBuf> {
+    for d in start.ancestors() {
+        if d.join("preflight.toml").is_file() {
+            return Some(d.to_path_buf());
+        }
+        if std::fs::read_to_string(d.join("pyproject.toml"))
+            .is_ok_and(|t| t.contains("[tool.preflight"))
+        {
+            return Some(d.to_path_buf());
+        }
+        if d.join(".git").exists() {
+            break;
+        }
+    }
+    None
+}
+
+/// Turns the command-line paths into a `Scan`.
+pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), String> {
+    let given: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for p in &given {
+        let abs = cwd.join(p);
+        let meta = std::fs::metadata(&abs).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("`{}` does not exist", p.display()),
+            _ => format!("`{}`: {e}", p.display()),
+        })?;
+        let canon = abs
+            .canonicalize()
+            .map_err(|e| format!("`{}`: {e}", p.display()))?;
+        if meta.is_dir() {
+            dirs.push(canon)
+        } else {
+            files.push(canon)
+        }
+    }
+    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let first_dir = dirs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| files[0].parent().unwrap_or(&cwd).to_path_buf());
+    let context = if dirs.is_empty() {
+        project_root(&first_dir).unwrap_or_else(|| first_dir.clone())
+    } else {
+        first_dir.clone()
+    };
+    let all_under_cwd =
+        dirs.iter().chain(&files).all(|p| p.starts_with(&cwd)) && context.starts_with(&cwd);
+    let root = if all_under_cwd {
+        cwd.clone()
+    } else {
+        context.clone()
+    };
+    let cfg_root = config_root(&first_dir).unwrap_or_else(|| context.clone());
+    let scan = if dirs.is_empty() {
+        Scan {
+            dirs: vec![context],
+            files,
+            root,
+        }
+    } else {
+        // Files given beside directories are scanned like the directories' files.
+        dirs.extend(files);
+        Scan {
+            dirs,
+            files: Vec::new(),
+            root,
+        }
+    };
+    Ok((scan, cfg_root))
+}
+
+fn check(args: &CheckArgs) -> Result<i32, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+    let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
+    let config = Config::load(&cfg_root)?;
+    let selected = selection(&args.select, &args.ignore, &config)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    let outcome = engine::run(&scan, &config, &selected, threads)?;
+
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let style = report::text::Style { color };
+    let body = match args.format {
+        Format::Text => report::text::findings(&outcome, &style),
+        Format::Json => report::json::render(&outcome.findings),
+        Format::Sarif => {
+            let opts = report::sarif::SarifOptions {
+                category: args.sarif_category.clone(),
+                provenance: None,
+            };
+            report::sarif::render(&outcome, &scan.root, &opts)
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = out.write_all(body.as_bytes()).and_then(|_| out.flush());
+        }
+    }
+    if !args.quiet {
+        let err_style = report::text::Style {
+            color: color && std::io::stderr().is_terminal(),
+        };
+        eprint!("{}", report::text::summary(&outcome, &err_style));
+    }
+    Ok(if outcome.findings.is_empty() || args.exit_zero {
+        0
+    } else {
+        1
+    })
+}

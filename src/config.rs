@@ -1,0 +1,200 @@
+//! Project configuration: `preflight.toml` or `[tool.preflight]` in `pyproject.toml`, at the
+//! project root. Unknown keys are an error (a typo must not silently disable a check).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawConfig {
+    pub select: Option<Vec<String>>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Gitignore-style globs of paths not to scan at all.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Glob → rule ids not reported for matching paths.
+    #[serde(default)]
+    pub per_path_ignores: BTreeMap<String, Vec<String>>,
+    /// Maximum file size in bytes.
+    pub max_file_size: Option<u64>,
+    #[serde(default)]
+    pub settings: SettingsConfig,
+    #[serde(default)]
+    pub console_log: ConsoleLogConfig,
+    #[serde(default)]
+    pub todo_fixme: TodoConfig,
+    /// Globs of files that are production code even though their path says otherwise, and
+    /// globs of files that are not.
+    #[serde(default)]
+    pub production: ProductionConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SettingsConfig {
+    /// Globs of settings modules that are production-relevant whatever their name.
+    #[serde(default)]
+    pub production: Vec<String>,
+    /// Globs of settings modules that are dev/test only.
+    #[serde(default)]
+    pub dev: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConsoleLogConfig {
+    /// Console methods allowed in production (default: error, warn).
+    pub allow: Option<Vec<String>>,
+    /// Report calls guarded by a NODE_ENV/DEV check too (default: false).
+    #[serde(default)]
+    pub report_dev_guarded: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TodoConfig {
+    /// Look for TODO/FIXME in Python docstrings too (default: false).
+    #[serde(default)]
+    pub docstrings: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProductionConfig {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    tool: Option<PyTool>,
+}
+
+#[derive(Deserialize)]
+struct PyTool {
+    preflight: Option<toml::Value>,
+}
+
+/// Loaded configuration with globs compiled.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub raw: RawConfig,
+    /// Where it came from, for messages.
+    pub source: Option<String>,
+    per_path: Vec<(GlobSet, Vec<String>)>,
+    settings_prod: Option<GlobSet>,
+    settings_dev: Option<GlobSet>,
+    prod_include: Option<GlobSet>,
+    prod_exclude: Option<GlobSet>,
+}
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
+
+fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(Glob::new(g).map_err(|e| format!("invalid glob `{g}`: {e}"))?);
+        // `dir/**` should also match `dir` itself, and a bare name anywhere below.
+        if !g.contains('/') {
+            b.add(Glob::new(&format!("**/{g}")).map_err(|e| e.to_string())?);
+        }
+    }
+    b.build().map(Some).map_err(|e| e.to_string())
+}
+
+impl Config {
+    /// Loads the config from `root`, or the defaults when there is none.
+    pub fn load(root: &Path) -> Result<Config, String> {
+        let toml_path = root.join("preflight.toml");
+        let (raw, source) = if toml_path.is_file() {
+            let text = std::fs::read_to_string(&toml_path)
+                .map_err(|e| format!("{}: {e}", toml_path.display()))?;
+            let raw: RawConfig =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+            (raw, Some("preflight.toml".to_string()))
+        } else {
+            let py = root.join("pyproject.toml");
+            let section = std::fs::read_to_string(&py)
+                .ok()
+                .and_then(|t| toml::from_str::<PyProject>(&t).ok())
+                .and_then(|p| p.tool)
+                .and_then(|t| t.preflight);
+            match section {
+                Some(v) => {
+                    let raw: RawConfig = v
+                        .try_into()
+                        .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+                    (raw, Some("pyproject.toml".to_string()))
+                }
+                None => (RawConfig::default(), None),
+            }
+        };
+        Config::from_raw(raw, source)
+    }
+
+    pub fn from_raw(raw: RawConfig, source: Option<String>) -> Result<Config, String> {
+        let mut per_path = Vec::new();
+        for (glob, ids) in &raw.per_path_ignores {
+            for id in ids {
+                if crate::registry::meta(id).is_none() {
+                    return Err(format!("per-path-ignores: unknown rule id `{id}`"));
+                }
+            }
+            per_path.push((
+                globset(std::slice::from_ref(glob))?.expect("one glob"),
+                ids.clone(),
+            ));
+        }
+        Ok(Config {
+            settings_prod: globset(&raw.settings.production)?,
+            settings_dev: globset(&raw.settings.dev)?,
+            prod_include: globset(&raw.production.include)?,
+            prod_exclude: globset(&raw.production.exclude)?,
+            per_path,
+            raw,
+            source,
+        })
+    }
+
+    pub fn max_file_size(&self) -> u64 {
+        self.raw.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
+    }
+
+    /// Whether a rule is switched off for a path by `per-path-ignores`.
+    pub fn ignored_for_path(&self, rule: &str, rel: &str) -> bool {
+        self.per_path
+            .iter()
+            .any(|(set, ids)| ids.iter().any(|i| i == rule) && set.is_match(rel))
+    }
+
+    /// `Some(true)` when config forces a settings module to dev/test, `Some(false)` to production.
+    pub fn settings_override(&self, rel: &str) -> Option<bool> {
+        if self.settings_prod.as_ref().is_some_and(|s| s.is_match(rel)) {
+            return Some(false);
+        }
+        if self.settings_dev.as_ref().is_some_and(|s| s.is_match(rel)) {
+            return Some(true);
+        }
+        None
+    }
+
+    /// `Some(true)` when config says a file is production code, `Some(false)` when it is not.
+    pub fn production_override(&self, rel: &str) -> Option<bool> {
+        if self.prod_exclude.as_ref().is_some_and(|s| s.is_match(rel)) {
+            return Some(false);
+        }
+        if self.prod_include.as_ref().is_some_and(|s| s.is_match(rel)) {
+            return Some(true);
+        }
+        None
+    }
+}

@@ -1,0 +1,480 @@
+//! The run: walk → load and classify → project pass → per-file rules → suppressions → sorted
+//! findings.
+//!
+//! Each file is read once. A file is parsed only when a rule that passed every cheaper gate
+//! (language, role, literal prefilter) needs its tree, and then only once for all such rules.
+//! A panic inside a rule is caught per file and becomes a note; the run goes on.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::classify::{classify, Lang};
+use crate::config::Config;
+use crate::finding::{finalize, Finding};
+use crate::project::{Project, ProjectSink};
+use crate::registry::{rules_impl, Rule, RuleMeta, RULES};
+use crate::settings::{self, SettingsIndex};
+use crate::source::{decode, Decoded, SourceFile};
+use crate::suppress;
+use crate::walk::{self, WalkOptions};
+
+/// What to scan and how paths are shown.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// Directories to walk (absolute).
+    pub dirs: Vec<PathBuf>,
+    /// Files named explicitly (absolute). When present, only they are reported on, and `dirs`
+    /// is the project root walked for context.
+    pub files: Vec<PathBuf>,
+    /// Paths in output are relative to this.
+    pub root: PathBuf,
+}
+
+/// A per-file remark: a file skipped or only partly analysed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub path: String,
+    pub message: String,
+}
+
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub notes: Vec<Note>,
+    pub files_scanned: usize,
+    pub elapsed: Duration,
+}
+
+pub struct FileCtx<'a> {
+    pub file: &'a SourceFile,
+    pub rule: &'static RuleMeta,
+    pub config: &'a Config,
+    pub out: &'a mut Vec<Finding>,
+}
+
+impl FileCtx<'_> {
+    pub fn tree(&self) -> Option<&tree_sitter::Tree> {
+        self.file.tree()
+    }
+
+    pub fn report(&mut self, start: usize, end: usize, message: String) {
+        self.out
+            .push(Finding::at(self.rule, self.file, start, end, message));
+    }
+
+    /// Reports with the snippet replaced (secrets) and a fingerprint key that is not the line.
+    pub fn report_redacted(
+        &mut self,
+        start: usize,
+        end: usize,
+        message: String,
+        snippet: String,
+        key: String,
+    ) {
+        let mut f = Finding::at(self.rule, self.file, start, end, message);
+        f.snippet = snippet;
+        f.key = Some(key);
+        self.out.push(f);
+    }
+}
+
+fn rel_path(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+struct Loaded {
+    file: Arc<SourceFile>,
+    target: bool,
+}
+
+/// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
+pub fn run(
+    scan: &Scan,
+    config: &Config,
+    selected: &[bool],
+    threads: usize,
+) -> Result<Outcome, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    pool.install(|| run_inner(scan, config, selected, threads.max(1)))
+}
+
+fn run_inner(
+    scan: &Scan,
+    config: &Config,
+    selected: &[bool],
+    threads: usize,
+) -> Result<Outcome, String> {
+    let started = Instant::now();
+    let rules: Vec<Box<dyn Rule>> = rules_impl::instantiate();
+    let active: Vec<(usize, &dyn Rule)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| selected[*i])
+        .map(|(i, r)| (i, r.as_ref()))
+        .collect();
+    debug_assert!(rules.iter().zip(RULES).all(|(r, m)| r.id() == m.id));
+
+    let mut notes: Vec<Note> = Vec::new();
+    let root = &scan.root;
+    let walk_opts = WalkOptions {
+        threads,
+        exclude: &config.raw.exclude,
+        root,
+        max_file_size: config.max_file_size(),
+    };
+    let (walked, walk_notes) = if scan.dirs.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        walk::walk(&scan.dirs, &walk_opts)?
+    };
+    let targets: Option<std::collections::HashSet<&PathBuf>> = if scan.files.is_empty() {
+        None
+    } else {
+        Some(scan.files.iter().collect())
+    };
+    for n in walk_notes {
+        if targets.as_ref().is_none_or(|t| t.contains(&n.path)) {
+            notes.push(Note {
+                path: rel_path(&n.path, root),
+                message: n.message,
+            });
+        }
+    }
+    // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
+    let mut paths: Vec<PathBuf> = walked.iter().map(|w| w.path.clone()).collect();
+    let excluded = exclude_matcher(config, root)?;
+    for f in &scan.files {
+        let skipped_dir = f
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(root))
+            .any(walk::is_skipped_dir);
+        if !paths.contains(f)
+            && !skipped_dir
+            && !excluded.matched_path_or_any_parents(f, false).is_ignore()
+        {
+            paths.push(f.clone());
+        }
+    }
+    paths.sort();
+    paths.dedup();
+
+    // Load: every target file, and in file mode the Python files of the project for context.
+    let loaded: Vec<Result<Loaded, Note>> = paths
+        .par_iter()
+        .filter_map(|p| {
+            let target = targets.as_ref().is_none_or(|t| t.contains(p));
+            let rel = rel_path(p, root);
+            if !target && !rel.ends_with(".py") {
+                return None;
+            }
+            Some(load(p, rel, target, config))
+        })
+        .collect();
+    let mut files = Vec::with_capacity(loaded.len());
+    for l in loaded {
+        match l {
+            Ok(f) => files.push(f),
+            Err(n) => notes.push(n),
+        }
+    }
+    let files_scanned = files.iter().filter(|f| f.target).count();
+
+    let project = project_pass(&files, config, root, &scan.files, selected);
+
+    // Project rules.
+    let mut findings: Vec<Finding> = Vec::new();
+    for (_, rule) in &active {
+        let meta = crate::registry::meta(rule.id()).expect("catalogue");
+        let mut sink = ProjectSink {
+            project: &project,
+            rule: meta,
+            out: Vec::new(),
+        };
+        rule.check_project(&project, &mut sink);
+        findings.extend(sink.out);
+    }
+    if let Some(t) = &targets {
+        let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
+        findings.retain(|f| rels.contains(&f.path));
+    }
+
+    // Per-file rules.
+    let prefilter = Prefilter::new(&active);
+    let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
+        .par_iter()
+        .filter(|l| l.target)
+        .map(|l| check_file(&l.file, &active, &prefilter, config))
+        .collect();
+    for (f, n) in per_file {
+        findings.extend(f);
+        notes.extend(n);
+    }
+
+    // Suppressions and per-path ignores, then order and fingerprints.
+    let by_rel: HashMap<&str, &SourceFile> = files
+        .iter()
+        .map(|l| (l.file.rel.as_str(), l.file.as_ref()))
+        .collect();
+    let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
+    findings.retain(|f| {
+        if config.ignored_for_path(f.rule.id, &f.path) {
+            return false;
+        }
+        let Some(file) = by_rel.get(f.path.as_str()) else {
+            return true;
+        };
+        let sups = sup_cache
+            .entry(file.rel.as_str())
+            .or_insert_with(|| suppress::parse(file));
+        !suppress::is_suppressed(sups, f.rule.id, f.line)
+    });
+    finalize(&mut findings);
+    notes.sort();
+    notes.dedup();
+    Ok(Outcome {
+        findings,
+        notes,
+        files_scanned,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn exclude_matcher(config: &Config, root: &Path) -> Result<ignore::gitignore::Gitignore, String> {
+    let mut b = ignore::gitignore::GitignoreBuilder::new(root);
+    for g in &config.raw.exclude {
+        b.add_line(None, g).map_err(|e| e.to_string())?;
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => format!("unreadable: {e}"),
+            };
+            return Err(Note {
+                path: rel,
+                message: format!("{why}, skipped"),
+            });
+        }
+    };
+    if bytes.len() as u64 > config.max_file_size() {
+        return Err(Note {
+            path: rel,
+            message: format!(
+                "{} bytes, over the {} byte limit, skipped",
+                bytes.len(),
+                config.max_file_size()
+            ),
+        });
+    }
+    let mut class = classify(&rel, &bytes[..bytes.len().min(8192)]);
+    class.forced_production = config.production_override(&rel);
+    match decode(bytes) {
+        Decoded::Binary => Err(Note {
+            path: rel,
+            message: "binary file, skipped".into(),
+        }),
+        Decoded::Text { text, note } => {
+            let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
+            file.decode_note = note;
+            Ok(Loaded {
+                file: Arc::new(file),
+                target,
+            })
+        }
+    }
+}
+
+fn project_pass(
+    files: &[Loaded],
+    config: &Config,
+    root: &Path,
+    explicit: &[PathBuf],
+    selected: &[bool],
+) -> Project {
+    let needs_settings = RULES
+        .iter()
+        .zip(selected)
+        .any(|(m, &s)| s && m.tags.contains(&"settings"));
+    let candidates: Vec<Arc<SourceFile>> = if needs_settings {
+        files
+            .iter()
+            .filter(|l| {
+                let f = &l.file;
+                f.class.lang == Lang::Python
+                    && !f.class.roles.vendored
+                    && !f.class.roles.migration
+                    && settings::PREFILTER.iter().any(|k| f.text.contains(k))
+            })
+            .map(|l| l.file.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let modules: Vec<settings::Module> = candidates
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.tree()
+                .map(|t| settings::extract(i, &f.rel, &f.text, t.root_node()))
+        })
+        .collect();
+    let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
+    let walked = files
+        .iter()
+        .map(|l| (l.file.rel.clone(), l.file.class))
+        .collect();
+    let start = explicit
+        .first()
+        .map_or(root, |p| p.parent().unwrap_or(root));
+    let tracked = crate::gitindex::find_repo(start).and_then(|(top, gitdir)| {
+        let paths = crate::gitindex::tracked_paths(&gitdir)?;
+        Some(
+            paths
+                .into_iter()
+                .filter_map(|p| {
+                    let abs = top.join(&p);
+                    abs.starts_with(root).then(|| rel_path(&abs, root))
+                })
+                .collect(),
+        )
+    });
+    let by_rel = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.rel.clone(), i))
+        .collect();
+    Project {
+        files: candidates,
+        settings,
+        walked,
+        tracked,
+        by_rel,
+        root: Some(root.to_path_buf()),
+    }
+}
+
+/// Which rules' literals occur in a file, in one scan per literal set.
+struct Prefilter {
+    /// For each active rule (same order), the indices of its literals in `ac`; empty = always.
+    rule_patterns: Vec<Vec<usize>>,
+    ac: Option<aho_corasick::AhoCorasick>,
+    n: usize,
+}
+
+impl Prefilter {
+    fn new(active: &[(usize, &dyn Rule)]) -> Self {
+        let mut pats: Vec<&str> = Vec::new();
+        let mut rule_patterns = Vec::new();
+        for (_, r) in active {
+            let mut mine = Vec::new();
+            for p in r.prefilter() {
+                let i = pats.iter().position(|x| x == p).unwrap_or_else(|| {
+                    pats.push(p);
+                    pats.len() - 1
+                });
+                mine.push(i);
+            }
+            rule_patterns.push(mine);
+        }
+        let ac =
+            (!pats.is_empty()).then(|| aho_corasick::AhoCorasick::new(&pats).expect("literals"));
+        Prefilter {
+            rule_patterns,
+            ac,
+            n: pats.len(),
+        }
+    }
+
+    fn hits(&self, text: &str) -> Vec<bool> {
+        let mut seen = vec![false; self.n];
+        if let Some(ac) = &self.ac {
+            let mut left = self.n;
+            for m in ac.find_overlapping_iter(text) {
+                let i = m.pattern().as_usize();
+                if !seen[i] {
+                    seen[i] = true;
+                    left -= 1;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        seen
+    }
+}
+
+fn check_file(
+    file: &SourceFile,
+    active: &[(usize, &dyn Rule)],
+    pre: &Prefilter,
+    config: &Config,
+) -> (Vec<Finding>, Vec<Note>) {
+    let mut out = Vec::new();
+    let mut notes: Vec<Note> = file
+        .decode_note
+        .iter()
+        .map(|m| Note {
+            path: file.rel.clone(),
+            message: m.clone(),
+        })
+        .collect();
+    let lang = file.class.lang.name();
+    let hits = pre.hits(&file.text);
+    for (k, (idx, rule)) in active.iter().enumerate() {
+        let meta = &RULES[*idx];
+        if !(meta.languages.contains(&lang) || meta.languages.contains(&"any")) {
+            continue;
+        }
+        if !rule.wants(&file.class) {
+            continue;
+        }
+        let pats = &pre.rule_patterns[k];
+        if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
+            continue;
+        }
+        if rule.needs_tree() && file.tree().is_none() {
+            continue;
+        }
+        let mut ctx = FileCtx {
+            file,
+            rule: meta,
+            config,
+            out: &mut out,
+        };
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
+        if result.is_err() {
+            notes.push(Note {
+                path: file.rel.clone(),
+                message: format!("internal error in rule {}; please report it", meta.id),
+            });
+        }
+    }
+    if let Some(n) = file.parse_note() {
+        notes.push(Note {
+            path: file.rel.clone(),
+            message: n.to_string(),
+        });
+    }
+    (out, notes)
+}

@@ -1,0 +1,145 @@
+//! Which paths git tracks, read straight from `.git/index`.
+//!
+//! preflight does not run `git` on a repository it audits: a hostile repository's config can
+//! make git execute commands (`core.fsmonitor`), and preflight never executes what it scans.
+//! The index format (versions 2, 3 and 4, SHA-1 or SHA-256) is small enough to read directly.
+
+use std::path::{Path, PathBuf};
+
+/// The work-tree root and git dir of the repository holding `start`, if any.
+pub fn find_repo(start: &Path) -> Option<(PathBuf, PathBuf)> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let dotgit = d.join(".git");
+        if dotgit.is_dir() {
+            return Some((d.to_path_buf(), dotgit));
+        }
+        if dotgit.is_file() {
+            // Worktrees and submodules: `gitdir: <path>`.
+            let text = std::fs::read_to_string(&dotgit).ok()?;
+            let target = text.strip_prefix("gitdir:")?.trim();
+            let gitdir = d.join(target);
+            return Some((d.to_path_buf(), gitdir));
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Tracked paths (relative to the work tree, `/`-separated), or `None` if the index cannot be read.
+pub fn tracked_paths(gitdir: &Path) -> Option<Vec<String>> {
+    let data = match std::fs::read(gitdir.join("index")) {
+        Ok(d) => d,
+        // A repository with nothing staged yet has no index: it tracks nothing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && gitdir.is_dir() => {
+            return Some(Vec::new())
+        }
+        Err(_) => return None,
+    };
+    let config = std::fs::read_to_string(gitdir.join("config")).unwrap_or_default();
+    let hash_len = if config
+        .to_lowercase()
+        .replace(' ', "")
+        .contains("objectformat=sha256")
+    {
+        32
+    } else {
+        20
+    };
+    parse_index(&data, hash_len)
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Vec<String>> {
+    if data.get(0..4)? != b"DIRC" {
+        return None;
+    }
+    let version = be32(data, 4)?;
+    if !(2..=4).contains(&version) {
+        return None;
+    }
+    let count = be32(data, 8)? as usize;
+    let mut pos = 12;
+    let mut paths = Vec::with_capacity(count.min(1 << 20));
+    let mut prev: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let entry_start = pos;
+        let mode = be32(data, pos + 24)?;
+        let flags_at = pos + 40 + hash_len;
+        let flags = u16::from_be_bytes(data.get(flags_at..flags_at + 2)?.try_into().ok()?);
+        pos = flags_at + 2;
+        if version >= 3 && flags & 0x4000 != 0 {
+            pos += 2;
+        }
+        let path = if version == 4 {
+            // Prefix compression: a varint of bytes to drop from the previous path, then a
+            // NUL-terminated suffix.
+            let mut byte = *data.get(pos)?;
+            pos += 1;
+            let mut strip = u64::from(byte & 0x7f);
+            while byte & 0x80 != 0 {
+                byte = *data.get(pos)?;
+                pos += 1;
+                strip = ((strip + 1) << 7) | u64::from(byte & 0x7f);
+            }
+            let keep = prev.len().checked_sub(usize::try_from(strip).ok()?)?;
+            let end = pos + data.get(pos..)?.iter().position(|&b| b == 0)?;
+            let mut p = prev[..keep].to_vec();
+            p.extend_from_slice(&data[pos..end]);
+            pos = end + 1;
+            p
+        } else {
+            let end = pos + data.get(pos..)?.iter().position(|&b| b == 0)?;
+            let p = data[pos..end].to_vec();
+            // Entries are NUL-padded to a multiple of 8 bytes (at least one NUL).
+            let len = end - entry_start;
+            pos = entry_start + (len + 8) / 8 * 8;
+            p
+        };
+        // Sparse-index directory entries (mode 040000) are not files.
+        if mode & 0o170000 != 0o040000 {
+            paths.push(String::from_utf8_lossy(&path).into_owned());
+        }
+        prev = path;
+    }
+    paths.dedup();
+    Some(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_v2(path: &str) -> Vec<u8> {
+        let mut e = vec![0u8; 40];
+        e[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+        e.extend_from_slice(&[0u8; 20]);
+        e.extend_from_slice(&(path.len() as u16).to_be_bytes());
+        e.extend_from_slice(path.as_bytes());
+        let len = e.len();
+        e.resize((len + 8) / 8 * 8, 0);
+        e
+    }
+
+    #[test]
+    fn reads_v2_index() {
+        let mut data = b"DIRC".to_vec();
+        data.extend_from_slice(&2u32.to_be_bytes());
+        data.extend_from_slice(&2u32.to_be_bytes());
+        data.extend(entry_v2(".env"));
+        data.extend(entry_v2("backend/app/settings.py"));
+        assert_eq!(
+            parse_index(&data, 20).unwrap(),
+            vec![".env", "backend/app/settings.py"]
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_index(b"DIRC\0\0\0\x02\0\0\0\x05", 20).is_none());
+        assert!(parse_index(b"nope", 20).is_none());
+    }
+}

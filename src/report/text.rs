@@ -1,0 +1,126 @@
+//! Human output: `path:line:col: level[rule-id] message`, the source line with a caret under the
+//! span, a help line; notes and the summary go to stderr.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::sanitize;
+use crate::engine::Outcome;
+use crate::finding::{Finding, Level};
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn level_code(l: Level) -> &'static str {
+    match l {
+        Level::Error => "1;31",
+        Level::Warning => "1;33",
+        Level::Note => "1;36",
+    }
+}
+
+pub fn findings(outcome: &Outcome, style: &Style) -> String {
+    let mut out = String::new();
+    for f in &outcome.findings {
+        finding(&mut out, f, style);
+    }
+    out
+}
+
+fn finding(out: &mut String, f: &Finding, style: &Style) {
+    let head = format!("{}:{}:{}:", sanitize(&f.path), f.line, f.col);
+    let level = style.paint(level_code(f.level), &format!("{}[{}]", f.level, f.rule.id));
+    let _ = writeln!(
+        out,
+        "{} {} {}",
+        style.paint("1", &head),
+        level,
+        sanitize(&f.message)
+    );
+    if f.snippet.is_empty() {
+        out.push('\n');
+        return;
+    }
+    let num = f.line.to_string();
+    let pad = " ".repeat(num.len());
+    let line = sanitize(&f.snippet.replace('\t', "    "));
+    let chars: Vec<char> = f.snippet.chars().collect();
+    // Caret under the span (to the end of the line when the span continues below).
+    let start = f.col.saturating_sub(1).min(chars.len());
+    let end = if f.end_line == f.line {
+        f.end_col.saturating_sub(1).min(chars.len())
+    } else {
+        chars.len()
+    };
+    let width = |cs: &[char]| {
+        cs.iter()
+            .map(|&c| {
+                if c == '\t' {
+                    4
+                } else {
+                    sanitize(&c.to_string()).chars().count()
+                }
+            })
+            .sum::<usize>()
+    };
+    let lead = width(&chars[..start]);
+    let span = width(&chars[start..end.max(start)]).max(1);
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{num} | {line}");
+    let _ = writeln!(
+        out,
+        "{pad} | {}{}",
+        " ".repeat(lead),
+        style.paint(level_code(f.level), &"^".repeat(span))
+    );
+    let _ = writeln!(
+        out,
+        "{pad} = help: `preflight rule {}` explains why and shows the fix",
+        f.rule.id
+    );
+    out.push('\n');
+}
+
+/// Notes and the summary, for stderr.
+pub fn summary(outcome: &Outcome, style: &Style) -> String {
+    let mut out = String::new();
+    for n in &outcome.notes {
+        let _ = writeln!(out, "{}: note: {}", sanitize(&n.path), sanitize(&n.message));
+    }
+    let mut per_rule: BTreeMap<&str, (Level, usize)> = BTreeMap::new();
+    for f in &outcome.findings {
+        per_rule.entry(f.rule.id).or_insert((f.level, 0)).1 += 1;
+    }
+    let n = outcome.findings.len();
+    let files = outcome.files_scanned;
+    let secs = outcome.elapsed.as_secs_f64();
+    if n == 0 {
+        let _ = writeln!(
+            out,
+            "{} no findings in {files} files ({secs:.2}s)",
+            style.paint("1;32", "✓")
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} {n} finding{} in {files} files ({secs:.2}s):",
+        style.paint("1", "✗"),
+        if n == 1 { "" } else { "s" }
+    );
+    for (id, (level, count)) in per_rule {
+        let _ = writeln!(out, "  {count:>5}  {:<8} {id}", level.as_str());
+    }
+    out
+}

@@ -1,0 +1,33 @@
+//! django-allowed-hosts-wildcard: `'*'` in the resolved production ALLOWED_HOSTS.
+
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::settings::{elements, report_setting, V};
+
+pub struct DjangoAllowedHostsWildcard;
+
+impl Rule for DjangoAllowedHostsWildcard {
+    fn id(&self) -> &'static str {
+        "django-allowed-hosts-wildcard"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        report_setting(project, sink, &["ALLOWED_HOSTS"], |_, b| {
+            elements(b)
+                .into_iter()
+                .filter(|(v, _, _)| matches!(v, V::Str(s) if s.trim() == "*"))
+                .take(1)
+                .map(|(_, at, fallback)| {
+                    let msg = if fallback {
+                        "ALLOWED_HOSTS falls back to '*' when the environment variable is unset: drop the \
+                         default (`os.environ[\"ALLOWED_HOSTS\"].split(\",\")`) or default to your domains"
+                    } else {
+                        "ALLOWED_HOSTS contains '*', so any Host header is accepted: list your domains, \
+                         e.g. `ALLOWED_HOSTS = [\"example.com\", \".example.com\"]`"
+                    };
+                    (at, msg.to_string())
+                })
+                .collect()
+        });
+    }
+}

@@ -1,0 +1,78 @@
+//! django-cors-allow-all: django-cors-headers accepting every origin in production settings.
+
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::settings::{elements, report_setting, V};
+
+pub struct DjangoCorsAllowAll;
+
+const ALLOW_ALL: &[&str] = &["CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL"];
+const ORIGIN_LISTS: &[&str] = &["CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST"];
+const REGEX_LISTS: &[&str] = &["CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST"];
+
+impl Rule for DjangoCorsAllowAll {
+    fn id(&self) -> &'static str {
+        "django-cors-allow-all"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let names: Vec<&str> = ALLOW_ALL.iter().chain(ORIGIN_LISTS).chain(REGEX_LISTS).copied().collect();
+        report_setting(project, sink, &names, |name, b| {
+            if ALLOW_ALL.contains(&name) {
+                if b.value.truthy() != Some(true) {
+                    return vec![];
+                }
+                let how = if b.value.fallback { " by its environment default" } else { "" };
+                return vec![(
+                    b.at,
+                    format!(
+                        "{name} is True{how}, so any web site can read this API's responses: \
+                         set it to False and list trusted origins in CORS_ALLOWED_ORIGINS"
+                    ),
+                )];
+            }
+            let regex = REGEX_LISTS.contains(&name);
+            elements(b)
+                .into_iter()
+                .filter_map(|(v, at, _)| {
+                    let V::Str(s) = v else { return None };
+                    let bad = if regex { matches_everything(&s) } else { s.trim() == "*" };
+                    bad.then(|| {
+                        let what = if regex { format!("the match-everything pattern {s:?}") } else { "'*'".into() };
+                        (at, format!("{name} contains {what}, so any origin is allowed: list trusted origins explicitly"))
+                    })
+                })
+                .take(1)
+                .collect()
+        });
+    }
+}
+
+/// A regex that accepts any origin: anchors and an optional scheme around "anything".
+fn matches_everything(re: &str) -> bool {
+    let mut s = re.trim();
+    s = s.strip_prefix('^').unwrap_or(s);
+    s = s.strip_suffix('$').unwrap_or(s);
+    for scheme in ["(https?://)?", "(https?:\\/\\/)?", "https?://", "https?:\\/\\/", "https://", "http://", "https:\\/\\/", "http:\\/\\/"] {
+        if let Some(rest) = s.strip_prefix(scheme) {
+            s = rest;
+            break;
+        }
+    }
+    matches!(s, ".*" | ".+" | "(.*)" | "(.+)" | ".*?" | ".+?" | "\\S*" | "\\S+" | "[^/]*" | "[^/]+")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_everything;
+
+    #[test]
+    fn match_all_patterns() {
+        for re in [".*", "^.*$", "^https?://.*$", "^https://.+$", r"^(https?://)?.*$", "^.*"] {
+            assert!(matches_everything(re), "{re}");
+        }
+        for re in [r"^https://\w+\.example\.com$", r"^https://.*\.example\.com$", "", "example"] {
+            assert!(!matches_everything(re), "{re}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! django-debug-enabled: DEBUG truthy in the resolved production settings.
+
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::settings::{report_setting, V};
+
+pub struct DjangoDebugEnabled;
+
+impl Rule for DjangoDebugEnabled {
+    fn id(&self) -> &'static str {
+        "django-debug-enabled"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        report_setting(project, sink, &["DEBUG"], |_, b| {
+            if b.value.truthy() != Some(true) {
+                return vec![];
+            }
+            let msg = match (&b.value.v, b.value.fallback) {
+                (V::Str(s), _) => format!(
+                    "DEBUG is the string {s:?}, which is truthy, so debug mode is on: compare instead, \
+                     `DEBUG = os.environ.get(\"DEBUG\", \"\") == \"True\"`"
+                ),
+                (_, true) => "DEBUG defaults to on when the environment variable is unset: make the default \
+                              False, e.g. `env.bool(\"DEBUG\", default=False)`"
+                    .to_string(),
+                (_, false) => "DEBUG = True in production settings: set `DEBUG = False` (or read it from the \
+                               environment with a False default)"
+                    .to_string(),
+            };
+            vec![(b.at, msg)]
+        });
+    }
+}

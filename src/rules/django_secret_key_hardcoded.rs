@@ -1,0 +1,51 @@
+//! django-secret-key-hardcoded: a literal SECRET_KEY in the resolved production settings.
+
+use crate::finding::{redact, redact_line};
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::settings::{report_setting, V};
+
+pub struct DjangoSecretKeyHardcoded;
+
+impl Rule for DjangoSecretKeyHardcoded {
+    fn id(&self) -> &'static str {
+        "django-secret-key-hardcoded"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let mut secrets = Vec::new();
+        report_setting(project, sink, &["SECRET_KEY"], |_, b| {
+            let V::Str(s) = &b.value.v else { return vec![] };
+            if s.trim().is_empty() {
+                return vec![];
+            }
+            secrets.push(s.clone());
+            let msg = if b.value.fallback {
+                format!(
+                    "SECRET_KEY falls back to a hardcoded value ({}) when the environment variable is unset: \
+                     drop the default, `SECRET_KEY = os.environ[\"SECRET_KEY\"]`, and rotate the key",
+                    redact(s)
+                )
+            } else {
+                format!(
+                    "SECRET_KEY is hardcoded ({}): read it from the environment with no fallback, \
+                     `SECRET_KEY = os.environ[\"SECRET_KEY\"]`, and rotate the key",
+                    redact(s)
+                )
+            };
+            vec![(b.at, msg)]
+        });
+        // Never print the key: redact it in the snippet and fingerprint its hash.
+        for f in &mut sink.out {
+            let mut key = None;
+            for s in &secrets {
+                let redacted = redact_line(&f.snippet, s);
+                if redacted != f.snippet {
+                    key.get_or_insert_with(|| format!("{:016x}", crate::finding::fnv1a(&[s.as_bytes()])));
+                    f.snippet = redacted;
+                }
+            }
+            f.key = Some(key.unwrap_or_else(|| "secret".into()));
+        }
+    }
+}

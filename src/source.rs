@@ -1,0 +1,178 @@
+//! A file as every rule sees it: decoded text, a line index, and a syntax tree parsed on first
+//! request and shared by all rules (at most one parse per file).
+//!
+//! Decoding never fails on text: a UTF-8 BOM is stripped (columns then count from the first real
+//! character), UTF-16 with a BOM is transcoded, invalid UTF-8 is decoded lossily. Each of these
+//! leaves a note. Binary content (a NUL byte in the first 8 KiB) is refused.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::classify::FileClass;
+
+/// What decoding had to do to a file, or why it refused it.
+pub enum Decoded {
+    Text { text: String, note: Option<String> },
+    Binary,
+}
+
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let le = bytes[0] == 0xFF;
+        let units = bytes[2..].chunks_exact(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        let text: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or('\u{FFFD}'))
+            .collect();
+        return Decoded::Text {
+            text,
+            note: Some("decoded from UTF-16".into()),
+        };
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Decoded::Binary;
+    }
+    let body = bytes
+        .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
+        .map(<[u8]>::to_vec)
+        .unwrap_or(bytes);
+    match String::from_utf8(body) {
+        Ok(text) => Decoded::Text { text, note: None },
+        Err(e) => {
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            Decoded::Text {
+                text,
+                note: Some("invalid UTF-8, decoded with replacement characters".into()),
+            }
+        }
+    }
+}
+
+/// Byte offsets of line starts. Lines end at `\n`, `\r\n` or a lone `\r`.
+#[derive(Debug, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if b.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts }
+    }
+
+    /// 0-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts[line.min(self.starts.len() - 1)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// Path relative to the report root, with forward slashes.
+    pub rel: String,
+    pub class: FileClass,
+    pub text: String,
+    pub lines: LineIndex,
+    /// What decoding had to do (UTF-16, lossy UTF-8), for the per-file notes.
+    pub decode_note: Option<String>,
+    tree: OnceLock<Option<tree_sitter::Tree>>,
+    parse_note: OnceLock<String>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, rel: String, class: FileClass, text: String) -> Self {
+        let lines = LineIndex::new(&text);
+        SourceFile {
+            path,
+            rel,
+            class,
+            text,
+            lines,
+            decode_note: None,
+            tree: OnceLock::new(),
+            parse_note: OnceLock::new(),
+        }
+    }
+
+    /// The syntax tree, parsed on first call. `None` when the language has no grammar or the
+    /// parse was abandoned (see `parse_note`).
+    pub fn tree(&self) -> Option<&tree_sitter::Tree> {
+        self.tree
+            .get_or_init(|| match crate::parse::parse(self.class.lang, &self.text) {
+                Ok(t) => {
+                    if t.root_node().has_error() {
+                        let _ = self
+                            .parse_note
+                            .set("syntax errors; results from the parts that parsed".into());
+                    }
+                    Some(t)
+                }
+                Err(why) => {
+                    let _ = self.parse_note.set(why);
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    pub fn parse_note(&self) -> Option<&str> {
+        self.parse_note.get().map(String::as_str)
+    }
+
+    /// Text of one 0-based line without its line ending.
+    pub fn line_text(&self, line: usize) -> &str {
+        let start = self.lines.line_start(line);
+        let end = if line + 1 < self.lines.len() {
+            self.lines.line_start(line + 1)
+        } else {
+            self.text.len()
+        };
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// 1-based (line, column) of a byte offset; columns count characters.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.lines.line_of(offset);
+        let start = self.lines.line_start(line);
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    pub fn slice(&self, start: usize, end: usize) -> &str {
+        self.text.get(start..end).unwrap_or("")
+    }
+}

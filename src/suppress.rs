@@ -1,0 +1,60 @@
+//! Inline suppressions: `# preflight: ignore[rule-id, other-id] optional reason` (or `//`,
+//! `/* */`, `{# #}`, `<!-- -->`) on the flagged line or the line above it.
+//!
+//! A marker counts only after a comment opener on its line, so the words inside a string do not
+//! suppress anything. A marker without ids suppresses nothing; the `blanket-suppression` rule
+//! reports it.
+
+use crate::source::SourceFile;
+
+pub const MARKER: &str = "preflight: ignore";
+
+/// One suppression comment: its 0-based line, its ids (empty for a blanket marker) and the byte
+/// offset of the marker.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    pub line: usize,
+    pub ids: Vec<String>,
+    pub offset: usize,
+}
+
+const OPENERS: &[&str] = &["#", "//", "/*", "{#", "<!--", ";", "--"];
+
+pub fn parse(file: &SourceFile) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    if !file.text.contains(MARKER) {
+        return out;
+    }
+    for line in 0..file.lines.len() {
+        let text = file.line_text(line);
+        let Some(pos) = text.find(MARKER) else {
+            continue;
+        };
+        let before = &text[..pos];
+        if !OPENERS.iter().any(|o| before.contains(o)) {
+            continue;
+        }
+        let after = &text[pos + MARKER.len()..];
+        let ids = match after.strip_prefix('[').and_then(|a| a.split_once(']')) {
+            Some((list, _)) => list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => Vec::new(),
+        };
+        out.push(Suppression {
+            line,
+            ids,
+            offset: file.lines.line_start(line) + pos,
+        });
+    }
+    out
+}
+
+/// Whether a finding of `rule` on 1-based `line` is suppressed.
+pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
+    let l0 = line.saturating_sub(1);
+    sups.iter()
+        .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
+}

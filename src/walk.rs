@@ -1,0 +1,178 @@
+//! The parallel walk: which files a run looks at.
+//!
+//! Honours .gitignore/.ignore (also outside a git repository), never descends into VCS folders,
+//! dependencies, virtualenvs (any folder holding `pyvenv.cfg`), or build output, does not follow
+//! symlinks, and turns every file it cannot take (too large, not a regular file, unreadable
+//! folder, symlink loop) into a note instead of an error.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+/// Folders never entered, by name.
+pub const SKIP_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "bower_components",
+    "site-packages",
+    "dist-packages",
+    "__pycache__",
+    "dist",
+    "build",
+    "coverage",
+    "htmlcov",
+    ".next",
+    ".nuxt",
+    ".svelte-kit",
+    ".turbo",
+    ".parcel-cache",
+    ".cache",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".venv",
+    "venv",
+    ".eggs",
+    ".idea",
+    ".vscode",
+    "target",
+];
+
+#[derive(Debug, Clone)]
+pub struct Walked {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WalkNote {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+pub struct WalkOptions<'a> {
+    pub threads: usize,
+    /// Extra exclusion globs (gitignore syntax, relative to `root`).
+    pub exclude: &'a [String],
+    pub root: &'a Path,
+    pub max_file_size: u64,
+}
+
+pub fn is_skipped_dir(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    SKIP_DIRS.contains(&name.as_ref())
+        || name.ends_with(".egg-info")
+        || path.join("pyvenv.cfg").is_file()
+}
+
+/// Walks `paths` (directories) and returns regular files, sorted, plus notes.
+pub fn walk(
+    paths: &[PathBuf],
+    opts: &WalkOptions<'_>,
+) -> Result<(Vec<Walked>, Vec<WalkNote>), String> {
+    let mut builder = WalkBuilder::new(&paths[0]);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    let mut ov = OverrideBuilder::new(opts.root);
+    for glob in opts.exclude {
+        ov.add(&format!("!{glob}"))
+            .map_err(|e| format!("invalid exclude glob `{glob}`: {e}"))?;
+    }
+    let overrides = ov.build().map_err(|e| e.to_string())?;
+    builder
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .ignore(true)
+        .parents(true)
+        .follow_links(false)
+        .overrides(overrides)
+        .threads(opts.threads)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.depth() > 0
+                && is_skipped_dir(e.path()))
+        });
+
+    let files = Mutex::new(Vec::new());
+    let notes = Mutex::new(Vec::new());
+    let max = opts.max_file_size;
+    builder.build_parallel().run(|| {
+        let files = &files;
+        let notes = &notes;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let (path, message) = describe_walk_error(&err);
+                    notes.lock().unwrap().push(WalkNote { path, message });
+                    return WalkState::Continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if ft.is_dir() {
+                return WalkState::Continue;
+            }
+            let path = entry.path().to_path_buf();
+            if ft.is_symlink() {
+                let target = std::fs::metadata(&path);
+                let message = match target {
+                    Err(_) => "broken symlink, skipped".to_string(),
+                    Ok(_) => "symlink not followed, skipped".to_string(),
+                };
+                notes.lock().unwrap().push(WalkNote { path, message });
+                return WalkState::Continue;
+            }
+            if !ft.is_file() {
+                notes.lock().unwrap().push(WalkNote {
+                    path,
+                    message: "not a regular file (FIFO, socket or device), skipped".into(),
+                });
+                return WalkState::Continue;
+            }
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > max {
+                notes.lock().unwrap().push(WalkNote {
+                    path,
+                    message: format!("{} bytes, over the {} byte limit, skipped", size, max),
+                });
+                return WalkState::Continue;
+            }
+            files.lock().unwrap().push(Walked { path, size });
+            WalkState::Continue
+        })
+    });
+    let mut files = files.into_inner().unwrap();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    let mut notes = notes.into_inner().unwrap();
+    notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    Ok((files, notes))
+}
+
+fn describe_walk_error(err: &ignore::Error) -> (PathBuf, String) {
+    use ignore::Error as E;
+    match err {
+        E::WithPath { path, err } => (path.clone(), describe_walk_error(err).1),
+        E::WithDepth { err, .. } | E::WithLineNumber { err, .. } => describe_walk_error(err),
+        E::Loop { child, .. } => (child.clone(), "symlink loop, skipped".into()),
+        E::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            (PathBuf::new(), "permission denied, skipped".into())
+        }
+        other => (PathBuf::new(), other.to_string()),
+    }
+}
