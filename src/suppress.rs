@@ -30,8 +30,7 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
         let Some(pos) = text.find(MARKER) else {
             continue;
         };
-        let before = &text[..pos];
-        if !OPENERS.iter().any(|o| before.contains(o)) {
+        if !opener_outside_quotes(&text[..pos]) {
             continue;
         }
         let after = &text[pos + MARKER.len()..];
@@ -50,6 +49,35 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
         });
     }
     out
+}
+
+/// True when `before` holds a comment opener that is not inside a quoted string.
+fn opener_outside_quotes(before: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in before.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if matches!(c, '"' | '\'' | '`') {
+                    quote = Some(c);
+                } else if OPENERS.iter().any(|o| before[i..].starts_with(o)) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether a finding of `rule` on 1-based `line` is suppressed.
