@@ -251,8 +251,7 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
     } else {
         first_dir.clone()
     };
-    let all_under_cwd =
-        dirs.iter().chain(&files).all(|p| p.starts_with(&cwd)) && context.starts_with(&cwd);
+    let all_under_cwd = dirs.iter().chain(&files).all(|p| p.starts_with(&cwd));
     let root = if all_under_cwd {
         cwd.clone()
     } else {

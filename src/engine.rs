@@ -231,7 +231,8 @@ fn run_inner(
         .collect();
     let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
     findings.retain(|f| {
-        if config.ignored_for_path(f.rule.id, &f.path) {
+        let excluded_path = excluded.matched_path_or_any_parents(root.join(&f.path), false).is_ignore();
+        if excluded_path || config.ignored_for_path(f.rule.id, &f.path) {
             return false;
         }
         let Some(file) = by_rel.get(f.path.as_str()) else {

@@ -18,7 +18,7 @@ pub struct Suppression {
     pub offset: usize,
 }
 
-const OPENERS: &[&str] = &["#", "//", "/*", "{#", "<!--", ";", "--"];
+const OPENERS: &[&str] = &["#", "//", "/*", "{#", "<!--", "{/*"];
 
 pub fn parse(file: &SourceFile) -> Vec<Suppression> {
     let mut out = Vec::new();
@@ -30,7 +30,11 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
         let Some(pos) = text.find(MARKER) else {
             continue;
         };
-        if !opener_outside_quotes(&text[..pos]) {
+        let before = text[..pos].trim_end();
+        // The marker starts its comment (`x = 1  # preflight: ignore[...]`, also after another
+        // tool's directive: `# noqa: E501  # preflight: ignore[...]`), so prose that quotes the
+        // marker inside a comment does not count.
+        if !OPENERS.iter().any(|o| before.ends_with(o)) || !opener_outside_quotes(before) {
             continue;
         }
         let after = &text[pos + MARKER.len()..];

@@ -1,0 +1,263 @@
+//! Whole-binary tests: exit codes, formats, selection, suppression, file mode, determinism.
+
+mod common;
+
+use common::*;
+
+const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\n";
+
+fn split_settings() -> Project {
+    Project::new(&[
+        ("manage.py", "import os\n"),
+        ("app/__init__.py", ""),
+        ("app/settings/__init__.py", ""),
+        ("app/settings/base.py", SETTINGS_BASE),
+        ("app/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']\n"),
+        ("app/settings/dev.py", "from .base import *\nDEBUG = True\n"),
+    ])
+}
+
+#[test]
+fn exit_codes() {
+    let clean = Project::new(&[("app/views.py", "def index(request):\n    return None\n")]);
+    let o = clean.run(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no findings in 1 files"), "{}", stderr(&o));
+
+    let p = split_settings();
+    assert_eq!(p.run(&["check"]).status.code(), Some(1));
+    assert_eq!(p.run(&["check", "--exit-zero"]).status.code(), Some(0));
+
+    let o = p.run(&["check", "no/such/dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`no/such/dir` does not exist"), "{}", stderr(&o));
+
+    let o = p.run(&["check", "--select", "not-a-rule"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown rule id `not-a-rule`"), "{}", stderr(&o));
+
+    assert_eq!(p.run(&["check", "--format", "yaml"]).status.code(), Some(2));
+}
+
+#[test]
+fn text_format_shows_location_source_and_caret() {
+    let p = split_settings();
+    let o = p.run(&["check", "--format", "text"]);
+    let out = stdout(&o);
+    let expected = "app/settings/base.py:3:1: error[django-debug-enabled] DEBUG = True in production settings: set \
+                    `DEBUG = False` (or read it from the environment with a False default) (in effect for \
+                    `app/settings/prod.py`)\n  |\n3 | DEBUG = True\n  | ^^^^^^^^^^^^\n";
+    assert!(out.starts_with(expected), "{out}");
+    assert!(out.contains("app/settings/prod.py:3:1: error[django-allowed-hosts-wildcard]"), "{out}");
+    assert!(!out.contains("dev.py"), "{out}");
+    let err = stderr(&o);
+    assert!(err.contains("2 findings in 6 files"), "{err}");
+    assert!(err.contains("1  error    django-debug-enabled"), "{err}");
+}
+
+#[test]
+fn json_format_is_the_documented_array() {
+    let p = split_settings();
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(
+        triples(&o),
+        vec![t("django-debug-enabled", "app/settings/base.py", 3), t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let keys: Vec<&str> = v[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["column", "end_column", "end_line", "fingerprint", "level", "line", "message", "path", "rule"]);
+    assert_eq!(v[0]["end_column"], 13);
+}
+
+#[test]
+fn sarif_validates_and_carries_rules_fingerprints_and_srcroot() {
+    let p = split_settings();
+    let o = p.run(&["check", "--format", "sarif", "--sarif-category", "backend"]);
+    let doc = stdout(&o);
+    assert_valid_sarif(&doc);
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), preflight::registry::RULES.len());
+    let r0 = &run["results"][0];
+    assert_eq!(r0["ruleId"], "django-debug-enabled");
+    assert_eq!(rules[r0["ruleIndex"].as_u64().unwrap() as usize]["id"], "django-debug-enabled");
+    let loc = &r0["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "app/settings/base.py");
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(loc["region"]["startLine"], 3);
+    assert!(r0["partialFingerprints"]["preflight/v1"].as_str().unwrap().len() == 16);
+    assert_eq!(run["automationDetails"]["id"], "backend/");
+    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap().starts_with("file:///"));
+    let debug_rule = rules.iter().find(|r| r["id"] == "django-debug-enabled").unwrap();
+    assert_eq!(debug_rule["properties"]["security-severity"], "7.5");
+    assert!(debug_rule["help"]["markdown"].as_str().unwrap().contains("## Use instead"));
+}
+
+#[test]
+fn fingerprints_survive_lines_moving_above() {
+    let p = split_settings();
+    let fp = |o: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v[0]["fingerprint"].as_str().unwrap().to_string()
+    };
+    let before = fp(&p.run(&["check", "--format", "json"]));
+    p.write("app/settings/base.py", &format!("# a comment\n\n{SETTINGS_BASE}"));
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(triples(&o)[0], t("django-debug-enabled", "app/settings/base.py", 5));
+    assert_eq!(fp(&o), before);
+}
+
+#[test]
+fn select_and_ignore() {
+    let p = split_settings();
+    let o = p.run(&["check", "--format", "json", "--select", "django-allowed-hosts-wildcard"]);
+    assert_eq!(triples(&o), vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]);
+    let o = p.run(&["check", "--format", "json", "--ignore", "django-allowed-hosts-wildcard,env-file-committed"]);
+    assert_eq!(triples(&o), vec![t("django-debug-enabled", "app/settings/base.py", 3)]);
+}
+
+#[test]
+fn config_file_selects_ignores_and_per_path_ignores() {
+    let p = split_settings();
+    p.write("preflight.toml", "ignore = [\"django-debug-enabled\"]\n");
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]);
+    p.write("preflight.toml", "[per-path-ignores]\n\"app/settings/prod.py\" = [\"django-allowed-hosts-wildcard\"]\n");
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-debug-enabled", "app/settings/base.py", 3)]);
+    p.write("preflight.toml", "[settings]\ndev = [\"app/settings/prod.py\"]\n");
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
+    std::fs::remove_file(p.path().join("preflight.toml")).unwrap();
+    p.write("pyproject.toml", "[tool.preflight]\nselect = [\"django-debug-enabled\"]\n");
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-debug-enabled", "app/settings/base.py", 3)]);
+    p.write("pyproject.toml", "[tool.preflight]\nslect = [\"x\"]\n");
+    let o = p.run(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown field `slect`"), "{}", stderr(&o));
+}
+
+#[test]
+fn suppression_comments() {
+    let p = split_settings();
+    p.write("app/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']  # preflight: ignore[django-allowed-hosts-wildcard] behind a proxy that checks Host\n");
+    p.write("app/settings/base.py", &SETTINGS_BASE.replace("DEBUG = True", "# preflight: ignore[django-debug-enabled]\nDEBUG = True"));
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
+    // A bare marker suppresses nothing and is reported itself.
+    p.write("app/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']  # preflight: ignore\n");
+    assert_eq!(
+        triples(&p.run(&["check", "--format", "json"])),
+        vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3), t("blanket-suppression", "app/settings/prod.py", 3)]
+    );
+}
+
+#[test]
+fn single_file_argument_uses_the_project_around_it() {
+    let p = split_settings();
+    // Only prod.py is reported on; base.py's DEBUG (in effect for prod) is not a finding in this file.
+    let o = p.run(&["check", "--format", "json", "app/settings/prod.py"]);
+    assert_eq!(triples(&o), vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]);
+    // And the star import is still resolved: an override in base.py reaches prod through the chain.
+    p.write("app/settings/prod.py", "from .base import *\n\nDEBUG = True\n");
+    let o = p.run(&["check", "--format", "json", "app/settings/prod.py", "app/settings/dev.py"]);
+    assert_eq!(triples(&o), vec![t("django-debug-enabled", "app/settings/prod.py", 3)]);
+    // From a subfolder, paths stay relative to the working directory.
+    let o = run_in(&p.path().join("app"), &["check", "--format", "json", "settings/prod.py"]);
+    assert_eq!(triples(&o), vec![t("django-debug-enabled", "settings/prod.py", 3)]);
+}
+
+#[test]
+fn output_is_identical_across_thread_counts() {
+    let p = split_settings();
+    for i in 0..30 {
+        p.write(&format!("pkg{i}/settings.py"), &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nX = {i}\n"));
+    }
+    for format in ["text", "json", "sarif"] {
+        let one = p.run(&["check", "--format", format, "--threads", "1", "--quiet"]);
+        for _ in 0..3 {
+            let two = p.run(&["check", "--format", format, "--threads", "2", "--quiet"]);
+            assert_eq!(stdout(&one), stdout(&two), "{format}");
+        }
+        assert_eq!(stdout(&one), stdout(&p.run(&["check", "--format", format, "--quiet"])), "{format}");
+    }
+}
+
+#[test]
+fn output_file_option() {
+    let p = split_settings();
+    let o = p.run(&["check", "--format", "json", "--output", "report.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn rules_and_rule_commands() {
+    let p = Project::new(&[]);
+    let o = p.run(&["rules"]);
+    assert_eq!(o.status.code(), Some(0));
+    for r in preflight::registry::RULES {
+        assert!(stdout(&o).contains(r.id), "{}", r.id);
+    }
+    let o = p.run(&["rule", "django-secret-key-hardcoded"]);
+    let doc = stdout(&o);
+    for heading in ["# django-secret-key-hardcoded", "## What it finds", "## Why it matters", "## Example", "## Use instead", "## References"] {
+        assert!(doc.contains(heading), "{heading}\n{doc}");
+    }
+    assert_eq!(p.run(&["rule", "nope"]).status.code(), Some(2));
+    let o = p.run(&["rules", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), preflight::registry::RULES.len());
+}
+
+#[test]
+fn secret_key_never_printed_in_full() {
+    let key = "Zq81vLm0PxR4tY7uWc2eHs9kBn3fJd6a-live-key";
+    let p = Project::new(&[("proj/settings.py", &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'u'\nSECRET_KEY = '{key}'\n"))]);
+    for format in ["text", "json", "sarif"] {
+        let o = p.run(&["check", "--format", format]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(!stdout(&o).contains(key) && !stderr(&o).contains(key), "{format} leaks the key");
+        assert!(!stdout(&o).contains(&key[..12]), "{format} shows too much of the key");
+    }
+}
+
+#[test]
+fn env_files_in_a_git_repository() {
+    let p = Project::new(&[
+        (".env", "DATABASE_PASSWORD=hunter22\n"),
+        (".env.example", "DATABASE_PASSWORD=\n"),
+        ("web/.env.local", "API_TOKEN=abc\n"),
+        ("app/views.py", "x = 1\n"),
+    ]);
+    p.git(&["init", "-q"]);
+    p.write(".gitignore", "web/.env.local\n");
+    p.git(&["add", ".env", ".env.example", ".gitignore", "app/views.py"]);
+    p.git(&["commit", "-qm", "init"]);
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(triples(&o), vec![t("env-file-committed", ".env", 1)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[0]["message"].as_str().unwrap().contains("is committed to git"));
+
+    // Tracked though .gitignore now lists it: still reported, from the index.
+    p.write(".gitignore", "web/.env.local\n.env\n");
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("env-file-committed", ".env", 1)]);
+
+    // Untracked and not ignored: one `git add .` away.
+    p.write("deploy/prod.env", "DB_PASSWORD=x\n");
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(triples(&o), vec![t("env-file-committed", ".env", 1), t("env-file-committed", "deploy/prod.env", 1)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[1]["message"].as_str().unwrap().contains("not ignored by git"));
+
+    // Index version 4 (prefix-compressed paths) reads the same.
+    p.git(&["update-index", "--index-version", "4"]);
+    p.git(&["add", "deploy/prod.env"]);
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(triples(&o), vec![t("env-file-committed", ".env", 1), t("env-file-committed", "deploy/prod.env", 1)]);
+    assert!(String::from_utf8_lossy(&o.stdout).matches("is committed to git").count() == 2);
+
+    // Removed from the index: gone.
+    p.git(&["rm", "-q", "--cached", ".env", "deploy/prod.env"]);
+    std::fs::remove_file(p.path().join("deploy/prod.env")).unwrap();
+    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
+}
