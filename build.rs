@@ -61,17 +61,11 @@ fn main() {
     let mut make = String::from("/// One instance of every rule, in catalogue order (sorted by id).\npub fn instantiate() -> Vec<Box<dyn Rule>> {\n    vec![\n");
     let mut out = String::from("pub static RULES: &[RuleMeta] = &[\n");
     for path in &entries {
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-        let r: RuleFile =
-            toml::from_str(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+        let r: RuleFile = toml::from_str(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
         let stem = path.file_stem().unwrap().to_string_lossy();
         if stem != r.id {
-            fail(format!(
-                "{}: id `{}` does not match the file name",
-                path.display(),
-                r.id
-            ));
+            fail(format!("{}: id `{}` does not match the file name", path.display(), r.id));
         }
         if !ids.insert(r.id.clone()) {
             fail(format!("duplicate rule id `{}`", r.id));
@@ -87,19 +81,10 @@ fn main() {
             }
         }
         if !matches!(r.level.as_str(), "error" | "warning" | "note") {
-            fail(format!(
-                "{}: level must be error, warning or note",
-                path.display()
-            ));
+            fail(format!("{}: level must be error, warning or note", path.display()));
         }
-        if !matches!(
-            r.precision.as_str(),
-            "very-high" | "high" | "medium" | "low"
-        ) {
-            fail(format!(
-                "{}: precision must be very-high, high, medium or low",
-                path.display()
-            ));
+        if !matches!(r.precision.as_str(), "very-high" | "high" | "medium" | "low") {
+            fail(format!("{}: precision must be very-high, high, medium or low", path.display()));
         }
         if !Path::new("fixtures").join(&r.id).is_dir() {
             fail(format!("rule `{}` has no fixtures/{}/", r.id, r.id));
@@ -108,15 +93,8 @@ fn main() {
         if !Path::new("src/rules").join(format!("{snake}.rs")).is_file() {
             fail(format!("rule `{}` has no src/rules/{snake}.rs", r.id));
         }
-        let file = Path::new(&manifest)
-            .join("src/rules")
-            .join(format!("{snake}.rs"));
-        writeln!(
-            mods,
-            "#[path = {:?}]\npub mod {snake};",
-            file.display().to_string()
-        )
-        .unwrap();
+        let file = Path::new(&manifest).join("src/rules").join(format!("{snake}.rs"));
+        writeln!(mods, "#[path = {:?}]\npub mod {snake};", file.display().to_string()).unwrap();
         writeln!(make, "        Box::new({snake}::{}),", r.name).unwrap();
         let level = match r.level.as_str() {
             "error" => "Level::Error",
@@ -150,9 +128,5 @@ fn main() {
     make.push_str("    ]\n}\n");
     let dir = std::env::var("OUT_DIR").unwrap();
     std::fs::write(Path::new(&dir).join("rules.rs"), out).unwrap();
-    std::fs::write(
-        Path::new(&dir).join("rule_mods.rs"),
-        format!("{mods}\n{make}"),
-    )
-    .unwrap();
+    std::fs::write(Path::new(&dir).join("rule_mods.rs"), format!("{mods}\n{make}")).unwrap();
 }

@@ -34,10 +34,7 @@ impl Lang {
     }
 
     pub fn is_js_family(self) -> bool {
-        matches!(
-            self,
-            Lang::JavaScript | Lang::Jsx | Lang::TypeScript | Lang::Tsx
-        )
+        matches!(self, Lang::JavaScript | Lang::Jsx | Lang::TypeScript | Lang::Tsx)
     }
 }
 
@@ -77,38 +74,12 @@ impl FileClass {
     }
 }
 
-const DEV_WORDS: &[&str] = &[
-    "dev",
-    "development",
-    "local",
-    "test",
-    "tests",
-    "testing",
-    "ci",
-];
-const TEMPLATE_PARTS: &[&str] = &[
-    "example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults",
-];
-const TEST_DIRS: &[&str] = &[
-    "tests",
-    "test",
-    "__tests__",
-    "__mocks__",
-    "cypress",
-    "e2e",
-    "playwright",
-    "testing",
-    "spec",
-];
+const DEV_WORDS: &[&str] = &["dev", "development", "local", "test", "tests", "testing", "ci"];
+const TEMPLATE_PARTS: &[&str] = &["example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults"];
+const TEST_DIRS: &[&str] =
+    &["tests", "test", "__tests__", "__mocks__", "cypress", "e2e", "playwright", "testing", "spec"];
 const DOC_DIRS: &[&str] = &["docs", "doc"];
-const VENDOR_DIRS: &[&str] = &[
-    "vendor",
-    "vendors",
-    "third_party",
-    "third-party",
-    "staticfiles",
-    "bower_components",
-];
+const VENDOR_DIRS: &[&str] = &["vendor", "vendors", "third_party", "third-party", "staticfiles", "bower_components"];
 const TOOL_CONFIG_STEMS: &[&str] = &[
     "webpack",
     "vite",
@@ -144,19 +115,9 @@ const TOOL_CONFIG_STEMS: &[&str] = &[
 /// the dev words, or has one as a `_`/`-`/`.`-separated part.
 pub fn is_dev_settings_name(rel: &str) -> bool {
     let p = Path::new(rel);
-    let stem = p
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let folder = p
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    [stem, folder].iter().any(|name| {
-        name.split(['_', '-', '.'])
-            .any(|part| DEV_WORDS.contains(&part))
-    })
+    let stem = p.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let folder = p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+    [stem, folder].iter().any(|name| name.split(['_', '-', '.']).any(|part| DEV_WORDS.contains(&part)))
 }
 
 /// A dotenv file by name: `.env`, `.env.<x>`, `<x>.env`.
@@ -166,28 +127,17 @@ pub fn is_dotenv_name(name: &str) -> bool {
 
 /// A dotenv template (`.env.example`, `example.env`, `.env.local.sample`).
 pub fn is_dotenv_template(name: &str) -> bool {
-    name.split('.')
-        .any(|part| TEMPLATE_PARTS.contains(&part.to_lowercase().as_str()))
+    name.split('.').any(|part| TEMPLATE_PARTS.contains(&part.to_lowercase().as_str()))
 }
 
 pub fn classify(rel: &str, head: &[u8]) -> FileClass {
     let path = Path::new(rel);
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let lower = name.to_lowercase();
-    let ext = path
-        .extension()
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let ext = path.extension().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
     let dirs: Vec<String> = path
         .parent()
-        .map(|p| {
-            p.components()
-                .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
-                .collect()
-        })
+        .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().to_lowercase()).collect())
         .unwrap_or_default();
     let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(&d.as_str()));
 
@@ -217,20 +167,15 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || lower.contains(".test.")
         || lower.contains(".spec.")
         || lower.contains("_spec.")
-        || dirs
-            .iter()
-            .any(|d| d.ends_with("_tests") || d.ends_with("-tests"));
-    roles.story =
-        lower.contains(".stories.") || lower.contains(".story.") || in_dir(&[".storybook"]);
+        || dirs.iter().any(|d| d.ends_with("_tests") || d.ends_with("-tests"));
+    roles.story = lower.contains(".stories.") || lower.contains(".story.") || in_dir(&[".storybook"]);
     roles.tooling = (lang.is_js_family()
         && (lower.contains(".config.")
             || TOOL_CONFIG_STEMS.contains(&stem)
             || lower.starts_with(".eslintrc")
             || lower.starts_with(".babelrc")))
-        || (lang.is_js_family()
-            && in_dir(&["scripts", "bin", "tools", "tooling", ".storybook", "config"]))
-        || (lang == Lang::Python
-            && (lower == "setup.py" || lower == "noxfile.py" || lower == "fabfile.py"));
+        || (lang.is_js_family() && in_dir(&["scripts", "bin", "tools", "tooling", ".storybook", "config"]))
+        || (lang == Lang::Python && (lower == "setup.py" || lower == "noxfile.py" || lower == "fabfile.py"));
     roles.docs = matches!(ext.as_str(), "md" | "rst" | "markdown" | "adoc")
         || in_dir(DOC_DIRS)
         || in_dir(&["examples", "example"]);
@@ -251,16 +196,10 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
                 | "cargo.lock"
         )
         || looks_generated(head, lang);
-    roles.migration = lang == Lang::Python
-        && dirs.last().is_some_and(|d| d == "migrations")
-        && lower != "__init__.py";
+    roles.migration = lang == Lang::Python && dirs.last().is_some_and(|d| d == "migrations") && lower != "__init__.py";
     roles.env_template = lang == Lang::Dotenv && is_dotenv_template(&lower);
     roles.dev_settings_name = is_dev_settings_name(rel) || roles.test;
-    FileClass {
-        lang,
-        roles,
-        forced_production: None,
-    }
+    FileClass { lang, roles, forced_production: None }
 }
 
 /// Minified or generated: a very long line early in a JS/CSS file, or a generated-code banner.
@@ -268,10 +207,7 @@ fn looks_generated(head: &[u8], lang: Lang) -> bool {
     let head = &head[..head.len().min(4096)];
     let text = String::from_utf8_lossy(head);
     let first = text.lines().take(5).collect::<Vec<_>>().join("\n");
-    if first.contains("@generated")
-        || first.contains("DO NOT EDIT")
-        || first.contains("Code generated by")
-    {
+    if first.contains("@generated") || first.contains("DO NOT EDIT") || first.contains("Code generated by") {
         return true;
     }
     if lang.is_js_family() || lang == Lang::Css {
@@ -313,16 +249,8 @@ mod tests {
 
     #[test]
     fn dotenv_names() {
-        assert!(
-            is_dotenv_name(".env")
-                && is_dotenv_name(".env.production")
-                && is_dotenv_name("prod.env")
-        );
-        assert!(
-            !is_dotenv_name("environment.py")
-                && !is_dotenv_name(".envrc")
-                && !is_dotenv_name(".env_file")
-        );
+        assert!(is_dotenv_name(".env") && is_dotenv_name(".env.production") && is_dotenv_name("prod.env"));
+        assert!(!is_dotenv_name("environment.py") && !is_dotenv_name(".envrc") && !is_dotenv_name(".env_file"));
         assert!(
             is_dotenv_template(".env.example")
                 && is_dotenv_template("example.env")
@@ -337,11 +265,7 @@ mod tests {
         assert!(classify("frontend/src/Button.stories.tsx", b"").roles.story);
         assert!(classify("frontend/vite.config.ts", b"").roles.tooling);
         assert!(classify("static/js/app.min.js", b"").roles.vendored);
-        assert!(
-            classify("blog/migrations/0001_initial.py", b"")
-                .roles
-                .migration
-        );
+        assert!(classify("blog/migrations/0001_initial.py", b"").roles.migration);
         assert!(classify("frontend/src/components/TodoList.tsx", b"").is_production());
         assert!(classify("blog/tests/test_views.py", b"").roles.test);
     }

@@ -13,11 +13,7 @@ use crate::registry::RULES;
 use crate::report;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "preflight",
-    version,
-    about = "Static pre-deployment audit for Django + React repositories"
-)]
+#[command(name = "preflight", version, about = "Static pre-deployment audit for Django + React repositories")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -127,12 +123,7 @@ fn list_rules(format: ListFormat) -> String {
         ListFormat::Text => {
             let mut s = String::new();
             for r in RULES {
-                s.push_str(&format!(
-                    "{:<32} {:<8} {}\n",
-                    r.id,
-                    r.level.as_str(),
-                    r.checklist
-                ));
+                s.push_str(&format!("{:<32} {:<8} {}\n", r.id, r.level.as_str(), r.checklist));
             }
             s
         }
@@ -155,11 +146,7 @@ fn list_rules(format: ListFormat) -> String {
 }
 
 /// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.
-pub fn selection(
-    select: &[String],
-    ignore: &[String],
-    config: &Config,
-) -> Result<Vec<bool>, String> {
+pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Result<Vec<bool>, String> {
     let check = |id: &String| {
         if id == "ALL" || crate::registry::meta(id).is_some() {
             Ok(())
@@ -170,19 +157,13 @@ pub fn selection(
     let select: Vec<String> = if !select.is_empty() {
         select.to_vec()
     } else {
-        config
-            .raw
-            .select
-            .clone()
-            .unwrap_or_else(|| vec!["ALL".into()])
+        config.raw.select.clone().unwrap_or_else(|| vec!["ALL".into()])
     };
     let ignore: Vec<String> = ignore.iter().chain(&config.raw.ignore).cloned().collect();
     select.iter().chain(&ignore).try_for_each(check)?;
     Ok(RULES
         .iter()
-        .map(|r| {
-            (select.iter().any(|s| s == "ALL" || s == r.id)) && !ignore.iter().any(|s| s == r.id)
-        })
+        .map(|r| (select.iter().any(|s| s == "ALL" || s == r.id)) && !ignore.iter().any(|s| s == r.id))
         .collect())
 }
 
@@ -190,11 +171,7 @@ pub fn selection(
 pub fn project_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|d| {
-            d.join(".git").exists()
-                || d.join("manage.py").is_file()
-                || d.join("pyproject.toml").is_file()
-        })
+        .find(|d| d.join(".git").exists() || d.join("manage.py").is_file() || d.join("pyproject.toml").is_file())
         .map(Path::to_path_buf)
 }
 
@@ -205,9 +182,7 @@ fn config_root(start: &Path) -> Option<PathBuf> {
         if d.join("preflight.toml").is_file() {
             return Some(d.to_path_buf());
         }
-        if std::fs::read_to_string(d.join("pyproject.toml"))
-            .is_ok_and(|t| t.contains("[tool.preflight"))
-        {
+        if std::fs::read_to_string(d.join("pyproject.toml")).is_ok_and(|t| t.contains("[tool.preflight")) {
             return Some(d.to_path_buf());
         }
         if d.join(".git").exists() {
@@ -219,11 +194,7 @@ fn config_root(start: &Path) -> Option<PathBuf> {
 
 /// Turns the command-line paths into a `Scan`.
 pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), String> {
-    let given: Vec<PathBuf> = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
+    let given: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     for p in &given {
@@ -232,9 +203,7 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
             std::io::ErrorKind::NotFound => format!("`{}` does not exist", p.display()),
             _ => format!("`{}`: {e}", p.display()),
         })?;
-        let canon = abs
-            .canonicalize()
-            .map_err(|e| format!("`{}`: {e}", p.display()))?;
+        let canon = abs.canonicalize().map_err(|e| format!("`{}`: {e}", p.display()))?;
         if meta.is_dir() {
             dirs.push(canon)
         } else {
@@ -242,36 +211,18 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
         }
     }
     let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
-    let first_dir = dirs
-        .first()
-        .cloned()
-        .unwrap_or_else(|| files[0].parent().unwrap_or(&cwd).to_path_buf());
-    let context = if dirs.is_empty() {
-        project_root(&first_dir).unwrap_or_else(|| first_dir.clone())
-    } else {
-        first_dir.clone()
-    };
+    let first_dir = dirs.first().cloned().unwrap_or_else(|| files[0].parent().unwrap_or(&cwd).to_path_buf());
+    let context =
+        if dirs.is_empty() { project_root(&first_dir).unwrap_or_else(|| first_dir.clone()) } else { first_dir.clone() };
     let all_under_cwd = dirs.iter().chain(&files).all(|p| p.starts_with(&cwd));
-    let root = if all_under_cwd {
-        cwd.clone()
-    } else {
-        context.clone()
-    };
+    let root = if all_under_cwd { cwd.clone() } else { context.clone() };
     let cfg_root = config_root(&first_dir).unwrap_or_else(|| context.clone());
     let scan = if dirs.is_empty() {
-        Scan {
-            dirs: vec![context],
-            files,
-            root,
-        }
+        Scan { dirs: vec![context], files, root }
     } else {
         // Files given beside directories are scanned like the directories' files.
         dirs.extend(files);
-        Scan {
-            dirs,
-            files: Vec::new(),
-            root,
-        }
+        Scan { dirs, files: Vec::new(), root }
     };
     Ok((scan, cfg_root))
 }
@@ -281,9 +232,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
     let config = Config::load(&cfg_root)?;
     let selected = selection(&args.select, &args.ignore, &config)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
@@ -300,10 +249,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Text => report::text::findings(&outcome, &style),
         Format::Json => report::json::render(&outcome.findings),
         Format::Sarif => {
-            let opts = report::sarif::SarifOptions {
-                category: args.sarif_category.clone(),
-                provenance: None,
-            };
+            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance: None };
             report::sarif::render(&outcome, &scan.root, &opts)
         }
     };
@@ -316,14 +262,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         }
     }
     if !args.quiet {
-        let err_style = report::text::Style {
-            color: color && std::io::stderr().is_terminal(),
-        };
+        let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
         eprint!("{}", report::text::summary(&outcome, &err_style));
     }
-    Ok(if outcome.findings.is_empty() || args.exit_zero {
-        0
-    } else {
-        1
-    })
+    Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
 }

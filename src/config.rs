@@ -116,10 +116,8 @@ impl Config {
     pub fn load(root: &Path) -> Result<Config, String> {
         let toml_path = root.join("preflight.toml");
         let (raw, source) = if toml_path.is_file() {
-            let text = std::fs::read_to_string(&toml_path)
-                .map_err(|e| format!("{}: {e}", toml_path.display()))?;
-            let raw: RawConfig =
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+            let text = std::fs::read_to_string(&toml_path).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+            let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
             (raw, Some("preflight.toml".to_string()))
         } else {
             let py = root.join("pyproject.toml");
@@ -130,9 +128,7 @@ impl Config {
                 .and_then(|t| t.preflight);
             match section {
                 Some(v) => {
-                    let raw: RawConfig = v
-                        .try_into()
-                        .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+                    let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
                     (raw, Some("pyproject.toml".to_string()))
                 }
                 None => (RawConfig::default(), None),
@@ -149,10 +145,7 @@ impl Config {
                     return Err(format!("per-path-ignores: unknown rule id `{id}`"));
                 }
             }
-            per_path.push((
-                globset(std::slice::from_ref(glob))?.expect("one glob"),
-                ids.clone(),
-            ));
+            per_path.push((globset(std::slice::from_ref(glob))?.expect("one glob"), ids.clone()));
         }
         Ok(Config {
             settings_prod: globset(&raw.settings.production)?,
@@ -171,9 +164,7 @@ impl Config {
 
     /// Whether a rule is switched off for a path by `per-path-ignores`.
     pub fn ignored_for_path(&self, rule: &str, rel: &str) -> bool {
-        self.per_path
-            .iter()
-            .any(|(set, ids)| ids.iter().any(|i| i == rule) && set.is_match(rel))
+        self.per_path.iter().any(|(set, ids)| ids.iter().any(|i| i == rule) && set.is_match(rel))
     }
 
     /// `Some(true)` when config forces a settings module to dev/test, `Some(false)` to production.

@@ -62,19 +62,11 @@ impl FileCtx<'_> {
     }
 
     pub fn report(&mut self, start: usize, end: usize, message: String) {
-        self.out
-            .push(Finding::at(self.rule, self.file, start, end, message));
+        self.out.push(Finding::at(self.rule, self.file, start, end, message));
     }
 
     /// Reports with the snippet replaced (secrets) and a fingerprint key that is not the line.
-    pub fn report_redacted(
-        &mut self,
-        start: usize,
-        end: usize,
-        message: String,
-        snippet: String,
-        key: String,
-    ) {
+    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String, key: String) {
         let mut f = Finding::at(self.rule, self.file, start, end, message);
         f.snippet = snippet;
         f.key = Some(key);
@@ -98,74 +90,36 @@ struct Loaded {
 }
 
 /// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
-pub fn run(
-    scan: &Scan,
-    config: &Config,
-    selected: &[bool],
-    threads: usize,
-) -> Result<Outcome, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| e.to_string())?;
+pub fn run(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().map_err(|e| e.to_string())?;
     pool.install(|| run_inner(scan, config, selected, threads.max(1)))
 }
 
-fn run_inner(
-    scan: &Scan,
-    config: &Config,
-    selected: &[bool],
-    threads: usize,
-) -> Result<Outcome, String> {
+fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
     let started = Instant::now();
     let rules: Vec<Box<dyn Rule>> = rules_impl::instantiate();
-    let active: Vec<(usize, &dyn Rule)> = rules
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| selected[*i])
-        .map(|(i, r)| (i, r.as_ref()))
-        .collect();
+    let active: Vec<(usize, &dyn Rule)> =
+        rules.iter().enumerate().filter(|(i, _)| selected[*i]).map(|(i, r)| (i, r.as_ref())).collect();
     debug_assert!(rules.iter().zip(RULES).all(|(r, m)| r.id() == m.id));
 
     let mut notes: Vec<Note> = Vec::new();
     let root = &scan.root;
-    let walk_opts = WalkOptions {
-        threads,
-        exclude: &config.raw.exclude,
-        root,
-        max_file_size: config.max_file_size(),
-    };
-    let (walked, walk_notes) = if scan.dirs.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        walk::walk(&scan.dirs, &walk_opts)?
-    };
-    let targets: Option<std::collections::HashSet<&PathBuf>> = if scan.files.is_empty() {
-        None
-    } else {
-        Some(scan.files.iter().collect())
-    };
+    let walk_opts = WalkOptions { threads, exclude: &config.raw.exclude, root, max_file_size: config.max_file_size() };
+    let (walked, walk_notes) =
+        if scan.dirs.is_empty() { (Vec::new(), Vec::new()) } else { walk::walk(&scan.dirs, &walk_opts)? };
+    let targets: Option<std::collections::HashSet<&PathBuf>> =
+        if scan.files.is_empty() { None } else { Some(scan.files.iter().collect()) };
     for n in walk_notes {
         if targets.as_ref().is_none_or(|t| t.contains(&n.path)) {
-            notes.push(Note {
-                path: rel_path(&n.path, root),
-                message: n.message,
-            });
+            notes.push(Note { path: rel_path(&n.path, root), message: n.message });
         }
     }
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
     let mut paths: Vec<PathBuf> = walked.iter().map(|w| w.path.clone()).collect();
     let excluded = exclude_matcher(config, root)?;
     for f in &scan.files {
-        let skipped_dir = f
-            .ancestors()
-            .skip(1)
-            .take_while(|a| a.starts_with(root))
-            .any(walk::is_skipped_dir);
-        if !paths.contains(f)
-            && !skipped_dir
-            && !excluded.matched_path_or_any_parents(f, false).is_ignore()
-        {
+        let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
+        if !paths.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
             paths.push(f.clone());
         }
     }
@@ -199,11 +153,7 @@ fn run_inner(
     let mut findings: Vec<Finding> = Vec::new();
     for (_, rule) in &active {
         let meta = crate::registry::meta(rule.id()).expect("catalogue");
-        let mut sink = ProjectSink {
-            project: &project,
-            rule: meta,
-            out: Vec::new(),
-        };
+        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
         rule.check_project(&project, &mut sink);
         findings.extend(sink.out);
     }
@@ -214,21 +164,15 @@ fn run_inner(
 
     // Per-file rules.
     let prefilter = Prefilter::new(&active);
-    let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
-        .par_iter()
-        .filter(|l| l.target)
-        .map(|l| check_file(&l.file, &active, &prefilter, config))
-        .collect();
+    let per_file: Vec<(Vec<Finding>, Vec<Note>)> =
+        files.par_iter().filter(|l| l.target).map(|l| check_file(&l.file, &active, &prefilter, config)).collect();
     for (f, n) in per_file {
         findings.extend(f);
         notes.extend(n);
     }
 
     // Suppressions and per-path ignores, then order and fingerprints.
-    let by_rel: HashMap<&str, &SourceFile> = files
-        .iter()
-        .map(|l| (l.file.rel.as_str(), l.file.as_ref()))
-        .collect();
+    let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
     let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
     findings.retain(|f| {
         let excluded_path = excluded.matched_path_or_any_parents(root.join(&f.path), false).is_ignore();
@@ -238,20 +182,13 @@ fn run_inner(
         let Some(file) = by_rel.get(f.path.as_str()) else {
             return true;
         };
-        let sups = sup_cache
-            .entry(file.rel.as_str())
-            .or_insert_with(|| suppress::parse(file));
+        let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
         !suppress::is_suppressed(sups, f.rule.id, f.line)
     });
     finalize(&mut findings);
     notes.sort();
     notes.dedup();
-    Ok(Outcome {
-        findings,
-        notes,
-        files_scanned,
-        elapsed: started.elapsed(),
-    })
+    Ok(Outcome { findings, notes, files_scanned, elapsed: started.elapsed() })
 }
 
 fn exclude_matcher(config: &Config, root: &Path) -> Result<ignore::gitignore::Gitignore, String> {
@@ -271,51 +208,29 @@ fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loade
                 std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
                 _ => format!("unreadable: {e}"),
             };
-            return Err(Note {
-                path: rel,
-                message: format!("{why}, skipped"),
-            });
+            return Err(Note { path: rel, message: format!("{why}, skipped") });
         }
     };
     if bytes.len() as u64 > config.max_file_size() {
         return Err(Note {
             path: rel,
-            message: format!(
-                "{} bytes, over the {} byte limit, skipped",
-                bytes.len(),
-                config.max_file_size()
-            ),
+            message: format!("{} bytes, over the {} byte limit, skipped", bytes.len(), config.max_file_size()),
         });
     }
     let mut class = classify(&rel, &bytes[..bytes.len().min(8192)]);
     class.forced_production = config.production_override(&rel);
     match decode(bytes) {
-        Decoded::Binary => Err(Note {
-            path: rel,
-            message: "binary file, skipped".into(),
-        }),
+        Decoded::Binary => Err(Note { path: rel, message: "binary file, skipped".into() }),
         Decoded::Text { text, note } => {
             let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
             file.decode_note = note;
-            Ok(Loaded {
-                file: Arc::new(file),
-                target,
-            })
+            Ok(Loaded { file: Arc::new(file), target })
         }
     }
 }
 
-fn project_pass(
-    files: &[Loaded],
-    config: &Config,
-    root: &Path,
-    explicit: &[PathBuf],
-    selected: &[bool],
-) -> Project {
-    let needs_settings = RULES
-        .iter()
-        .zip(selected)
-        .any(|(m, &s)| s && m.tags.contains(&"settings"));
+fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[PathBuf], selected: &[bool]) -> Project {
+    let needs_settings = RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"settings"));
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
             .iter()
@@ -334,19 +249,11 @@ fn project_pass(
     let modules: Vec<settings::Module> = candidates
         .par_iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            f.tree()
-                .map(|t| settings::extract(i, &f.rel, &f.text, t.root_node()))
-        })
+        .filter_map(|(i, f)| f.tree().map(|t| settings::extract(i, &f.rel, &f.text, t.root_node())))
         .collect();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
-    let walked = files
-        .iter()
-        .map(|l| (l.file.rel.clone(), l.file.class))
-        .collect();
-    let start = explicit
-        .first()
-        .map_or(root, |p| p.parent().unwrap_or(root));
+    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
     let tracked = crate::gitindex::find_repo(start).and_then(|(top, gitdir)| {
         let paths = crate::gitindex::tracked_paths(&gitdir)?;
         Some(
@@ -359,19 +266,8 @@ fn project_pass(
                 .collect(),
         )
     });
-    let by_rel = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.rel.clone(), i))
-        .collect();
-    Project {
-        files: candidates,
-        settings,
-        walked,
-        tracked,
-        by_rel,
-        root: Some(root.to_path_buf()),
-    }
+    let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
+    Project { files: candidates, settings, walked, tracked, by_rel, root: Some(root.to_path_buf()) }
 }
 
 /// Which rules' literals occur in a file, in one scan per literal set.
@@ -397,13 +293,8 @@ impl Prefilter {
             }
             rule_patterns.push(mine);
         }
-        let ac =
-            (!pats.is_empty()).then(|| aho_corasick::AhoCorasick::new(&pats).expect("literals"));
-        Prefilter {
-            rule_patterns,
-            ac,
-            n: pats.len(),
-        }
+        let ac = (!pats.is_empty()).then(|| aho_corasick::AhoCorasick::new(&pats).expect("literals"));
+        Prefilter { rule_patterns, ac, n: pats.len() }
     }
 
     fn hits(&self, text: &str) -> Vec<bool> {
@@ -432,14 +323,8 @@ fn check_file(
     config: &Config,
 ) -> (Vec<Finding>, Vec<Note>) {
     let mut out = Vec::new();
-    let mut notes: Vec<Note> = file
-        .decode_note
-        .iter()
-        .map(|m| Note {
-            path: file.rel.clone(),
-            message: m.clone(),
-        })
-        .collect();
+    let mut notes: Vec<Note> =
+        file.decode_note.iter().map(|m| Note { path: file.rel.clone(), message: m.clone() }).collect();
     let lang = file.class.lang.name();
     let hits = pre.hits(&file.text);
     for (k, (idx, rule)) in active.iter().enumerate() {
@@ -457,12 +342,7 @@ fn check_file(
         if rule.needs_tree() && file.tree().is_none() {
             continue;
         }
-        let mut ctx = FileCtx {
-            file,
-            rule: meta,
-            config,
-            out: &mut out,
-        };
+        let mut ctx = FileCtx { file, rule: meta, config, out: &mut out };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
         if result.is_err() {
             notes.push(Note {
@@ -472,10 +352,7 @@ fn check_file(
         }
     }
     if let Some(n) = file.parse_note() {
-        notes.push(Note {
-            path: file.rel.clone(),
-            message: n.to_string(),
-        });
+        notes.push(Note { path: file.rel.clone(), message: n.to_string() });
     }
     (out, notes)
 }

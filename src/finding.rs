@@ -75,29 +75,16 @@ fn normalise(s: &str) -> String {
 /// (path, line, column, rule) makes output independent of thread scheduling.
 pub fn finalize(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
-        (&a.path, a.line, a.col, a.rule.id, &a.message)
-            .cmp(&(&b.path, b.line, b.col, b.rule.id, &b.message))
+        (&a.path, a.line, a.col, a.rule.id, &a.message).cmp(&(&b.path, b.line, b.col, b.rule.id, &b.message))
     });
     findings.dedup_by(|a, b| {
-        a.path == b.path
-            && a.line == b.line
-            && a.col == b.col
-            && a.rule.id == b.rule.id
-            && a.message == b.message
+        a.path == b.path && a.line == b.line && a.col == b.col && a.rule.id == b.rule.id && a.message == b.message
     });
-    let mut seen: std::collections::HashMap<(String, &str, String), usize> =
-        std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<(String, &str, String), usize> = std::collections::HashMap::new();
     for f in findings.iter_mut() {
         let key = f.key.clone().unwrap_or_else(|| normalise(&f.snippet));
-        let n = seen
-            .entry((f.path.clone(), f.rule.id, key.clone()))
-            .or_insert(0);
-        let h = fnv1a(&[
-            f.rule.id.as_bytes(),
-            f.path.as_bytes(),
-            key.as_bytes(),
-            n.to_string().as_bytes(),
-        ]);
+        let n = seen.entry((f.path.clone(), f.rule.id, key.clone())).or_insert(0);
+        let h = fnv1a(&[f.rule.id.as_bytes(), f.path.as_bytes(), key.as_bytes(), n.to_string().as_bytes()]);
         f.fingerprint = format!("{h:016x}");
         *n += 1;
     }
@@ -129,11 +116,7 @@ impl Finding {
             line,
             col,
             end_line,
-            end_col: if end_line == line && end_col <= col {
-                col + 1
-            } else {
-                end_col
-            },
+            end_col: if end_line == line && end_col <= col { col + 1 } else { end_col },
             message,
             snippet: file.line_text(line - 1).to_string(),
             key: None,
@@ -161,22 +144,14 @@ impl Finding {
 /// A secret as it may appear in output: at most its first 4 characters, `…`, and its length.
 pub fn redact(secret: &str) -> String {
     let n = secret.chars().count();
-    let shown: String = if n >= 12 {
-        secret.chars().take(4).collect()
-    } else {
-        String::new()
-    };
+    let shown: String = if n >= 12 { secret.chars().take(4).collect() } else { String::new() };
     format!("\"{shown}…\" ({n} chars)")
 }
 
 /// A source line with `secret` redacted; every quoted string that contains part of the secret
 /// is redacted too, so a secret split across concatenated literals does not leak piecewise.
 pub fn redact_line(line: &str, secret: &str) -> String {
-    let shown: String = if secret.chars().count() >= 12 {
-        secret.chars().take(4).collect()
-    } else {
-        String::new()
-    };
+    let shown: String = if secret.chars().count() >= 12 { secret.chars().take(4).collect() } else { String::new() };
     let mut out = line.replace(secret, &format!("{shown}…"));
     // Quoted pieces of a concatenated secret.
     let mut result = String::with_capacity(out.len());

@@ -31,21 +31,11 @@ pub fn tracked_paths(gitdir: &Path) -> Option<Vec<String>> {
     let data = match std::fs::read(gitdir.join("index")) {
         Ok(d) => d,
         // A repository with nothing staged yet has no index: it tracks nothing.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && gitdir.is_dir() => {
-            return Some(Vec::new())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && gitdir.is_dir() => return Some(Vec::new()),
         Err(_) => return None,
     };
     let config = std::fs::read_to_string(gitdir.join("config")).unwrap_or_default();
-    let hash_len = if config
-        .to_lowercase()
-        .replace(' ', "")
-        .contains("objectformat=sha256")
-    {
-        32
-    } else {
-        20
-    };
+    let hash_len = if config.to_lowercase().replace(' ', "").contains("objectformat=sha256") { 32 } else { 20 };
     parse_index(&data, hash_len)
 }
 
@@ -131,10 +121,7 @@ mod tests {
         data.extend_from_slice(&2u32.to_be_bytes());
         data.extend(entry_v2(".env"));
         data.extend(entry_v2("backend/app/settings.py"));
-        assert_eq!(
-            parse_index(&data, 20).unwrap(),
-            vec![".env", "backend/app/settings.py"]
-        );
+        assert_eq!(parse_index(&data, 20).unwrap(), vec![".env", "backend/app/settings.py"]);
     }
 
     #[test]

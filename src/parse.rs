@@ -62,8 +62,7 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
             Some(i) => i,
             None => {
                 let mut p = Parser::new();
-                p.set_language(&language(lang).expect("grammar"))
-                    .map_err(|e| e.to_string())?;
+                p.set_language(&language(lang).expect("grammar")).map_err(|e| e.to_string())?;
                 parsers.push((key, p));
                 parsers.len() - 1
             }
@@ -88,10 +87,7 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
             Some(t) => Ok(t),
             None => {
                 parser.reset();
-                Err(format!(
-                    "parse abandoned after {} s",
-                    PARSE_BUDGET.as_secs()
-                ))
+                Err(format!("parse abandoned after {} s", PARSE_BUDGET.as_secs()))
             }
         }
     })

@@ -40,8 +40,7 @@ pub struct ProjectSink<'a> {
 impl ProjectSink<'_> {
     pub fn report(&mut self, at: Loc, message: String) {
         let file = self.project.file(at.file);
-        self.out
-            .push(Finding::at(self.rule, file, at.start, at.end, message));
+        self.out.push(Finding::at(self.rule, file, at.start, at.end, message));
     }
 
     /// A finding about a whole file that may not be loaded (line 1, no snippet).

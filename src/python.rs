@@ -100,10 +100,7 @@ pub fn call_args<'t>(call: Node<'t>, src: &str) -> (Vec<Node<'t>>, Vec<(String, 
         for a in args.named_children(&mut cursor) {
             match a.kind() {
                 "keyword_argument" => {
-                    if let (Some(n), Some(v)) = (
-                        a.child_by_field_name("name"),
-                        a.child_by_field_name("value"),
-                    ) {
+                    if let (Some(n), Some(v)) = (a.child_by_field_name("name"), a.child_by_field_name("value")) {
                         kw.push((text(n, src).to_string(), v));
                     }
                 }

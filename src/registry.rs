@@ -67,8 +67,5 @@ pub fn meta(id: &str) -> Option<&'static RuleMeta> {
 
 /// The catalogue index of a rule id. Panics on an unknown id: ids come from the catalogue.
 pub fn index_of(id: &str) -> usize {
-    RULES
-        .iter()
-        .position(|r| r.id == id)
-        .unwrap_or_else(|| panic!("unknown rule id {id}"))
+    RULES.iter().position(|r| r.id == id).unwrap_or_else(|| panic!("unknown rule id {id}"))
 }

@@ -40,26 +40,11 @@ const DJANGO_ONLY: &[&str] = &[
     "MEDIA_URL",
 ];
 /// Setting names that also count towards recognising a settings module.
-const COMMON: &[&str] = &[
-    "SECRET_KEY",
-    "DEBUG",
-    "TIME_ZONE",
-    "USE_I18N",
-    "MEDIA_ROOT",
-    "LOGGING",
-    "CACHES",
-];
+const COMMON: &[&str] = &["SECRET_KEY", "DEBUG", "TIME_ZONE", "USE_I18N", "MEDIA_ROOT", "LOGGING", "CACHES"];
 
 /// Literals whose presence makes a Python file a settings candidate (the project pass prefilter).
-pub const PREFILTER: &[&str] = &[
-    "INSTALLED_APPS",
-    "MIDDLEWARE",
-    "ROOT_URLCONF",
-    "DATABASES",
-    "ALLOWED_HOSTS",
-    "SECRET_KEY",
-    "import *",
-];
+pub const PREFILTER: &[&str] =
+    &["INSTALLED_APPS", "MIDDLEWARE", "ROOT_URLCONF", "DATABASES", "ALLOWED_HOSTS", "SECRET_KEY", "import *"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
@@ -77,11 +62,7 @@ pub enum Expr {
     Seq(Vec<Expr>),
     Name(String),
     Attr(Box<Expr>, String),
-    Call {
-        func: Box<Expr>,
-        args: Vec<Expr>,
-        kwargs: Vec<(String, Expr)>,
-    },
+    Call { func: Box<Expr>, args: Vec<Expr>, kwargs: Vec<(String, Expr)> },
     Add(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
@@ -223,8 +204,7 @@ pub fn extract(file: usize, rel: &str, src: &str, root: Node<'_>) -> Module {
         }
     }
     let no_ext = rel.strip_suffix(".py").unwrap_or(rel);
-    let is_package =
-        no_ext.ends_with("__init__") && (no_ext.len() == 8 || no_ext.ends_with("/__init__"));
+    let is_package = no_ext.ends_with("__init__") && (no_ext.len() == 8 || no_ext.ends_with("/__init__"));
     let module_path = no_ext.strip_suffix("/__init__").unwrap_or(no_ext);
     Module {
         file,
@@ -244,16 +224,8 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
     }
     let mut cursor = node.walk();
     for stmt in node.named_children(&mut cursor) {
-        let at = Loc {
-            file,
-            start: stmt.start_byte(),
-            end: stmt.end_byte(),
-        };
-        let cond = if ctx == Ctx::Plain {
-            Ctx::Conditional
-        } else {
-            ctx
-        };
+        let at = Loc { file, start: stmt.start_byte(), end: stmt.end_byte() };
+        let cond = if ctx == Ctx::Plain { Ctx::Conditional } else { ctx };
         match stmt.kind() {
             "expression_statement" => {
                 let mut c2 = stmt.walk();
@@ -263,15 +235,9 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
             }
             "import_from_statement" => {
                 let mut c2 = stmt.walk();
-                let star = stmt
-                    .named_children(&mut c2)
-                    .any(|c| c.kind() == "wildcard_import");
+                let star = stmt.named_children(&mut c2).any(|c| c.kind() == "wildcard_import");
                 if let (true, Some(m)) = (star, stmt.child_by_field_name("module_name")) {
-                    out.push(Stmt {
-                        kind: StmtKind::StarImport(text(m, src).to_string()),
-                        at,
-                        ctx,
-                    });
+                    out.push(Stmt { kind: StmtKind::StarImport(text(m, src).to_string()), at, ctx });
                 }
             }
             "if_statement" => {
@@ -280,9 +246,7 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                 }
                 let mut c2 = stmt.walk();
                 for alt in stmt.children_by_field_name("alternative", &mut c2) {
-                    let body = alt
-                        .child_by_field_name("consequence")
-                        .or_else(|| alt.child_by_field_name("body"));
+                    let body = alt.child_by_field_name("consequence").or_else(|| alt.child_by_field_name("body"));
                     if let Some(b) = body {
                         block(b, src, file, cond, out, depth + 1);
                     }
@@ -295,16 +259,9 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                         "block" => block(child, src, file, ctx, out, depth + 1),
                         "except_clause" | "except_group_clause" => {
                             let mut c3 = child.walk();
-                            let handler = child
-                                .named_children(&mut c3)
-                                .filter(|n| n.kind() == "block")
-                                .last();
+                            let handler = child.named_children(&mut c3).filter(|n| n.kind() == "block").last();
                             if let Some(b) = handler {
-                                let fb = if ctx == Ctx::Plain {
-                                    Ctx::Fallback
-                                } else {
-                                    ctx
-                                };
+                                let fb = if ctx == Ctx::Plain { Ctx::Fallback } else { ctx };
                                 block(b, src, file, fb, out, depth + 1);
                             }
                         }
@@ -357,28 +314,18 @@ fn expression_stmt(e: Node<'_>, src: &str, at: Loc, ctx: Ctx, out: &mut Vec<Stmt
             let expr = to_expr(value, src, 0);
             for t in targets {
                 if t.kind() == "identifier" {
-                    out.push(Stmt {
-                        kind: StmtKind::Assign(text(t, src).to_string(), expr.clone()),
-                        at,
-                        ctx,
-                    });
+                    out.push(Stmt { kind: StmtKind::Assign(text(t, src).to_string(), expr.clone()), at, ctx });
                 }
             }
         }
         "augmented_assignment" => {
-            let (Some(l), Some(op), Some(r)) = (
-                e.child_by_field_name("left"),
-                e.child_by_field_name("operator"),
-                e.child_by_field_name("right"),
-            ) else {
+            let (Some(l), Some(op), Some(r)) =
+                (e.child_by_field_name("left"), e.child_by_field_name("operator"), e.child_by_field_name("right"))
+            else {
                 return;
             };
             if l.kind() == "identifier" && text(op, src) == "+=" {
-                out.push(Stmt {
-                    kind: StmtKind::Extend(text(l, src).to_string(), to_expr(r, src, 0)),
-                    at,
-                    ctx,
-                });
+                out.push(Stmt { kind: StmtKind::Extend(text(l, src).to_string(), to_expr(r, src, 0)), at, ctx });
             }
         }
         "call" => {
@@ -388,10 +335,7 @@ fn expression_stmt(e: Node<'_>, src: &str, at: Loc, ctx: Ctx, out: &mut Vec<Stmt
             if f.kind() != "attribute" {
                 return;
             }
-            let (Some(obj), Some(attr)) = (
-                f.child_by_field_name("object"),
-                f.child_by_field_name("attribute"),
-            ) else {
+            let (Some(obj), Some(attr)) = (f.child_by_field_name("object"), f.child_by_field_name("attribute")) else {
                 return;
             };
             if obj.kind() != "identifier" {
@@ -405,11 +349,7 @@ fn expression_stmt(e: Node<'_>, src: &str, at: Loc, ctx: Ctx, out: &mut Vec<Stmt
                 ("extend", [x]) => to_expr(*x, src, 0),
                 _ => return,
             };
-            out.push(Stmt {
-                kind: StmtKind::Extend(name, expr),
-                at,
-                ctx,
-            });
+            out.push(Stmt { kind: StmtKind::Extend(name, expr), at, ctx });
         }
         _ => {}
     }
@@ -419,16 +359,10 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
     if depth > MAX_DEPTH {
         return Expr::Unknown;
     }
-    let sub = |field: &str| {
-        n.child_by_field_name(field)
-            .map_or(Expr::Unknown, |c| to_expr(c, src, depth + 1))
-    };
+    let sub = |field: &str| n.child_by_field_name(field).map_or(Expr::Unknown, |c| to_expr(c, src, depth + 1));
     match n.kind() {
         "string" | "concatenated_string" => string_value(n, src).map_or(Expr::Unknown, Expr::Str),
-        "integer" => text(n, src)
-            .replace('_', "")
-            .parse()
-            .map_or(Expr::Unknown, Expr::Int),
+        "integer" => text(n, src).replace('_', "").parse().map_or(Expr::Unknown, Expr::Int),
         "true" => Expr::Bool(true),
         "false" => Expr::Bool(false),
         "none" => Expr::None,
@@ -443,21 +377,12 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
             let items: Vec<Expr> = n
                 .named_children(&mut c)
                 .filter(|x| x.kind() != "comment")
-                .map(|x| {
-                    if x.kind() == "list_splat" {
-                        Expr::Unknown
-                    } else {
-                        to_expr(x, src, depth + 1)
-                    }
-                })
+                .map(|x| if x.kind() == "list_splat" { Expr::Unknown } else { to_expr(x, src, depth + 1) })
                 .collect();
             Expr::Seq(items)
         }
         "attribute" => {
-            let attr = n
-                .child_by_field_name("attribute")
-                .map(|a| text(a, src).to_string())
-                .unwrap_or_default();
+            let attr = n.child_by_field_name("attribute").map(|a| text(a, src).to_string()).unwrap_or_default();
             Expr::Attr(Box::new(sub("object")), attr)
         }
         "call" => {
@@ -465,14 +390,8 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
             let (pos, kw) = call_args(n, src);
             Expr::Call {
                 func,
-                args: pos
-                    .into_iter()
-                    .map(|a| to_expr(a, src, depth + 1))
-                    .collect(),
-                kwargs: kw
-                    .into_iter()
-                    .map(|(k, v)| (k, to_expr(v, src, depth + 1)))
-                    .collect(),
+                args: pos.into_iter().map(|a| to_expr(a, src, depth + 1)).collect(),
+                kwargs: kw.into_iter().map(|(k, v)| (k, to_expr(v, src, depth + 1))).collect(),
             }
         }
         "binary_operator" => match n.child_by_field_name("operator").map(|o| text(o, src)) {
@@ -494,9 +413,7 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
             if operands.len() != 2 {
                 return Expr::Unknown;
             }
-            let between = src
-                .get(operands[0].end_byte()..operands[1].start_byte())
-                .unwrap_or("");
+            let between = src.get(operands[0].end_byte()..operands[1].start_byte()).unwrap_or("");
             let op = match between.split_whitespace().collect::<Vec<_>>().as_slice() {
                 ["=="] => CmpOp::Eq,
                 ["!="] => CmpOp::Ne,
@@ -526,14 +443,8 @@ fn expr_dotted(e: &Expr) -> Option<String> {
     }
 }
 
-const GETENV: &[&str] = &[
-    "os.getenv",
-    "getenv",
-    "os.environ.get",
-    "environ.get",
-    "os.environ.setdefault",
-    "environ.setdefault",
-];
+const GETENV: &[&str] =
+    &["os.getenv", "getenv", "os.environ.get", "environ.get", "os.environ.setdefault", "environ.setdefault"];
 const ENVIRON: &[&str] = &["os.environ", "environ"];
 
 #[derive(Clone, Copy)]
@@ -560,15 +471,7 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
                 .iter()
                 .map(|i| {
                     let v = ev(i);
-                    Elem {
-                        v: v.v,
-                        at: Loc {
-                            file: usize::MAX,
-                            start: 0,
-                            end: 0,
-                        },
-                        fallback: v.fallback,
-                    }
+                    Elem { v: v.v, at: Loc { file: usize::MAX, start: 0, end: 0 }, fallback: v.fallback }
                 })
                 .collect(),
         )),
@@ -599,10 +502,7 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
         Expr::Or(l, r) => {
             let l = ev(l);
             match l.v {
-                V::EnvUnset => Value {
-                    fallback: true,
-                    ..ev(r)
-                },
+                V::EnvUnset => Value { fallback: true, ..ev(r) },
                 _ => match l.truthy() {
                     Some(true) => l,
                     Some(false) => ev(r),
@@ -615,10 +515,7 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
             match l.truthy() {
                 Some(true) => {
                     let r = ev(r);
-                    Value {
-                        fallback: r.fallback || l.fallback,
-                        ..r
-                    }
+                    Value { fallback: r.fallback || l.fallback, ..r }
                 }
                 Some(false) => l,
                 None => Value::unknown(),
@@ -627,10 +524,7 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
         Expr::Not(x) => {
             let x = ev(x);
             match x.truthy() {
-                Some(t) => Value {
-                    v: V::Bool(!t),
-                    fallback: x.fallback,
-                },
+                Some(t) => Value { v: V::Bool(!t), fallback: x.fallback },
                 None => Value::unknown(),
             }
         }
@@ -641,10 +535,7 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
                 CmpOp::Eq | CmpOp::Ne => scalar_eq(&l.v, &r.v).map(|eq| eq == (*op == CmpOp::Eq)),
                 CmpOp::In | CmpOp::NotIn => contains(&r.v, &l.v).map(|c| c == (*op == CmpOp::In)),
             };
-            result.map_or_else(Value::unknown, |b| Value {
-                v: V::Bool(b),
-                fallback,
-            })
+            result.map_or_else(Value::unknown, |b| Value { v: V::Bool(b), fallback })
         }
         Expr::Call { func, args, kwargs } => eval_call(func, args, kwargs, env, depth),
     }
@@ -657,8 +548,7 @@ fn scalar_eq(a: &V, b: &V) -> Option<bool> {
         (V::Bool(x), V::Bool(y)) => Some(x == y),
         (V::Bool(x), V::Int(y)) | (V::Int(y), V::Bool(x)) => Some(i64::from(*x) == *y),
         (V::None, V::None) => Some(true),
-        (V::Str(_), V::Int(_) | V::Bool(_) | V::None)
-        | (V::Int(_) | V::Bool(_) | V::None, V::Str(_)) => Some(false),
+        (V::Str(_), V::Int(_) | V::Bool(_) | V::None) | (V::Int(_) | V::Bool(_) | V::None, V::Str(_)) => Some(false),
         _ => None,
     }
 }
@@ -689,13 +579,7 @@ fn kwarg<'a>(kwargs: &'a [(String, Expr)], name: &str) -> Option<&'a Expr> {
     kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-fn eval_call(
-    func: &Expr,
-    args: &[Expr],
-    kwargs: &[(String, Expr)],
-    env: &Env,
-    depth: usize,
-) -> Value {
+fn eval_call(func: &Expr, args: &[Expr], kwargs: &[(String, Expr)], env: &Env, depth: usize) -> Value {
     let ev = |x: &Expr| eval(x, env, depth + 1);
     let name = expr_dotted(func);
     let dotted = name.as_deref().unwrap_or("");
@@ -712,11 +596,7 @@ fn eval_call(
             Some(Expr::Name(n)) if n == "bool" => Cast::Bool,
             Some(Expr::Name(n)) if n == "int" => Cast::Int,
             Some(Expr::Name(n)) if n == "str" => Cast::Str,
-            Some(Expr::Call { func, .. })
-                if expr_dotted(func).is_some_and(|d| d.ends_with("Csv")) =>
-            {
-                Cast::List
-            }
+            Some(Expr::Call { func, .. }) if expr_dotted(func).is_some_and(|d| d.ends_with("Csv")) => Cast::List,
             Some(_) => return Value::unknown(),
         };
         return lookup(default().map(ev), cast);
@@ -773,10 +653,7 @@ fn eval_call(
                 },
                 _ => V::Unknown,
             };
-            return Value {
-                v,
-                fallback: recv.fallback,
-            };
+            return Value { v, fallback: recv.fallback };
         }
         return Value::unknown();
     }
@@ -784,10 +661,7 @@ fn eval_call(
     match (dotted, args) {
         ("bool", [x]) => {
             let x = ev(x);
-            x.truthy().map_or_else(Value::unknown, |t| Value {
-                v: V::Bool(t),
-                fallback: x.fallback,
-            })
+            x.truthy().map_or_else(Value::unknown, |t| Value { v: V::Bool(t), fallback: x.fallback })
         }
         ("int", [x]) => {
             let x = ev(x);
@@ -797,10 +671,7 @@ fn eval_call(
                 V::Str(s) => s.trim().parse().map_or(V::Unknown, V::Int),
                 _ => V::Unknown,
             };
-            Value {
-                v,
-                fallback: x.fallback,
-            }
+            Value { v, fallback: x.fallback }
         }
         ("str", [x]) => {
             let x = ev(x);
@@ -810,10 +681,7 @@ fn eval_call(
                 V::Int(i) => V::Str(i.to_string()),
                 _ => V::Unknown,
             };
-            Value {
-                v,
-                fallback: x.fallback,
-            }
+            Value { v, fallback: x.fallback }
         }
         ("strtobool" | "distutils.util.strtobool", [x]) => {
             let x = ev(x);
@@ -821,10 +689,7 @@ fn eval_call(
                 V::Str(s) => str_to_bool(s).map_or(V::Unknown, |b| V::Int(i64::from(b))),
                 _ => V::Unknown,
             };
-            Value {
-                v,
-                fallback: x.fallback,
-            }
+            Value { v, fallback: x.fallback }
         }
         _ => Value::unknown(),
     }
@@ -841,16 +706,8 @@ fn env_schema<'a>(name: &str, env: &'a Env) -> Option<Option<&'a Vec<(String, Ex
 
 fn list_of<'a>(it: impl Iterator<Item = &'a str>) -> V {
     V::List(
-        it.map(|s| Elem {
-            v: V::Str(s.to_string()),
-            at: Loc {
-                file: usize::MAX,
-                start: 0,
-                end: 0,
-            },
-            fallback: true,
-        })
-        .collect(),
+        it.map(|s| Elem { v: V::Str(s.to_string()), at: Loc { file: usize::MAX, start: 0, end: 0 }, fallback: true })
+            .collect(),
     )
 }
 
@@ -904,11 +761,7 @@ impl SettingsIndex {
         // Direct recognition, then modules that star-import a settings module (overlays).
         let mut is_settings: Vec<bool> = all
             .iter()
-            .map(|m| {
-                m.django_names >= 2
-                    || (m.django_names >= 1 && m.common_names >= 1)
-                    || force(&m.rel).is_some()
-            })
+            .map(|m| m.django_names >= 2 || (m.django_names >= 1 && m.common_names >= 1) || force(&m.rel).is_some())
             .collect();
         let imports: Vec<Vec<usize>> = all
             .iter()
@@ -927,10 +780,7 @@ impl SettingsIndex {
             for i in 0..n {
                 if !is_settings[i] && imports[i].iter().any(|&t| is_settings[t]) {
                     let m = &all[i];
-                    if m.django_names + m.common_names >= 1
-                        || m.is_package
-                        || m.rel.contains("settings")
-                    {
+                    if m.django_names + m.common_names >= 1 || m.is_package || m.rel.contains("settings") {
                         is_settings[i] = true;
                         changed = true;
                     }
@@ -954,14 +804,9 @@ impl SettingsIndex {
                 }
             }
         }
-        let mut index = SettingsIndex {
-            modules,
-            roots: Vec::new(),
-        };
+        let mut index = SettingsIndex { modules, roots: Vec::new() };
         for i in 0..n {
-            if is_settings[i]
-                && !index.modules[i].dev
-                && (!imported[i] || force(&index.modules[i].rel) == Some(false))
+            if is_settings[i] && !index.modules[i].dev && (!imported[i] || force(&index.modules[i].rel) == Some(false))
             {
                 let mut env = Env::new();
                 index.replay(i, &mut env, &mut vec![i], &imports);
@@ -991,20 +836,10 @@ impl SettingsIndex {
                     let mut value = match s.ctx {
                         Ctx::Conditional => Value::unknown(),
                         Ctx::Plain => eval(expr, env, 0),
-                        Ctx::Fallback => Value {
-                            fallback: true,
-                            ..eval(expr, env, 0)
-                        },
+                        Ctx::Fallback => Value { fallback: true, ..eval(expr, env, 0) },
                     };
                     stamp(&mut value.v, s.at, value.fallback);
-                    env.insert(
-                        name.clone(),
-                        Binding {
-                            value,
-                            at: s.at,
-                            module: idx,
-                        },
-                    );
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx });
                 }
                 StmtKind::Extend(name, expr) => {
                     if s.ctx == Ctx::Conditional {
@@ -1126,10 +961,7 @@ pub fn report_setting(
 /// (`ALLOWED_HOSTS = "*"` is iterated character by character, and still matches `*`).
 pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
     match &b.value.v {
-        V::List(items) => items
-            .iter()
-            .map(|e| (e.v.clone(), e.at, e.fallback || b.value.fallback))
-            .collect(),
+        V::List(items) => items.iter().map(|e| (e.v.clone(), e.at, e.fallback || b.value.fallback)).collect(),
         V::Str(s) => vec![(V::Str(s.clone()), b.at, b.value.fallback)],
         _ => vec![],
     }

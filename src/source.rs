@@ -26,30 +26,19 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
                 u16::from_be_bytes([c[0], c[1]])
             }
         });
-        let text: String = char::decode_utf16(units)
-            .map(|r| r.unwrap_or('\u{FFFD}'))
-            .collect();
-        return Decoded::Text {
-            text,
-            note: Some("decoded from UTF-16".into()),
-        };
+        let text: String = char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect();
+        return Decoded::Text { text, note: Some("decoded from UTF-16".into()) };
     }
     let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
         return Decoded::Binary;
     }
-    let body = bytes
-        .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
-        .map(<[u8]>::to_vec)
-        .unwrap_or(bytes);
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).map(<[u8]>::to_vec).unwrap_or(bytes);
     match String::from_utf8(body) {
         Ok(text) => Decoded::Text { text, note: None },
         Err(e) => {
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            Decoded::Text {
-                text,
-                note: Some("invalid UTF-8, decoded with replacement characters".into()),
-            }
+            Decoded::Text { text, note: Some("invalid UTF-8, decoded with replacement characters".into()) }
         }
     }
 }
@@ -78,9 +67,7 @@ impl LineIndex {
 
     /// 0-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
+        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 
     pub fn line_start(&self, line: usize) -> usize {
@@ -131,9 +118,7 @@ impl SourceFile {
             .get_or_init(|| match crate::parse::parse(self.class.lang, &self.text) {
                 Ok(t) => {
                     if t.root_node().has_error() {
-                        let _ = self
-                            .parse_note
-                            .set("syntax errors; results from the parts that parsed".into());
+                        let _ = self.parse_note.set("syntax errors; results from the parts that parsed".into());
                     }
                     Some(t)
                 }
@@ -152,11 +137,7 @@ impl SourceFile {
     /// Text of one 0-based line without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.lines.line_start(line);
-        let end = if line + 1 < self.lines.len() {
-            self.lines.line_start(line + 1)
-        } else {
-            self.text.len()
-        };
+        let end = if line + 1 < self.lines.len() { self.lines.line_start(line + 1) } else { self.text.len() };
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -165,10 +146,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.lines.line_of(offset);
         let start = self.lines.line_start(line);
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 

@@ -39,18 +39,10 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
         }
         let after = &text[pos + MARKER.len()..];
         let ids = match after.strip_prefix('[').and_then(|a| a.split_once(']')) {
-            Some((list, _)) => list
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            Some((list, _)) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None => Vec::new(),
         };
-        out.push(Suppression {
-            line,
-            ids,
-            offset: file.lines.line_start(line) + pos,
-        });
+        out.push(Suppression { line, ids, offset: file.lines.line_start(line) + pos });
     }
     out
 }
@@ -87,6 +79,5 @@ fn opener_outside_quotes(before: &str) -> bool {
 /// Whether a finding of `rule` on 1-based `line` is suppressed.
 pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
     let l0 = line.saturating_sub(1);
-    sups.iter()
-        .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
+    sups.iter().any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
 }

@@ -65,28 +65,19 @@ pub struct WalkOptions<'a> {
 }
 
 pub fn is_skipped_dir(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    SKIP_DIRS.contains(&name.as_ref())
-        || name.ends_with(".egg-info")
-        || path.join("pyvenv.cfg").is_file()
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    SKIP_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info") || path.join("pyvenv.cfg").is_file()
 }
 
 /// Walks `paths` (directories) and returns regular files, sorted, plus notes.
-pub fn walk(
-    paths: &[PathBuf],
-    opts: &WalkOptions<'_>,
-) -> Result<(Vec<Walked>, Vec<WalkNote>), String> {
+pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, Vec<WalkNote>), String> {
     let mut builder = WalkBuilder::new(&paths[0]);
     for p in &paths[1..] {
         builder.add(p);
     }
     let mut ov = OverrideBuilder::new(opts.root);
     for glob in opts.exclude {
-        ov.add(&format!("!{glob}"))
-            .map_err(|e| format!("invalid exclude glob `{glob}`: {e}"))?;
+        ov.add(&format!("!{glob}")).map_err(|e| format!("invalid exclude glob `{glob}`: {e}"))?;
     }
     let overrides = ov.build().map_err(|e| e.to_string())?;
     builder
@@ -100,11 +91,7 @@ pub fn walk(
         .follow_links(false)
         .overrides(overrides)
         .threads(opts.threads)
-        .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir())
-                && e.depth() > 0
-                && is_skipped_dir(e.path()))
-        });
+        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.depth() > 0 && is_skipped_dir(e.path())));
 
     let files = Mutex::new(Vec::new());
     let notes = Mutex::new(Vec::new());
@@ -138,18 +125,18 @@ pub fn walk(
                 return WalkState::Continue;
             }
             if !ft.is_file() {
-                notes.lock().unwrap().push(WalkNote {
-                    path,
-                    message: "not a regular file (FIFO, socket or device), skipped".into(),
-                });
+                notes
+                    .lock()
+                    .unwrap()
+                    .push(WalkNote { path, message: "not a regular file (FIFO, socket or device), skipped".into() });
                 return WalkState::Continue;
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             if size > max {
-                notes.lock().unwrap().push(WalkNote {
-                    path,
-                    message: format!("{} bytes, over the {} byte limit, skipped", size, max),
-                });
+                notes
+                    .lock()
+                    .unwrap()
+                    .push(WalkNote { path, message: format!("{} bytes, over the {} byte limit, skipped", size, max) });
                 return WalkState::Continue;
             }
             files.lock().unwrap().push(Walked { path, size });

@@ -61,7 +61,10 @@ fn json_format_is_the_documented_array() {
     let o = p.run(&["check", "--format", "json"]);
     assert_eq!(
         triples(&o),
-        vec![t("django-debug-enabled", "app/settings/base.py", 3), t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]
+        vec![
+            t("django-debug-enabled", "app/settings/base.py", 3),
+            t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)
+        ]
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let keys: Vec<&str> = v[0].as_object().unwrap().keys().map(String::as_str).collect();
@@ -121,14 +124,23 @@ fn select_and_ignore() {
 fn config_file_selects_ignores_and_per_path_ignores() {
     let p = split_settings();
     p.write("preflight.toml", "ignore = [\"django-debug-enabled\"]\n");
-    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]);
+    assert_eq!(
+        triples(&p.run(&["check", "--format", "json"])),
+        vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3)]
+    );
     p.write("preflight.toml", "[per-path-ignores]\n\"app/settings/prod.py\" = [\"django-allowed-hosts-wildcard\"]\n");
-    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-debug-enabled", "app/settings/base.py", 3)]);
+    assert_eq!(
+        triples(&p.run(&["check", "--format", "json"])),
+        vec![t("django-debug-enabled", "app/settings/base.py", 3)]
+    );
     p.write("preflight.toml", "[settings]\ndev = [\"app/settings/prod.py\"]\n");
     assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
     std::fs::remove_file(p.path().join("preflight.toml")).unwrap();
     p.write("pyproject.toml", "[tool.preflight]\nselect = [\"django-debug-enabled\"]\n");
-    assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![t("django-debug-enabled", "app/settings/base.py", 3)]);
+    assert_eq!(
+        triples(&p.run(&["check", "--format", "json"])),
+        vec![t("django-debug-enabled", "app/settings/base.py", 3)]
+    );
     p.write("pyproject.toml", "[tool.preflight]\nslect = [\"x\"]\n");
     let o = p.run(&["check"]);
     assert_eq!(o.status.code(), Some(2));
@@ -139,13 +151,19 @@ fn config_file_selects_ignores_and_per_path_ignores() {
 fn suppression_comments() {
     let p = split_settings();
     p.write("app/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']  # preflight: ignore[django-allowed-hosts-wildcard] behind a proxy that checks Host\n");
-    p.write("app/settings/base.py", &SETTINGS_BASE.replace("DEBUG = True", "# preflight: ignore[django-debug-enabled]\nDEBUG = True"));
+    p.write(
+        "app/settings/base.py",
+        &SETTINGS_BASE.replace("DEBUG = True", "# preflight: ignore[django-debug-enabled]\nDEBUG = True"),
+    );
     assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
     // A bare marker suppresses nothing and is reported itself.
     p.write("app/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']  # preflight: ignore\n");
     assert_eq!(
         triples(&p.run(&["check", "--format", "json"])),
-        vec![t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3), t("blanket-suppression", "app/settings/prod.py", 3)]
+        vec![
+            t("django-allowed-hosts-wildcard", "app/settings/prod.py", 3),
+            t("blanket-suppression", "app/settings/prod.py", 3)
+        ]
     );
 }
 
@@ -168,7 +186,10 @@ fn single_file_argument_uses_the_project_around_it() {
 fn output_is_identical_across_thread_counts() {
     let p = split_settings();
     for i in 0..30 {
-        p.write(&format!("pkg{i}/settings.py"), &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nX = {i}\n"));
+        p.write(
+            &format!("pkg{i}/settings.py"),
+            &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nX = {i}\n"),
+        );
     }
     for format in ["text", "json", "sarif"] {
         let one = p.run(&["check", "--format", format, "--threads", "1", "--quiet"]);
@@ -186,7 +207,8 @@ fn output_file_option() {
     let o = p.run(&["check", "--format", "json", "--output", "report.json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
 }
 
@@ -200,7 +222,14 @@ fn rules_and_rule_commands() {
     }
     let o = p.run(&["rule", "django-secret-key-hardcoded"]);
     let doc = stdout(&o);
-    for heading in ["# django-secret-key-hardcoded", "## What it finds", "## Why it matters", "## Example", "## Use instead", "## References"] {
+    for heading in [
+        "# django-secret-key-hardcoded",
+        "## What it finds",
+        "## Why it matters",
+        "## Example",
+        "## Use instead",
+        "## References",
+    ] {
         assert!(doc.contains(heading), "{heading}\n{doc}");
     }
     assert_eq!(p.run(&["rule", "nope"]).status.code(), Some(2));
@@ -212,7 +241,10 @@ fn rules_and_rule_commands() {
 #[test]
 fn secret_key_never_printed_in_full() {
     let key = "Zq81vLm0PxR4tY7uWc2eHs9kBn3fJd6a-live-key";
-    let p = Project::new(&[("proj/settings.py", &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'u'\nSECRET_KEY = '{key}'\n"))]);
+    let p = Project::new(&[(
+        "proj/settings.py",
+        &format!("INSTALLED_APPS = []\nROOT_URLCONF = 'u'\nSECRET_KEY = '{key}'\n"),
+    )]);
     for format in ["text", "json", "sarif"] {
         let o = p.run(&["check", "--format", format]);
         assert_eq!(o.status.code(), Some(1));

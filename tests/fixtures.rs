@@ -19,11 +19,7 @@ fn fixtures_root() -> PathBuf {
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         let ft = std::fs::symlink_metadata(&p).unwrap().file_type();
@@ -42,23 +38,14 @@ fn marks_in(dir: &Path) -> (BTreeSet<Mark>, usize) {
     let mut files = Vec::new();
     files_under(dir, &mut files);
     for f in files {
-        let rel = f
-            .strip_prefix(dir)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = f.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
         let Ok(text) = std::fs::read(&f) else {
             continue;
         };
         let text = String::from_utf8_lossy(&text);
         if rel == "expect.txt" {
-            for line in text
-                .lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            {
-                let (loc, id) = line
-                    .split_once(' ')
-                    .expect("expect.txt: `path:line rule-id`");
+            for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+                let (loc, id) = line.split_once(' ').expect("expect.txt: `path:line rule-id`");
                 let (path, n) = loc.rsplit_once(':').unwrap();
                 marks.insert((path.to_string(), n.parse().unwrap(), id.trim().to_string()));
             }
@@ -80,17 +67,10 @@ fn marks_in(dir: &Path) -> (BTreeSet<Mark>, usize) {
 
 fn findings_in(dir: &Path) -> BTreeSet<Mark> {
     let config = Config::load(dir).unwrap();
-    let scan = Scan {
-        dirs: vec![dir.to_path_buf()],
-        files: vec![],
-        root: dir.to_path_buf(),
-    };
+    let scan = Scan { dirs: vec![dir.to_path_buf()], files: vec![], root: dir.to_path_buf() };
     let all = vec![true; RULES.len()];
     let out = run(&scan, &config, &all, 2).unwrap();
-    out.findings
-        .into_iter()
-        .map(|f| (f.path, f.line, f.rule.id.to_string()))
-        .collect()
+    out.findings.into_iter().map(|f| (f.path, f.line, f.rule.id.to_string())).collect()
 }
 
 /// The fewest marked positives and `ok:` negatives a rule's fixture tree must have.
@@ -111,16 +91,10 @@ fn every_fixture_tree_matches_its_marks() {
         let missing: Vec<_> = expected.difference(&got).collect();
         let unexpected: Vec<_> = got.difference(&expected).collect();
         for m in &missing {
-            failures.push(format!(
-                "fixtures/{}: missing (FN) {}:{} {}",
-                rule.id, m.0, m.1, m.2
-            ));
+            failures.push(format!("fixtures/{}: missing (FN) {}:{} {}", rule.id, m.0, m.1, m.2));
         }
         for m in &unexpected {
-            failures.push(format!(
-                "fixtures/{}: unexpected (FP) {}:{} {}",
-                rule.id, m.0, m.1, m.2
-            ));
+            failures.push(format!("fixtures/{}: unexpected (FP) {}:{} {}", rule.id, m.0, m.1, m.2));
         }
         let own = expected.iter().filter(|m| m.2 == rule.id).count();
         let (min_pos, min_neg) = minimum(rule.id);

@@ -11,10 +11,9 @@ use std::path::Path;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
-    Tool, ToolComponent, VersionControlDetails,
+    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
+    ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent, VersionControlDetails,
 };
 
 use crate::engine::Outcome;
@@ -90,49 +89,24 @@ fn rule_descriptor(r: &RuleMeta) -> ReportingDescriptor {
         // GitHub's convention for CWE tags.
         tags.push(format!("external/cwe/{}", cwe.to_lowercase()));
     }
-    let help_text = format!(
-        "{}\n\nWhy: {}\n\nUse instead:\n{}",
-        r.what, r.why, r.use_instead
-    );
+    let help_text = format!("{}\n\nWhy: {}\n\nUse instead:\n{}", r.what, r.why, r.use_instead);
     ReportingDescriptor::builder()
         .id(r.id)
         .name(r.name)
         .short_description(MultiformatMessageString::builder().text(r.summary).build())
         .full_description(MultiformatMessageString::builder().text(r.what).build())
-        .help(
-            MultiformatMessageString::builder()
-                .text(help_text)
-                .markdown(rule_markdown(r))
-                .build(),
-        )
+        .help(MultiformatMessageString::builder().text(help_text).markdown(rule_markdown(r)).build())
         .help_uri(format!("{INFORMATION_URI}#{}", r.id))
-        .default_configuration(
-            ReportingConfiguration::builder()
-                .level(json!(level_str(r.level)))
-                .build(),
-        )
-        .properties(
-            PropertyBag::builder()
-                .tags(tags)
-                .additional_properties(props)
-                .build(),
-        )
+        .default_configuration(ReportingConfiguration::builder().level(json!(level_str(r.level))).build())
+        .properties(PropertyBag::builder().tags(tags).additional_properties(props).build())
         .build()
 }
 
 fn location(rel: &str, region: Option<Region>) -> Location {
-    let artifact = ArtifactLocation::builder()
-        .uri(uri_path(rel))
-        .uri_base_id("%SRCROOT%")
-        .build();
+    let artifact = ArtifactLocation::builder().uri(uri_path(rel)).uri_base_id("%SRCROOT%").build();
     let physical = match region {
-        Some(r) => PhysicalLocation::builder()
-            .artifact_location(artifact)
-            .region(r)
-            .build(),
-        None => PhysicalLocation::builder()
-            .artifact_location(artifact)
-            .build(),
+        Some(r) => PhysicalLocation::builder().artifact_location(artifact).region(r).build(),
+        None => PhysicalLocation::builder().artifact_location(artifact).build(),
     };
     Location::builder().physical_location(physical).build()
 }
@@ -185,11 +159,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .map(|n| {
             Notification::builder()
                 .level(json!("warning"))
-                .message(
-                    Message::builder()
-                        .text(format!("{}: {}", n.path, n.message))
-                        .build(),
-                )
+                .message(Message::builder().text(format!("{}: {}", n.path, n.message)).build())
                 .locations(vec![location(&n.path, None)])
                 .build()
         })
@@ -197,21 +167,12 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
     let invocation = if notifications.is_empty() {
         Invocation::builder().execution_successful(true).build()
     } else {
-        Invocation::builder()
-            .execution_successful(true)
-            .tool_execution_notifications(notifications)
-            .build()
+        Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build()
     };
 
     let mut base = BTreeMap::new();
-    let root_uri = format!(
-        "file://{}/",
-        uri_path(&root.to_string_lossy().replace('\\', "/")).trim_end_matches('/')
-    );
-    base.insert(
-        "%SRCROOT%".to_string(),
-        ArtifactLocation::builder().uri(root_uri).build(),
-    );
+    let root_uri = format!("file://{}/", uri_path(&root.to_string_lossy().replace('\\', "/")).trim_end_matches('/'));
+    base.insert("%SRCROOT%".to_string(), ArtifactLocation::builder().uri(root_uri).build());
 
     let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
@@ -221,16 +182,11 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .column_kind(json!("unicodeCodePoints"))
         .build();
     if let Some(cat) = &opts.category {
-        run.automation_details = Some(
-            RunAutomationDetails::builder()
-                .id(format!("{}/", cat.trim_end_matches('/')))
-                .build(),
-        );
+        run.automation_details =
+            Some(RunAutomationDetails::builder().id(format!("{}/", cat.trim_end_matches('/'))).build());
     }
     if let Some((url, rev, branch)) = &opts.provenance {
-        let mut vcd = VersionControlDetails::builder()
-            .repository_uri(url.clone())
-            .build();
+        let mut vcd = VersionControlDetails::builder().repository_uri(url.clone()).build();
         vcd.revision_id = rev.clone();
         vcd.branch = branch.clone();
         vcd.mapped_to = Some(ArtifactLocation::builder().uri_base_id("%SRCROOT%").build());

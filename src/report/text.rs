@@ -41,13 +41,7 @@ pub fn findings(outcome: &Outcome, style: &Style) -> String {
 fn finding(out: &mut String, f: &Finding, style: &Style) {
     let head = format!("{}:{}:{}:", sanitize(&f.path), f.line, f.col);
     let level = style.paint(level_code(f.level), &format!("{}[{}]", f.level, f.rule.id));
-    let _ = writeln!(
-        out,
-        "{} {} {}",
-        style.paint("1", &head),
-        level,
-        sanitize(&f.message)
-    );
+    let _ = writeln!(out, "{} {} {}", style.paint("1", &head), level, sanitize(&f.message));
     if f.snippet.is_empty() {
         out.push('\n');
         return;
@@ -58,37 +52,16 @@ fn finding(out: &mut String, f: &Finding, style: &Style) {
     let chars: Vec<char> = f.snippet.chars().collect();
     // Caret under the span (to the end of the line when the span continues below).
     let start = f.col.saturating_sub(1).min(chars.len());
-    let end = if f.end_line == f.line {
-        f.end_col.saturating_sub(1).min(chars.len())
-    } else {
-        chars.len()
-    };
+    let end = if f.end_line == f.line { f.end_col.saturating_sub(1).min(chars.len()) } else { chars.len() };
     let width = |cs: &[char]| {
-        cs.iter()
-            .map(|&c| {
-                if c == '\t' {
-                    4
-                } else {
-                    sanitize(&c.to_string()).chars().count()
-                }
-            })
-            .sum::<usize>()
+        cs.iter().map(|&c| if c == '\t' { 4 } else { sanitize(&c.to_string()).chars().count() }).sum::<usize>()
     };
     let lead = width(&chars[..start]);
     let span = width(&chars[start..end.max(start)]).max(1);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{num} | {line}");
-    let _ = writeln!(
-        out,
-        "{pad} | {}{}",
-        " ".repeat(lead),
-        style.paint(level_code(f.level), &"^".repeat(span))
-    );
-    let _ = writeln!(
-        out,
-        "{pad} = help: `preflight rule {}` explains why and shows the fix",
-        f.rule.id
-    );
+    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(lead), style.paint(level_code(f.level), &"^".repeat(span)));
+    let _ = writeln!(out, "{pad} = help: `preflight rule {}` explains why and shows the fix", f.rule.id);
     out.push('\n');
 }
 
@@ -106,11 +79,7 @@ pub fn summary(outcome: &Outcome, style: &Style) -> String {
     let files = outcome.files_scanned;
     let secs = outcome.elapsed.as_secs_f64();
     if n == 0 {
-        let _ = writeln!(
-            out,
-            "{} no findings in {files} files ({secs:.2}s)",
-            style.paint("1;32", "✓")
-        );
+        let _ = writeln!(out, "{} no findings in {files} files ({secs:.2}s)", style.paint("1;32", "✓"));
         return out;
     }
     let _ = writeln!(
