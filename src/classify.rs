@@ -111,6 +111,32 @@ const TOOL_CONFIG_STEMS: &[&str] = &[
     "storybook",
 ];
 
+/// Folders whose settings modules are never deployed: CI configuration and demo projects.
+const NON_PRODUCTION_DIRS: &[&str] = &[
+    ".github",
+    ".gitlab",
+    ".circleci",
+    "ci",
+    "demo",
+    "demos",
+    "sandbox",
+    "example_project",
+    "exampleproject",
+    "testproject",
+    "test_project",
+    "testapp",
+    "testsite",
+    "test_app",
+    "benchmarks",
+    "benchmark",
+];
+
+/// A test folder: `tests`, `__tests__`, or a name with `test`/`tests` as a `_`/`-` part
+/// (`integration_tests`, `upgrade-test`).
+fn is_test_dir_name(d: &str) -> bool {
+    TEST_DIRS.contains(&d) || d.split(['_', '-']).any(|p| p == "test" || p == "tests")
+}
+
 /// True when a settings path names a dev/test environment: the file stem or its folder is one of
 /// the dev words, or has one as a `_`/`-`/`.`-separated part.
 pub fn is_dev_settings_name(rel: &str) -> bool {
@@ -167,7 +193,7 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || lower.contains(".test.")
         || lower.contains(".spec.")
         || lower.contains("_spec.")
-        || dirs.iter().any(|d| d.ends_with("_tests") || d.ends_with("-tests"));
+        || dirs.iter().any(|d| is_test_dir_name(d));
     roles.story = lower.contains(".stories.") || lower.contains(".story.") || in_dir(&[".storybook"]);
     roles.tooling = (lang.is_js_family()
         && (lower.contains(".config.")
@@ -198,7 +224,9 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || looks_generated(head, lang);
     roles.migration = lang == Lang::Python && dirs.last().is_some_and(|d| d == "migrations") && lower != "__init__.py";
     roles.env_template = lang == Lang::Dotenv && is_dotenv_template(&lower);
-    roles.dev_settings_name = is_dev_settings_name(rel) || roles.test;
+    // Settings of tests, docs builds, CI jobs and demo projects never reach production.
+    roles.dev_settings_name =
+        is_dev_settings_name(rel) || roles.test || roles.docs || roles.vendored || in_dir(NON_PRODUCTION_DIRS);
     FileClass { lang, roles, forced_production: None }
 }
 
@@ -268,5 +296,11 @@ mod tests {
         assert!(classify("blog/migrations/0001_initial.py", b"").roles.migration);
         assert!(classify("frontend/src/components/TodoList.tsx", b"").is_production());
         assert!(classify("blog/tests/test_views.py", b"").roles.test);
+        assert!(classify(".github/upgrade-test/proj/settings.py", b"").roles.test);
+        assert!(classify("integration_tests/settings.py", b"").roles.test);
+        assert!(!classify("testimonials/views.py", b"").roles.test);
+        assert!(classify("docs/django_settings.py", b"").roles.dev_settings_name);
+        assert!(classify("sandbox/settings.py", b"").roles.dev_settings_name);
+        assert!(!classify("config/settings/production.py", b"").roles.dev_settings_name);
     }
 }

@@ -249,7 +249,9 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let modules: Vec<settings::Module> = candidates
         .par_iter()
         .enumerate()
-        .filter_map(|(i, f)| f.tree().map(|t| settings::extract(i, &f.rel, &f.text, t.root_node())))
+        .filter_map(|(i, f)| {
+            f.tree().map(|t| settings::extract(i, &f.rel, f.class.roles.dev_settings_name, &f.text, t.root_node()))
+        })
         .collect();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();

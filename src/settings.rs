@@ -186,7 +186,7 @@ pub type Env = HashMap<String, Binding>;
 // ---------------------------------------------------------------------------------------------
 // Extraction
 
-pub fn extract(file: usize, rel: &str, src: &str, root: Node<'_>) -> Module {
+pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> Module {
     let mut stmts = Vec::new();
     block(root, src, file, Ctx::Plain, &mut stmts, 0);
     let mut django_names = 0;
@@ -211,7 +211,7 @@ pub fn extract(file: usize, rel: &str, src: &str, root: Node<'_>) -> Module {
         rel: rel.to_string(),
         dotted: module_path.replace('/', "."),
         is_package,
-        dev: crate::classify::is_dev_settings_name(rel),
+        dev,
         stmts,
         django_names,
         common_names,

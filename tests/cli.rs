@@ -198,6 +198,9 @@ fn output_is_identical_across_thread_counts() {
             assert_eq!(stdout(&one), stdout(&two), "{format}");
         }
         assert_eq!(stdout(&one), stdout(&p.run(&["check", "--format", format, "--quiet"])), "{format}");
+        if format == "sarif" {
+            assert_valid_sarif(&stdout(&one));
+        }
     }
 }
 
@@ -292,4 +295,36 @@ fn env_files_in_a_git_repository() {
     p.git(&["rm", "-q", "--cached", ".env", "deploy/prod.env"]);
     std::fs::remove_file(p.path().join("deploy/prod.env")).unwrap();
     assert_eq!(triples(&p.run(&["check", "--format", "json"])), vec![]);
+}
+
+#[test]
+fn bad_files_become_notes_and_the_run_goes_on() {
+    let p = Project::new(&[("app/views.py", "def f():\n    return 1\n")]);
+    std::fs::write(p.path().join("app/blob.py"), b"\x00\x01binary\x00").unwrap();
+    std::fs::write(p.path().join("app/huge.js"), vec![b'a'; 3 * 1024 * 1024]).unwrap();
+    // Invalid UTF-8 and a syntax error in a settings module: still analysed where it parses.
+    let mut settings =
+        b"INSTALLED_APPS = []\nROOT_URLCONF = 'x'\nNAME = '\xff\xfe'\nDEBUG = True\ndef broken(:\n".to_vec();
+    settings.extend_from_slice(b"    pass\n");
+    std::fs::write(p.path().join("app/settings.py"), settings).unwrap();
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(triples(&o), vec![t("django-debug-enabled", "app/settings.py", 4)]);
+    let err = stderr(&o);
+    assert!(err.contains("app/blob.py: note: binary file, skipped"), "{err}");
+    assert!(err.contains("app/huge.js: note: 3145728 bytes, over the 2097152 byte limit, skipped"), "{err}");
+    assert!(err.contains("app/settings.py: note: invalid UTF-8, decoded with replacement characters"), "{err}");
+    let o = p.run(&["check", "--format", "sarif"]);
+    let doc = stdout(&o);
+    assert_valid_sarif(&doc);
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let inv = &v["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], true);
+    let notes: Vec<&str> = inv["toolExecutionNotifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["message"]["text"].as_str().unwrap())
+        .collect();
+    assert!(notes.contains(&"app/blob.py: binary file, skipped"), "{notes:?}");
 }
