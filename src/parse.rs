@@ -92,3 +92,23 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
         }
     })
 }
+
+/// Visits every node of a tree in document order, iteratively (deeply nested input cannot
+/// exhaust the stack).
+pub fn for_each_node<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>)) {
+    let mut cursor = root.walk();
+    loop {
+        f(cursor.node());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}

@@ -328,3 +328,34 @@ fn bad_files_become_notes_and_the_run_goes_on() {
         .collect();
     assert!(notes.contains(&"app/blob.py: binary file, skipped"), "{notes:?}");
 }
+
+#[test]
+fn bom_crlf_and_syntax_errors_keep_positions_right() {
+    let p = Project::new(&[]);
+    std::fs::write(p.path().join("bom.ts"), "\u{feff}  console.log('x');\n".as_bytes()).unwrap();
+    std::fs::write(p.path().join("crlf.ts"), b"const a = 1;\r\nconst b = 2;\r\n    console.log(a, b);\r\n").unwrap();
+    std::fs::write(p.path().join("lone_cr.ts"), b"const a = 1;\rconsole.log(a);\r").unwrap();
+    p.write("broken.tsx", "const x = (;\nconsole.log('after the error');\n");
+    let o = p.run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(String, u64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("bom.ts".into(), 1, 3),
+            ("broken.tsx".into(), 2, 1),
+            ("crlf.ts".into(), 3, 5),
+            ("lone_cr.ts".into(), 2, 1)
+        ]
+    );
+    assert!(
+        stderr(&o).contains("broken.tsx: note: syntax errors; results from the parts that parsed"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,96 @@
+//! todo-fixme: TODO/FIXME markers in the comments of production code.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::classify::{FileClass, Lang};
+use crate::engine::FileCtx;
+use crate::parse::for_each_node;
+use crate::registry::Rule;
+
+pub struct TodoFixme;
+
+impl Rule for TodoFixme {
+    fn id(&self) -> &'static str {
+        "todo-fixme"
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["TODO", "FIXME", "todo", "fixme", "Todo", "Fixme", "ToDo", "FixMe"]
+    }
+
+    fn wants(&self, class: &FileClass) -> bool {
+        class.is_production()
+    }
+
+    fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        let lang = ctx.file.class.lang;
+        let mut comments: Vec<(usize, usize)> = Vec::new();
+        if lang == Lang::Python || lang.is_js_family() {
+            let Some(tree) = ctx.tree() else { return };
+            let docstrings = lang == Lang::Python && ctx.config.raw.todo_fixme.docstrings;
+            for_each_node(tree.root_node(), |n| {
+                if n.kind() == "comment" || (docstrings && is_docstring(n)) {
+                    comments.push((n.start_byte(), n.end_byte()));
+                }
+            });
+        } else {
+            for re in block_comment_patterns(lang) {
+                for m in re.find_iter(&ctx.file.text) {
+                    comments.push((m.start(), m.end()));
+                }
+            }
+            comments.sort();
+        }
+        for (start, end) in comments {
+            let body = ctx.file.slice(start, end);
+            let Some(m) = marker().find(body) else { continue };
+            let at = start + m.start();
+            let word = m.as_str().trim_end_matches([':', '(']);
+            let first_words = quote(&body[m.start()..]);
+            ctx.report(at, at + word.len(), format!("{} in production code: `{first_words}`: resolve it or track it as an issue", word.to_uppercase()));
+        }
+    }
+}
+
+/// TODO/FIXME as uppercase words, or any-case todo/fixme directly followed by `:` or `(`.
+fn marker() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b(?:TODO|FIXME)\b|\b(?i:todo|fixme)[:(]").unwrap())
+}
+
+fn block_comment_patterns(lang: Lang) -> &'static [Regex] {
+    static TEMPLATE: OnceLock<Vec<Regex>> = OnceLock::new();
+    static CSS: OnceLock<Vec<Regex>> = OnceLock::new();
+    match lang {
+        Lang::Template => TEMPLATE.get_or_init(|| {
+            vec![
+                Regex::new(r"(?s)<!--.*?-->").unwrap(),
+                Regex::new(r"(?s)\{#.*?#\}").unwrap(),
+                Regex::new(r"(?s)\{%-?\s*comment\b.*?%\}.*?\{%-?\s*endcomment\s*-?%\}").unwrap(),
+                Regex::new(r"(?s)/\*.*?\*/").unwrap(),
+            ]
+        }),
+        Lang::Css => CSS.get_or_init(|| vec![Regex::new(r"(?s)/\*.*?\*/").unwrap(), Regex::new(r"(?m)(?:^|\s)//[^\n]*").unwrap()]),
+        _ => &[],
+    }
+}
+
+fn is_docstring(n: tree_sitter::Node<'_>) -> bool {
+    n.kind() == "string"
+        && n.parent().is_some_and(|p| {
+            p.kind() == "expression_statement"
+                && p.parent().is_some_and(|b| matches!(b.kind(), "block" | "module"))
+                && p.prev_named_sibling().is_none_or(|s| s.kind() == "comment")
+        })
+}
+
+/// The comment's text from the marker on: one line, at most 60 characters, comment closers cut.
+fn quote(from_marker: &str) -> String {
+    let line = from_marker.lines().next().unwrap_or("");
+    let line = line.split("-->").next().unwrap_or(line);
+    let line = line.split("#}").next().unwrap_or(line);
+    let line = line.split("*/").next().unwrap_or(line).trim();
+    if line.chars().count() > 60 { format!("{}…", line.chars().take(59).collect::<String>()) } else { line.to_string() }
+}
