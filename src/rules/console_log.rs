@@ -126,7 +126,7 @@ fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
 
 /// Conditions that are true only in development builds.
 fn is_dev_condition(cond: &str) -> bool {
-    let c: String = cond.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace('"', "'").replace('`', "'");
+    let c: String = cond.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace(['"', '`'], "'");
     let c = c.trim_start_matches('(').trim_end_matches(')');
     const GUARDS: &[&str] = &[
         "process.env.NODE_ENV!=='production'",
