@@ -43,6 +43,8 @@ pub enum Format {
 pub enum ListFormat {
     Text,
     Json,
+    /// The README's rule table.
+    Markdown,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -127,6 +129,7 @@ fn list_rules(format: ListFormat) -> String {
             }
             s
         }
+        ListFormat::Markdown => rules_table(),
         ListFormat::Json => {
             let arr: Vec<serde_json::Value> = RULES
                 .iter()
@@ -143,6 +146,15 @@ fn list_rules(format: ListFormat) -> String {
             serde_json::to_string_pretty(&arr).expect("json") + "\n"
         }
     }
+}
+
+/// The README's rule table (between `<!-- rules:start -->` and `<!-- rules:end -->`).
+pub fn rules_table() -> String {
+    let mut s = String::from("| rule | level | checklist item | what it finds |\n|---|---|---|---|\n");
+    for r in RULES {
+        s.push_str(&format!("| `{}` | {} | {} | {} |\n", r.id, r.level.as_str(), r.checklist, r.summary));
+    }
+    s
 }
 
 /// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.

@@ -359,3 +359,15 @@ fn bom_crlf_and_syntax_errors_keep_positions_right() {
         stderr(&o)
     );
 }
+
+#[test]
+fn readme_rule_table_is_current() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("<!-- rules:start -->\n").expect("start marker") + "<!-- rules:start -->\n".len();
+    let end = readme.find("<!-- rules:end -->").expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        preflight::cli::rules_table(),
+        "README rule table is stale: regenerate it with `preflight rules --format markdown`"
+    );
+}
