@@ -51,6 +51,7 @@ pub struct Outcome {
 
 pub struct FileCtx<'a> {
     pub file: &'a SourceFile,
+    pub project: &'a Project,
     pub rule: &'static RuleMeta,
     pub config: &'a Config,
     pub out: &'a mut Vec<Finding>,
@@ -164,8 +165,11 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     // Per-file rules.
     let prefilter = Prefilter::new(&active);
-    let per_file: Vec<(Vec<Finding>, Vec<Note>)> =
-        files.par_iter().filter(|l| l.target).map(|l| check_file(&l.file, &active, &prefilter, config)).collect();
+    let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
+        .par_iter()
+        .filter(|l| l.target)
+        .map(|l| check_file(&l.file, &project, &active, &prefilter, config))
+        .collect();
     for (f, n) in per_file {
         findings.extend(f);
         notes.extend(n);
@@ -254,6 +258,7 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         })
         .collect();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
+    let migrations = migration_history(files, selected);
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
     let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
     let tracked = crate::gitindex::find_repo(start).and_then(|(top, gitdir)| {
@@ -269,7 +274,33 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         )
     });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project { files: candidates, settings, walked, tracked, by_rel, root: Some(root.to_path_buf()) }
+    Project { files: candidates, settings, walked, tracked, by_rel, migrations, root: Some(root.to_path_buf()) }
+}
+
+/// Field declarations of every migration, for rules that compare a migration with earlier ones,
+/// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
+/// the file and reused by the per-file pass.
+fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
+    let mut history = crate::migrations::FieldHistory::default();
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations")) {
+        return history;
+    }
+    let py = |l: &&Loaded| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored;
+    for l in files.iter().filter(py) {
+        let f = &l.file;
+        if f.class.roles.migration && f.text.contains("Migration") {
+            if let Some(t) = f.tree() {
+                history.add_migration(&f.rel, t.root_node(), &f.text);
+            }
+        }
+        if f.text.contains("reversible = False") {
+            if let Some(t) = f.tree() {
+                history.add_operation_classes(t.root_node(), &f.text);
+            }
+        }
+    }
+    history.finish();
+    history
 }
 
 /// Which rules' literals occur in a file, in one scan per literal set.
@@ -320,6 +351,7 @@ impl Prefilter {
 
 fn check_file(
     file: &SourceFile,
+    project: &Project,
     active: &[(usize, &dyn Rule)],
     pre: &Prefilter,
     config: &Config,
@@ -344,7 +376,7 @@ fn check_file(
         if rule.needs_tree() && file.tree().is_none() {
             continue;
         }
-        let mut ctx = FileCtx { file, rule: meta, config, out: &mut out };
+        let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
         if result.is_err() {
             notes.push(Note {

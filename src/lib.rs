@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod gitindex;
+pub mod migrations;
 pub mod parse;
 pub mod project;
 pub mod python;

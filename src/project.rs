@@ -20,6 +20,8 @@ pub struct Project {
     /// Paths git tracks, relative to the report root; `None` outside a git repository.
     pub tracked: Option<Vec<String>>,
     pub by_rel: HashMap<String, usize>,
+    /// Field declarations across each app's migrations, and irreversible operation classes.
+    pub migrations: crate::migrations::FieldHistory,
     /// The report root (absolute), to read files the walk did not load.
     pub root: Option<std::path::PathBuf>,
 }

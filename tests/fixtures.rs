@@ -78,6 +78,7 @@ fn minimum(rule: &str) -> (usize, usize) {
     match rule {
         "blanket-suppression" | "env-file-committed" => (3, 3),
         "console-log" | "debugger-statement" | "todo-fixme" => (12, 12),
+        "django-migration-irreversible" | "django-migration-unsafe" => (12, 12),
         _ => (10, 10),
     }
 }

@@ -1,0 +1,309 @@
+//! Django migrations as the migration rules see them: the operations of a module's
+//! `class Migration`, whatever the import style (`migrations.RunPython`, a bare `RunPython`,
+//! an alias), with `SeparateDatabaseAndState` flattened: its database operations count, its
+//! state operations (which touch no data) are marked as such.
+//!
+//! The project pass also records, per app, how each field was declared in each migration, so
+//! that an `AlterField` can be compared with the field it changes.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use crate::parse::for_each_node;
+use crate::python::{call_args, dotted, string_value, text};
+
+pub struct Operation<'t> {
+    /// The operation's class name (`RunPython`, `AddField`, ...).
+    pub name: String,
+    pub call: Node<'t>,
+    pub pos: Vec<Node<'t>>,
+    pub kw: Vec<(String, Node<'t>)>,
+    /// Inside `SeparateDatabaseAndState(state_operations=...)`: changes Django's state only.
+    pub state_only: bool,
+}
+
+impl<'t> Operation<'t> {
+    /// Argument by keyword, else by position.
+    pub fn arg(&self, kw: &str, pos: usize) -> Option<Node<'t>> {
+        self.kw.iter().find(|(k, _)| k == kw).map(|(_, v)| *v).or_else(|| self.pos.get(pos).copied())
+    }
+
+    pub fn str_arg(&self, kw: &str, pos: usize, src: &str) -> Option<String> {
+        string_value(self.arg(kw, pos)?, src)
+    }
+}
+
+pub struct MigrationModule<'t> {
+    pub operations: Vec<Operation<'t>>,
+    /// Lower-cased names of the models this migration creates.
+    pub created: HashSet<String>,
+    pub squashed: bool,
+    /// `initial = True`: part of the app's first schema, created in one `makemigrations` run.
+    pub initial: bool,
+}
+
+/// Django's operations that change only the schema; anything else (RunPython, RunSQL, a custom
+/// operation) may change data.
+const SCHEMA_OPERATIONS: &[&str] = &[
+    "CreateModel",
+    "DeleteModel",
+    "RenameModel",
+    "AlterModelTable",
+    "AlterModelTableComment",
+    "AlterUniqueTogether",
+    "AlterIndexTogether",
+    "AlterOrderWithRespectTo",
+    "AlterModelOptions",
+    "AlterModelManagers",
+    "AddField",
+    "RemoveField",
+    "AlterField",
+    "RenameField",
+    "AddIndex",
+    "RemoveIndex",
+    "RenameIndex",
+    "AddConstraint",
+    "RemoveConstraint",
+    "AlterConstraint",
+    "SeparateDatabaseAndState",
+];
+
+/// The last name of a callee: `migrations.RunPython` → `RunPython`.
+fn callee_name(call: Node<'_>, src: &str) -> Option<String> {
+    let f = dotted(call.child_by_field_name("function")?, src)?;
+    Some(f.rsplit('.').next().unwrap_or(&f).to_string())
+}
+
+/// Reads a module's `class Migration(...)`; `None` when there is none.
+pub fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
+    let mut cursor = root.walk();
+    let class = root.named_children(&mut cursor).find(|n| {
+        n.kind() == "class_definition"
+            && n.child_by_field_name("name").is_some_and(|name| text(name, src) == "Migration")
+            && n.child_by_field_name("superclasses").is_some_and(|s| text(s, src).contains("Migration"))
+    })?;
+    let body = class.child_by_field_name("body")?;
+    let mut ops_list = None;
+    let mut squashed = false;
+    let mut initial = false;
+    let mut c2 = body.walk();
+    for stmt in body.named_children(&mut c2) {
+        let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+        let (Some(l), Some(r)) = (assign.child_by_field_name("left"), assign.child_by_field_name("right")) else {
+            continue;
+        };
+        match text(l, src) {
+            "operations" if r.kind() == "list" => ops_list = Some(r),
+            "replaces" => squashed = true,
+            "initial" => initial = r.kind() == "true",
+            _ => {}
+        }
+    }
+    let mut operations = Vec::new();
+    collect(ops_list?, src, false, &mut operations, 0);
+    let created = operations
+        .iter()
+        .filter(|o| o.name == "CreateModel" && !o.state_only)
+        .filter_map(|o| o.str_arg("name", 0, src))
+        .map(|n| n.to_lowercase())
+        .collect();
+    Some(MigrationModule { operations, created, squashed, initial })
+}
+
+fn collect<'t>(list: Node<'t>, src: &str, state_only: bool, out: &mut Vec<Operation<'t>>, depth: usize) {
+    if depth > 4 {
+        return;
+    }
+    let mut cursor = list.walk();
+    for item in list.named_children(&mut cursor) {
+        if item.kind() != "call" {
+            continue;
+        }
+        let Some(name) = callee_name(item, src) else { continue };
+        let (pos, kw) = call_args(item, src);
+        let op = Operation { name, call: item, pos, kw, state_only };
+        if op.name == "SeparateDatabaseAndState" {
+            if let Some(db) = op.arg("database_operations", 0).filter(|n| matches!(n.kind(), "list" | "tuple")) {
+                collect(db, src, state_only, out, depth + 1);
+            }
+            if let Some(st) = op.arg("state_operations", 1).filter(|n| matches!(n.kind(), "list" | "tuple")) {
+                collect(st, src, true, out, depth + 1);
+            }
+        }
+        out.push(op);
+    }
+}
+
+/// How a field is declared: a call such as `models.CharField(null=True, default="")`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldDecl {
+    pub nullable: bool,
+    /// A default for existing rows: `default`, `db_default`, or one Django supplies itself
+    /// (`auto_now`, an empty string for a `blank=True` text or file field).
+    pub has_default: bool,
+    /// ManyToMany (no column), or a field class whose NULL semantics we do not know (a custom
+    /// field may be nullable by construction).
+    pub no_column: bool,
+    pub relation: bool,
+}
+
+/// Django's own field classes that make a column NOT NULL unless `null=True`.
+const KNOWN_FIELDS: &[&str] = &[
+    "CharField",
+    "TextField",
+    "SlugField",
+    "EmailField",
+    "URLField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "FloatField",
+    "DecimalField",
+    "BooleanField",
+    "DateField",
+    "DateTimeField",
+    "TimeField",
+    "DurationField",
+    "UUIDField",
+    "JSONField",
+    "ForeignKey",
+    "OneToOneField",
+    "FileField",
+    "ImageField",
+    "FilePathField",
+    "GenericIPAddressField",
+    "BinaryField",
+];
+/// Fields for which Django fills existing rows with an empty string when `blank=True`.
+const EMPTY_STRING_FIELDS: &[&str] =
+    &["CharField", "TextField", "SlugField", "EmailField", "URLField", "FileField", "ImageField", "FilePathField"];
+
+pub fn field_decl(field: Node<'_>, src: &str) -> Option<FieldDecl> {
+    if field.kind() != "call" {
+        return None;
+    }
+    let kind = callee_name(field, src)?;
+    let (_, kw) = call_args(field, src);
+    let is_true = |k: &str| kw.iter().any(|(n, v)| n == k && v.kind() == "true");
+    let has = |k: &str| kw.iter().any(|(n, _)| n == k);
+    Some(FieldDecl {
+        nullable: is_true("null"),
+        has_default: has("default")
+            || has("db_default")
+            || is_true("auto_now")
+            || is_true("auto_now_add")
+            || (is_true("blank") && EMPTY_STRING_FIELDS.contains(&kind.as_str())),
+        no_column: !KNOWN_FIELDS.contains(&kind.as_str()),
+        relation: kind == "ForeignKey" || kind == "OneToOneField",
+    })
+}
+
+/// Per app folder and (model, field): the declarations in each migration, by migration name.
+#[derive(Debug, Default)]
+pub struct FieldHistory {
+    entries: HashMap<(String, String, String), Vec<(String, FieldDecl)>>,
+    /// Per app folder, the migrations that change data (RunPython, RunSQL): backfills.
+    data_migrations: HashMap<String, Vec<String>>,
+    /// Names of project operation classes that declare `reversible = False`.
+    pub irreversible_ops: HashSet<String>,
+}
+
+/// The app folder and migration name of a migration file path (`blog/migrations/0002_x.py`).
+pub fn app_and_name(rel: &str) -> (String, String) {
+    let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+    (dir.to_string(), file.trim_end_matches(".py").to_string())
+}
+
+impl FieldHistory {
+    /// Records the field declarations of one migration file.
+    pub fn add_migration(&mut self, rel: &str, root: Node<'_>, src: &str) {
+        let (app, name) = app_and_name(rel);
+        let Some(m) = read(root, src) else {
+            // Operations we cannot read statically (built in an `if`, say) may change data.
+            if src.contains("class Migration") {
+                self.data_migrations.entry(app).or_default().push(name);
+            }
+            return;
+        };
+        if m.operations.iter().any(|o| !o.state_only && !SCHEMA_OPERATIONS.contains(&o.name.as_str())) {
+            self.data_migrations.entry(app.clone()).or_default().push(name.clone());
+        }
+        for op in m.operations.iter().filter(|o| !o.state_only || o.name == "CreateModel") {
+            match op.name.as_str() {
+                "CreateModel" => {
+                    let Some(model) = op.str_arg("name", 0, src) else { continue };
+                    let Some(fields) = op.arg("fields", 1) else { continue };
+                    let mut c = fields.walk();
+                    for pair in fields.named_children(&mut c).filter(|p| p.kind() == "tuple") {
+                        let (Some(fname), Some(fnode)) = (pair.named_child(0), pair.named_child(1)) else { continue };
+                        if let (Some(fname), Some(decl)) = (string_value(fname, src), field_decl(fnode, src)) {
+                            self.push(&app, &model, &fname, &name, decl);
+                        }
+                    }
+                }
+                "AddField" | "AlterField" => {
+                    let (Some(model), Some(fname), Some(field)) =
+                        (op.str_arg("model_name", 0, src), op.str_arg("name", 1, src), op.arg("field", 2))
+                    else {
+                        continue;
+                    };
+                    if let Some(decl) = field_decl(field, src) {
+                        self.push(&app, &model, &fname, &name, decl);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn push(&mut self, app: &str, model: &str, field: &str, migration: &str, decl: FieldDecl) {
+        self.entries
+            .entry((app.to_string(), model.to_lowercase(), field.to_string()))
+            .or_default()
+            .push((migration.to_string(), decl));
+    }
+
+    pub fn finish(&mut self) {
+        for v in self.entries.values_mut() {
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+    }
+
+    /// The field's declaration in the latest migration of the app before `migration`, and that
+    /// migration's name.
+    pub fn before(&self, app: &str, model: &str, field: &str, migration: &str) -> Option<(&str, FieldDecl)> {
+        let v = self.entries.get(&(app.to_string(), model.to_lowercase(), field.to_string()))?;
+        v.iter().rev().find(|(m, _)| m.as_str() < migration).map(|(m, d)| (m.as_str(), *d))
+    }
+
+    /// Whether a data migration of the app ran after `from` and up to `to` (a backfill).
+    pub fn data_change_between(&self, app: &str, from: &str, to: &str) -> bool {
+        self.data_migrations.get(app).is_some_and(|v| v.iter().any(|m| m.as_str() > from && m.as_str() <= to))
+    }
+
+    /// Records operation classes with `reversible = False` in a module.
+    pub fn add_operation_classes(&mut self, root: Node<'_>, src: &str) {
+        for_each_node(root, |n| {
+            if n.kind() != "class_definition" {
+                return;
+            }
+            let Some(body) = n.child_by_field_name("body") else { return };
+            let mut c = body.walk();
+            let irreversible = body.named_children(&mut c).any(|s| {
+                s.named_child(0).filter(|a| a.kind() == "assignment").is_some_and(|a| {
+                    a.child_by_field_name("left").is_some_and(|l| text(l, src) == "reversible")
+                        && a.child_by_field_name("right").is_some_and(|r| r.kind() == "false")
+                })
+            });
+            if irreversible {
+                if let Some(name) = n.child_by_field_name("name") {
+                    self.irreversible_ops.insert(text(name, src).to_string());
+                }
+            }
+        });
+    }
+}

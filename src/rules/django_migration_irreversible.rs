@@ -1,0 +1,71 @@
+//! django-migration-irreversible: RunPython/RunSQL without a reverse, irreversible custom ops.
+
+use crate::classify::FileClass;
+use crate::engine::FileCtx;
+use crate::migrations::read;
+use crate::python::text;
+use crate::registry::Rule;
+
+pub struct DjangoMigrationIrreversible;
+
+impl Rule for DjangoMigrationIrreversible {
+    fn id(&self) -> &'static str {
+        "django-migration-irreversible"
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["Migration"]
+    }
+
+    fn wants(&self, class: &FileClass) -> bool {
+        // Migrations of test apps are never deployed.
+        class.roles.migration && !class.roles.test && !class.roles.vendored
+    }
+
+    fn needs_tree(&self) -> bool {
+        true
+    }
+
+    fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        let file = ctx.file;
+        let Some(tree) = file.tree() else { return };
+        let src = file.text.as_str();
+        let Some(m) = read(tree.root_node(), src) else { return };
+        for op in m.operations.iter().filter(|o| !o.state_only) {
+            let (param, noop) = match op.name.as_str() {
+                "RunPython" => ("reverse_code", "migrations.RunPython.noop"),
+                "RunSQL" => ("reverse_sql", "migrations.RunSQL.noop"),
+                name if ctx.project.migrations.irreversible_ops.contains(name) => {
+                    let end = op.call.child_by_field_name("function").map_or(op.call.end_byte(), |f| f.end_byte());
+                    ctx.report(
+                        op.call.start_byte(),
+                        end,
+                        format!(
+                            "{name} declares `reversible = False`, so this migration cannot be rolled back: \
+                             implement database_backwards, or split it into a reversible migration"
+                        ),
+                    );
+                    continue;
+                }
+                _ => continue,
+            };
+            let reverse = op.arg(param, 1);
+            if reverse.is_some_and(|r| r.kind() != "none") {
+                continue;
+            }
+            let first = op.arg(if op.name == "RunPython" { "code" } else { "sql" }, 0).map_or("", |n| text(n, src));
+            let shown: String = first.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(40).collect();
+            let why = if reverse.is_some() { format!("{param}=None") } else { format!("no {param}") };
+            let end = op.call.child_by_field_name("function").map_or(op.call.end_byte(), |f| f.end_byte());
+            ctx.report(
+                op.call.start_byte(),
+                end,
+                format!(
+                    "{}({shown}) has {why}, so this migration cannot be rolled back: pass {param}, or `{noop}` \
+                     when undoing it needs no data change",
+                    op.name
+                ),
+            );
+        }
+    }
+}
