@@ -16,6 +16,7 @@ pub mod project;
 pub mod python;
 pub mod registry;
 pub mod report;
+pub mod secrets;
 pub mod settings;
 pub mod source;
 pub mod suppress;

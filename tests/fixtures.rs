@@ -79,6 +79,7 @@ fn minimum(rule: &str) -> (usize, usize) {
         "blanket-suppression" | "env-file-committed" => (3, 3),
         "console-log" | "debugger-statement" | "todo-fixme" => (12, 12),
         "django-migration-irreversible" | "django-migration-unsafe" => (12, 12),
+        "secret-hardcoded" => (15, 40),
         _ => (10, 10),
     }
 }

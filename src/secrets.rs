@@ -1,0 +1,457 @@
+//! Secret detection shared by the `secret-hardcoded` rule and its tests: the catalogue of known
+//! token formats, the credential-name and placeholder heuristics.
+//!
+//! Each format has an anchored pattern whose first capture group is the secret, a name for the
+//! message, and a sample template from which the tests generate synthetic tokens (no
+//! live-looking token is committed to the repository).
+
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex as BytesRegex, RegexSet as BytesRegexSet};
+use regex::Regex;
+
+use crate::finding::Level;
+
+/// A piece of a sample token: literal text, or `n` characters drawn from a set.
+#[derive(Clone, Copy, Debug)]
+pub enum Seg {
+    Lit(&'static str),
+    Rand(&'static str, usize),
+}
+
+pub const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub const HEX: &str = "0123456789abcdef";
+pub const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+pub const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub const DIGITS: &str = "0123456789";
+const BASE32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+
+pub struct Format {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub pattern: &'static str,
+    pub level: Level,
+    /// Sample template; the tests wrap it in the `context` (`{}` = the sample).
+    pub sample: &'static [Seg],
+    pub context: &'static str,
+}
+
+use Seg::{Lit, Rand};
+
+macro_rules! fmt {
+    ($id:expr, $name:expr, $pat:expr, $sample:expr, $ctx:expr) => {
+        Format { id: $id, name: $name, pattern: $pat, level: Level::Error, sample: $sample, context: $ctx }
+    };
+    ($id:expr, $name:expr, $pat:expr, $sample:expr, $ctx:expr, $level:expr) => {
+        Format { id: $id, name: $name, pattern: $pat, level: $level, sample: $sample, context: $ctx }
+    };
+}
+
+pub static FORMATS: &[Format] = &[
+    fmt!(
+        "aws-access-key-id",
+        "AWS access key ID",
+        r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
+        &[Lit("AKIA"), Rand(BASE32, 16)],
+        "{}"
+    ),
+    fmt!(
+        "aws-secret-access-key",
+        "AWS secret access key",
+        r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:["'\s]|$)"#,
+        &[Rand(B64, 40)],
+        "aws_secret_access_key = \"{}\""
+    ),
+    fmt!(
+        "github-pat",
+        "GitHub personal access token",
+        r"\b(ghp_[A-Za-z0-9]{36})\b",
+        &[Lit("ghp_"), Rand(ALNUM, 36)],
+        "{}"
+    ),
+    fmt!("github-oauth", "GitHub OAuth token", r"\b(gho_[A-Za-z0-9]{36})\b", &[Lit("gho_"), Rand(ALNUM, 36)], "{}"),
+    fmt!(
+        "github-user-to-server",
+        "GitHub user-to-server token",
+        r"\b(ghu_[A-Za-z0-9]{36})\b",
+        &[Lit("ghu_"), Rand(ALNUM, 36)],
+        "{}"
+    ),
+    fmt!(
+        "github-server-to-server",
+        "GitHub server-to-server token",
+        r"\b(ghs_[A-Za-z0-9]{36})\b",
+        &[Lit("ghs_"), Rand(ALNUM, 36)],
+        "{}"
+    ),
+    fmt!(
+        "github-refresh",
+        "GitHub refresh token",
+        r"\b(ghr_[A-Za-z0-9]{36,76})\b",
+        &[Lit("ghr_"), Rand(ALNUM, 36)],
+        "{}"
+    ),
+    fmt!(
+        "github-fine-grained-pat",
+        "GitHub fine-grained personal access token",
+        r"\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
+        &[Lit("github_pat_"), Rand(ALNUM, 22), Lit("_"), Rand(ALNUM, 59)],
+        "{}"
+    ),
+    fmt!(
+        "gitlab-pat",
+        "GitLab personal access token",
+        r"\b(glpat-[A-Za-z0-9_-]{20})(?:[^A-Za-z0-9_-]|$)",
+        &[Lit("glpat-"), Rand(ALNUM, 20)],
+        "{}"
+    ),
+    fmt!(
+        "slack-token",
+        "Slack token",
+        r"\b(xox[baprs]-[0-9]{10,13}-[0-9]{10,13}(?:-[0-9]{10,13})?-[A-Za-z0-9]{24,34})\b",
+        &[Lit("xoxb-"), Rand(DIGITS, 12), Lit("-"), Rand(DIGITS, 13), Lit("-"), Rand(ALNUM, 24)],
+        "{}"
+    ),
+    fmt!(
+        "slack-webhook",
+        "Slack incoming webhook URL",
+        r"(https://hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24})\b",
+        &[
+            Lit("https://hooks.slack.com/services/T"),
+            Rand(UPPER, 10),
+            Lit("/B"),
+            Rand(UPPER, 10),
+            Lit("/"),
+            Rand(ALNUM, 24)
+        ],
+        "{}"
+    ),
+    fmt!(
+        "stripe-secret-live",
+        "Stripe live secret key",
+        r"\b(sk_live_[0-9A-Za-z]{24,99})\b",
+        &[Lit("sk_live_"), Rand(ALNUM, 32)],
+        "{}"
+    ),
+    fmt!(
+        "stripe-restricted-live",
+        "Stripe live restricted key",
+        r"\b(rk_live_[0-9A-Za-z]{24,99})\b",
+        &[Lit("rk_live_"), Rand(ALNUM, 32)],
+        "{}"
+    ),
+    fmt!(
+        "stripe-test",
+        "Stripe test key (no money moves, but it belongs in the environment too)",
+        r"\b([sr]k_test_[0-9A-Za-z]{24,99})\b",
+        &[Lit("sk_test_"), Rand(ALNUM, 32)],
+        "{}",
+        Level::Note
+    ),
+    fmt!(
+        "telegram-bot-token",
+        "Telegram bot token",
+        r"\b([0-9]{8,10}:AA[0-9A-Za-z_-]{33})(?:[^0-9A-Za-z_-]|$)",
+        &[Rand(DIGITS, 10), Lit(":AA"), Rand(ALNUM, 33)],
+        "{}"
+    ),
+    fmt!(
+        "google-api-key",
+        "Google API key",
+        r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)",
+        &[Lit("AIza"), Rand(ALNUM, 35)],
+        "{}"
+    ),
+    fmt!(
+        "private-key",
+        "private key (PEM)",
+        r"(-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----(?:\\n|\r?\n)[A-Za-z0-9+/=\\\s:-]{40,})",
+        &[
+            Lit("-----BEGIN RSA PRIVATE KEY-----\n"),
+            Rand(B64, 64),
+            Lit("\n"),
+            Rand(B64, 64),
+            Lit("\n-----END RSA PRIVATE KEY-----")
+        ],
+        "{}"
+    ),
+    fmt!(
+        "sendgrid",
+        "SendGrid API key",
+        r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)",
+        &[Lit("SG."), Rand(ALNUM, 22), Lit("."), Rand(ALNUM, 43)],
+        "{}"
+    ),
+    fmt!("twilio-api-key", "Twilio API key", r"\b(SK[0-9a-f]{32})\b", &[Lit("SK"), Rand(HEX, 32)], "{}"),
+    fmt!(
+        "twilio-auth-token",
+        "Twilio auth token",
+        r#"(?i)twilio\w{0,20}(?:auth_?token|secret)["']?\s*[:=]\s*["']?([0-9a-f]{32})\b"#,
+        &[Rand(HEX, 32)],
+        "TWILIO_AUTH_TOKEN = \"{}\""
+    ),
+    fmt!("mailgun", "Mailgun API key", r"\b(key-[0-9a-zA-Z]{32})\b", &[Lit("key-"), Rand(ALNUM, 32)], "{}"),
+    fmt!(
+        "openai",
+        "OpenAI API key",
+        r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,150}T3BlbkFJ[A-Za-z0-9_-]{20,150})(?:[^A-Za-z0-9_-]|$)",
+        &[Lit("sk-proj-"), Rand(ALNUM, 40), Lit("T3BlbkFJ"), Rand(ALNUM, 40)],
+        "{}"
+    ),
+    fmt!(
+        "anthropic",
+        "Anthropic API key",
+        r"\b(sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120})(?:[^A-Za-z0-9_-]|$)",
+        &[Lit("sk-ant-api03-"), Rand(ALNUM, 95)],
+        "{}"
+    ),
+    fmt!(
+        "jwt-literal-secret",
+        "JWT signing secret",
+        r#"\bjwt\.(?:encode|sign)\([^()\n]{1,200}?,\s*["']([^"'\n]{6,200})["']"#,
+        &[Lit("sign-"), Rand(ALNUM, 24)],
+        "token = jwt.encode(payload, \"{}\", algorithm=\"HS256\")"
+    ),
+    fmt!(
+        "sentry-dsn-secret",
+        "Sentry DSN with a secret key",
+        r"(https://[0-9a-f]{32}:[0-9a-f]{32}@[A-Za-z0-9.-]+/\d+)",
+        &[Lit("https://"), Rand(HEX, 32), Lit(":"), Rand(HEX, 32), Lit("@o1.ingest.sentry.io/42")],
+        "{}"
+    ),
+    fmt!(
+        "database-url-password",
+        "database or broker URL with an inline password",
+        r#"\b(?:postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|mssql|oracle)://[^:/\s@'"]{1,64}:([^@/\s'"]{1,128})@[^\s'"]+"#,
+        &[Rand(ALNUM, 18)],
+        "DATABASE_URL=postgres://app:{}@db.internal:5432/app"
+    ),
+    fmt!("npm-token", "npm access token", r"\b(npm_[A-Za-z0-9]{36})\b", &[Lit("npm_"), Rand(ALNUM, 36)], "{}"),
+    fmt!(
+        "pypi-token",
+        "PyPI upload token",
+        r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
+        &[Lit("pypi-AgEIcHlwaS5vcmc"), Rand(B64URL, 60)],
+        "{}"
+    ),
+    fmt!(
+        "shopify",
+        "Shopify access token",
+        r"\b(shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32})\b",
+        &[Lit("shpat_"), Rand(HEX, 32)],
+        "{}"
+    ),
+    fmt!(
+        "square",
+        "Square access token",
+        r"\b(sq0(?:atp-[0-9A-Za-z_-]{22}|csp-[0-9A-Za-z_-]{43}))(?:[^0-9A-Za-z_-]|$)",
+        &[Lit("sq0atp-"), Rand(ALNUM, 22)],
+        "{}"
+    ),
+    fmt!(
+        "digitalocean",
+        "DigitalOcean token",
+        r"\b(do[por]_v1_[a-f0-9]{64})\b",
+        &[Lit("dop_v1_"), Rand(HEX, 64)],
+        "{}"
+    ),
+    fmt!(
+        "discord-webhook",
+        "Discord webhook URL",
+        r"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,70})",
+        &[Lit("https://discord.com/api/webhooks/"), Rand(DIGITS, 18), Lit("/"), Rand(ALNUM, 68)],
+        "{}"
+    ),
+    fmt!("mailchimp", "Mailchimp API key", r"\b([0-9a-f]{32}-us[0-9]{1,2})\b", &[Rand(HEX, 32), Lit("-us14")], "{}"),
+    fmt!(
+        "azure-storage-key",
+        "Azure storage account key",
+        r"AccountKey=([A-Za-z0-9+/]{86}==)",
+        &[Rand(B64, 86), Lit("==")],
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={};EndpointSuffix=core.windows.net"
+    ),
+    fmt!("huggingface", "Hugging Face token", r"\b(hf_[A-Za-z]{34})\b", &[Lit("hf_"), Rand(LOWER, 34)], "{}"),
+    fmt!(
+        "heroku-api-key",
+        "Heroku API key",
+        r#"(?i)heroku\w{0,20}(?:api_?key|token)["']?\s*[:=]\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
+        &[
+            Rand(HEX, 8),
+            Lit("-"),
+            Rand(HEX, 4),
+            Lit("-"),
+            Rand(HEX, 4),
+            Lit("-"),
+            Rand(HEX, 4),
+            Lit("-"),
+            Rand(HEX, 12)
+        ],
+        "HEROKU_API_KEY={}"
+    ),
+    fmt!(
+        "yookassa-secret",
+        "YooKassa secret key",
+        r#"(?i)(?:yookassa|yoo_kassa|yandex_?checkout|ykassa)\w{0,20}(?:secret|key)\w{0,10}["']?\s*[:=]\s*["']?((?:live|test)_[A-Za-z0-9_-]{30,})"#,
+        &[Lit("live_"), Rand(B64URL, 40)],
+        "YOOKASSA_SECRET_KEY = \"{}\""
+    ),
+    fmt!(
+        "tinkoff-terminal-password",
+        "Tinkoff terminal password",
+        r#"(?i)tinkoff\w{0,20}(?:password|secret)\w{0,10}["']?\s*[:=]\s*["']?([A-Za-z0-9_!@#$%^&*.-]{8,64})"#,
+        &[Rand(ALNUM, 16)],
+        "TINKOFF_TERMINAL_PASSWORD = \"{}\""
+    ),
+];
+
+/// The format patterns, compiled as ASCII byte regexes: every token format is ASCII, and Unicode
+/// `\b`/`\w` would force the regex engine off its fast path on non-ASCII text (a 20x slowdown
+/// measured on real repositories).
+pub fn regexes() -> &'static (BytesRegexSet, Vec<BytesRegex>) {
+    static R: OnceLock<(BytesRegexSet, Vec<BytesRegex>)> = OnceLock::new();
+    R.get_or_init(|| {
+        let ascii = |p: &str| format!("(?-u){p}");
+        let set = BytesRegexSet::new(FORMATS.iter().map(|f| ascii(f.pattern))).expect("format patterns");
+        let each = FORMATS.iter().map(|f| BytesRegex::new(&ascii(f.pattern)).expect("format pattern")).collect();
+        (set, each)
+    })
+}
+
+/// Builds a synthetic sample of a format from a seed (a small deterministic generator).
+pub fn sample(format: &Format, seed: u64) -> String {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut out = String::new();
+    for seg in format.sample {
+        match seg {
+            Lit(s) => out.push_str(s),
+            Rand(set, n) => {
+                let chars: Vec<char> = set.chars().collect();
+                for _ in 0..*n {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    out.push(chars[((state >> 33) as usize) % chars.len()]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Name suffixes (lower case, separators removed) that mark a credential.
+const CREDENTIAL_SUFFIXES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "authkey",
+    "privatekey",
+    "signingkey",
+    "secretkey",
+    "encryptionkey",
+];
+
+/// Whether an identifier or key names a credential (`db_password`, `apiKey`, `SIGNING_KEY`).
+pub fn is_credential_name(name: &str) -> bool {
+    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    CREDENTIAL_SUFFIXES.iter().any(|s| n.ends_with(s)) && !n.ends_with("csrftoken") && !n.ends_with("xsrftoken")
+}
+
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changethis",
+    "your_",
+    "your-",
+    "yourapi",
+    "yoursecret",
+    "yourpassword",
+    "placeholder",
+    "dummy",
+    "replace",
+    "xxxx",
+    "****",
+    "....",
+    "fake",
+    "sample",
+    "redacted",
+    "insert",
+    "enter_",
+    "enter-",
+    "_here",
+    "-here",
+    "goes_here",
+    "notsecret",
+    "not-secret",
+    "not_a_secret",
+    "secret123",
+    "password123",
+    "123456",
+    "abcdef",
+    "qwerty",
+    "letmein",
+    "dev-",
+    "local-",
+    "test-",
+    "testing",
+    "insecure",
+];
+
+/// Whether a value is a placeholder or an obvious non-secret.
+pub fn is_placeholder(v: &str) -> bool {
+    let l = v.trim().to_ascii_lowercase();
+    if l.len() < 8 {
+        return true;
+    }
+    if matches!(l.as_str(), "password" | "passwords" | "secretkey" | "secret_key" | "apikey" | "api_key" | "token")
+        || PLACEHOLDER_WORDS.iter().any(|w| l.contains(w))
+    {
+        return true;
+    }
+    // Template syntax and variable references: ${VAR}, {{ var }}, %(var)s, $VAR, <value>.
+    if l.contains("${")
+        || l.contains("{{")
+        || l.contains("%(")
+        || l.starts_with('$')
+        || l.contains('<')
+        || l.contains('{')
+    {
+        return true;
+    }
+    let distinct: std::collections::HashSet<char> = l.chars().collect();
+    distinct.len() <= 2
+}
+
+/// Whether a literal assigned to a credential name looks like a real secret.
+pub fn is_plausible_credential(v: &str) -> bool {
+    if v.len() > 500 || v.chars().any(char::is_whitespace) || is_placeholder(v) {
+        return false;
+    }
+    // Paths, URLs, code (`jwt.encode(`), module paths, environment variable names, words.
+    if v.starts_with('/') || v.starts_with("./") || v.starts_with("http") || v.contains("://") || v.contains('(') {
+        return false;
+    }
+    static SHAPES: OnceLock<Regex> = OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        Regex::new(r"^(?:[a-z_][a-z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)+|[A-Z][A-Z0-9_]*|_*[A-Za-z]+(?:[-_.][A-Za-z]+)*_*|[a-z]+(?:[A-Z][a-z]+)+)$")
+            .unwrap()
+    });
+    if shapes.is_match(v) {
+        return false;
+    }
+    v.chars().any(|c| c.is_ascii_digit())
+        || v.chars().any(|c| !c.is_ascii_alphanumeric() && !"_-.".contains(c))
+        || v.len() >= 20
+}
+
+/// Whether a known-format token is marked as fake (AWS's documentation key ends in EXAMPLE).
+pub fn is_marked_fake(token: &str) -> bool {
+    let l = token.to_ascii_lowercase();
+    ["example", "fake", "dummy", "xxxxxxxx", "sample"].iter().any(|w| l.contains(w))
+}
