@@ -128,6 +128,13 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     paths.dedup();
 
     // Load: every target file, and in file mode the Python files of the project for context.
+    let timing = std::env::var_os("PREFLIGHT_TIMINGS").is_some();
+    let phase = |name: &str| {
+        if timing {
+            eprintln!("timing: {name:<10} {:>8.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+        }
+    };
+    phase("walk");
     let loaded: Vec<Result<Loaded, Note>> = paths
         .par_iter()
         .filter_map(|p| {
@@ -148,7 +155,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     }
     let files_scanned = files.iter().filter(|f| f.target).count();
 
+    phase("load");
     let project = project_pass(&files, config, root, &scan.files, selected);
+    phase("project");
 
     // Project rules.
     let mut findings: Vec<Finding> = Vec::new();
@@ -163,6 +172,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         findings.retain(|f| rels.contains(&f.path));
     }
 
+    phase("proj-rules");
     // Per-file rules.
     let prefilter = Prefilter::new(&active);
     let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
@@ -189,7 +199,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
         !suppress::is_suppressed(sups, f.rule.id, f.line)
     });
+    phase("per-file");
     finalize(&mut findings);
+    phase("finalize");
     notes.sort();
     notes.dedup();
     Ok(Outcome { findings, notes, files_scanned, elapsed: started.elapsed() })
@@ -243,7 +255,7 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
                 f.class.lang == Lang::Python
                     && !f.class.roles.vendored
                     && !f.class.roles.migration
-                    && settings::PREFILTER.iter().any(|k| f.text.contains(k))
+                    && settings::is_candidate(&f.rel, &f.text)
             })
             .map(|l| l.file.clone())
             .collect()
@@ -257,8 +269,18 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
             f.tree().map(|t| settings::extract(i, &f.rel, f.class.roles.dev_settings_name, &f.text, t.root_node()))
         })
         .collect();
+    let t = std::time::Instant::now();
+    let n_modules = modules.len();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
+    let t_settings = t.elapsed();
     let migrations = migration_history(files, selected);
+    if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
+        eprintln!(
+            "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms",
+            t_settings.as_secs_f64() * 1e3,
+            (t.elapsed() - t_settings).as_secs_f64() * 1e3
+        );
+    }
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
     let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
     let tracked = crate::gitindex::find_repo(start).and_then(|(top, gitdir)| {
@@ -281,24 +303,31 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
 /// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
 /// the file and reused by the per-file pass.
 fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
-    let mut history = crate::migrations::FieldHistory::default();
+    use crate::migrations::FieldHistory;
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations")) {
-        return history;
+        return FieldHistory::default();
     }
-    let py = |l: &&Loaded| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored;
-    for l in files.iter().filter(py) {
-        let f = &l.file;
-        if f.class.roles.migration && f.text.contains("Migration") {
-            if let Some(t) = f.tree() {
-                history.add_migration(&f.rel, t.root_node(), &f.text);
+    let mut history = files
+        .par_iter()
+        .filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored)
+        .filter_map(|l| {
+            let f = &l.file;
+            let migration = f.class.roles.migration && f.text.contains("Migration");
+            let op_class = f.text.contains("reversible = False");
+            if !migration && !op_class {
+                return None;
             }
-        }
-        if f.text.contains("reversible = False") {
-            if let Some(t) = f.tree() {
-                history.add_operation_classes(t.root_node(), &f.text);
+            let tree = f.tree()?;
+            let mut h = FieldHistory::default();
+            if migration {
+                h.add_migration(&f.rel, tree.root_node(), &f.text);
             }
-        }
-    }
+            if op_class {
+                h.add_operation_classes(tree.root_node(), &f.text);
+            }
+            Some(h)
+        })
+        .reduce(FieldHistory::default, FieldHistory::merge);
     history.finish();
     history
 }

@@ -267,9 +267,24 @@ impl FieldHistory {
             .push((migration.to_string(), decl));
     }
 
+    /// Adds another history's records (built in parallel, one file each).
+    pub fn merge(mut self, other: FieldHistory) -> FieldHistory {
+        for (k, v) in other.entries {
+            self.entries.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.data_migrations {
+            self.data_migrations.entry(k).or_default().extend(v);
+        }
+        self.irreversible_ops.extend(other.irreversible_ops);
+        self
+    }
+
     pub fn finish(&mut self) {
         for v in self.entries.values_mut() {
             v.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        for v in self.data_migrations.values_mut() {
+            v.sort();
         }
     }
 

@@ -42,9 +42,23 @@ const DJANGO_ONLY: &[&str] = &[
 /// Setting names that also count towards recognising a settings module.
 const COMMON: &[&str] = &["SECRET_KEY", "DEBUG", "TIME_ZONE", "USE_I18N", "MEDIA_ROOT", "LOGGING", "CACHES"];
 
-/// Literals whose presence makes a Python file a settings candidate (the project pass prefilter).
-pub const PREFILTER: &[&str] =
-    &["INSTALLED_APPS", "MIDDLEWARE", "ROOT_URLCONF", "DATABASES", "ALLOWED_HOSTS", "SECRET_KEY", "import *"];
+/// Whether a Python file may be a settings module, decided on its text before any parse: it
+/// assigns a known setting at module level, or it star-imports and is named like settings (an
+/// overlay such as `settings/__init__.py` may assign nothing itself).
+pub fn is_candidate(rel: &str, text: &str) -> bool {
+    static ASSIGN: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let assign = ASSIGN.get_or_init(|| {
+        let names: Vec<&str> = DJANGO_ONLY.iter().chain(COMMON).copied().collect();
+        let pattern = format!(r"(?-u)(?m)^(?:{}|CORS_[A-Z_]+)\s*(?::[^=\n]*)?(?:=|\+=)", names.join("|"));
+        regex::bytes::Regex::new(&pattern).unwrap()
+    });
+    if assign.is_match(text.as_bytes()) {
+        return true;
+    }
+    let lower = rel.to_ascii_lowercase();
+    text.contains("import *")
+        && (lower.contains("settings") || lower.ends_with("__init__.py") || lower.contains("conf"))
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
