@@ -37,6 +37,10 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// A summary table and the findings by file, for `$GITHUB_STEP_SUMMARY` or a review.
+    Markdown,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -84,6 +88,15 @@ pub struct CheckArgs {
     /// SARIF `automationDetails.id`, to keep several analyses apart in code scanning.
     #[arg(long, value_name = "CATEGORY")]
     pub sarif_category: Option<String>,
+    /// Do not report findings recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (and exit 0).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report only findings on lines added or changed since the git revision REV.
+    #[arg(long, visible_alias = "new-since", value_name = "REV")]
+    pub diff_base: Option<String>,
 }
 
 pub fn main() -> i32 {
@@ -248,7 +261,25 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
-    let outcome = engine::run(&scan, &config, &selected, threads)?;
+    let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    if let Some(path) = &args.write_baseline {
+        crate::baseline::write(path, &outcome.findings)?;
+        if !args.quiet {
+            eprintln!("preflight: recorded {} findings in {}", outcome.findings.len(), path.display());
+        }
+        return Ok(0);
+    }
+    if let Some(path) = &args.baseline {
+        let known = crate::baseline::read(path)?;
+        let dropped = crate::baseline::apply(&mut outcome.findings, &known);
+        if !args.quiet && dropped > 0 {
+            eprintln!("preflight: {dropped} findings are in the baseline {}", path.display());
+        }
+    }
+    if let Some(rev) = &args.diff_base {
+        let changed = crate::gitdiff::changed_since(&scan.root, rev)?;
+        outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
+    }
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -261,9 +292,13 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Text => report::text::findings(&outcome, &style),
         Format::Json => report::json::render(&outcome.findings),
         Format::Sarif => {
-            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance: None };
+            let provenance =
+                crate::gitindex::find_repo(&scan.root).and_then(|(_, gitdir)| crate::gitindex::provenance(&gitdir));
+            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance };
             report::sarif::render(&outcome, &scan.root, &opts)
         }
+        Format::Github => report::github::render(&outcome.findings),
+        Format::Markdown => report::markdown::render(&outcome),
     };
     match &args.output {
         Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?,

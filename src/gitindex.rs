@@ -130,3 +130,78 @@ mod tests {
         assert!(parse_index(b"nope", 20).is_none());
     }
 }
+
+/// The repository's remote URL (origin, else the first remote) without credentials, the HEAD
+/// commit and the branch, read from the git dir's files.
+pub fn provenance(gitdir: &Path) -> Option<(String, Option<String>, Option<String>)> {
+    let config = std::fs::read_to_string(gitdir.join("config")).ok().or_else(|| {
+        // Worktrees keep the config in the common dir.
+        let common = std::fs::read_to_string(gitdir.join("commondir")).ok()?;
+        std::fs::read_to_string(gitdir.join(common.trim()).join("config")).ok()
+    })?;
+    let mut remotes: Vec<(String, String)> = Vec::new();
+    let mut section = String::new();
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_string();
+        } else if let Some(url) = line.strip_prefix("url").map(str::trim_start).and_then(|l| l.strip_prefix('=')) {
+            if section.starts_with("[remote") {
+                remotes.push((section.clone(), url.trim().to_string()));
+            }
+        }
+    }
+    let url = remotes
+        .iter()
+        .find(|(s, _)| s.contains("\"origin\""))
+        .or(remotes.first())
+        .map(|(_, u)| strip_credentials(u))?;
+    let head = std::fs::read_to_string(gitdir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let (rev, branch) = match head.strip_prefix("ref: ") {
+        Some(r) => {
+            let rev = std::fs::read_to_string(gitdir.join(r)).ok().map(|s| s.trim().to_string()).or_else(|| {
+                let packed = std::fs::read_to_string(gitdir.join("packed-refs")).ok()?;
+                packed
+                    .lines()
+                    .find(|l| l.ends_with(&format!(" {r}")))
+                    .and_then(|l| l.split_once(' '))
+                    .map(|(sha, _)| sha.to_string())
+            });
+            (rev, Some(r.to_string()))
+        }
+        None => (Some(head.to_string()), None),
+    };
+    Some((url, rev.filter(|r| r.len() >= 40), branch))
+}
+
+/// `https://user:token@host/x` → `https://host/x`; `git@host:o/r.git` → `https://host/o/r`.
+fn strip_credentials(url: &str) -> String {
+    if url.starts_with('/') {
+        return format!("file://{url}");
+    }
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let rest = rest.split_once('@').filter(|(userinfo, _)| !userinfo.contains('/')).map_or(rest, |(_, r)| r);
+        return format!("{scheme}://{rest}");
+    }
+    if let Some((user_host, path)) = url.split_once(':') {
+        let host = user_host.rsplit('@').next().unwrap_or(user_host);
+        return format!("https://{host}/{}", path.trim_end_matches(".git"));
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::strip_credentials;
+
+    #[test]
+    fn credentials_never_reach_the_report() {
+        assert_eq!(
+            strip_credentials("https://x-access-token:ghs_abc@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(strip_credentials("git@github.com:o/r.git"), "https://github.com/o/r");
+        assert_eq!(strip_credentials("https://github.com/o/r"), "https://github.com/o/r");
+        assert_eq!(strip_credentials("/srv/git/r.git"), "file:///srv/git/r.git");
+    }
+}

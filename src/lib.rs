@@ -4,11 +4,13 @@
 //! chain, git index) → `engine` (rules) → `report`. Rule metadata lives in `rules/*.toml`
 //! (compiled in by `build.rs`), rule logic in `src/rules/`.
 
+pub mod baseline;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod gitdiff;
 pub mod gitindex;
 pub mod migrations;
 pub mod parse;

@@ -1,7 +1,9 @@
 //! Output formats. Every reporter receives findings already sorted, fingerprinted and redacted,
 //! so none of them can reorder output or leak a secret.
 
+pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
