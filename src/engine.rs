@@ -69,7 +69,7 @@ impl FileCtx<'_> {
     /// Reports with the snippet replaced (secrets) and a fingerprint key that is not the line.
     pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String, key: String) {
         let mut f = Finding::at(self.rule, self.file, start, end, message);
-        f.snippet = snippet;
+        f.set_snippet(&snippet);
         f.key = Some(key);
         self.out.push(f);
     }
@@ -215,6 +215,44 @@ fn exclude_matcher(config: &Config, root: &Path) -> Result<ignore::gitignore::Gi
     b.build().map_err(|e| e.to_string())
 }
 
+/// Runs every selected rule over files given in memory as (relative path, bytes), without
+/// touching the file system or git: the entry point of the fuzz targets and property tests.
+/// All files are targets; the project pass sees them all.
+pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &[bool]) -> Outcome {
+    let started = Instant::now();
+    let rules: Vec<Box<dyn Rule>> = rules_impl::instantiate();
+    let active: Vec<(usize, &dyn Rule)> =
+        rules.iter().enumerate().filter(|(i, _)| selected[*i]).map(|(i, r)| (i, r.as_ref())).collect();
+    let mut notes = Vec::new();
+    let mut loaded = Vec::new();
+    for (rel, bytes) in files {
+        match from_bytes(Path::new(&rel), rel.clone(), bytes, true, config) {
+            Ok(l) => loaded.push(l),
+            Err(n) => notes.push(n),
+        }
+    }
+    let files_scanned = loaded.len();
+    let mut project = project_pass(&loaded, config, Path::new(""), &[], selected);
+    project.root = None;
+    let mut findings = Vec::new();
+    for (_, rule) in &active {
+        let meta = crate::registry::meta(rule.id()).expect("catalogue");
+        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
+        rule.check_project(&project, &mut sink);
+        findings.extend(sink.out);
+    }
+    let prefilter = Prefilter::new(&active);
+    for l in &loaded {
+        let (f, n) = check_file(&l.file, &project, &active, &prefilter, config);
+        findings.extend(f);
+        notes.extend(n);
+    }
+    finalize(&mut findings);
+    notes.sort();
+    notes.dedup();
+    Outcome { findings, notes, files_scanned, elapsed: started.elapsed() }
+}
+
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -227,6 +265,10 @@ fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loade
             return Err(Note { path: rel, message: format!("{why}, skipped") });
         }
     };
+    from_bytes(path, rel, bytes, target, config)
+}
+
+fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &Config) -> Result<Loaded, Note> {
     if bytes.len() as u64 > config.max_file_size() {
         return Err(Note {
             path: rel,
@@ -240,6 +282,10 @@ fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loade
         Decoded::Text { text, note } => {
             let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
             file.decode_note = note;
+            if path.to_str().is_none() {
+                const NAME: &str = "file name is not valid UTF-8, shown with replacement characters";
+                file.decode_note = Some(file.decode_note.map_or(NAME.to_string(), |n| format!("{n}; {NAME}")));
+            }
             Ok(Loaded { file: Arc::new(file), target })
         }
     }
@@ -283,7 +329,9 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     }
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
     let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
-    let tracked = crate::gitindex::find_repo(start).and_then(|(top, gitdir)| {
+    // An empty root is an in-memory run: no git repository to consult.
+    let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
+    let tracked = repo.and_then(|(top, gitdir)| {
         let paths = crate::gitindex::tracked_paths(&gitdir)?;
         Some(
             paths
@@ -418,4 +466,22 @@ fn check_file(
         notes.push(Note { path: file.rel.clone(), message: n.to_string() });
     }
     (out, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_deleted_between_walk_and_read_is_a_note() {
+        let config = Config::from_raw(Default::default(), None).unwrap();
+        let dir = std::env::temp_dir().join(format!("preflight-vanished-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gone.py");
+        std::fs::write(&path, "x = 1\n").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let note = load(&path, "gone.py".into(), true, &config).err().expect("a note");
+        assert_eq!(note, Note { path: "gone.py".into(), message: "vanished before it could be read, skipped".into() });
+        std::fs::remove_dir(&dir).unwrap();
+    }
 }

@@ -44,8 +44,11 @@ pub struct Finding {
     pub end_line: usize,
     pub end_col: usize,
     pub message: String,
-    /// The flagged source line, already redacted where the rule asked for it.
+    /// The flagged source line, already redacted where the rule asked for it; on a very long
+    /// line, a window of it around the finding (see `clip_line`).
     pub snippet: String,
+    /// Characters of the line left out before `snippet` (0 unless the line was clipped).
+    pub snippet_from: usize,
     /// What identifies the finding inside its file when the flagged line is not the right key
     /// (a secret's hash, say). `None` means the normalised snippet.
     pub key: Option<String>,
@@ -109,7 +112,7 @@ impl Finding {
         } else {
             (end_line, end_col)
         };
-        Finding {
+        let mut f = Finding {
             rule,
             level: rule.level,
             path: file.rel.clone(),
@@ -118,10 +121,21 @@ impl Finding {
             end_line,
             end_col: if end_line == line && end_col <= col { col + 1 } else { end_col },
             message,
-            snippet: file.line_text(line - 1).to_string(),
+            snippet: String::new(),
+            snippet_from: 0,
             key: None,
             fingerprint: String::new(),
-        }
+        };
+        f.set_snippet(file.line_text(line - 1));
+        f
+    }
+
+    /// Sets the snippet from the flagged line, clipped to a window around the finding when the
+    /// line is long (a minified bundle is one line of megabytes; no finding copies all of it).
+    pub fn set_snippet(&mut self, line: &str) {
+        let (snippet, from) = clip_line(line, self.col);
+        self.snippet = snippet;
+        self.snippet_from = from;
     }
 
     pub fn whole_file(rule: &'static RuleMeta, rel: &str, message: String) -> Self {
@@ -135,10 +149,24 @@ impl Finding {
             end_col: 1,
             message,
             snippet: String::new(),
+            snippet_from: 0,
             key: Some(String::new()),
             fingerprint: String::new(),
         }
     }
+}
+
+/// Longest snippet kept, in characters.
+const MAX_SNIPPET: usize = 400;
+
+/// `line`, or when it is longer than `MAX_SNIPPET` characters a window of it starting a little
+/// before column `col` (1-based); with the number of characters left out before the window.
+pub fn clip_line(line: &str, col: usize) -> (String, usize) {
+    if line.len() <= MAX_SNIPPET || line.chars().count() <= MAX_SNIPPET {
+        return (line.to_string(), 0);
+    }
+    let from = col.saturating_sub(1).saturating_sub(MAX_SNIPPET / 4);
+    (line.chars().skip(from).take(MAX_SNIPPET).collect(), from)
 }
 
 /// A secret as it may appear in output: at most its first 4 characters, `…`, and its length.

@@ -38,6 +38,9 @@ pub fn findings(outcome: &Outcome, style: &Style) -> String {
     out
 }
 
+/// Longest source line shown in full, in characters.
+const MAX_SHOWN: usize = 160;
+
 fn finding(out: &mut String, f: &Finding, style: &Style) {
     let head = format!("{}:{}:{}:", sanitize(&f.path), f.line, f.col);
     let level = style.paint(level_code(f.level), &format!("{}[{}]", f.level, f.rule.id));
@@ -48,16 +51,33 @@ fn finding(out: &mut String, f: &Finding, style: &Style) {
     }
     let num = f.line.to_string();
     let pad = " ".repeat(num.len());
-    let line = sanitize(&f.snippet.replace('\t', "    "));
     let chars: Vec<char> = f.snippet.chars().collect();
     // Caret under the span (to the end of the line when the span continues below).
-    let start = f.col.saturating_sub(1).min(chars.len());
-    let end = if f.end_line == f.line { f.end_col.saturating_sub(1).min(chars.len()) } else { chars.len() };
+    let start = f.col.saturating_sub(1).saturating_sub(f.snippet_from).min(chars.len());
+    let end = if f.end_line == f.line {
+        f.end_col.saturating_sub(1).saturating_sub(f.snippet_from).min(chars.len())
+    } else {
+        chars.len()
+    };
+    // A long line (minified code, a generated table) is shown as a window around the span.
+    let (from, to) = if chars.len() <= MAX_SHOWN {
+        (0, chars.len())
+    } else {
+        let from = start.saturating_sub(MAX_SHOWN / 3);
+        (from, (from + MAX_SHOWN).min(chars.len()))
+    };
     let width = |cs: &[char]| {
         cs.iter().map(|&c| if c == '\t' { 4 } else { sanitize(&c.to_string()).chars().count() }).sum::<usize>()
     };
-    let lead = width(&chars[..start]);
-    let span = width(&chars[start..end.max(start)]).max(1);
+    let shown: String = chars[from..to].iter().collect();
+    let line = format!(
+        "{}{}{}",
+        if from + f.snippet_from > 0 { "…" } else { "" },
+        sanitize(&shown.replace('\t', "    ")),
+        if to < chars.len() { "…" } else { "" }
+    );
+    let lead = usize::from(from + f.snippet_from > 0) + width(&chars[from..start.max(from)]);
+    let span = width(&chars[start.clamp(from, to)..end.clamp(from, to).max(start.clamp(from, to))]).max(1);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{num} | {line}");
     let _ = writeln!(out, "{pad} | {}{}", " ".repeat(lead), style.paint(level_code(f.level), &"^".repeat(span)));

@@ -44,6 +44,11 @@ impl Rule for DjangoSecretKeyHardcoded {
                     key.get_or_insert_with(|| format!("{:016x}", crate::finding::fnv1a(&[s.as_bytes()])));
                     f.snippet = redacted;
                 }
+                // A clipped snippet may hold a piece of the key that `redact_line` cannot see
+                // as a whole: show no source line rather than a piece of a secret.
+                if s.len() >= 8 && s.as_bytes().windows(8).any(|w| f.snippet.as_bytes().windows(8).any(|x| x == w)) {
+                    f.snippet.clear();
+                }
             }
             f.key = Some(key.unwrap_or_else(|| "secret".into()));
         }
