@@ -320,11 +320,17 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
     let t_settings = t.elapsed();
     let migrations = migration_history(files, selected);
+    let t_models = std::time::Instant::now();
+    let models = model_graph(files, selected);
+    let t_models = t_models.elapsed();
     if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
         eprintln!(
-            "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms",
+            "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms, model graph {:.1} ms \
+             ({} models)",
             t_settings.as_secs_f64() * 1e3,
-            (t.elapsed() - t_settings).as_secs_f64() * 1e3
+            (t.elapsed() - t_settings - t_models).as_secs_f64() * 1e3,
+            t_models.as_secs_f64() * 1e3,
+            models.models.len()
         );
     }
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
@@ -344,7 +350,7 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         )
     });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project { files: candidates, settings, walked, tracked, by_rel, migrations, root: Some(root.to_path_buf()) }
+    Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
 }
 
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
@@ -378,6 +384,36 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
         .reduce(FieldHistory::default, FieldHistory::merge);
     history.finish();
     history
+}
+
+/// The model graph (models, managers, querysets, serializers), from only the files that can
+/// define them; their trees are cached and reused by the per-file pass.
+fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph {
+    use crate::models::{add_file, is_candidate, ModelGraph};
+    let mut graph = ModelGraph::default();
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm")) {
+        return graph;
+    }
+    let candidates: Vec<&Arc<SourceFile>> = files
+        .iter()
+        .map(|l| &l.file)
+        .filter(|f| {
+            f.class.lang == Lang::Python
+                && !f.class.roles.vendored
+                && !f.class.roles.migration
+                && !f.class.roles.test
+                && is_candidate(&f.rel, &f.text)
+        })
+        .collect();
+    // Parse in parallel, then read in path order so the graph does not depend on scheduling.
+    candidates.par_iter().for_each(|f| {
+        f.tree();
+    });
+    for f in candidates {
+        add_file(&mut graph, f);
+    }
+    graph.finish();
+    graph
 }
 
 /// Which rules' literals occur in a file, in one scan per literal set.

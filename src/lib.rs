@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod gitdiff;
 pub mod gitindex;
 pub mod migrations;
+pub mod models;
 pub mod parse;
 pub mod project;
 pub mod python;

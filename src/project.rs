@@ -22,6 +22,8 @@ pub struct Project {
     pub by_rel: HashMap<String, usize>,
     /// Field declarations across each app's migrations, and irreversible operation classes.
     pub migrations: crate::migrations::FieldHistory,
+    /// Models, managers, querysets and serializers of the whole project.
+    pub models: crate::models::ModelGraph,
     /// The report root (absolute), to read files the walk did not load.
     pub root: Option<std::path::PathBuf>,
 }

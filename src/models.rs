@@ -1,0 +1,763 @@
+//! The Django model graph, built in the project pass from every models module: each model's
+//! relation fields (forward and the reverse accessors Django creates), its plain fields, its
+//! managers; plus the project's manager and queryset classes and DRF serializers. Rules ask it
+//! what `obj.attr` is for an instance of a model, and what `Model.objects.<chain>` loads.
+//!
+//! Everything here errs towards "unknown": a class, manager or method the project does not
+//! define is opaque, and an opaque queryset makes the N+1 rule silent.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use crate::python::{call_args, dotted, string_value, text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelKind {
+    /// ForeignKey: one row through `obj.f`.
+    ForeignKey,
+    OneToOne,
+    /// GenericForeignKey: one row, prefetchable but not select_related-able.
+    GenericForeignKey,
+    /// The reverse side of a OneToOneField: one row through `obj.f`.
+    ReverseOneToOne,
+    /// A related manager: many rows through `obj.f.all()`: reverse FK, either side of an M2M,
+    /// GenericRelation.
+    Manager,
+}
+
+impl RelKind {
+    pub fn is_single(self) -> bool {
+        !matches!(self, RelKind::Manager)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub kind: RelKind,
+    /// Target model's class name, when known.
+    pub target: Option<String>,
+    pub null: bool,
+    /// Declared on this model (not a reverse accessor); forward M2M fields are the ones a
+    /// ModelSerializer turns into `PrimaryKeyRelatedField(many=True)`.
+    pub forward: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub name: String,
+    pub app: String,
+    pub is_abstract: bool,
+    pub bases: Vec<String>,
+    pub relations: HashMap<String, Relation>,
+    /// Every other attribute the class body names: plain fields, methods, properties.
+    pub plain: HashSet<String>,
+    /// Manager attribute → manager class expression (callee text, e.g. `BookManager`,
+    /// `BookQuerySet.as_manager`).
+    pub managers: HashMap<String, String>,
+    /// How many Django field declarations (`*Field(...)`) the class body has.
+    django_fields: usize,
+    /// Field declarations in source order (name, field type, target expression text, kwargs).
+    decls: Vec<FieldDecl>,
+}
+
+/// What a model takes from its bases: field declarations, other attributes, managers.
+type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>);
+
+#[derive(Debug, Clone)]
+struct FieldDecl {
+    name: String,
+    kind: Option<RelKind>,
+    target: Option<String>,
+    related_name: Option<String>,
+    null: bool,
+}
+
+/// A method of a project manager/queryset class, as far as the N+1 rule needs it.
+#[derive(Debug, Clone, Default)]
+pub struct QsMethod {
+    /// Returns a queryset of the same model (every `return` is a queryset call chain).
+    pub returns_queryset: bool,
+    pub select: Vec<String>,
+    pub prefetch: Vec<String>,
+    /// A `select_related`/`prefetch_related` argument that is not a literal.
+    pub opaque: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QsClass {
+    pub bases: Vec<String>,
+    pub methods: HashMap<String, QsMethod>,
+}
+
+/// A DRF serializer field that reads related objects.
+#[derive(Debug, Clone)]
+pub enum SerField {
+    /// `author = AuthorSerializer(...)`; `source` defaults to the field name.
+    Nested { serializer: String, many: bool, source: String },
+    /// A field with a dotted `source="author.name"`.
+    Source { source: String },
+    /// `tags = PrimaryKeyRelatedField(many=True)` and friends; `loads` when the field reads the
+    /// related object itself (StringRelatedField, SlugRelatedField), not just its key.
+    Related { many: bool, loads: bool, source: String },
+    /// `SerializerMethodField()`: the method's name.
+    Method { method: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Serializer {
+    pub name: String,
+    pub model: Option<String>,
+    /// `Meta.fields`; `None` for `"__all__"` or when absent.
+    pub fields: Option<Vec<String>>,
+    pub all_fields: bool,
+    pub depth: usize,
+    pub declared: Vec<(String, SerField)>,
+    /// Method name → byte range of the method in `ModelGraph::sources[file]`.
+    pub methods: HashMap<String, std::ops::Range<usize>>,
+    pub file: usize,
+}
+
+#[derive(Default)]
+pub struct ModelGraph {
+    pub models: HashMap<String, Model>,
+    /// Class names defined more than once with different bodies: never resolved.
+    pub ambiguous: HashSet<String>,
+    pub qs_classes: HashMap<String, QsClass>,
+    pub serializers: HashMap<String, Serializer>,
+    /// Sources of files serializers came from, for reading their methods.
+    pub sources: Vec<std::sync::Arc<crate::source::SourceFile>>,
+    /// Classes that may be models through a project base, until `finish`.
+    pending: Vec<Model>,
+}
+
+const FK_TYPES: &[&str] = &["ForeignKey", "ParentalKey", "TreeForeignKey"];
+const O2O_TYPES: &[&str] = &["OneToOneField"];
+const M2M_TYPES: &[&str] = &["ManyToManyField", "ParentalManyToManyField", "TreeManyToManyField"];
+/// Model bases from Django and common packages: a class with one of these is a model.
+const MODEL_BASES: &[&str] = &[
+    "Model",
+    "AbstractUser",
+    "AbstractBaseUser",
+    "PermissionsMixin",
+    "MPTTModel",
+    "ClusterableModel",
+    "PolymorphicModel",
+    "TimeStampedModel",
+    "Page",
+];
+const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
+
+/// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
+pub fn is_candidate(rel: &str, text: &str) -> bool {
+    (is_models_module(rel) && text.contains("class "))
+        || text.contains("models.Model")
+        || text.contains("Manager")
+        || text.contains("QuerySet")
+        || text.contains("Serializer")
+}
+
+fn is_models_module(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name == "models.py" || rel.contains("/models/") || rel.starts_with("models/")
+}
+
+/// Collects one file's classes into the graph.
+pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::SourceFile>) {
+    let Some(tree) = file.tree() else { return };
+    let src = file.text.as_str();
+    let aliases = import_aliases(tree.root_node(), src);
+    let app = app_label(&file.rel);
+    let models_module = is_models_module(&file.rel);
+    let file_idx = graph.sources.len();
+    let mut used = false;
+    let mut cursor = tree.root_node().walk();
+    for top in tree.root_node().named_children(&mut cursor) {
+        let class = match top.kind() {
+            "class_definition" => top,
+            "decorated_definition" => match top.child_by_field_name("definition") {
+                Some(c) if c.kind() == "class_definition" => c,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(name) = class.child_by_field_name("name").map(|n| text(n, src).to_string()) else { continue };
+        let bases = class_bases(class, src);
+        let body = class.child_by_field_name("body");
+        if bases.iter().any(|b| b.ends_with("Serializer")) {
+            if let Some(body) = body {
+                let mut s = read_serializer(body, src, &aliases);
+                s.name = name.clone();
+                s.file = file_idx;
+                used = true;
+                insert_unique(&mut graph.serializers, &mut graph.ambiguous, name.clone(), s);
+            }
+            continue;
+        }
+        if bases.iter().any(|b| b.ends_with("Manager") || b.ends_with("QuerySet")) {
+            if let Some(body) = body {
+                let c = QsClass { bases: bases.clone(), methods: read_qs_methods(body, src) };
+                insert_unique(&mut graph.qs_classes, &mut graph.ambiguous, name.clone(), c);
+            }
+            continue;
+        }
+        let Some(body) = body else { continue };
+        let model = read_model(&name, &app, bases, body, src, &aliases);
+        if !models_module && !model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str())) {
+            continue;
+        }
+        let declares_fields = model.django_fields + model.decls.len() > 0;
+        let known_base = model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str()));
+        if known_base || (declares_fields && !model.bases.is_empty()) {
+            insert_unique(&mut graph.models, &mut graph.ambiguous, name, model);
+        } else if !model.bases.is_empty() {
+            // Maybe a model through a project base; decided in `finish`.
+            graph.pending.push(model);
+        }
+    }
+    if used {
+        graph.sources.push(file.clone());
+    }
+}
+
+fn insert_unique<T>(map: &mut HashMap<String, T>, ambiguous: &mut HashSet<String>, name: String, v: T) {
+    match map.entry(name) {
+        std::collections::hash_map::Entry::Occupied(e) => {
+            ambiguous.insert(e.key().clone());
+        }
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(v);
+        }
+    }
+}
+
+impl ModelGraph {
+    /// Resolves inheritance and creates the reverse accessors, once every file is in.
+    pub fn finish(&mut self) {
+        // Classes whose base is a project model are models too.
+        loop {
+            let mut moved = false;
+            let pending = std::mem::take(&mut self.pending);
+            for m in pending {
+                if m.bases.iter().any(|b| self.models.contains_key(b)) {
+                    let name = m.name.clone();
+                    insert_unique(&mut self.models, &mut self.ambiguous, name, m);
+                    moved = true;
+                } else {
+                    self.pending.push(m);
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        self.pending.clear();
+        for a in self.ambiguous.clone() {
+            self.models.remove(&a);
+            self.serializers.remove(&a);
+            self.qs_classes.remove(&a);
+        }
+        // Inherited declarations (abstract bases and multi-table parents), nearest first.
+        let names: Vec<String> = self.models.keys().cloned().collect();
+        let mut inherited: HashMap<String, Inherited> = HashMap::new();
+        for n in &names {
+            let mut decls = Vec::new();
+            let mut plain = HashSet::new();
+            let mut managers = HashMap::new();
+            let mut seen = HashSet::new();
+            let mut stack: Vec<String> = self.models[n].bases.clone();
+            while let Some(b) = stack.pop() {
+                if !seen.insert(b.clone()) || seen.len() > 32 {
+                    continue;
+                }
+                if let Some(bm) = self.models.get(&b) {
+                    decls.extend(bm.decls.iter().cloned());
+                    plain.extend(bm.plain.iter().cloned());
+                    for (k, v) in &bm.managers {
+                        managers.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    stack.extend(bm.bases.iter().cloned());
+                }
+            }
+            inherited.insert(n.clone(), (decls, plain, managers));
+        }
+        for (n, (decls, plain, managers)) in inherited {
+            let m = self.models.get_mut(&n).expect("model");
+            for d in decls {
+                if !m.decls.iter().any(|x| x.name == d.name) {
+                    m.decls.push(d);
+                }
+            }
+            m.plain.extend(plain);
+            for (k, v) in managers {
+                m.managers.entry(k).or_insert(v);
+            }
+        }
+        let user = {
+            let users: Vec<&String> = self
+                .models
+                .values()
+                .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
+                .map(|m| &m.name)
+                .collect();
+            (users.len() == 1).then(|| users[0].clone())
+        };
+        // Forward relations, then the reverse accessors on their targets.
+        let mut reverse: Vec<(String, String, Relation)> = Vec::new();
+        for n in &names {
+            let m = &self.models[n];
+            let mut forward = Vec::new();
+            for d in &m.decls {
+                let Some(kind) = d.kind else { continue };
+                let target = d.target.as_deref().and_then(|t| match t {
+                    "self" => Some(m.name.clone()),
+                    "__user__" => user.clone(),
+                    t => Some(t.rsplit('.').next().unwrap_or(t).to_string()),
+                });
+                let target = target.filter(|t| self.models.contains_key(t));
+                forward.push((d.name.clone(), Relation { kind, target: target.clone(), null: d.null, forward: true }));
+                if m.is_abstract {
+                    continue;
+                }
+                let Some(t) = target else { continue };
+                let related = d.related_name.as_deref().map(|r| {
+                    r.replace("%(class)s", &m.name.to_lowercase()).replace("%(app_label)s", &m.app.to_lowercase())
+                });
+                if related.as_deref().is_some_and(|r| r.ends_with('+')) {
+                    continue;
+                }
+                let (acc, rkind) = match kind {
+                    RelKind::OneToOne => (related.unwrap_or_else(|| m.name.to_lowercase()), RelKind::ReverseOneToOne),
+                    RelKind::ForeignKey | RelKind::Manager => {
+                        (related.unwrap_or_else(|| format!("{}_set", m.name.to_lowercase())), RelKind::Manager)
+                    }
+                    _ => continue,
+                };
+                reverse.push((
+                    t,
+                    acc,
+                    Relation { kind: rkind, target: Some(m.name.clone()), null: true, forward: false },
+                ));
+            }
+            let m = self.models.get_mut(n).expect("model");
+            for (f, r) in forward {
+                m.relations.insert(f, r);
+            }
+        }
+        for (t, acc, r) in reverse {
+            if let Some(m) = self.models.get_mut(&t) {
+                // A reverse accessor that clashes with a declared attribute is not trusted.
+                if m.plain.contains(&acc) || m.decls.iter().any(|d| d.name == acc) {
+                    continue;
+                }
+                m.relations.entry(acc).or_insert(r);
+            }
+        }
+    }
+
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        if self.ambiguous.contains(name) {
+            return None;
+        }
+        self.models.get(name)
+    }
+
+    /// A method of the manager or queryset classes behind `manager` (a callee expression), or
+    /// `None` when any class involved is not the project's.
+    pub fn manager_method(&self, manager: &str, method: &str) -> Option<&QsMethod> {
+        let mut classes: Vec<&str> = Vec::new();
+        let m = manager.trim_end_matches(".as_manager");
+        if let Some((mgr, qs)) = m.split_once(".from_queryset(") {
+            classes.push(qs.trim_end_matches(')'));
+            classes.push(mgr);
+        } else {
+            classes.push(m);
+        }
+        let mut seen = HashSet::new();
+        while let Some(c) = classes.pop() {
+            let c = c.rsplit('.').next().unwrap_or(c);
+            if !seen.insert(c.to_string()) || seen.len() > 16 {
+                continue;
+            }
+            let class = self.qs_classes.get(c)?;
+            if let Some(found) = class.methods.get(method) {
+                return Some(found);
+            }
+            for b in &class.bases {
+                let b = b.rsplit('.').next().unwrap_or(b);
+                if self.qs_classes.contains_key(b) {
+                    classes.push(b);
+                }
+            }
+        }
+        None
+    }
+
+    /// What a manager adds to every queryset through `get_queryset`: `Some(method)` (maybe
+    /// empty) when the manager is Django's or a project class that can be read, `None` when
+    /// opaque.
+    pub fn manager_base(&self, manager: &str) -> Option<QsMethod> {
+        let last = manager.rsplit('.').next().unwrap_or(manager);
+        if matches!(last, "Manager" | "BaseManager") && !manager.contains('(') {
+            return Some(QsMethod { returns_queryset: true, ..Default::default() });
+        }
+        if manager.ends_with(".as_manager") {
+            let qs = manager.trim_end_matches(".as_manager");
+            let qs = qs.rsplit('.').next().unwrap_or(qs);
+            return self.qs_classes.contains_key(qs).then(|| QsMethod { returns_queryset: true, ..Default::default() });
+        }
+        let class = manager.split(".from_queryset(").next().unwrap_or(manager);
+        let class_last = class.rsplit('.').next().unwrap_or(class);
+        if matches!(class_last, "Manager" | "BaseManager") {
+            return Some(QsMethod { returns_queryset: true, ..Default::default() });
+        }
+        self.qs_classes.get(class_last)?;
+        match self.manager_method(class, "get_queryset") {
+            Some(m) if m.returns_queryset => Some(m.clone()),
+            Some(_) => None,
+            None => Some(QsMethod { returns_queryset: true, ..Default::default() }),
+        }
+    }
+}
+
+/// `from django.db.models import ForeignKey as FK` → FK ↦ ForeignKey.
+fn import_aliases(root: Node<'_>, src: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut cursor = root.walk();
+    for n in root.named_children(&mut cursor) {
+        if n.kind() != "import_from_statement" {
+            continue;
+        }
+        let mut c = n.walk();
+        for a in n.children_by_field_name("name", &mut c) {
+            if a.kind() == "aliased_import" {
+                if let (Some(name), Some(alias)) = (a.child_by_field_name("name"), a.child_by_field_name("alias")) {
+                    let full = text(name, src);
+                    out.insert(text(alias, src).to_string(), full.rsplit('.').next().unwrap_or(full).to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The app label Django would give a models module: its package's folder name.
+fn app_label(rel: &str) -> String {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let idx = parts.iter().rposition(|p| *p == "models" || *p == "models.py").unwrap_or(parts.len() - 1);
+    if idx == 0 {
+        return String::new();
+    }
+    parts[idx - 1].to_string()
+}
+
+fn class_bases(class: Node<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(args) = class.child_by_field_name("superclasses") {
+        let mut c = args.walk();
+        for a in args.named_children(&mut c) {
+            if let Some(d) = dotted(a, src) {
+                out.push(d.rsplit('.').next().unwrap_or(&d).to_string());
+            } else if a.kind() == "call" {
+                // `Manager.from_queryset(QS)` as a base.
+                if let Some(f) = a.child_by_field_name("function").and_then(|f| dotted(f, src)) {
+                    out.push(f.rsplit('.').nth(1).unwrap_or(&f).to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The callee's last name after aliases: `models.ForeignKey` → `ForeignKey`.
+fn callee_name(call: Node<'_>, src: &str, aliases: &HashMap<String, String>) -> Option<String> {
+    let f = call.child_by_field_name("function")?;
+    let d = dotted(f, src)?;
+    let last = d.rsplit('.').next().unwrap_or(&d).to_string();
+    Some(aliases.get(&last).cloned().unwrap_or(last))
+}
+
+fn read_model(
+    name: &str,
+    app: &str,
+    bases: Vec<String>,
+    body: Node<'_>,
+    src: &str,
+    aliases: &HashMap<String, String>,
+) -> Model {
+    let mut m = Model { name: name.to_string(), app: app.to_string(), bases, ..Default::default() };
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        match stmt.kind() {
+            "expression_statement" => {
+                let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+                let Some(left) = assign.child_by_field_name("left").filter(|l| l.kind() == "identifier") else {
+                    continue;
+                };
+                let field = text(left, src).to_string();
+                let Some(right) = assign.child_by_field_name("right") else {
+                    m.plain.insert(field);
+                    continue;
+                };
+                if right.kind() != "call" {
+                    m.plain.insert(field);
+                    continue;
+                }
+                let callee = callee_name(right, src, aliases).unwrap_or_default();
+                let (pos, kw) = call_args(right, src);
+                let kwarg = |k: &str| kw.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+                let kind = if FK_TYPES.contains(&callee.as_str()) {
+                    Some(RelKind::ForeignKey)
+                } else if O2O_TYPES.contains(&callee.as_str()) {
+                    Some(RelKind::OneToOne)
+                } else if M2M_TYPES.contains(&callee.as_str()) || callee == "GenericRelation" {
+                    Some(RelKind::Manager)
+                } else if callee == "GenericForeignKey" {
+                    Some(RelKind::GenericForeignKey)
+                } else {
+                    None
+                };
+                if let Some(kind) = kind {
+                    let target_node = kwarg("to").or_else(|| pos.first().copied());
+                    let target = target_node.and_then(|t| relation_target(t, src));
+                    let null = kwarg("null").is_some_and(|v| text(v, src) == "True");
+                    let related_name = if callee == "GenericRelation" {
+                        None
+                    } else {
+                        kwarg("related_name").and_then(|v| string_value(v, src))
+                    };
+                    let target =
+                        if matches!(callee.as_str(), "GenericRelation" | "GenericForeignKey") { None } else { target };
+                    m.decls.push(FieldDecl { name: field, kind: Some(kind), target, related_name, null });
+                } else if callee.ends_with("Manager") || callee == "TaggableManager" {
+                    if callee == "TaggableManager" {
+                        m.decls.push(FieldDecl {
+                            name: field,
+                            kind: Some(RelKind::Manager),
+                            target: None,
+                            related_name: None,
+                            null: true,
+                        });
+                    } else {
+                        let f =
+                            right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
+                        m.managers.insert(field, f);
+                    }
+                } else if callee == "as_manager" || text(right, src).contains("from_queryset(") {
+                    let f = right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
+                    m.managers.insert(field, f);
+                } else {
+                    if callee.ends_with("Field") {
+                        m.django_fields += 1;
+                    }
+                    m.plain.insert(field);
+                }
+            }
+            "function_definition" | "decorated_definition" => {
+                let f = if stmt.kind() == "decorated_definition" {
+                    stmt.child_by_field_name("definition")
+                } else {
+                    Some(stmt)
+                };
+                if let Some(n) = f.and_then(|f| f.child_by_field_name("name")) {
+                    m.plain.insert(text(n, src).to_string());
+                }
+            }
+            "class_definition" => {
+                let is_meta = stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta");
+                if is_meta {
+                    if let Some(b) = stmt.child_by_field_name("body") {
+                        m.is_abstract = text(b, src).lines().any(|l| {
+                            let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+                            l == "abstract=True"
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// `'Author'`, `'library.Author'`, `'self'`, `Author`, `settings.AUTH_USER_MODEL`.
+fn relation_target(node: Node<'_>, src: &str) -> Option<String> {
+    if let Some(s) = string_value(node, src) {
+        return Some(s);
+    }
+    let d = dotted(node, src)?;
+    if d.ends_with("AUTH_USER_MODEL") {
+        return Some("__user__".into());
+    }
+    Some(d.rsplit('.').next().unwrap_or(&d).to_string())
+}
+
+/// Queryset methods that return a queryset of the same model.
+pub const QS_CHAIN: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "distinct",
+    "annotate",
+    "alias",
+    "only",
+    "defer",
+    "using",
+    "select_for_update",
+    "reverse",
+    "none",
+    "iterator",
+    "complex_filter",
+    "extra",
+    "get_queryset",
+];
+
+fn read_qs_methods(body: Node<'_>, src: &str) -> HashMap<String, QsMethod> {
+    let mut out = HashMap::new();
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        let f = match stmt.kind() {
+            "function_definition" => stmt,
+            "decorated_definition" => match stmt.child_by_field_name("definition") {
+                Some(f) if f.kind() == "function_definition" => f,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let (Some(name), Some(fbody)) = (f.child_by_field_name("name"), f.child_by_field_name("body")) else {
+            continue;
+        };
+        let mut m = QsMethod { returns_queryset: true, ..Default::default() };
+        let mut returns = 0;
+        crate::parse::for_each_node(fbody, |n| match n.kind() {
+            "return_statement" => {
+                returns += 1;
+                let ok = n.named_child(0).is_some_and(|v| {
+                    v.kind() == "call"
+                        && v.child_by_field_name("function").is_some_and(|f| {
+                            f.kind() == "attribute"
+                                && f.child_by_field_name("attribute").is_some_and(|a| QS_CHAIN.contains(&text(a, src)))
+                                && text(f, src).starts_with("super(")
+                                || f.kind() == "attribute"
+                                    && f.child_by_field_name("attribute")
+                                        .is_some_and(|a| QS_CHAIN.contains(&text(a, src)))
+                                    && text(f, src).starts_with("self")
+                        })
+                });
+                if !ok {
+                    m.returns_queryset = false;
+                }
+            }
+            "call" => {
+                let Some(func) = n.child_by_field_name("function") else { return };
+                let Some(attr) = func.child_by_field_name("attribute") else { return };
+                let which = text(attr, src);
+                if which != "select_related" && which != "prefetch_related" {
+                    return;
+                }
+                let (pos, kw) = call_args(n, src);
+                if !kw.is_empty() {
+                    m.opaque = true;
+                }
+                for a in pos {
+                    match string_value(a, src) {
+                        Some(s) if which == "select_related" => m.select.push(s),
+                        Some(s) => m.prefetch.push(s),
+                        None => m.opaque = true,
+                    }
+                }
+            }
+            _ => {}
+        });
+        if returns == 0 {
+            m.returns_queryset = false;
+        }
+        out.insert(text(name, src).to_string(), m);
+    }
+    out
+}
+
+const RELATED_FIELDS: &[(&str, bool)] = &[
+    ("PrimaryKeyRelatedField", false),
+    ("HyperlinkedRelatedField", false),
+    ("StringRelatedField", true),
+    ("SlugRelatedField", true),
+    ("HyperlinkedIdentityField", false),
+];
+
+fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>) -> Serializer {
+    let mut s = Serializer::default();
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        match stmt.kind() {
+            "expression_statement" => {
+                let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+                let (Some(left), Some(right)) =
+                    (assign.child_by_field_name("left"), assign.child_by_field_name("right"))
+                else {
+                    continue;
+                };
+                if left.kind() != "identifier" || right.kind() != "call" {
+                    continue;
+                }
+                let field = text(left, src).to_string();
+                let callee = callee_name(right, src, aliases).unwrap_or_default();
+                let (_, kw) = call_args(right, src);
+                let kwarg = |k: &str| kw.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+                let many = kwarg("many").is_some_and(|v| text(v, src) == "True");
+                let source = kwarg("source").and_then(|v| string_value(v, src));
+                if callee == "SerializerMethodField" {
+                    let method = kwarg("method_name")
+                        .and_then(|v| string_value(v, src))
+                        .unwrap_or_else(|| format!("get_{field}"));
+                    s.declared.push((field, SerField::Method { method }));
+                } else if callee.ends_with("Serializer") {
+                    let source = source.unwrap_or_else(|| field.clone());
+                    s.declared.push((field, SerField::Nested { serializer: callee, many, source }));
+                } else if let Some((_, loads)) = RELATED_FIELDS.iter().find(|(n, _)| *n == callee) {
+                    let source = source.unwrap_or_else(|| field.clone());
+                    s.declared.push((field, SerField::Related { many, loads: *loads, source }));
+                } else if let Some(src_path) = source.filter(|p| p.contains('.')) {
+                    s.declared.push((field, SerField::Source { source: src_path }));
+                } else {
+                    s.declared.push((field, SerField::Source { source: String::new() }));
+                }
+            }
+            "function_definition" => {
+                if let Some(n) = stmt.child_by_field_name("name") {
+                    s.methods.insert(text(n, src).to_string(), stmt.byte_range());
+                }
+            }
+            "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
+                let Some(mb) = stmt.child_by_field_name("body") else { continue };
+                let mut c = mb.walk();
+                for ms in mb.named_children(&mut c) {
+                    let Some(a) = ms.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+                    let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else {
+                        continue;
+                    };
+                    match text(l, src) {
+                        "model" => s.model = dotted(r, src).map(|d| d.rsplit('.').next().unwrap_or(&d).to_string()),
+                        "depth" => s.depth = text(r, src).parse().unwrap_or(0).min(4),
+                        "fields" => {
+                            if string_value(r, src).as_deref() == Some("__all__") {
+                                s.all_fields = true;
+                            } else if matches!(r.kind(), "list" | "tuple") {
+                                let mut cc = r.walk();
+                                let names: Option<Vec<String>> =
+                                    r.named_children(&mut cc).map(|e| string_value(e, src)).collect();
+                                s.fields = names;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}

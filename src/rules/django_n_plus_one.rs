@@ -1,0 +1,894 @@
+//! django-n-plus-one: a loop over a queryset that reads a relation the queryset did not load,
+//! and a DRF list view whose serializer reads relations its queryset did not load.
+//!
+//! Querysets are tracked per function: `Model.objects.<chain>`, custom managers and queryset
+//! methods the project defines, local variables bound to them (the union of every binding, so a
+//! `select_related` on any path counts). Anything not understood (a parameter, an unknown
+//! method, a non-literal `select_related` argument) makes the queryset opaque, and an opaque
+//! queryset is never reported.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use crate::classify::FileClass;
+use crate::engine::FileCtx;
+use crate::models::{ModelGraph, RelKind, SerField, Serializer, QS_CHAIN};
+use crate::python::{call_args, dotted, string_value, text};
+use crate::registry::Rule;
+
+pub struct DjangoNPlusOne;
+
+/// What a queryset expression yields and which relations it loads.
+#[derive(Debug, Clone)]
+struct Qs {
+    model: String,
+    /// Manager callee behind the queryset, for custom method lookup.
+    manager: Option<String>,
+    select: Vec<String>,
+    select_all: bool,
+    prefetch: Vec<String>,
+    opaque: bool,
+    /// `.values()`/`.values_list()`: rows are dicts or tuples.
+    values: bool,
+    /// 1-based line where the queryset is built.
+    line: usize,
+}
+
+impl Qs {
+    fn merge(mut self, other: Qs) -> Option<Qs> {
+        if self.model != other.model || self.values != other.values {
+            return None;
+        }
+        self.select.extend(other.select);
+        self.prefetch.extend(other.prefetch);
+        self.select_all |= other.select_all;
+        self.opaque |= other.opaque;
+        self.line = self.line.min(other.line);
+        Some(self)
+    }
+
+    /// Whether reading the single relation at `path` costs no query. `non_null` says every FK
+    /// on the path is NOT NULL (what `select_related()` without arguments follows).
+    fn loads_single(&self, path: &str, non_null_fk_chain: bool) -> bool {
+        self.opaque
+            || covers(&self.select, path)
+            || covers(&self.prefetch, path)
+            || (self.select_all && non_null_fk_chain)
+    }
+
+    fn prefetches(&self, path: &str) -> bool {
+        self.opaque || covers(&self.prefetch, path)
+    }
+}
+
+/// `paths` contains `path` itself or a longer path through it.
+fn covers(paths: &[String], path: &str) -> bool {
+    paths.iter().any(|p| p == path || (p.starts_with(path) && p[path.len()..].starts_with("__")))
+}
+
+/// Related-manager methods that change data: a query per call, but not the N+1 read pattern.
+const WRITE_METHODS: &[&str] =
+    &["add", "remove", "set", "clear", "create", "get_or_create", "update_or_create", "bulk_create", "update", "delete"];
+/// Related-manager methods that ignore a prefetch and query again.
+const BYPASS_METHODS: &[&str] = &[
+    "filter",
+    "exclude",
+    "order_by",
+    "get",
+    "annotate",
+    "values",
+    "values_list",
+    "aggregate",
+    "select_related",
+    "only",
+    "defer",
+    "distinct",
+    "latest",
+    "earliest",
+];
+
+/// List endpoints: they serialize many rows.
+const LIST_VIEWS: &[&str] = &[
+    "ModelViewSet",
+    "ReadOnlyModelViewSet",
+    "ListAPIView",
+    "ListCreateAPIView",
+    "ListModelMixin",
+];
+
+impl Rule for DjangoNPlusOne {
+    fn id(&self) -> &'static str {
+        "django-n-plus-one"
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["objects", "_manager", "queryset", "Manager", "prefetch_related", "select_related"]
+    }
+
+    fn wants(&self, class: &FileClass) -> bool {
+        class.is_production() && !class.roles.migration
+    }
+
+    fn needs_tree(&self) -> bool {
+        true
+    }
+
+    fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        let graph = &ctx.project.models;
+        if graph.models.is_empty() {
+            return;
+        }
+        let file = ctx.file;
+        let Some(tree) = file.tree() else { return };
+        let src = file.text.as_str();
+        let mut reports: Vec<(usize, usize, String)> = Vec::new();
+        let root = tree.root_node();
+        let mut scopes = vec![root];
+        crate::parse::for_each_node(root, |n| {
+            if n.kind() == "function_definition" {
+                scopes.push(n);
+            }
+        });
+        for scope in scopes {
+            let mut a = Analysis { graph, src, reports: &mut reports, line_base: &file.lines };
+            a.scope(scope);
+        }
+        crate::parse::for_each_node(root, |n| {
+            if n.kind() == "class_definition" {
+                let mut a = Analysis { graph, src, reports: &mut reports, line_base: &file.lines };
+                a.drf_view(n);
+            }
+        });
+        for (start, end, msg) in reports {
+            ctx.report(start, end, msg);
+        }
+    }
+}
+
+struct Analysis<'a, 'g> {
+    graph: &'g ModelGraph,
+    src: &'a str,
+    reports: &'a mut Vec<(usize, usize, String)>,
+    line_base: &'a crate::source::LineIndex,
+}
+
+/// Statement-level nodes of a scope in document order, not entering nested functions, classes
+/// or lambdas (they are scopes of their own).
+fn scope_nodes(scope: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let start = match scope.kind() {
+        "function_definition" => scope.child_by_field_name("body"),
+        _ => Some(scope),
+    };
+    let Some(start) = start else { return out };
+    let mut stack = vec![start];
+    while let Some(n) = stack.pop() {
+        out.push(n);
+        let mut c = n.walk();
+        let children: Vec<Node<'_>> = n.named_children(&mut c).collect();
+        for ch in children.into_iter().rev() {
+            if matches!(ch.kind(), "function_definition" | "class_definition" | "lambda" | "decorated_definition") {
+                continue;
+            }
+            stack.push(ch);
+        }
+    }
+    out
+}
+
+type Env = HashMap<String, Option<Qs>>;
+
+impl Analysis<'_, '_> {
+    fn line(&self, n: Node<'_>) -> usize {
+        self.line_base.line_of(n.start_byte()) + 1
+    }
+
+    fn bind(env: &mut Env, name: &str, v: Option<Qs>) {
+        let merged = match env.remove(name) {
+            None => v,
+            Some(None) => None,
+            Some(Some(old)) => v.and_then(|v| old.merge(v)),
+        };
+        env.insert(name.to_string(), merged);
+    }
+
+    fn env_of(&self, nodes: &[Node<'_>], seed: &Env) -> Env {
+        let mut env: Env = seed.clone();
+        for n in nodes {
+            match n.kind() {
+                "assignment" => {
+                    let (Some(l), r) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { continue };
+                    if l.kind() == "identifier" {
+                        let v = r.and_then(|r| self.eval(r, &env, 0));
+                        Self::bind(&mut env, text(l, self.src), v);
+                    } else {
+                        for id in identifiers(l) {
+                            Self::bind(&mut env, text(id, self.src), None);
+                        }
+                    }
+                }
+                "augmented_assignment" => {
+                    if let Some(l) = n.child_by_field_name("left") {
+                        Self::bind(&mut env, text(l, self.src), None);
+                    }
+                }
+                "for_statement" | "for_in_clause" => {
+                    if let Some(l) = n.child_by_field_name("left") {
+                        for id in identifiers(l) {
+                            Self::bind(&mut env, text(id, self.src), None);
+                        }
+                    }
+                }
+                "parameters" | "with_item" | "as_pattern_target" | "named_expression" => {
+                    for id in identifiers(*n) {
+                        Self::bind(&mut env, text(id, self.src), None);
+                    }
+                }
+                _ => {}
+            }
+        }
+        env
+    }
+
+    fn scope(&mut self, scope: Node<'_>) {
+        let mut nodes = scope_nodes(scope);
+        if scope.kind() == "function_definition" {
+            if let Some(p) = scope.child_by_field_name("parameters") {
+                nodes.insert(0, p);
+            }
+        }
+        let env = self.env_of(&nodes, &Env::new());
+        for n in &nodes {
+            if !matches!(n.kind(), "for_statement" | "for_in_clause") {
+                continue;
+            }
+            let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+                continue;
+            };
+            let Some(qs) = self.eval_iterable(right, &env) else { continue };
+            self.loop_over(*n, left, right, &qs, "");
+        }
+    }
+
+    /// The loop variable holding model instances: `x` in `for x in qs`, `for i, x in enumerate(qs)`.
+    fn loop_var<'t>(&self, left: Node<'t>, enumerate: bool) -> Option<Node<'t>> {
+        if !enumerate {
+            return (left.kind() == "identifier").then_some(left);
+        }
+        if matches!(left.kind(), "pattern_list" | "tuple_pattern") && left.named_child_count() == 2 {
+            return left.named_child(1).filter(|x| x.kind() == "identifier");
+        }
+        None
+    }
+
+    fn eval_iterable(&self, right: Node<'_>, env: &Env) -> Option<Qs> {
+        let qs = match single_arg_call(right, self.src) {
+            Some(("enumerate", arg)) => self.eval(arg, env, 0),
+            _ => self.eval(right, env, 0),
+        }?;
+        (!qs.values && !qs.opaque).then_some(qs)
+    }
+
+    /// Analyses one loop: `owner` is the for statement or for-in clause, `prefix` the relation
+    /// path of `qs` from an outer queryset (`comments__` for a loop over a prefetched manager).
+    fn loop_over(&mut self, owner: Node<'_>, left: Node<'_>, right: Node<'_>, qs: &Qs, prefix: &str) {
+        let enumerate = single_arg_call(right, self.src).is_some_and(|(f, _)| f == "enumerate");
+        let Some(var) = self.loop_var(left, enumerate) else { return };
+        let name = text(var, self.src);
+        // The region executed per item: a for statement's body, or the whole comprehension.
+        let region = if owner.kind() == "for_statement" { owner.child_by_field_name("body") } else { owner.parent() };
+        let Some(region) = region else { return };
+        let mut reported: HashSet<String> = HashSet::new();
+        let mut uses = Vec::new();
+        crate::parse::for_each_node(region, |n| {
+            if n.kind() == "identifier" && text(n, self.src) == name && n != var && !within(n, right) {
+                uses.push(n);
+            }
+        });
+        for u in uses {
+            self.chain(u, qs, prefix, &mut reported);
+        }
+    }
+
+    /// Follows `x.a.b…` from a use of a loop variable and reports the first relation read that
+    /// the queryset does not load.
+    fn chain(&mut self, ident: Node<'_>, qs: &Qs, prefix: &str, reported: &mut HashSet<String>) {
+        let Some(mut model) = self.graph.model(&qs.model) else { return };
+        let mut node = ident;
+        let mut path = String::new();
+        let mut non_null = true;
+        loop {
+            let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") else { return };
+            if parent.child_by_field_name("object") != Some(node) {
+                return;
+            }
+            let Some(attr) = parent.child_by_field_name("attribute").map(|a| text(a, self.src)) else { return };
+            let Some(rel) = model.relations.get(attr) else { return };
+            if is_store(parent) {
+                return;
+            }
+            let full = if path.is_empty() { attr.to_string() } else { format!("{path}__{attr}") };
+            let shown = text(parent, self.src);
+            let its = rel.target.as_deref().map_or("the related row".to_string(), |t| format!("its {t}"));
+            if rel.kind.is_single() {
+                non_null &= !rel.null && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne);
+                let loaded = if prefix.is_empty() {
+                    if rel.kind == RelKind::GenericForeignKey {
+                        qs.prefetches(&full)
+                    } else {
+                        qs.loads_single(&full, non_null)
+                    }
+                } else {
+                    qs.prefetches(&full)
+                };
+                if !loaded {
+                    if reported.insert(full.clone()) {
+                        let fix = if rel.kind == RelKind::GenericForeignKey || !prefix.is_empty() {
+                            format!(".prefetch_related(\"{prefix}{full}\")")
+                        } else {
+                            format!(".select_related(\"{full}\")")
+                        };
+                        let msg = format!(
+                            "`{shown}` runs one query per {} to load {its}, in the loop over the queryset on line {} \
+                             (N+1): add `{fix}` to that queryset",
+                            qs.model, qs.line
+                        );
+                        self.reports.push((parent.start_byte(), parent.end_byte(), msg));
+                    }
+                    return;
+                }
+                let Some(t) = rel.target.as_deref().and_then(|t| self.graph.model(t)) else { return };
+                model = t;
+                path = full;
+                node = parent;
+                continue;
+            }
+            // A related manager: only a method call on it queries.
+            let Some(method_attr) = parent.parent().filter(|g| g.kind() == "attribute") else { return };
+            if method_attr.child_by_field_name("object") != Some(parent) {
+                return;
+            }
+            let Some(call) = method_attr.parent().filter(|c| c.kind() == "call") else { return };
+            if call.child_by_field_name("function") != Some(method_attr) {
+                return;
+            }
+            let method = method_attr.child_by_field_name("attribute").map(|a| text(a, self.src)).unwrap_or("");
+            if WRITE_METHODS.contains(&method) {
+                return;
+            }
+            let call_text = snippet(text(call, self.src));
+            if qs.prefetches(&full) {
+                if BYPASS_METHODS.contains(&method) {
+                    if reported.insert(format!("{full}.{method}")) {
+                        let msg = format!(
+                            "`{call_text}` queries again for every {} even though `{prefix}{full}` is prefetched on line \
+                             {}: `.{method}()` on a related manager bypasses the prefetch cache; work on `.all()` in \
+                             Python, or prefetch the filtered set with `Prefetch(\"{prefix}{full}\", queryset=...)`",
+                            qs.model, qs.line
+                        );
+                        self.reports.push((call.start_byte(), call.end_byte(), msg));
+                    }
+                    return;
+                }
+                // A loop over the prefetched rows: what it reads must be prefetched too.
+                if let Some((owner, left, right)) = iterated_by(call) {
+                    if let Some(t) = rel.target.clone() {
+                        let sub = format!("{full}__");
+                        let inner = Qs {
+                            model: t,
+                            manager: None,
+                            select: Vec::new(),
+                            select_all: false,
+                            prefetch: qs
+                                .prefetch
+                                .iter()
+                                .filter_map(|p| p.strip_prefix(&sub).map(str::to_string))
+                                .collect(),
+                            opaque: qs.opaque,
+                            values: false,
+                            line: qs.line,
+                        };
+                        self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"));
+                    }
+                }
+                return;
+            }
+            if reported.insert(full.clone()) {
+                let msg = format!(
+                    "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
+                     `.prefetch_related(\"{prefix}{full}\")` to that queryset",
+                    qs.model, qs.line
+                );
+                self.reports.push((call.start_byte(), call.end_byte(), msg));
+            }
+            return;
+        }
+    }
+
+    /// The queryset an expression evaluates to, or `None` when unknown.
+    fn eval(&self, n: Node<'_>, env: &Env, depth: usize) -> Option<Qs> {
+        if depth > 48 {
+            return None;
+        }
+        match n.kind() {
+            "identifier" => env.get(text(n, self.src)).cloned().flatten(),
+            "parenthesized_expression" => self.eval(n.named_child(0)?, env, depth + 1),
+            "subscript" => {
+                let v = n.child_by_field_name("value")?;
+                let sub = n.child_by_field_name("subscript")?;
+                if sub.kind() != "slice" {
+                    return None;
+                }
+                self.eval(v, env, depth + 1)
+            }
+            "attribute" => {
+                // Model.objects, Model._default_manager, Model.<custom manager>; self.queryset.
+                let obj = n.child_by_field_name("object")?;
+                let attr = text(n.child_by_field_name("attribute")?, self.src);
+                if text(obj, self.src) == "self" && attr == "queryset" {
+                    return env.get("@queryset").cloned().flatten();
+                }
+                if obj.kind() != "identifier" {
+                    return None;
+                }
+                let model = self.graph.model(text(obj, self.src))?;
+                if model.is_abstract {
+                    return None;
+                }
+                let manager = match (attr, model.managers.get(attr)) {
+                    (_, Some(m)) => m.clone(),
+                    ("objects", None) if !model.managers.is_empty() && !model.managers.contains_key("objects") => {
+                        return None
+                    }
+                    ("objects" | "_default_manager" | "_base_manager", None) => {
+                        if attr != "objects" && !model.managers.is_empty() {
+                            return None;
+                        }
+                        "Manager".to_string()
+                    }
+                    _ => return None,
+                };
+                let base = self.graph.manager_base(&manager)?;
+                Some(Qs {
+                    model: model.name.clone(),
+                    manager: Some(manager),
+                    select: base.select,
+                    select_all: false,
+                    prefetch: base.prefetch,
+                    opaque: base.opaque,
+                    values: false,
+                    line: self.line(n),
+                })
+            }
+            "call" => {
+                if let Some(("list", arg)) = single_arg_call(n, self.src) {
+                    return self.eval(arg, env, depth + 1);
+                }
+                let f = n.child_by_field_name("function")?;
+                if f.kind() != "attribute" {
+                    return None;
+                }
+                let obj = f.child_by_field_name("object")?;
+                let method = text(f.child_by_field_name("attribute")?, self.src);
+                if method == "get_queryset" && text(obj, self.src).starts_with("super(") {
+                    return env.get("@queryset").cloned().flatten();
+                }
+                let mut qs = self.eval(obj, env, depth + 1)?;
+                let (pos, kw) = call_args(n, self.src);
+                match method {
+                    "values" | "values_list" => {
+                        qs.values = true;
+                        Some(qs)
+                    }
+                    "select_related" => {
+                        if pos.is_empty() && kw.is_empty() {
+                            qs.select_all = true;
+                        }
+                        for a in pos {
+                            match string_value(a, self.src) {
+                                Some(s) => qs.select.push(s),
+                                None if text(a, self.src) == "None" => {}
+                                None => qs.opaque = true,
+                            }
+                        }
+                        Some(qs)
+                    }
+                    "prefetch_related" => {
+                        for a in pos {
+                            self.prefetch_arg(a, env, &mut qs, depth);
+                        }
+                        Some(qs)
+                    }
+                    m if QS_CHAIN.contains(&m) => Some(qs),
+                    m => {
+                        // A method of the project's manager or queryset class.
+                        let found = self.graph.manager_method(qs.manager.as_deref()?, m)?;
+                        if !found.returns_queryset {
+                            return None;
+                        }
+                        qs.select.extend(found.select.iter().cloned());
+                        qs.prefetch.extend(found.prefetch.iter().cloned());
+                        qs.opaque |= found.opaque;
+                        Some(qs)
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A `prefetch_related` argument: a path, or `Prefetch("path", queryset=..., to_attr=...)`.
+    fn prefetch_arg(&self, a: Node<'_>, env: &Env, qs: &mut Qs, depth: usize) {
+        if let Some(s) = string_value(a, self.src) {
+            qs.prefetch.push(s);
+            return;
+        }
+        let is_prefetch = a.kind() == "call"
+            && a.child_by_field_name("function")
+                .and_then(|f| dotted(f, self.src))
+                .is_some_and(|d| d == "Prefetch" || d.ends_with(".Prefetch"));
+        if !is_prefetch {
+            qs.opaque = true;
+            return;
+        }
+        let (pos, kw) = call_args(a, self.src);
+        let Some(path) = pos.first().and_then(|p| string_value(*p, self.src)) else {
+            qs.opaque = true;
+            return;
+        };
+        qs.prefetch.push(path.clone());
+        for (k, v) in kw {
+            match k.as_str() {
+                "to_attr" => {}
+                "queryset" => match self.eval(v, env, depth + 1) {
+                    Some(inner) => {
+                        for s in inner.select.iter().chain(inner.prefetch.iter()) {
+                            qs.prefetch.push(format!("{path}__{s}"));
+                        }
+                        if inner.opaque || inner.select_all {
+                            qs.opaque = true;
+                        }
+                    }
+                    None => qs.opaque = true,
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// A DRF list view: the serializer's reads against the queryset's loads.
+    fn drf_view(&mut self, class: Node<'_>) {
+        let src = self.src;
+        let Some(args) = class.child_by_field_name("superclasses") else { return };
+        let is_list = {
+            let mut c = args.walk();
+            let bases: Vec<String> = args
+                .named_children(&mut c)
+                .filter_map(|b| dotted(b, src))
+                .map(|d| d.rsplit('.').next().unwrap_or(&d).to_string())
+                .collect();
+            bases.iter().any(|b| LIST_VIEWS.contains(&b.as_str()))
+        };
+        if !is_list {
+            return;
+        }
+        let Some(body) = class.child_by_field_name("body") else { return };
+        let mut qs_node = None;
+        let mut serializer = None;
+        let mut get_queryset = None;
+        let mut c = body.walk();
+        for stmt in body.named_children(&mut c) {
+            let def = if stmt.kind() == "decorated_definition" { stmt.child_by_field_name("definition") } else { Some(stmt) };
+            let Some(def) = def else { continue };
+            if def.kind() == "function_definition" {
+                match def.child_by_field_name("name").map(|n| text(n, src)) {
+                    Some("get_queryset") => get_queryset = Some(def),
+                    Some("get_serializer_class" | "list" | "get_serializer") => return,
+                    _ => {}
+                }
+                continue;
+            }
+            let Some(a) = def.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+            let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else { continue };
+            match text(l, src) {
+                "queryset" => qs_node = Some(r),
+                "serializer_class" => serializer = dotted(r, src),
+                _ => {}
+            }
+        }
+        let Some(ser_name) = serializer else { return };
+        let Some(ser) = self.graph.serializers.get(ser_name.rsplit('.').next().unwrap_or(&ser_name)) else { return };
+        let class_qs = qs_node.and_then(|q| self.eval(q, &Env::new(), 0));
+        // The queryset the list serializes, and the node to report at.
+        let (qs, at) = match get_queryset {
+            None => match (class_qs, qs_node) {
+                (Some(q), Some(n)) => (q, n),
+                _ => return,
+            },
+            Some(def) => {
+                let mut seed = Env::new();
+                seed.insert("@queryset".into(), class_qs);
+                let nodes = scope_nodes(def);
+                let env = self.env_of(&nodes, &seed);
+                let returns: Vec<Node<'_>> = nodes
+                    .iter()
+                    .filter(|n| n.kind() == "return_statement")
+                    .filter_map(|r| r.named_child(0))
+                    .collect();
+                if returns.is_empty() {
+                    return;
+                }
+                let mut merged: Option<Qs> = None;
+                for r in &returns {
+                    let Some(q) = self.eval(*r, &env, 0) else { return };
+                    merged = match merged {
+                        None => Some(q),
+                        Some(m) => match m.merge(q) {
+                            Some(x) => Some(x),
+                            None => return,
+                        },
+                    };
+                }
+                let Some(q) = merged else { return };
+                (q, returns[0])
+            }
+        };
+        if qs.opaque || qs.values || ser.model.as_deref() != Some(qs.model.as_str()) {
+            return;
+        }
+        let mut needs = Vec::new();
+        self.serializer_needs(ser, &qs.model, "", false, 0, &mut needs);
+        let mut missing: Vec<(String, bool, String)> = Vec::new();
+        for (path, many, field) in needs {
+            let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
+            if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
+                missing.push((path, many, field));
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let view = class.child_by_field_name("name").map(|n| text(n, src)).unwrap_or("view");
+        let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("`{f}` reads `{p}`")).collect();
+        let select: Vec<String> = missing.iter().filter(|m| !m.1).map(|m| format!("\"{}\"", m.0)).collect();
+        let prefetch: Vec<String> = missing.iter().filter(|m| m.1).map(|m| format!("\"{}\"", m.0)).collect();
+        let mut fix = Vec::new();
+        if !select.is_empty() {
+            fix.push(format!(".select_related({})", select.join(", ")));
+        }
+        if !prefetch.is_empty() {
+            fix.push(format!(".prefetch_related({})", prefetch.join(", ")));
+        }
+        let msg = format!(
+            "`{view}` lists {} rows through `{}`, whose {} without this queryset loading it: one query per row \
+             (N+1); add `{}` to this queryset",
+            qs.model,
+            ser.name,
+            fields.join(", "),
+            fix.join("")
+        );
+        self.reports.push((at.start_byte(), at.end_byte(), msg));
+    }
+
+    /// Relation paths a serializer reads for each object: (path, needs prefetch, field label).
+    fn serializer_needs(
+        &self,
+        ser: &Serializer,
+        model: &str,
+        prefix: &str,
+        many_mode: bool,
+        depth: usize,
+        out: &mut Vec<(String, bool, String)>,
+    ) {
+        if depth > 4 {
+            return;
+        }
+        let Some(m) = self.graph.model(model) else { return };
+        let label = |f: &str| format!("{}.{f}", ser.name);
+        let declared: HashSet<&str> = ser.declared.iter().map(|(n, _)| n.as_str()).collect();
+        for (field, kind) in &ser.declared {
+            if let Some(fields) = &ser.fields {
+                if !fields.iter().any(|f| f == field) {
+                    continue;
+                }
+            }
+            match kind {
+                SerField::Nested { serializer, many: _, source } => {
+                    let Some(rel) = m.relations.get(source.as_str()) else { continue };
+                    let path = format!("{prefix}{source}");
+                    let many = many_mode || !rel.kind.is_single();
+                    out.push((path.clone(), many, label(field)));
+                    let (Some(t), Some(inner)) = (rel.target.as_deref(), self.graph.serializers.get(serializer.as_str()))
+                    else {
+                        continue;
+                    };
+                    if inner.model.as_deref() == Some(t) {
+                        self.serializer_needs(inner, t, &format!("{path}__"), many, depth + 1, out);
+                    }
+                }
+                SerField::Related { many, loads, source } => {
+                    let Some(rel) = m.relations.get(source.as_str()) else { continue };
+                    if !rel.kind.is_single() && *many {
+                        out.push((format!("{prefix}{source}"), true, label(field)));
+                    } else if rel.kind.is_single() && *loads {
+                        out.push((format!("{prefix}{source}"), many_mode, label(field)));
+                    }
+                }
+                SerField::Source { source } => {
+                    let mut cur = m;
+                    let mut path = prefix.to_string();
+                    for seg in source.split('.') {
+                        let Some(rel) = cur.relations.get(seg) else { break };
+                        if !rel.kind.is_single() {
+                            break;
+                        }
+                        path.push_str(seg);
+                        out.push((path.clone(), many_mode, label(field)));
+                        path.push_str("__");
+                        match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                            Some(t) => cur = t,
+                            None => break,
+                        }
+                    }
+                }
+                SerField::Method { method } => {
+                    self.method_needs(ser, method, model, prefix, many_mode, &label(field), out);
+                }
+            }
+        }
+        // Model fields listed in Meta.fields (or "__all__") that the serializer builds itself.
+        let listed: Vec<String> = match (&ser.fields, ser.all_fields) {
+            (Some(f), _) => f.clone(),
+            (None, true) => m.relations.iter().filter(|(_, r)| r.forward).map(|(n, _)| n.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let mut listed = listed;
+        listed.sort();
+        for name in listed {
+            if declared.contains(name.as_str()) {
+                continue;
+            }
+            let Some(rel) = m.relations.get(&name) else { continue };
+            let path = format!("{prefix}{name}");
+            if !rel.kind.is_single() {
+                out.push((path, true, label(&name)));
+            } else if ser.depth > 0 && rel.kind != RelKind::GenericForeignKey {
+                out.push((path.clone(), many_mode, label(&name)));
+                if let Some(t) = rel.target.as_deref() {
+                    let nested = Serializer {
+                        name: ser.name.clone(),
+                        model: Some(t.to_string()),
+                        all_fields: true,
+                        depth: ser.depth - 1,
+                        ..Default::default()
+                    };
+                    self.serializer_needs(&nested, t, &format!("{path}__"), many_mode, depth + 1, out);
+                }
+            }
+        }
+    }
+
+    /// Relations a `SerializerMethodField` method reads on its `obj` argument.
+    #[allow(clippy::too_many_arguments)]
+    fn method_needs(
+        &self,
+        ser: &Serializer,
+        method: &str,
+        model: &str,
+        prefix: &str,
+        many_mode: bool,
+        label: &str,
+        out: &mut Vec<(String, bool, String)>,
+    ) {
+        let Some(range) = ser.methods.get(method) else { return };
+        let Some(file) = self.graph.sources.get(ser.file) else { return };
+        let Some(tree) = file.tree() else { return };
+        let Some(def) = tree.root_node().descendant_for_byte_range(range.start, range.end) else { return };
+        let def = if def.kind() == "function_definition" { def } else { return };
+        let fsrc = file.text.as_str();
+        let Some(params) = def.child_by_field_name("parameters") else { return };
+        let Some(obj) = params.named_child(1).filter(|p| p.kind() == "identifier") else { return };
+        let name = text(obj, fsrc);
+        let Some(body) = def.child_by_field_name("body") else { return };
+        let Some(start_model) = self.graph.model(model) else { return };
+        let mut uses = Vec::new();
+        crate::parse::for_each_node(body, |n| {
+            if n.kind() == "identifier" && text(n, fsrc) == name {
+                uses.push(n);
+            }
+        });
+        for u in uses {
+            let mut node = u;
+            let mut cur = start_model;
+            let mut path = String::new();
+            while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
+                if parent.child_by_field_name("object") != Some(node) {
+                    break;
+                }
+                let Some(attr) = parent.child_by_field_name("attribute").map(|a| text(a, fsrc)) else { break };
+                let Some(rel) = cur.relations.get(attr) else { break };
+                path = if path.is_empty() { attr.to_string() } else { format!("{path}__{attr}") };
+                let full = format!("{prefix}{path}");
+                if rel.kind.is_single() {
+                    if !out.iter().any(|(p, _, _)| *p == full) {
+                        out.push((full, many_mode || rel.kind == RelKind::GenericForeignKey, label.to_string()));
+                    }
+                    match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                        Some(t) => cur = t,
+                        None => break,
+                    }
+                    node = parent;
+                } else {
+                    // A manager: a read through a method call needs a prefetch.
+                    let called = parent
+                        .parent()
+                        .filter(|g| g.kind() == "attribute")
+                        .and_then(|g| g.child_by_field_name("attribute").map(|a| text(a, fsrc)))
+                        .is_some_and(|m| !WRITE_METHODS.contains(&m) && !BYPASS_METHODS.contains(&m));
+                    if called && !out.iter().any(|(p, _, _)| *p == full) {
+                        out.push((full, true, label.to_string()));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// `f(arg)` with one positional argument → (f, arg).
+fn single_arg_call<'t>(n: Node<'t>, src: &str) -> Option<(&'static str, Node<'t>)> {
+    if n.kind() != "call" {
+        return None;
+    }
+    let f = text(n.child_by_field_name("function")?, src);
+    let (pos, kw) = call_args(n, src);
+    if pos.len() != 1 || !kw.is_empty() {
+        return None;
+    }
+    let f = match f {
+        "list" => "list",
+        "enumerate" => "enumerate",
+        _ => return None,
+    };
+    Some((f, pos[0]))
+}
+
+/// Whether a call is the iterable of a for statement or comprehension clause.
+fn iterated_by(call: Node<'_>) -> Option<(Node<'_>, Node<'_>, Node<'_>)> {
+    let owner = call.parent()?;
+    if !matches!(owner.kind(), "for_statement" | "for_in_clause") || owner.child_by_field_name("right") != Some(call) {
+        return None;
+    }
+    Some((owner, owner.child_by_field_name("left")?, call))
+}
+
+/// Whether an attribute node is assigned to (`obj.author = x`), not read.
+fn is_store(attr: Node<'_>) -> bool {
+    attr.parent().is_some_and(|p| {
+        matches!(p.kind(), "assignment" | "augmented_assignment") && p.child_by_field_name("left") == Some(attr)
+    })
+}
+
+fn within(n: Node<'_>, outer: Node<'_>) -> bool {
+    outer.start_byte() <= n.start_byte() && n.end_byte() <= outer.end_byte()
+}
+
+fn identifiers(n: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    crate::parse::for_each_node(n, |x| {
+        if x.kind() == "identifier" {
+            out.push(x);
+        }
+    });
+    out
+}
+
+fn snippet(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 60 {
+        format!("{}…", one.chars().take(59).collect::<String>())
+    } else {
+        one
+    }
+}
