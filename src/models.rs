@@ -46,6 +46,10 @@ pub struct Relation {
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     pub name: String,
+    /// `dir:Name`, unique across the project (see `class_dir`).
+    pub key: String,
+    pub dir: String,
+    pub imports: Imports,
     pub app: String,
     pub is_abstract: bool,
     pub bases: Vec<String>,
@@ -86,6 +90,8 @@ pub struct QsMethod {
 
 #[derive(Debug, Clone, Default)]
 pub struct QsClass {
+    pub dir: String,
+    pub imports: Imports,
     pub bases: Vec<String>,
     pub methods: HashMap<String, QsMethod>,
 }
@@ -107,6 +113,9 @@ pub enum SerField {
 #[derive(Debug, Clone, Default)]
 pub struct Serializer {
     pub name: String,
+    pub dir: String,
+    pub imports: Imports,
+    /// `Meta.model`: its class name as written, then (after `finish`) the model's key.
     pub model: Option<String>,
     /// `Meta.fields`; `None` for `"__all__"` or when absent.
     pub fields: Option<Vec<String>>,
@@ -120,11 +129,16 @@ pub struct Serializer {
 
 #[derive(Default)]
 pub struct ModelGraph {
+    /// Models by key (`dir:Name`).
     pub models: HashMap<String, Model>,
-    /// Class names defined more than once with different bodies: never resolved.
+    /// Keys defined twice (the same class name in the same folder): never resolved.
     pub ambiguous: HashSet<String>,
     pub qs_classes: HashMap<String, QsClass>,
     pub serializers: HashMap<String, Serializer>,
+    /// Class name → keys, for each kind.
+    model_names: HashMap<String, Vec<String>>,
+    qs_names: HashMap<String, Vec<String>>,
+    ser_names: HashMap<String, Vec<String>>,
     /// Sources of files serializers came from, for reading their methods.
     pub sources: Vec<std::sync::Arc<crate::source::SourceFile>>,
     /// Classes that may be models through a project base, until `finish`.
@@ -167,6 +181,8 @@ pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::Sou
     let Some(tree) = file.tree() else { return };
     let src = file.text.as_str();
     let aliases = import_aliases(tree.root_node(), src);
+    let imports = imports_of(tree.root_node(), src);
+    let dir = class_dir(&file.rel);
     let app = app_label(&file.rel);
     let models_module = is_models_module(&file.rel);
     let file_idx = graph.sources.len();
@@ -189,27 +205,37 @@ pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::Sou
                 let mut s = read_serializer(body, src, &aliases);
                 s.name = name.clone();
                 s.file = file_idx;
+                s.dir = dir.clone();
+                s.imports = imports.clone();
                 used = true;
-                insert_unique(&mut graph.serializers, &mut graph.ambiguous, name.clone(), s);
+                insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
             }
             continue;
         }
         if bases.iter().any(|b| b.ends_with("Manager") || b.ends_with("QuerySet")) {
             if let Some(body) = body {
-                let c = QsClass { bases: bases.clone(), methods: read_qs_methods(body, src) };
-                insert_unique(&mut graph.qs_classes, &mut graph.ambiguous, name.clone(), c);
+                let c = QsClass {
+                    dir: dir.clone(),
+                    imports: imports.clone(),
+                    bases: bases.clone(),
+                    methods: read_qs_methods(body, src),
+                };
+                insert_unique(&mut graph.qs_classes, &mut graph.ambiguous, format!("{dir}:{name}"), c);
             }
             continue;
         }
         let Some(body) = body else { continue };
-        let model = read_model(&name, &app, bases, body, src, &aliases);
+        let mut model = read_model(&name, &app, bases, body, src, &aliases);
+        model.key = format!("{dir}:{name}");
+        model.dir = dir.clone();
+        model.imports = imports.clone();
         if !models_module && !model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str())) {
             continue;
         }
         let declares_fields = model.django_fields + model.decls.len() > 0;
         let known_base = model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str()));
         if known_base || (declares_fields && !model.bases.is_empty()) {
-            insert_unique(&mut graph.models, &mut graph.ambiguous, name, model);
+            insert_unique(&mut graph.models, &mut graph.ambiguous, model.key.clone(), model);
         } else if !model.bases.is_empty() {
             // Maybe a model through a project base; decided in `finish`.
             graph.pending.push(model);
@@ -239,9 +265,10 @@ impl ModelGraph {
             let mut moved = false;
             let pending = std::mem::take(&mut self.pending);
             for m in pending {
-                if m.bases.iter().any(|b| self.models.contains_key(b)) {
-                    let name = m.name.clone();
-                    insert_unique(&mut self.models, &mut self.ambiguous, name, m);
+                self.index_names();
+                if m.bases.iter().any(|b| self.resolve_model(b, &m.dir, &m.imports).is_some()) {
+                    let key = m.key.clone();
+                    insert_unique(&mut self.models, &mut self.ambiguous, key, m);
                     moved = true;
                 } else {
                     self.pending.push(m);
@@ -257,6 +284,16 @@ impl ModelGraph {
             self.serializers.remove(&a);
             self.qs_classes.remove(&a);
         }
+        self.index_names();
+        // Serializer models, by the serializer module's imports.
+        let resolved: Vec<(String, Option<String>)> = self
+            .serializers
+            .iter()
+            .map(|(k, s)| (k.clone(), s.model.as_deref().and_then(|m| self.resolve_model(m, &s.dir, &s.imports))))
+            .collect();
+        for (k, m) in resolved {
+            self.serializers.get_mut(&k).expect("serializer").model = m;
+        }
         // Inherited declarations (abstract bases and multi-table parents), nearest first.
         let names: Vec<String> = self.models.keys().cloned().collect();
         let mut inherited: HashMap<String, Inherited> = HashMap::new();
@@ -265,7 +302,9 @@ impl ModelGraph {
             let mut plain = HashSet::new();
             let mut managers = HashMap::new();
             let mut seen = HashSet::new();
-            let mut stack: Vec<String> = self.models[n].bases.clone();
+            let me = &self.models[n];
+            let mut stack: Vec<String> =
+                me.bases.iter().filter_map(|b| self.resolve_model(b, &me.dir, &me.imports)).collect();
             while let Some(b) = stack.pop() {
                 if !seen.insert(b.clone()) || seen.len() > 32 {
                     continue;
@@ -276,7 +315,7 @@ impl ModelGraph {
                     for (k, v) in &bm.managers {
                         managers.entry(k.clone()).or_insert_with(|| v.clone());
                     }
-                    stack.extend(bm.bases.iter().cloned());
+                    stack.extend(bm.bases.iter().filter_map(|x| self.resolve_model(x, &bm.dir, &bm.imports)));
                 }
             }
             inherited.insert(n.clone(), (decls, plain, managers));
@@ -298,7 +337,7 @@ impl ModelGraph {
                 .models
                 .values()
                 .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
-                .map(|m| &m.name)
+                .map(|m| &m.key)
                 .collect();
             (users.len() == 1).then(|| users[0].clone())
         };
@@ -310,11 +349,13 @@ impl ModelGraph {
             for d in &m.decls {
                 let Some(kind) = d.kind else { continue };
                 let target = d.target.as_deref().and_then(|t| match t {
-                    "self" => Some(m.name.clone()),
+                    "self" => Some(m.key.clone()),
                     "__user__" => user.clone(),
-                    t => Some(t.rsplit('.').next().unwrap_or(t).to_string()),
+                    t => match t.split_once('.') {
+                        Some((app, name)) => self.model_in_app(app, name),
+                        None => self.resolve_model(t, &m.dir, &m.imports),
+                    },
                 });
-                let target = target.filter(|t| self.models.contains_key(t));
                 forward.push((d.name.clone(), Relation { kind, target: target.clone(), null: d.null, forward: true }));
                 if m.is_abstract {
                     continue;
@@ -336,7 +377,7 @@ impl ModelGraph {
                 reverse.push((
                     t,
                     acc,
-                    Relation { kind: rkind, target: Some(m.name.clone()), null: true, forward: false },
+                    Relation { kind: rkind, target: Some(m.key.clone()), null: true, forward: false },
                 ));
             }
             let m = self.models.get_mut(n).expect("model");
@@ -355,39 +396,80 @@ impl ModelGraph {
         }
     }
 
-    pub fn model(&self, name: &str) -> Option<&Model> {
-        if self.ambiguous.contains(name) {
-            return None;
-        }
-        self.models.get(name)
+    pub fn model(&self, key: &str) -> Option<&Model> {
+        self.models.get(key)
     }
 
-    /// A method of the manager or queryset classes behind `manager` (a callee expression), or
-    /// `None` when any class involved is not the project's.
-    pub fn manager_method(&self, manager: &str, method: &str) -> Option<&QsMethod> {
-        let mut classes: Vec<&str> = Vec::new();
+    fn index_names(&mut self) {
+        fn index<T>(map: &HashMap<String, T>) -> HashMap<String, Vec<String>> {
+            let mut out: HashMap<String, Vec<String>> = HashMap::new();
+            for k in map.keys() {
+                let name = k.rsplit(':').next().unwrap_or(k);
+                out.entry(name.to_string()).or_default().push(k.clone());
+            }
+            for v in out.values_mut() {
+                v.sort();
+            }
+            out
+        }
+        self.model_names = index(&self.models);
+        self.qs_names = index(&self.qs_classes);
+        self.ser_names = index(&self.serializers);
+    }
+
+    /// The model a class name means in a module in `dir` with `imports`.
+    pub fn resolve_model(&self, name: &str, dir: &str, imports: &Imports) -> Option<String> {
+        resolve(&self.model_names, name, dir, imports)
+    }
+
+    pub fn resolve_serializer(&self, name: &str, dir: &str, imports: &Imports) -> Option<&Serializer> {
+        let name = name.rsplit('.').next().unwrap_or(name);
+        self.serializers.get(&resolve(&self.ser_names, name, dir, imports)?)
+    }
+
+    /// `'app_label.Model'`: the model of that name whose app folder is `app_label`.
+    fn model_in_app(&self, app: &str, name: &str) -> Option<String> {
+        let found: Vec<&String> = self
+            .model_names
+            .get(name)?
+            .iter()
+            .filter(|k| self.models.get(*k).is_some_and(|m| m.app.eq_ignore_ascii_case(app)))
+            .collect();
+        (found.len() == 1).then(|| found[0].clone())
+    }
+
+    fn qs_class(&self, name: &str, dir: &str, imports: &Imports) -> Option<(&String, &QsClass)> {
+        let key = resolve(&self.qs_names, name, dir, imports)?;
+        self.qs_classes.get_key_value(&key)
+    }
+
+    /// A method of the manager or queryset classes behind `manager` (a callee expression on
+    /// `model`), or `None` when any class involved is not the project's.
+    pub fn manager_method(&self, model: &Model, manager: &str, method: &str) -> Option<&QsMethod> {
+        let mut classes: Vec<(String, String, Imports)> = Vec::new();
         let m = manager.trim_end_matches(".as_manager");
+        let mut push = |c: &str| classes.push((c.to_string(), model.dir.clone(), model.imports.clone()));
         if let Some((mgr, qs)) = m.split_once(".from_queryset(") {
-            classes.push(qs.trim_end_matches(')'));
-            classes.push(mgr);
+            push(qs.trim_end_matches(')'));
+            push(mgr);
         } else {
-            classes.push(m);
+            push(m);
         }
         let mut seen = HashSet::new();
-        while let Some(c) = classes.pop() {
-            let c = c.rsplit('.').next().unwrap_or(c);
-            if !seen.insert(c.to_string()) || seen.len() > 16 {
+        while let Some((c, dir, imports)) = classes.pop() {
+            let c = c.rsplit('.').next().unwrap_or(&c).to_string();
+            if matches!(c.as_str(), "Manager" | "BaseManager" | "QuerySet") {
                 continue;
             }
-            let class = self.qs_classes.get(c)?;
+            let (key, class) = self.qs_class(&c, &dir, &imports)?;
+            if !seen.insert(key.clone()) || seen.len() > 16 {
+                continue;
+            }
             if let Some(found) = class.methods.get(method) {
                 return Some(found);
             }
             for b in &class.bases {
-                let b = b.rsplit('.').next().unwrap_or(b);
-                if self.qs_classes.contains_key(b) {
-                    classes.push(b);
-                }
+                classes.push((b.clone(), class.dir.clone(), class.imports.clone()));
             }
         }
         None
@@ -396,28 +478,102 @@ impl ModelGraph {
     /// What a manager adds to every queryset through `get_queryset`: `Some(method)` (maybe
     /// empty) when the manager is Django's or a project class that can be read, `None` when
     /// opaque.
-    pub fn manager_base(&self, manager: &str) -> Option<QsMethod> {
-        let last = manager.rsplit('.').next().unwrap_or(manager);
-        if matches!(last, "Manager" | "BaseManager") && !manager.contains('(') {
-            return Some(QsMethod { returns_queryset: true, ..Default::default() });
+    pub fn manager_base(&self, model: &Model, manager: &str) -> Option<QsMethod> {
+        let plain = || Some(QsMethod { returns_queryset: true, ..Default::default() });
+        let class = manager.trim_end_matches(".as_manager");
+        let class = class.split(".from_queryset(").next().unwrap_or(class);
+        let last = class.rsplit('.').next().unwrap_or(class);
+        if matches!(last, "Manager" | "BaseManager" | "QuerySet") {
+            return plain();
         }
-        if manager.ends_with(".as_manager") {
-            let qs = manager.trim_end_matches(".as_manager");
-            let qs = qs.rsplit('.').next().unwrap_or(qs);
-            return self.qs_classes.contains_key(qs).then(|| QsMethod { returns_queryset: true, ..Default::default() });
-        }
-        let class = manager.split(".from_queryset(").next().unwrap_or(manager);
-        let class_last = class.rsplit('.').next().unwrap_or(class);
-        if matches!(class_last, "Manager" | "BaseManager") {
-            return Some(QsMethod { returns_queryset: true, ..Default::default() });
-        }
-        self.qs_classes.get(class_last)?;
-        match self.manager_method(class, "get_queryset") {
+        self.qs_class(last, &model.dir, &model.imports)?;
+        match self.manager_method(model, manager, "get_queryset") {
             Some(m) if m.returns_queryset => Some(m.clone()),
             Some(_) => None,
-            None => Some(QsMethod { returns_queryset: true, ..Default::default() }),
+            None => plain(),
         }
     }
+}
+
+/// Imports of a module: local name → the module it comes from (`Book` → `.models`).
+pub type Imports = HashMap<String, String>;
+
+/// `from X import a, b as c` at module level.
+pub fn imports_of(root: Node<'_>, src: &str) -> Imports {
+    let mut out = Imports::new();
+    let mut cursor = root.walk();
+    for n in root.named_children(&mut cursor) {
+        if n.kind() != "import_from_statement" {
+            continue;
+        }
+        let Some(module) = n.child_by_field_name("module_name").map(|m| text(m, src).to_string()) else { continue };
+        let mut c = n.walk();
+        for a in n.children_by_field_name("name", &mut c) {
+            let local = match a.kind() {
+                "aliased_import" => a.child_by_field_name("alias").map(|x| text(x, src)),
+                _ => Some(text(a, src)),
+            };
+            if let Some(local) = local {
+                out.insert(local.to_string(), module.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The folder a class is filed under: its module's folder, where a `models` package counts as
+/// the app folder around it (`shop/models/order.py` → `shop`).
+pub fn class_dir(rel: &str) -> String {
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    match dir.rsplit_once('/') {
+        Some((parent, "models")) => parent.to_string(),
+        None if dir == "models" => String::new(),
+        _ => dir.to_string(),
+    }
+}
+
+/// Whether a class filed under `dir` can be what `module` (as imported from a module in
+/// `from_dir`) names.
+fn module_matches(dir: &str, module: &str, from_dir: &str) -> bool {
+    let dots = module.chars().take_while(|&c| c == '.').count();
+    let rest = &module[dots..];
+    let mut parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('.').collect() };
+    match parts.iter().position(|p| *p == "models") {
+        Some(i) => parts.truncate(i),
+        None => {
+            parts.pop();
+        }
+    }
+    let tail = parts.join("/");
+    if dots == 0 {
+        return !tail.is_empty() && (dir == tail || dir.ends_with(&format!("/{tail}")));
+    }
+    let mut base = from_dir.to_string();
+    for _ in 1..dots {
+        base = base.rsplit_once('/').map_or(String::new(), |(p, _)| p.to_string());
+    }
+    let want = match (base.is_empty(), tail.is_empty()) {
+        (_, true) => base,
+        (true, false) => tail,
+        (false, false) => format!("{base}/{tail}"),
+    };
+    dir == want
+}
+
+/// The key a class name means in a module in `dir` with `imports`: the imported one, else the
+/// one in the same folder, else the only one of that name; `None` when that is not one class.
+fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports: &Imports) -> Option<String> {
+    let keys = names.get(name)?;
+    let dir_of = |k: &str| k.rsplit_once(':').map_or(String::new(), |(d, _)| d.to_string());
+    if let Some(module) = imports.get(name) {
+        let found: Vec<&String> = keys.iter().filter(|k| module_matches(&dir_of(k), module, dir)).collect();
+        return (found.len() == 1).then(|| found[0].clone());
+    }
+    let here: Vec<&String> = keys.iter().filter(|k| dir_of(k) == dir).collect();
+    if here.len() == 1 {
+        return Some(here[0].clone());
+    }
+    (keys.len() == 1).then(|| keys[0].clone())
 }
 
 /// `from django.db.models import ForeignKey as FK` → FK ↦ ForeignKey.

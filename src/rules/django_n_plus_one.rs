@@ -13,7 +13,7 @@ use tree_sitter::Node;
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::models::{ModelGraph, RelKind, SerField, Serializer, QS_CHAIN};
+use crate::models::{class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, QS_CHAIN};
 use crate::python::{call_args, dotted, string_value, text};
 use crate::registry::Rule;
 
@@ -124,6 +124,8 @@ impl Rule for DjangoNPlusOne {
         let src = file.text.as_str();
         let mut reports: Vec<(usize, usize, String)> = Vec::new();
         let root = tree.root_node();
+        let dir = class_dir(&file.rel);
+        let imports = imports_of(root, src);
         let mut scopes = vec![root];
         crate::parse::for_each_node(root, |n| {
             if n.kind() == "function_definition" {
@@ -131,12 +133,12 @@ impl Rule for DjangoNPlusOne {
             }
         });
         for scope in scopes {
-            let mut a = Analysis { graph, src, reports: &mut reports, line_base: &file.lines };
+            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
             a.scope(scope);
         }
         crate::parse::for_each_node(root, |n| {
             if n.kind() == "class_definition" {
-                let mut a = Analysis { graph, src, reports: &mut reports, line_base: &file.lines };
+                let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
                 a.drf_view(n);
             }
         });
@@ -149,6 +151,9 @@ impl Rule for DjangoNPlusOne {
 struct Analysis<'a, 'g> {
     graph: &'g ModelGraph,
     src: &'a str,
+    /// The module's folder and imports, to tell which model a class name means.
+    dir: &'a str,
+    imports: &'a Imports,
     reports: &'a mut Vec<(usize, usize, String)>,
     line_base: &'a crate::source::LineIndex,
 }
@@ -310,7 +315,7 @@ impl Analysis<'_, '_> {
             }
             let full = if path.is_empty() { attr.to_string() } else { format!("{path}__{attr}") };
             let shown = text(parent, self.src);
-            let its = rel.target.as_deref().map_or("the related row".to_string(), |t| format!("its {t}"));
+            let its = rel.target.as_deref().map_or("the related row".to_string(), |t| format!("its {}", short(t)));
             if rel.kind.is_single() {
                 non_null &= !rel.null && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne);
                 let loaded = if prefix.is_empty() {
@@ -332,7 +337,7 @@ impl Analysis<'_, '_> {
                         let msg = format!(
                             "`{shown}` runs one query per {} to load {its}, in the loop over the queryset on line {} \
                              (N+1): add `{fix}` to that queryset",
-                            qs.model, qs.line
+                            short(&qs.model), qs.line
                         );
                         self.reports.push((parent.start_byte(), parent.end_byte(), msg));
                     }
@@ -365,7 +370,7 @@ impl Analysis<'_, '_> {
                             "`{call_text}` queries again for every {} even though `{prefix}{full}` is prefetched on line \
                              {}: `.{method}()` on a related manager bypasses the prefetch cache; work on `.all()` in \
                              Python, or prefetch the filtered set with `Prefetch(\"{prefix}{full}\", queryset=...)`",
-                            qs.model, qs.line
+                            short(&qs.model), qs.line
                         );
                         self.reports.push((call.start_byte(), call.end_byte(), msg));
                     }
@@ -398,7 +403,7 @@ impl Analysis<'_, '_> {
                 let msg = format!(
                     "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
                      `.prefetch_related(\"{prefix}{full}\")` to that queryset",
-                    qs.model, qs.line
+                    short(&qs.model), qs.line
                 );
                 self.reports.push((call.start_byte(), call.end_byte(), msg));
             }
@@ -432,7 +437,8 @@ impl Analysis<'_, '_> {
                 if obj.kind() != "identifier" {
                     return None;
                 }
-                let model = self.graph.model(text(obj, self.src))?;
+                let key = self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?;
+                let model = self.graph.model(&key)?;
                 if model.is_abstract {
                     return None;
                 }
@@ -449,9 +455,9 @@ impl Analysis<'_, '_> {
                     }
                     _ => return None,
                 };
-                let base = self.graph.manager_base(&manager)?;
+                let base = self.graph.manager_base(model, &manager)?;
                 Some(Qs {
-                    model: model.name.clone(),
+                    model: model.key.clone(),
                     manager: Some(manager),
                     select: base.select,
                     select_all: false,
@@ -503,7 +509,8 @@ impl Analysis<'_, '_> {
                     m if QS_CHAIN.contains(&m) => Some(qs),
                     m => {
                         // A method of the project's manager or queryset class.
-                        let found = self.graph.manager_method(qs.manager.as_deref()?, m)?;
+                        let model = self.graph.model(&qs.model)?;
+                        let found = self.graph.manager_method(model, qs.manager.as_deref()?, m)?;
                         if !found.returns_queryset {
                             return None;
                         }
@@ -598,7 +605,7 @@ impl Analysis<'_, '_> {
             }
         }
         let Some(ser_name) = serializer else { return };
-        let Some(ser) = self.graph.serializers.get(ser_name.rsplit('.').next().unwrap_or(&ser_name)) else { return };
+        let Some(ser) = self.graph.resolve_serializer(&ser_name, self.dir, self.imports) else { return };
         let class_qs = qs_node.and_then(|q| self.eval(q, &Env::new(), 0));
         // The queryset the list serializes, and the node to report at.
         let (qs, at) = match get_queryset {
@@ -663,7 +670,7 @@ impl Analysis<'_, '_> {
         let msg = format!(
             "`{view}` lists {} rows through `{}`, whose {} without this queryset loading it: one query per row \
              (N+1); add `{}` to this queryset",
-            qs.model,
+            short(&qs.model),
             ser.name,
             fields.join(", "),
             fix.join("")
@@ -699,7 +706,8 @@ impl Analysis<'_, '_> {
                     let path = format!("{prefix}{source}");
                     let many = many_mode || !rel.kind.is_single();
                     out.push((path.clone(), many, label(field)));
-                    let (Some(t), Some(inner)) = (rel.target.as_deref(), self.graph.serializers.get(serializer.as_str()))
+                    let (Some(t), Some(inner)) =
+                        (rel.target.as_deref(), self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports))
                     else {
                         continue;
                     };
@@ -891,4 +899,9 @@ fn snippet(s: &str) -> String {
     } else {
         one
     }
+}
+
+/// A model's class name from its key (`shop:Order` → `Order`).
+fn short(key: &str) -> &str {
+    key.rsplit(':').next().unwrap_or(key)
 }
