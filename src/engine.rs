@@ -131,7 +131,13 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let timing = std::env::var_os("PREFLIGHT_TIMINGS").is_some();
     let phase = |name: &str| {
         if timing {
-            eprintln!("timing: {name:<10} {:>8.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+            use std::sync::atomic::Ordering::Relaxed;
+            eprintln!(
+                "timing: {name:<10} {:>8.1} ms  (parses so far: {}, {} KB)",
+                started.elapsed().as_secs_f64() * 1000.0,
+                crate::parse::PARSES.load(Relaxed),
+                crate::parse::PARSED_BYTES.load(Relaxed) / 1024
+            );
         }
     };
     phase("walk");
@@ -172,33 +178,47 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         findings.retain(|f| rels.contains(&f.path));
     }
 
+    // Suppressions, excludes and per-path ignores of the project rules' findings, while every
+    // file is still loaded.
+    let excluded_path = |f: &Finding| {
+        excluded.matched_path_or_any_parents(root.join(&f.path), false).is_ignore()
+            || config.ignored_for_path(f.rule.id, &f.path)
+    };
+    {
+        let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
+        let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
+        findings.retain(|f| {
+            if excluded_path(f) {
+                return false;
+            }
+            let Some(file) = by_rel.get(f.path.as_str()) else {
+                return true;
+            };
+            let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
+            !suppress::is_suppressed(sups, f.rule.id, f.line)
+        });
+    }
+
     phase("proj-rules");
-    // Per-file rules.
+    // Per-file rules. Each file is dropped (its text and tree freed) as soon as it is done, so
+    // memory holds the texts and the trees of the files in flight, not of the whole tree.
     let prefilter = Prefilter::new(&active);
     let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
-        .par_iter()
+        .into_par_iter()
         .filter(|l| l.target)
-        .map(|l| check_file(&l.file, &project, &active, &prefilter, config))
+        .map(|l| {
+            let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config);
+            if !found.is_empty() {
+                let sups = suppress::parse(&l.file);
+                found.retain(|f| !excluded_path(f) && !suppress::is_suppressed(&sups, f.rule.id, f.line));
+            }
+            (found, notes)
+        })
         .collect();
     for (f, n) in per_file {
         findings.extend(f);
         notes.extend(n);
     }
-
-    // Suppressions and per-path ignores, then order and fingerprints.
-    let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
-    let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
-    findings.retain(|f| {
-        let excluded_path = excluded.matched_path_or_any_parents(root.join(&f.path), false).is_ignore();
-        if excluded_path || config.ignored_for_path(f.rule.id, &f.path) {
-            return false;
-        }
-        let Some(file) = by_rel.get(f.path.as_str()) else {
-            return true;
-        };
-        let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
-        !suppress::is_suppressed(sups, f.rule.id, f.line)
-    });
     phase("per-file");
     finalize(&mut findings);
     phase("finalize");
@@ -371,15 +391,16 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
             if !migration && !op_class {
                 return None;
             }
-            let tree = f.tree()?;
-            let mut h = FieldHistory::default();
-            if migration {
-                h.add_migration(&f.rel, tree.root_node(), &f.text);
-            }
-            if op_class {
-                h.add_operation_classes(tree.root_node(), &f.text);
-            }
-            Some(h)
+            f.with_tree(|tree| {
+                let mut h = FieldHistory::default();
+                if migration {
+                    h.add_migration(&f.rel, tree.root_node(), &f.text);
+                }
+                if op_class {
+                    h.add_operation_classes(tree.root_node(), &f.text);
+                }
+                h
+            })
         })
         .reduce(FieldHistory::default, FieldHistory::merge);
     history.finish();
@@ -405,12 +426,19 @@ fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph
                 && is_candidate(&f.rel, &f.text)
         })
         .collect();
-    // Parse in parallel, then read in path order so the graph does not depend on scheduling.
-    candidates.par_iter().for_each(|f| {
-        f.tree();
-    });
-    for f in candidates {
-        add_file(&mut graph, f);
+    // Read in parallel, one graph per file, merged in path order so that the graph does not
+    // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
+    // a rule needs.
+    let parts: Vec<ModelGraph> = candidates
+        .par_iter()
+        .map(|f| {
+            let mut g = ModelGraph::default();
+            f.with_tree(|t| add_file(&mut g, f, t));
+            g
+        })
+        .collect();
+    for part in parts {
+        graph.absorb(part);
     }
     graph.finish();
     graph
@@ -484,9 +512,6 @@ fn check_file(
         }
         let pats = &pre.rule_patterns[k];
         if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
-            continue;
-        }
-        if rule.needs_tree() && file.tree().is_none() {
             continue;
         }
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };

@@ -122,9 +122,9 @@ pub struct Serializer {
     pub all_fields: bool,
     pub depth: usize,
     pub declared: Vec<(String, SerField)>,
-    /// Method name → byte range of the method in `ModelGraph::sources[file]`.
-    pub methods: HashMap<String, std::ops::Range<usize>>,
-    pub file: usize,
+    /// Method name → the attribute chains it reads on its object argument (`obj.author.name`
+    /// → `["author", "name"]`).
+    pub methods: HashMap<String, Vec<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -135,12 +135,13 @@ pub struct ModelGraph {
     pub ambiguous: HashSet<String>,
     pub qs_classes: HashMap<String, QsClass>,
     pub serializers: HashMap<String, Serializer>,
+    /// `.name` for every custom manager attribute of a model (not `objects`): the literals a
+    /// module must contain to use one.
+    pub manager_names: Vec<String>,
     /// Class name → keys, for each kind.
     model_names: HashMap<String, Vec<String>>,
     qs_names: HashMap<String, Vec<String>>,
     ser_names: HashMap<String, Vec<String>>,
-    /// Sources of files serializers came from, for reading their methods.
-    pub sources: Vec<std::sync::Arc<crate::source::SourceFile>>,
     /// Classes that may be models through a project base, until `finish`.
     pending: Vec<Model>,
 }
@@ -164,11 +165,11 @@ const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 pub fn is_candidate(rel: &str, text: &str) -> bool {
-    (is_models_module(rel) && text.contains("class "))
-        || text.contains("models.Model")
-        || text.contains("Manager")
-        || text.contains("QuerySet")
-        || text.contains("Serializer")
+    static CLASS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let class = CLASS.get_or_init(|| {
+        regex::bytes::Regex::new(r"(?m)^class\s+\w+\s*\([^)]*(?:Serializer|Manager|QuerySet|Model)\b").expect("regex")
+    });
+    (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
 }
 
 fn is_models_module(rel: &str) -> bool {
@@ -177,16 +178,13 @@ fn is_models_module(rel: &str) -> bool {
 }
 
 /// Collects one file's classes into the graph.
-pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::SourceFile>) {
-    let Some(tree) = file.tree() else { return };
+pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: &tree_sitter::Tree) {
     let src = file.text.as_str();
     let aliases = import_aliases(tree.root_node(), src);
     let imports = imports_of(tree.root_node(), src);
     let dir = class_dir(&file.rel);
     let app = app_label(&file.rel);
     let models_module = is_models_module(&file.rel);
-    let file_idx = graph.sources.len();
-    let mut used = false;
     let mut cursor = tree.root_node().walk();
     for top in tree.root_node().named_children(&mut cursor) {
         let class = match top.kind() {
@@ -204,10 +202,8 @@ pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::Sou
             if let Some(body) = body {
                 let mut s = read_serializer(body, src, &aliases);
                 s.name = name.clone();
-                s.file = file_idx;
                 s.dir = dir.clone();
                 s.imports = imports.clone();
-                used = true;
                 insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
             }
             continue;
@@ -241,9 +237,6 @@ pub fn add_file(graph: &mut ModelGraph, file: &std::sync::Arc<crate::source::Sou
             graph.pending.push(model);
         }
     }
-    if used {
-        graph.sources.push(file.clone());
-    }
 }
 
 fn insert_unique<T>(map: &mut HashMap<String, T>, ambiguous: &mut HashSet<String>, name: String, v: T) {
@@ -258,14 +251,29 @@ fn insert_unique<T>(map: &mut HashMap<String, T>, ambiguous: &mut HashSet<String
 }
 
 impl ModelGraph {
+    /// Adds what another graph read (another file), before `finish`.
+    pub fn absorb(&mut self, other: ModelGraph) {
+        for (k, v) in other.models {
+            insert_unique(&mut self.models, &mut self.ambiguous, k, v);
+        }
+        for (k, v) in other.qs_classes {
+            insert_unique(&mut self.qs_classes, &mut self.ambiguous, k, v);
+        }
+        for (k, v) in other.serializers {
+            insert_unique(&mut self.serializers, &mut self.ambiguous, k, v);
+        }
+        self.ambiguous.extend(other.ambiguous);
+        self.pending.extend(other.pending);
+    }
+
     /// Resolves inheritance and creates the reverse accessors, once every file is in.
     pub fn finish(&mut self) {
         // Classes whose base is a project model are models too.
         loop {
             let mut moved = false;
             let pending = std::mem::take(&mut self.pending);
+            self.index_names();
             for m in pending {
-                self.index_names();
                 if m.bases.iter().any(|b| self.resolve_model(b, &m.dir, &m.imports).is_some()) {
                     let key = m.key.clone();
                     insert_unique(&mut self.models, &mut self.ambiguous, key, m);
@@ -295,7 +303,8 @@ impl ModelGraph {
             self.serializers.get_mut(&k).expect("serializer").model = m;
         }
         // Inherited declarations (abstract bases and multi-table parents), nearest first.
-        let names: Vec<String> = self.models.keys().cloned().collect();
+        let mut names: Vec<String> = self.models.keys().cloned().collect();
+        names.sort();
         let mut inherited: HashMap<String, Inherited> = HashMap::new();
         for n in &names {
             let mut decls = Vec::new();
@@ -332,6 +341,16 @@ impl ModelGraph {
                 m.managers.entry(k).or_insert(v);
             }
         }
+        let mut managers: Vec<String> = self
+            .models
+            .values()
+            .flat_map(|m| m.managers.keys())
+            .filter(|k| *k != "objects")
+            .map(|k| format!(".{k}"))
+            .collect();
+        managers.sort();
+        managers.dedup();
+        self.manager_names = managers;
         let user = {
             let users: Vec<&String> = self
                 .models
@@ -564,12 +583,14 @@ fn module_matches(dir: &str, module: &str, from_dir: &str) -> bool {
 /// one in the same folder, else the only one of that name; `None` when that is not one class.
 fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports: &Imports) -> Option<String> {
     let keys = names.get(name)?;
-    let dir_of = |k: &str| k.rsplit_once(':').map_or(String::new(), |(d, _)| d.to_string());
+    fn dir_of<'k>(k: &'k str, name: &str) -> &'k str {
+        &k[..k.len().saturating_sub(name.len() + 1)]
+    }
     if let Some(module) = imports.get(name) {
-        let found: Vec<&String> = keys.iter().filter(|k| module_matches(&dir_of(k), module, dir)).collect();
+        let found: Vec<&String> = keys.iter().filter(|k| module_matches(dir_of(k, name), module, dir)).collect();
         return (found.len() == 1).then(|| found[0].clone());
     }
-    let here: Vec<&String> = keys.iter().filter(|k| dir_of(k) == dir).collect();
+    let here: Vec<&String> = keys.iter().filter(|k| dir_of(k, name) == dir).collect();
     if here.len() == 1 {
         return Some(here[0].clone());
     }
@@ -884,7 +905,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
             }
             "function_definition" => {
                 if let Some(n) = stmt.child_by_field_name("name") {
-                    s.methods.insert(text(n, src).to_string(), stmt.byte_range());
+                    s.methods.insert(text(n, src).to_string(), object_chains(stmt, src));
                 }
             }
             "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
@@ -916,4 +937,37 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
         }
     }
     s
+}
+
+/// The attribute chains a method `def m(self, obj)` reads on `obj`.
+fn object_chains(def: Node<'_>, src: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let Some(obj) = def
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(1))
+        .filter(|p| p.kind() == "identifier")
+        .map(|p| text(p, src))
+    else {
+        return out;
+    };
+    let Some(body) = def.child_by_field_name("body") else { return out };
+    crate::parse::for_each_node(body, |n| {
+        if n.kind() != "identifier" || text(n, src) != obj {
+            return;
+        }
+        let mut chain = Vec::new();
+        let mut node = n;
+        while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
+            if parent.child_by_field_name("object") != Some(node) || chain.len() > 8 {
+                break;
+            }
+            let Some(attr) = parent.child_by_field_name("attribute") else { break };
+            chain.push(text(attr, src).to_string());
+            node = parent;
+        }
+        if !chain.is_empty() {
+            out.push(chain);
+        }
+    });
+    out
 }

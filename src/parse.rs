@@ -14,6 +14,10 @@ use crate::classify::Lang;
 /// Wall-clock budget for one parse.
 pub const PARSE_BUDGET: Duration = Duration::from_secs(3);
 
+/// Parses so far and their bytes, for `PREFLIGHT_TIMINGS`.
+pub static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub static PARSED_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Grammar {
     Python,
@@ -51,6 +55,8 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
     if text.len() >= u32::MAX as usize {
         return Err("too large to parse".into());
     }
+    PARSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    PARSED_BYTES.fetch_add(text.len(), std::sync::atomic::Ordering::Relaxed);
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let key = match g {

@@ -130,6 +130,16 @@ impl SourceFile {
             .as_ref()
     }
 
+    /// Runs `f` on the syntax tree without keeping it: the cached tree if there is one, else a
+    /// fresh parse dropped afterwards. For the project pass, which reads many files once and
+    /// must not hold all their trees at the same time.
+    pub fn with_tree<R>(&self, f: impl FnOnce(&tree_sitter::Tree) -> R) -> Option<R> {
+        if let Some(cached) = self.tree.get() {
+            return cached.as_ref().map(f);
+        }
+        crate::parse::parse(self.class.lang, &self.text).ok().map(|t| f(&t))
+    }
+
     pub fn parse_note(&self) -> Option<&str> {
         self.parse_note.get().map(String::as_str)
     }

@@ -28,6 +28,15 @@ impl Rule for DjangoMigrationIrreversible {
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;
+        // Only RunPython, RunSQL and irreversible project operations can be reported: a
+        // migration without them is not parsed.
+        let t = file.text.as_str();
+        if !t.contains("RunPython")
+            && !t.contains("RunSQL")
+            && !ctx.project.migrations.irreversible_ops.iter().any(|op| t.contains(op.as_str()))
+        {
+            return;
+        }
         let Some(tree) = file.tree() else { return };
         let src = file.text.as_str();
         let Some(m) = read(tree.root_node(), src) else { return };

@@ -120,6 +120,16 @@ impl Rule for DjangoNPlusOne {
             return;
         }
         let file = ctx.file;
+        // Without a queryset source or a DRF view there is nothing to follow: skip the parse.
+        let text = file.text.as_str();
+        let loops = text.contains("for ")
+            && (text.contains(".objects")
+                || text.contains("._default_manager")
+                || graph.manager_names.iter().any(|m| text.contains(m.as_str())));
+        let view = text.contains("serializer_class") && text.contains("queryset");
+        if !loops && !view {
+            return;
+        }
         let Some(tree) = file.tree() else { return };
         let src = file.text.as_str();
         let mut reports: Vec<(usize, usize, String)> = Vec::new();
@@ -789,34 +799,14 @@ impl Analysis<'_, '_> {
         label: &str,
         out: &mut Vec<(String, bool, String)>,
     ) {
-        let Some(range) = ser.methods.get(method) else { return };
-        let Some(file) = self.graph.sources.get(ser.file) else { return };
-        let Some(tree) = file.tree() else { return };
-        let Some(def) = tree.root_node().descendant_for_byte_range(range.start, range.end) else { return };
-        let def = if def.kind() == "function_definition" { def } else { return };
-        let fsrc = file.text.as_str();
-        let Some(params) = def.child_by_field_name("parameters") else { return };
-        let Some(obj) = params.named_child(1).filter(|p| p.kind() == "identifier") else { return };
-        let name = text(obj, fsrc);
-        let Some(body) = def.child_by_field_name("body") else { return };
+        let Some(chains) = ser.methods.get(method) else { return };
         let Some(start_model) = self.graph.model(model) else { return };
-        let mut uses = Vec::new();
-        crate::parse::for_each_node(body, |n| {
-            if n.kind() == "identifier" && text(n, fsrc) == name {
-                uses.push(n);
-            }
-        });
-        for u in uses {
-            let mut node = u;
+        for chain in chains {
             let mut cur = start_model;
             let mut path = String::new();
-            while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
-                if parent.child_by_field_name("object") != Some(node) {
-                    break;
-                }
-                let Some(attr) = parent.child_by_field_name("attribute").map(|a| text(a, fsrc)) else { break };
-                let Some(rel) = cur.relations.get(attr) else { break };
-                path = if path.is_empty() { attr.to_string() } else { format!("{path}__{attr}") };
+            for (i, attr) in chain.iter().enumerate() {
+                let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+                path = if path.is_empty() { attr.clone() } else { format!("{path}__{attr}") };
                 let full = format!("{prefix}{path}");
                 if rel.kind.is_single() {
                     if !out.iter().any(|(p, _, _)| *p == full) {
@@ -826,15 +816,12 @@ impl Analysis<'_, '_> {
                         Some(t) => cur = t,
                         None => break,
                     }
-                    node = parent;
                 } else {
-                    // A manager: a read through a method call needs a prefetch.
-                    let called = parent
-                        .parent()
-                        .filter(|g| g.kind() == "attribute")
-                        .and_then(|g| g.child_by_field_name("attribute").map(|a| text(a, fsrc)))
-                        .is_some_and(|m| !WRITE_METHODS.contains(&m) && !BYPASS_METHODS.contains(&m));
-                    if called && !out.iter().any(|(p, _, _)| *p == full) {
+                    // A manager: a read through one of its methods needs a prefetch.
+                    let read = chain
+                        .get(i + 1)
+                        .is_some_and(|m| !WRITE_METHODS.contains(&m.as_str()) && !BYPASS_METHODS.contains(&m.as_str()));
+                    if read && !out.iter().any(|(p, _, _)| *p == full) {
                         out.push((full, true, label.to_string()));
                     }
                     break;
