@@ -156,6 +156,16 @@ impl Finding {
     }
 }
 
+/// Source text for a message: whitespace runs collapsed to one space, cut to 60 characters.
+pub fn excerpt(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 60 {
+        format!("{}…", one.chars().take(59).collect::<String>())
+    } else {
+        one
+    }
+}
+
 /// Longest snippet kept, in characters.
 const MAX_SNIPPET: usize = 400;
 

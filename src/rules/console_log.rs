@@ -58,7 +58,7 @@ impl Rule for ConsoleLog {
             if !cfg.report_dev_guarded && dev_guarded(call, src) {
                 continue;
             }
-            let shown = snippet(text(call, src));
+            let shown = crate::finding::excerpt(text(call, src));
             ctx.report(
                 call.start_byte(),
                 call.end_byte(),
@@ -181,8 +181,3 @@ fn dev_guarded(call: Node<'_>, src: &str) -> bool {
     false
 }
 
-/// The call as shown in a message: one line, at most 60 characters.
-fn snippet(call: &str) -> String {
-    let one: String = call.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 { format!("{}…", one.chars().take(59).collect::<String>()) } else { one }
-}

@@ -372,7 +372,7 @@ impl Analysis<'_, '_> {
             if WRITE_METHODS.contains(&method) {
                 return;
             }
-            let call_text = snippet(text(call, self.src));
+            let call_text = crate::finding::excerpt(text(call, self.src));
             if qs.prefetches(&full) {
                 if BYPASS_METHODS.contains(&method) {
                     if reported.insert(format!("{full}.{method}")) {
@@ -879,14 +879,6 @@ fn identifiers(n: Node<'_>) -> Vec<Node<'_>> {
     out
 }
 
-fn snippet(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 {
-        format!("{}…", one.chars().take(59).collect::<String>())
-    } else {
-        one
-    }
-}
 
 /// A model's class name from its key (`shop:Order` → `Order`).
 fn short(key: &str) -> &str {

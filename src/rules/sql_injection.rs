@@ -1,0 +1,362 @@
+//! sql-injection: SQL text built from non-literal values (f-string, `%`, `.format()`, `+`) that
+//! reaches a raw-SQL sink: `cursor.execute/executemany`, `Model.objects.raw`, `QuerySet.extra`,
+//! `RawSQL`. A variable is followed to its assignments in the same function.
+//!
+//! Interpolating a literal, an UPPER_CASE constant, a table name from `_meta`, a quoted name
+//! (`quote_name(...)`), a number (`int(...)`, `len(...)`) or a placeholder list
+//! (`", ".join(["%s"] * len(ids))`) is not injection and stays silent.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::classify::FileClass;
+use crate::engine::FileCtx;
+use crate::python::{call_args, text};
+use crate::registry::Rule;
+
+pub struct SqlInjection;
+
+impl Rule for SqlInjection {
+    fn id(&self) -> &'static str {
+        "sql-injection"
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["execute", ".raw(", ".extra(", "RawSQL"]
+    }
+
+    fn wants(&self, class: &FileClass) -> bool {
+        class.is_production() && !class.roles.migration
+    }
+
+    fn needs_tree(&self) -> bool {
+        true
+    }
+
+    fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        let file = ctx.file;
+        let Some(tree) = file.tree() else { return };
+        let src = file.text.as_str();
+        let mut reports = Vec::new();
+        crate::parse::for_each_node(tree.root_node(), |n| {
+            if n.kind() != "call" {
+                return;
+            }
+            let Some((sink, args)) = sink_args(n, src) else { return };
+            for arg in args {
+                if let Some(why) = unsafe_sql(arg, src, 0) {
+                    reports.push((arg.start_byte(), arg.end_byte(), sink.clone(), why));
+                    break;
+                }
+            }
+        });
+        for (start, end, sink, why) in reports {
+            ctx.report(
+                start,
+                end,
+                format!(
+                    "{why} reaches {sink}: a value can rewrite the query (SQL injection); keep the SQL a literal \
+                     with placeholders and pass the values separately, e.g. `cursor.execute(\"... WHERE id = %s\", [value])`"
+                ),
+            );
+        }
+    }
+}
+
+/// The SQL-carrying arguments of a sink call, with the sink's name.
+fn sink_args<'t>(call: Node<'t>, src: &str) -> Option<(String, Vec<Node<'t>>)> {
+    let f = call.child_by_field_name("function")?;
+    let (pos, kw) = call_args(call, src);
+    let kwarg = |k: &str| kw.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    match f.kind() {
+        "attribute" => {
+            let name = text(f.child_by_field_name("attribute")?, src);
+            match name {
+                "execute" | "executemany" => {
+                    Some((format!("{name}()"), pos.first().copied().or_else(|| kwarg("sql")).into_iter().collect()))
+                }
+                "raw" => {
+                    // Manager.raw / QuerySet.raw: an `objects` (or other manager) chain.
+                    let obj = text(f.child_by_field_name("object")?, src);
+                    if !obj.contains("objects") && !obj.contains("_manager") {
+                        return None;
+                    }
+                    Some(("raw()".into(), pos.first().copied().or_else(|| kwarg("raw_query")).into_iter().collect()))
+                }
+                "extra" => {
+                    let mut args = Vec::new();
+                    for k in ["where", "select", "tables", "order_by"] {
+                        if let Some(v) = kwarg(k) {
+                            args.extend(elements(v));
+                        }
+                    }
+                    Some(("extra()".into(), args))
+                }
+                _ => None,
+            }
+        }
+        "identifier" if text(f, src) == "RawSQL" => Some(("RawSQL()".into(), pos.first().copied().into_iter().collect())),
+        _ => None,
+    }
+}
+
+/// The items of a list/tuple/dict value (the SQL strings of `extra(where=[...])`), or the value.
+fn elements(v: Node<'_>) -> Vec<Node<'_>> {
+    match v.kind() {
+        "list" | "tuple" => {
+            let mut c = v.walk();
+            v.named_children(&mut c).collect()
+        }
+        "dictionary" => {
+            let mut c = v.walk();
+            v.named_children(&mut c).filter_map(|p| p.child_by_field_name("value")).collect()
+        }
+        _ => vec![v],
+    }
+}
+
+/// Why the SQL expression is built from non-literal values, or `None` when it is not.
+fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    match n.kind() {
+        "string" => {
+            let mut c = n.walk();
+            let bad: Vec<String> = n
+                .named_children(&mut c)
+                .filter(|ch| ch.kind() == "interpolation")
+                .filter_map(|i| i.child_by_field_name("expression").or_else(|| i.named_child(0)))
+                .filter(|e| tainted(*e, src, 0))
+                .map(|e| text(e, src).to_string())
+                .collect();
+            (!bad.is_empty()).then(|| format!("an f-string interpolating `{}`", crate::finding::excerpt(&bad.join("`, `"))))
+        }
+        "concatenated_string" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            parts.into_iter().find_map(|p| unsafe_sql(p, src, depth + 1))
+        }
+        "parenthesized_expression" => unsafe_sql(n.named_child(0)?, src, depth + 1),
+        "binary_operator" => {
+            let op = n.child_by_field_name("operator").map(|o| text(o, src))?;
+            let left = n.child_by_field_name("left")?;
+            let right = n.child_by_field_name("right")?;
+            match op {
+                "%" if is_stringish(left, src) => {
+                    let vals = elements(right);
+                    let bad: Vec<&str> = vals.iter().filter(|v| tainted(**v, src, 0)).map(|v| text(*v, src)).collect();
+                    (!bad.is_empty()).then(|| format!("`%` formatting with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
+                }
+                "+" if is_stringish(left, src) || is_stringish(right, src) => {
+                    if let Some(w) = unsafe_sql(left, src, depth + 1).or_else(|| unsafe_sql(right, src, depth + 1)) {
+                        return Some(w);
+                    }
+                    let bad: Vec<&str> = [left, right]
+                        .into_iter()
+                        .filter(|v| !is_stringish(*v, src) && tainted(*v, src, 0))
+                        .map(|v| text(v, src))
+                        .collect();
+                    (!bad.is_empty()).then(|| format!("concatenation with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
+                }
+                _ => None,
+            }
+        }
+        "call" => {
+            // "...".format(x)
+            let f = n.child_by_field_name("function")?;
+            if f.kind() != "attribute" || f.child_by_field_name("attribute").map(|a| text(a, src)) != Some("format") {
+                return None;
+            }
+            let obj = f.child_by_field_name("object")?;
+            if !is_stringish(obj, src) {
+                return None;
+            }
+            let (pos, kw) = call_args(n, src);
+            let bad: Vec<&str> =
+                pos.iter().chain(kw.iter().map(|(_, v)| v)).filter(|v| tainted(**v, src, 0)).map(|v| text(*v, src)).collect();
+            (!bad.is_empty()).then(|| format!("`.format()` with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
+        }
+        "identifier" => {
+            let name = text(n, src);
+            let scope = enclosing_scope(n)?;
+            let assigned = assignments(scope, src);
+            let values = assigned.get(name)?;
+            values
+                .iter()
+                .filter(|v| v.start_byte() < n.start_byte())
+                .find_map(|v| unsafe_sql(*v, src, depth + 1))
+                .map(|why| format!("`{name}`, built by {why},"))
+        }
+        _ => None,
+    }
+}
+
+/// A value that may come from outside: a parameter, an attribute or item of one, request data,
+/// or an expression of those. Literals, constants and the safe forms of `safe_value` are not;
+/// nor is the result of a call the rule cannot see into (a helper returning a SQL fragment),
+/// except `str()`/`repr()` of a tainted value and reads of request data.
+fn tainted(n: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 8 || safe_value(n, src) {
+        return false;
+    }
+    let t = text(n, src);
+    match n.kind() {
+        "identifier" => {
+            let Some(scope) = enclosing_scope(n) else { return true };
+            match assignments(scope, src).get(t) {
+                // A parameter or a name from elsewhere.
+                None => true,
+                Some(vals) => vals.iter().any(|v| tainted(*v, src, depth + 1)),
+            }
+        }
+        "attribute" | "subscript" => true,
+        "call" => {
+            let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            if matches!(f, "str" | "repr") {
+                return call_args(n, src).0.first().is_some_and(|a| tainted(*a, src, depth + 1));
+            }
+            f.split('.').any(|p| matches!(p, "request" | "GET" | "POST" | "query_params" | "data" | "COOKIES" | "META"))
+        }
+        "binary_operator" => {
+            n.child_by_field_name("left").is_some_and(|l| tainted(l, src, depth + 1))
+                || n.child_by_field_name("right").is_some_and(|r| tainted(r, src, depth + 1))
+        }
+        "string" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'_>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
+            parts.iter().any(|i| i.named_child(0).is_some_and(|e| tainted(e, src, depth + 1)))
+        }
+        "parenthesized_expression" => n.named_child(0).is_some_and(|x| tainted(x, src, depth + 1)),
+        _ => false,
+    }
+}
+
+/// A string literal, an f-string, or a string expression (so `+`/`%` are string operations).
+fn is_stringish(n: Node<'_>, src: &str) -> bool {
+    match n.kind() {
+        "string" | "concatenated_string" => true,
+        "binary_operator" => {
+            n.child_by_field_name("left").is_some_and(|l| is_stringish(l, src))
+                || n.child_by_field_name("right").is_some_and(|r| is_stringish(r, src))
+        }
+        "parenthesized_expression" => n.named_child(0).is_some_and(|x| is_stringish(x, src)),
+        "identifier" => {
+            let t = text(n, src).to_ascii_lowercase();
+            t.contains("sql") || t.contains("query") || t == "q" || t.contains("where") || t.contains("stmt")
+        }
+        _ => false,
+    }
+}
+
+/// A value that cannot carry SQL from outside: literals, constants, table and column names
+/// from the ORM, quoted names, numbers, placeholder lists.
+fn safe_value(n: Node<'_>, src: &str) -> bool {
+    let t = text(n, src);
+    match n.kind() {
+        "string" => {
+            let mut c = n.walk();
+            let interpolations: Vec<Node<'_>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
+            interpolations.iter().all(|i| i.named_child(0).is_some_and(|e| safe_value(e, src)))
+        }
+        "integer" | "float" | "true" | "false" | "none" | "concatenated_string" => true,
+        "identifier" => {
+            // A constant, or a local only ever assigned safe values.
+            if is_constant(t) {
+                return true;
+            }
+            let Some(scope) = enclosing_scope(n) else { return false };
+            let assigned = assignments(scope, src);
+            assigned.get(t).is_some_and(|vals| !vals.is_empty() && vals.iter().all(|v| v.start_byte() < n.start_byte() && safe_value(*v, src)))
+        }
+        "subscript" => {
+            // CONSTANT_MAP[key]: a value from a constant table.
+            n.child_by_field_name("value").is_some_and(|v| is_constant_ref(text(v, src)))
+        }
+        "attribute" => {
+            let last = t.rsplit('.').next().unwrap_or(t);
+            is_constant_ref(t) || t.contains("_meta.") || last == "db_table" || last == "column"
+        }
+        "tuple" | "list" | "parenthesized_expression" => {
+            let mut c = n.walk();
+            let items: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            items.into_iter().all(|x| safe_value(x, src))
+        }
+        "call" => {
+            let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            let last = f.rsplit('.').next().unwrap_or(f);
+            if matches!(last, "quote_name" | "int" | "float" | "len" | "bool" | "quote" | "sql_placeholders") {
+                return true;
+            }
+            // ALLOWED_COLUMNS.get(key, "default"): a value from a constant table.
+            if last == "get" {
+                let obj = f.rsplit_once('.').map_or("", |(o, _)| o);
+                let (_, kw) = call_args(n, src);
+                let default_safe = call_args(n, src).0.get(1).is_none_or(|d| safe_value(*d, src));
+                return kw.is_empty() && default_safe && is_constant_ref(obj);
+            }
+            // ", ".join(["%s"] * len(ids)) and friends: only placeholders inside.
+            if last == "join" {
+                let mut strings = Vec::new();
+                crate::parse::for_each_node(n, |x| {
+                    if x.kind() == "string_content" {
+                        strings.push(text(x, src));
+                    }
+                });
+                return strings.iter().all(|s| matches!(s.trim(), "%s" | "?" | "," | ", " | "" | " OR " | " AND "))
+                    && !text(n, src).contains("f\"")
+                    && !text(n, src).contains("f'");
+            }
+            false
+        }
+        "binary_operator" => {
+            n.child_by_field_name("left").is_some_and(|l| safe_value(l, src))
+                && n.child_by_field_name("right").is_some_and(|r| safe_value(r, src))
+        }
+        _ => false,
+    }
+}
+
+/// `ALLOWED`, `self.ALLOWED`, `settings.COLUMNS`: a constant table; never the request's
+/// uppercase attributes (`request.GET`, `request.META`), which carry user input.
+fn is_constant_ref(dotted: &str) -> bool {
+    let last = dotted.rsplit('.').next().unwrap_or(dotted);
+    is_constant(last)
+        && !matches!(last, "GET" | "POST" | "META" | "COOKIES" | "FILES" | "DATA" | "FORM")
+        && !dotted.split('.').any(|p| p == "request" || p == "query_params" || p == "data")
+}
+
+fn is_constant(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = n.parent();
+    while let Some(c) = cur {
+        if matches!(c.kind(), "function_definition" | "module") {
+            return Some(c);
+        }
+        cur = c.parent();
+    }
+    None
+}
+
+/// `name = value` and `name += value` in a scope (not in nested functions).
+fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec<Node<'t>>> {
+    let mut out: HashMap<String, Vec<Node<'t>>> = HashMap::new();
+    crate::parse::for_each_node(scope, |n| {
+        if !matches!(n.kind(), "assignment" | "augmented_assignment") {
+            return;
+        }
+        if enclosing_scope(n) != Some(scope) {
+            return;
+        }
+        let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { return };
+        if l.kind() == "identifier" {
+            out.entry(text(l, src).to_string()).or_default().push(r);
+        }
+    });
+    out
+}
+
