@@ -1,0 +1,397 @@
+//! xss-unsafe-html: HTML escaping switched off for values that are not literals.
+//!
+//! Python: `mark_safe`/`SafeString`/`SafeText` of an f-string, concatenation, `%`/`.format()`
+//! result or a variable; `format_html` whose format string is not a literal. Templates:
+//! `{{ var|safe }}`, `{% autoescape off %}` around variables. React/JS:
+//! `dangerouslySetInnerHTML={{ __html: x }}`, `el.innerHTML = x`, `outerHTML`,
+//! `insertAdjacentHTML`, `document.write(x)`, unless `x` is a literal or a sanitizer's result.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use crate::classify::{FileClass, Lang};
+use crate::engine::FileCtx;
+use crate::finding::excerpt;
+use crate::python::{call_args, text};
+use crate::registry::Rule;
+
+pub struct XssUnsafeHtml;
+
+/// Calls whose result is safe HTML: escapers, sanitizers, Django's HTML builders.
+const SAFE_PRODUCERS: &[&str] = &[
+    "format_html",
+    "format_html_join",
+    "escape",
+    "conditional_escape",
+    "render_to_string",
+    "json_script",
+    "linebreaks",
+    "urlize",
+    "strip_tags",
+    "bleach.clean",
+    "clean",
+    "sanitize",
+    "sanitizeHtml",
+    "sanitize_html",
+    "DOMPurify.sanitize",
+    "purify.sanitize",
+    "xss",
+    "filterXSS",
+    "escapeHtml",
+    "escapeHTML",
+    "marked.parse",
+];
+
+impl Rule for XssUnsafeHtml {
+    fn id(&self) -> &'static str {
+        "xss-unsafe-html"
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &[
+            "mark_safe",
+            "SafeString",
+            "SafeText",
+            "format_html",
+            "safe",
+            "autoescape",
+            "dangerouslySetInnerHTML",
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+        ]
+    }
+
+    fn wants(&self, class: &FileClass) -> bool {
+        class.is_production()
+    }
+
+    fn needs_tree(&self) -> bool {
+        true
+    }
+
+    fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        let lang = ctx.file.class.lang;
+        let mut out: Vec<(usize, usize, String)> = Vec::new();
+        if lang == Lang::Template {
+            template(&ctx.file.text, &mut out);
+        } else if lang == Lang::Python {
+            let Some(tree) = ctx.file.tree() else { return };
+            python(tree.root_node(), &ctx.file.text, &mut out);
+        } else if lang.is_js_family() {
+            let Some(tree) = ctx.file.tree() else { return };
+            javascript(tree.root_node(), &ctx.file.text, &mut out);
+        }
+        for (start, end, msg) in out {
+            ctx.report(start, end, msg);
+        }
+    }
+}
+
+fn python(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "call" {
+            return;
+        }
+        let Some(f) = n.child_by_field_name("function") else { return };
+        let name = text(f, src).rsplit('.').next().unwrap_or("");
+        let (pos, _) = call_args(n, src);
+        let Some(arg) = pos.first().copied() else { return };
+        match name {
+            "mark_safe" | "SafeString" | "SafeText" => {
+                if let Some(why) = py_unsafe(arg, src) {
+                    out.push((
+                        n.start_byte(),
+                        n.end_byte(),
+                        format!(
+                            "`{name}()` of {why} switches off escaping for whatever it holds (XSS): build the HTML with \
+                             `format_html(\"<b>{{}}</b>\", value)`, which escapes each value"
+                        ),
+                    ));
+                }
+            }
+            "format_html" => {
+                if is_literal(arg, src) || is_constant(text(arg, src)) || local_is_safe(arg, src) {
+                    return;
+                }
+                out.push((
+                    n.start_byte(),
+                    n.end_byte(),
+                    format!(
+                        "`format_html()` with a non-literal format string (`{}`): values already in it are not escaped \
+                         (XSS); pass a literal format string and the values as arguments",
+                        excerpt(text(arg, src))
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    });
+}
+
+/// Gettext and its variants: their result is a translation of the literal they are given.
+const GETTEXT: &[&str] = &["_", "gettext", "gettext_lazy", "ugettext", "ugettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"];
+
+/// A string literal without interpolation, or gettext of one.
+fn is_literal(n: Node<'_>, src: &str) -> bool {
+    match n.kind() {
+        "string" | "concatenated_string" => !has_interpolation(n),
+        "call" => {
+            let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            GETTEXT.contains(&f.rsplit('.').next().unwrap_or(f))
+                && call_args(n, src).0.iter().all(|a| matches!(a.kind(), "string" | "concatenated_string") && !has_interpolation(*a))
+        }
+        _ => false,
+    }
+}
+
+fn has_interpolation(n: Node<'_>) -> bool {
+    let mut found = false;
+    crate::parse::for_each_node(n, |x| found |= x.kind() == "interpolation");
+    found
+}
+
+fn is_constant(s: &str) -> bool {
+    let last = s.rsplit('.').next().unwrap_or(s);
+    last.chars().any(|c| c.is_ascii_uppercase()) && !last.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// Why a `mark_safe` argument may carry unescaped input, or `None` when it cannot.
+fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
+    match arg.kind() {
+        "string" if has_interpolation(arg) => Some(format!("an f-string (`{}`)", excerpt(text(arg, src)))),
+        "string" | "concatenated_string" | "integer" => None,
+        "binary_operator" => Some(format!("a built string (`{}`)", excerpt(text(arg, src)))),
+        "call" => {
+            let f = arg.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            if f.ends_with(".format") {
+                return Some(format!("a `.format()` result (`{}`)", excerpt(text(arg, src))));
+            }
+            None
+        }
+        "identifier" | "attribute" | "subscript" => {
+            let t = text(arg, src);
+            if is_constant(t) || local_is_safe(arg, src) {
+                return None;
+            }
+            Some(format!("`{}`", excerpt(t)))
+        }
+        _ => None,
+    }
+}
+
+/// A local variable every assignment of which is a literal or a safe producer's result.
+fn local_is_safe(id: Node<'_>, src: &str) -> bool {
+    if id.kind() != "identifier" {
+        return false;
+    }
+    let name = text(id, src);
+    let mut scope = id.parent();
+    while let Some(s) = scope {
+        if s.kind() == "function_definition" || s.kind() == "module" {
+            break;
+        }
+        scope = s.parent();
+    }
+    let Some(scope) = scope else { return false };
+    let mut values = Vec::new();
+    crate::parse::for_each_node(scope, |n| {
+        if matches!(n.kind(), "assignment" | "augmented_assignment")
+            && n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == name)
+        {
+            values.push(n.child_by_field_name("right"));
+        }
+    });
+    !values.is_empty()
+        && values.iter().all(|v| {
+            v.is_some_and(|v| match v.kind() {
+                "string" | "concatenated_string" => !has_interpolation(v),
+                "call" if is_literal(v, src) => true,
+                "call" => {
+                    let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+                    SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+                        || (f.ends_with("mark_safe") && py_unsafe_arg_is_literal(v, src))
+                }
+                _ => false,
+            })
+        })
+}
+
+fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
+    call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
+}
+
+fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
+    static SAFE: OnceLock<Regex> = OnceLock::new();
+    static AUTO: OnceLock<Regex> = OnceLock::new();
+    let safe = SAFE.get_or_init(|| Regex::new(r"\{\{-?\s*([^{}|]+?)\s*((?:\|[^{}]*?)?)\|\s*safe\b[^{}]*\}\}").unwrap());
+    let auto = AUTO.get_or_init(|| {
+        Regex::new(r"(?s)\{%-?\s*autoescape\s+off\s*-?%\}(.*?)\{%-?\s*endautoescape\s*-?%\}").unwrap()
+    });
+    for c in safe.captures_iter(src) {
+        let var = c[1].trim();
+        // Literals; and help texts, which Django renders unescaped by design: developers write them.
+        if var.starts_with('"') || var.starts_with('\'') || var.chars().all(|ch| ch.is_ascii_digit()) || var.ends_with("help_text") {
+            continue;
+        }
+        let m = c.get(0).expect("match");
+        out.push((
+            m.start(),
+            m.end(),
+            format!(
+                "`{}` marks `{var}` safe, so the template does not escape it (XSS): let Django escape it, or build \
+                 the HTML in Python with `format_html()`",
+                excerpt(m.as_str())
+            ),
+        ));
+    }
+    for c in auto.captures_iter(src) {
+        let body = c.get(1).expect("body");
+        if !body.as_str().contains("{{") {
+            continue;
+        }
+        let m = c.get(0).expect("match");
+        let tag_end = src[m.start()..].find("%}").map_or(m.end(), |i| m.start() + i + 2);
+        out.push((
+            m.start(),
+            tag_end,
+            "`{% autoescape off %}` around variables: none of them is escaped (XSS); remove it, or mark only \
+             trusted values safe"
+                .to_string(),
+        ));
+    }
+}
+
+fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
+    let safe_locals = sanitized_locals(root, src);
+    let js_unsafe = |v: Node<'_>| -> Option<String> {
+        match v.kind() {
+            "string" | "number" | "null" | "undefined" => None,
+            "template_string" => {
+                let mut c = v.walk();
+                let subs = v.named_children(&mut c).any(|x| x.kind() == "template_substitution");
+                subs.then(|| format!("a template string (`{}`)", excerpt(text(v, src))))
+            }
+            "call_expression" => {
+                let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+                let last = f.rsplit('.').next().unwrap_or(f);
+                if SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p) {
+                    None
+                } else {
+                    Some(format!("`{}`", excerpt(text(v, src))))
+                }
+            }
+            "identifier" if safe_locals.iter().any(|s| s == text(v, src)) => None,
+            _ => Some(format!("`{}`", excerpt(text(v, src)))),
+        }
+    };
+    crate::parse::for_each_node(root, |n| match n.kind() {
+        "jsx_attribute" => {
+            let mut c = n.walk();
+            let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            if kids.first().map(|k| text(*k, src)) != Some("dangerouslySetInnerHTML") {
+                return;
+            }
+            // {{ __html: x }}
+            let Some(value) = kids.get(1) else { return };
+            let mut html = None;
+            crate::parse::for_each_node(*value, |p| {
+                if p.kind() == "pair" && p.child_by_field_name("key").is_some_and(|k| text(k, src) == "__html") {
+                    html = p.child_by_field_name("value");
+                }
+            });
+            let Some(html) = html else { return };
+            if let Some(why) = js_unsafe(html) {
+                out.push((
+                    n.start_byte(),
+                    n.end_byte(),
+                    format!(
+                        "`dangerouslySetInnerHTML` renders {why} as HTML without escaping (XSS): render it as text, or \
+                         sanitize it first (`DOMPurify.sanitize(html)`)"
+                    ),
+                ));
+            }
+        }
+        "assignment_expression" => {
+            let Some(left) = n.child_by_field_name("left") else { return };
+            if left.kind() != "member_expression" {
+                return;
+            }
+            let prop = left.child_by_field_name("property").map(|p| text(p, src)).unwrap_or("");
+            if prop != "innerHTML" && prop != "outerHTML" {
+                return;
+            }
+            let Some(right) = n.child_by_field_name("right") else { return };
+            if let Some(why) = js_unsafe(right) {
+                out.push((
+                    n.start_byte(),
+                    n.end_byte(),
+                    format!(
+                        "`{prop}` set to {why}: the browser parses it as HTML (XSS); use `textContent`, or sanitize it \
+                         first (`DOMPurify.sanitize(html)`)"
+                    ),
+                ));
+            }
+        }
+        "call_expression" => {
+            let Some(f) = n.child_by_field_name("function") else { return };
+            let ft = text(f, src);
+            let which = if ft.ends_with(".insertAdjacentHTML") {
+                1
+            } else if ft == "document.write" || ft == "document.writeln" {
+                0
+            } else {
+                return;
+            };
+            let Some(args) = n.child_by_field_name("arguments") else { return };
+            let Some(arg) = args.named_child(which) else { return };
+            if let Some(why) = js_unsafe(arg) {
+                out.push((
+                    n.start_byte(),
+                    n.end_byte(),
+                    format!(
+                        "`{ft}()` with {why} inserts it as HTML (XSS): insert text nodes, or sanitize it first \
+                         (`DOMPurify.sanitize(html)`)"
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    });
+}
+
+/// Names declared from a sanitizer or escaper: `const clean = DOMPurify.sanitize(html)`.
+fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "variable_declarator" {
+            return;
+        }
+        let (Some(name), Some(value)) = (n.child_by_field_name("name"), n.child_by_field_name("value")) else {
+            return;
+        };
+        let mut v = value;
+        while v.kind() == "await_expression" {
+            match v.named_child(0) {
+                Some(x) => v = x,
+                None => return,
+            }
+        }
+        let safe = match v.kind() {
+            "string" => true,
+            "call_expression" => {
+                let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+                let last = f.rsplit('.').next().unwrap_or(f);
+                SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p)
+            }
+            _ => false,
+        };
+        if safe {
+            out.push(text(name, src).to_string());
+        }
+    });
+    out
+}
