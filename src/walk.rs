@@ -2,8 +2,9 @@
 //!
 //! Honours .gitignore/.ignore (also outside a git repository), never descends into VCS folders,
 //! dependencies, virtualenvs (any folder holding `pyvenv.cfg`), or build output, does not follow
-//! symlinks, and turns every file it cannot take (too large, not a regular file, unreadable
-//! folder, symlink loop) into a note instead of an error.
+//! symlinks, passes media, fonts, archives and compiled files by, and turns every file it cannot
+//! take (too large, not a regular file, unreadable folder, symlink loop) into a note instead of an
+//! error.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -43,6 +44,24 @@ pub const SKIP_DIRS: &[&str] = &[
     ".vscode",
     "target",
 ];
+
+/// Extensions of media, fonts, archives and compiled files: assets no rule can read, so the walk
+/// passes them by without a note (a per-file note for each image of a real project buries the
+/// findings). A binary file under any other name is still read, and noted as binary.
+const ASSET_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "avif", "tif", "tiff", "psd", "xcf", "woff", "woff2",
+    "ttf", "otf", "eot", "mo", "pyc", "pyo", "so", "dll", "dylib", "exe", "o", "a", "class", "jar", "war", "zip", "gz",
+    "tgz", "bz2", "xz", "lzma", "lz4", "br", "zst", "egg", "7z", "rar", "tar", "whl", "pdf", "doc", "docx", "xls",
+    "xlsx", "ppt", "pptx", "odt", "ods", "mp3", "mp4", "m4a", "wav", "ogg", "oga", "webm", "mov", "avi", "flac", "swf",
+    "wasm", "npy", "npz", "pkl", "h5", "parquet",
+];
+
+/// Whether the file name ends in a media, font, archive or compiled-code extension.
+pub fn is_asset(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ASSET_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
 
 #[derive(Debug, Clone)]
 pub struct Walked {
@@ -129,6 +148,9 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
                     .lock()
                     .unwrap()
                     .push(WalkNote { path, message: "not a regular file (FIFO, socket or device), skipped".into() });
+                return WalkState::Continue;
+            }
+            if is_asset(&path) {
                 return WalkState::Continue;
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);

@@ -304,6 +304,11 @@ fn env_files_in_a_git_repository() {
 fn bad_files_become_notes_and_the_run_goes_on() {
     let p = Project::new(&[("app/views.py", "def f():\n    return 1\n")]);
     std::fs::write(p.path().join("app/blob.py"), b"\x00\x01binary\x00").unwrap();
+    // Images, fonts and compiled catalogues are assets: passed by without a note.
+    for asset in ["static/logo.PNG", "static/font.woff2", "locale/fr/LC_MESSAGES/django.mo"] {
+        std::fs::create_dir_all(p.path().join(asset).parent().unwrap()).unwrap();
+        std::fs::write(p.path().join(asset), b"\x89PNG\x00\x00binary").unwrap();
+    }
     std::fs::write(p.path().join("app/huge.js"), vec![b'a'; 3 * 1024 * 1024]).unwrap();
     // Invalid UTF-8 and a syntax error in a settings module: still analysed where it parses.
     let mut settings =
@@ -317,6 +322,7 @@ fn bad_files_become_notes_and_the_run_goes_on() {
     assert!(err.contains("app/blob.py: note: binary file, skipped"), "{err}");
     assert!(err.contains("app/huge.js: note: 3145728 bytes, over the 2097152 byte limit, skipped"), "{err}");
     assert!(err.contains("app/settings.py: note: invalid UTF-8, decoded with replacement characters"), "{err}");
+    assert_eq!(err.matches(": note: ").count(), 4, "{err}");
     let o = p.run(&["check", "--format", "sarif"]);
     let doc = stdout(&o);
     assert_valid_sarif(&doc);
