@@ -185,7 +185,7 @@ fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
             let values = assigned.get(name)?;
             values
                 .iter()
-                .filter(|v| v.start_byte() < n.start_byte())
+                .filter(|v| v.end_byte() <= n.start_byte())
                 .find_map(|v| unsafe_sql(*v, src, depth + 1))
                 .map(|why| format!("`{name}`, built by {why},"))
         }
@@ -204,14 +204,29 @@ fn tainted(n: Node<'_>, src: &str, depth: usize) -> bool {
     let t = text(n, src);
     match n.kind() {
         "identifier" => {
-            let Some(scope) = enclosing_scope(n) else { return true };
+            let Some(scope) = enclosing_scope(n) else { return false };
             match assignments(scope, src).get(t) {
-                // A parameter or a name from elsewhere.
-                None => true,
+                // A parameter may come from a caller; a module name, an import, a loop or
+                // unpacking target is something the rule cannot follow, so it stays silent.
+                None => is_parameter(scope, t, src),
                 Some(vals) => vals.iter().any(|v| tainted(*v, src, depth + 1)),
             }
         }
-        "attribute" | "subscript" => true,
+        "attribute" | "subscript" => {
+            // Request data anywhere in the chain, or a chain rooted in a tainted name;
+            // `self.x` is the object's own state (`self.request`, `self.kwargs` excepted).
+            if t.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|p| {
+                matches!(p, "request" | "GET" | "POST" | "query_params" | "COOKIES" | "META" | "FILES" | "headers")
+            }) || (t.starts_with("self.kwargs") || t.starts_with("self.args"))
+            {
+                return true;
+            }
+            let mut root = n;
+            while let Some(inner) = root.child_by_field_name("object").or_else(|| root.child_by_field_name("value")) {
+                root = inner;
+            }
+            root.kind() == "identifier" && !matches!(text(root, src), "self" | "cls") && tainted(root, src, depth + 1)
+        }
         "call" => {
             let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             if matches!(f, "str" | "repr") {
@@ -253,6 +268,14 @@ fn is_stringish(n: Node<'_>, src: &str) -> bool {
 /// A value that cannot carry SQL from outside: literals, constants, table and column names
 /// from the ORM, quoted names, numbers, placeholder lists.
 fn safe_value(n: Node<'_>, src: &str) -> bool {
+    safe_within(n, src, 0)
+}
+
+fn safe_within(n: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let safe_value = |x: Node<'_>, src: &str| safe_within(x, src, depth + 1);
     let t = text(n, src);
     match n.kind() {
         "string" => {
@@ -268,7 +291,10 @@ fn safe_value(n: Node<'_>, src: &str) -> bool {
             }
             let Some(scope) = enclosing_scope(n) else { return false };
             let assigned = assignments(scope, src);
-            assigned.get(t).is_some_and(|vals| !vals.is_empty() && vals.iter().all(|v| v.start_byte() < n.start_byte() && safe_value(*v, src)))
+            // Only assignments completed before this use count: `expr = "CAST(%s)" % expr` reads the
+            // earlier value of `expr`, not itself.
+            let mut before = assigned.get(t).into_iter().flatten().filter(|v| v.end_byte() <= n.start_byte()).peekable();
+            before.peek().is_some() && before.all(|v| safe_value(*v, src))
         }
         "subscript" => {
             // CONSTANT_MAP[key]: a value from a constant table.
@@ -340,6 +366,28 @@ fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
         cur = c.parent();
     }
     None
+}
+
+/// Whether `name` is a parameter of the function `scope` (`self` and `cls` are not counted).
+fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
+    if matches!(name, "self" | "cls") {
+        return false;
+    }
+    let Some(params) = scope.child_by_field_name("parameters") else { return false };
+    let mut c = params.walk();
+    let found = params.named_children(&mut c).any(|p| {
+        let id = match p.kind() {
+            "identifier" => Some(p),
+            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+            _ => {
+                let mut c2 = p.walk();
+                let first = p.named_children(&mut c2).find(|x| x.kind() == "identifier");
+                first
+            }
+        };
+        id.is_some_and(|i| text(i, src) == name)
+    });
+    found
 }
 
 /// `name = value` and `name += value` in a scope (not in nested functions).
