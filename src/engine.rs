@@ -92,7 +92,13 @@ struct Loaded {
 
 /// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
 pub fn run(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().map_err(|e| e.to_string())?;
+    // Rules walk trees recursively under depth guards; a roomy stack (address space, not memory
+    // until touched) keeps a guard set too generously from turning into an abort.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .stack_size(32 << 20)
+        .build()
+        .map_err(|e| e.to_string())?;
     pool.install(|| run_inner(scan, config, selected, threads.max(1)))
 }
 
