@@ -74,7 +74,9 @@ impl FileClass {
     }
 }
 
-const DEV_WORDS: &[&str] = &["dev", "development", "local", "test", "tests", "testing", "ci"];
+/// Settings modules named for development, tests, CI or the image build (`collectstatic` with a
+/// placeholder key), never for serving.
+const DEV_WORDS: &[&str] = &["dev", "development", "local", "test", "tests", "testing", "ci", "build"];
 const TEMPLATE_PARTS: &[&str] = &["example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults"];
 const TEST_DIRS: &[&str] =
     &["tests", "test", "__tests__", "__mocks__", "cypress", "e2e", "playwright", "testing", "spec"];
