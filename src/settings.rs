@@ -763,6 +763,9 @@ pub struct SettingsIndex {
     pub modules: Vec<Module>,
     /// Production settings roots with their resolved bindings.
     pub roots: Vec<(usize, Env)>,
+    /// Roots whose chain star-imports a module that is not in the project (the usual
+    /// `try: from .local import *`): anything the project leaves unset may be set there.
+    pub open: Vec<usize>,
 }
 
 impl SettingsIndex {
@@ -775,7 +778,12 @@ impl SettingsIndex {
         // Direct recognition, then modules that star-import a settings module (overlays).
         let mut is_settings: Vec<bool> = all
             .iter()
-            .map(|m| m.django_names >= 2 || (m.django_names >= 1 && m.common_names >= 1) || force(&m.rel).is_some())
+            .map(|m| {
+                // Django's own defaults module is not a project's settings.
+                let framework = m.rel.ends_with("django/conf/global_settings.py");
+                !framework
+                    && (m.django_names >= 2 || (m.django_names >= 1 && m.common_names >= 1) || force(&m.rel).is_some())
+            })
             .collect();
         let imports: Vec<Vec<usize>> = all
             .iter()
@@ -818,32 +826,36 @@ impl SettingsIndex {
                 }
             }
         }
-        let mut index = SettingsIndex { modules, roots: Vec::new() };
+        let mut index = SettingsIndex { modules, roots: Vec::new(), open: Vec::new() };
         for i in 0..n {
             if is_settings[i] && !index.modules[i].dev && (!imported[i] || force(&index.modules[i].rel) == Some(false))
             {
                 let mut env = Env::new();
-                index.replay(i, &mut env, &mut vec![i], &imports);
+                let mut open = false;
+                index.replay(i, &mut env, &mut vec![i], &mut open);
                 index.roots.push((i, env));
+                if open {
+                    index.open.push(i);
+                }
             }
         }
         index
     }
 
-    fn replay(&self, idx: usize, env: &mut Env, stack: &mut Vec<usize>, imports: &[Vec<usize>]) {
+    fn replay(&self, idx: usize, env: &mut Env, stack: &mut Vec<usize>, open: &mut bool) {
         let m = &self.modules[idx];
         for s in &m.stmts {
             match &s.kind {
                 StmtKind::StarImport(name) => {
                     let Some(t) = resolve_import(&self.modules, m, name) else {
+                        *open = true;
                         continue;
                     };
-                    let _ = imports;
                     if self.modules[t].dev || stack.contains(&t) || stack.len() > 16 {
                         continue;
                     }
                     stack.push(t);
-                    self.replay(t, env, stack, imports);
+                    self.replay(t, env, stack, open);
                     stack.pop();
                 }
                 StmtKind::Assign(name, expr) => {
@@ -939,22 +951,32 @@ pub fn report_setting(
     names: &[&str],
     mut judge: impl FnMut(&str, &Binding) -> Vec<(Loc, String)>,
 ) {
+    report_roots(project, sink, |_, env| {
+        names.iter().filter_map(|name| env.get(*name).map(|b| judge(name, b))).flatten().collect()
+    });
+}
+
+/// Runs `judge` on every production root (its module index and resolved bindings) and reports
+/// each distinct (location, message) once; a location outside the root's own module gets the
+/// list of roots it is in effect for.
+pub fn report_roots(
+    project: &crate::project::Project,
+    sink: &mut crate::project::ProjectSink<'_>,
+    mut judge: impl FnMut(usize, &Env) -> Vec<(Loc, String)>,
+) {
     let idx = &project.settings;
     let mut by_loc: Vec<(Loc, String, Vec<String>)> = Vec::new();
     for (root, env) in &idx.roots {
-        for name in names {
-            let Some(b) = env.get(*name) else { continue };
-            for (at, msg) in judge(name, b) {
-                let root_rel = idx.module(*root).rel.clone();
-                let inherited = project.file(at.file).rel != root_rel;
-                match by_loc.iter_mut().find(|(l, m, _)| *l == at && *m == msg) {
-                    Some((_, _, roots)) => {
-                        if inherited {
-                            roots.push(root_rel)
-                        }
+        let root_rel = &idx.module(*root).rel;
+        for (at, msg) in judge(*root, env) {
+            let inherited = project.file(at.file).rel != *root_rel;
+            match by_loc.iter_mut().find(|(l, m, _)| *l == at && *m == msg) {
+                Some((_, _, roots)) => {
+                    if inherited {
+                        roots.push(root_rel.clone())
                     }
-                    None => by_loc.push((at, msg, if inherited { vec![root_rel] } else { vec![] })),
                 }
+                None => by_loc.push((at, msg, if inherited { vec![root_rel.clone()] } else { vec![] })),
             }
         }
     }

@@ -1,0 +1,384 @@
+//! django-deploy-check: the static counterparts of `manage.py check --deploy`, judged on each
+//! resolved production settings root.
+//!
+//! Django's checks read the final settings, with Django's defaults for what a project does not
+//! set. Here the same conditions are evaluated on the settings chain the project pass resolved:
+//! a setting bound in the chain is judged where it is bound (in the base module when production
+//! inherits it), a setting left to Django's default is reported at the root module's first line.
+//! A value the resolution cannot know (read from the environment without a default, derived
+//! from DEBUG, computed) is never judged; a default used when the environment is silent is.
+//!
+//! Not repeated here: security.W003 (csrf-disabled), W009 and W025 (secret keys:
+//! django-secret-key-hardcoded and secret-hardcoded decide what the source shows), W018
+//! (django-debug-enabled). Not decidable from the source: E100-E102 (they import the failure
+//! view).
+
+use crate::finding::Level;
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::settings::{report_roots, Env, Loc, V};
+
+pub struct DjangoDeployCheck;
+
+const SECURITY_MW: &str = "django.middleware.security.SecurityMiddleware";
+const XFRAME_MW: &str = "django.middleware.clickjacking.XFrameOptionsMiddleware";
+const CSRF_MW: &str = "django.middleware.csrf.CsrfViewMiddleware";
+const SESSION_MW: &str = "django.contrib.sessions.middleware.SessionMiddleware";
+const SESSION_APP: &str = "django.contrib.sessions";
+
+const REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "origin",
+    "origin-when-cross-origin",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];
+const OPENER_POLICIES: &[&str] = &["same-origin", "same-origin-allow-popups", "unsafe-none"];
+
+/// What the resolved chain says of one setting.
+enum Setting<'a> {
+    /// Not bound anywhere in the chain: Django's default applies.
+    Absent,
+    /// Bound to a value the resolution knows; `fallback` when it is an env lookup's default.
+    Known { v: &'a V, fallback: bool, at: Loc },
+    /// Bound to something unknowable from the source.
+    Unknown,
+}
+
+/// A production root's resolved settings; `open` when its chain star-imports a module that is
+/// not in the project, which may set anything the project leaves unset.
+struct Chain<'a> {
+    env: &'a Env,
+    open: bool,
+}
+
+fn setting<'a>(chain: &Chain<'a>, name: &str) -> Setting<'a> {
+    match chain.env.get(name) {
+        None if chain.open => Setting::Unknown,
+        None => Setting::Absent,
+        Some(b) => match &b.value.v {
+            V::Unknown | V::EnvUnset | V::EnvSchema(_) => Setting::Unknown,
+            v => Setting::Known { v, fallback: b.value.fallback, at: b.at },
+        },
+    }
+}
+
+/// The strings of a fully known list setting; `None` when any element is not known.
+fn strings(chain: &Chain<'_>, name: &str) -> Option<(Vec<String>, Loc)> {
+    let b = chain.env.get(name)?;
+    let V::List(items) = &b.value.v else { return None };
+    let mut out = Vec::with_capacity(items.len());
+    for e in items {
+        match &e.v {
+            V::Str(s) => out.push(s.clone()),
+            _ => return None,
+        }
+    }
+    Some((out, b.at))
+}
+
+fn is_true(v: &V) -> bool {
+    matches!(v, V::Bool(true))
+}
+
+fn show(v: &V) -> String {
+    match v {
+        V::Str(s) => format!("{s:?}"),
+        V::Int(i) => i.to_string(),
+        V::Bool(true) => "True".into(),
+        V::Bool(false) => "False".into(),
+        V::None => "None".into(),
+        V::List(items) => {
+            let parts: Vec<String> = items.iter().map(|e| show(&e.v)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        _ => "unknown".into(),
+    }
+}
+
+/// One failed check: where, the check id, what is wrong, how to fix it.
+struct Failure {
+    at: Option<Loc>,
+    id: &'static str,
+    problem: String,
+    fix: &'static str,
+    fallback: bool,
+}
+
+/// Judges a setting that passes only when it `is True` (Django's own test). An absent setting
+/// fails when Django's default is not True (`default_true` false).
+fn judge_true(
+    env: &Chain<'_>,
+    name: &'static str,
+    id: &'static str,
+    default_true: bool,
+    effect: &str,
+    fix: &'static str,
+) -> Option<Failure> {
+    match setting(env, name) {
+        Setting::Absent if !default_true => {
+            Some(Failure { at: None, id, problem: format!("{name} is not set, so {effect}"), fix, fallback: false })
+        }
+        Setting::Known { v, fallback, at } if !is_true(v) => Some(Failure {
+            at: Some(at),
+            id,
+            problem: format!("{name} is {}, so {effect}", show(v)),
+            fix,
+            fallback,
+        }),
+        _ => None,
+    }
+}
+
+fn must_be_true(env: &Chain<'_>, name: &'static str, id: &'static str, effect: &str, fix: &'static str) -> Option<Failure> {
+    judge_true(env, name, id, false, effect, fix)
+}
+
+/// A setting whose Django default is True: only an explicit other value fails.
+fn explicit_not_true(env: &Chain<'_>, name: &'static str, id: &'static str, effect: &str, fix: &'static str) -> Option<Failure> {
+    judge_true(env, name, id, true, effect, fix)
+}
+
+/// Every check that fails for one resolved production root.
+fn failures(env: &Chain<'_>) -> Vec<Failure> {
+    let mut out = Vec::new();
+    // Without a fully known MIDDLEWARE the module is not a settings root the rule can judge.
+    let Some((mw, mw_at)) = strings(env, "MIDDLEWARE") else { return out };
+    let has = |m: &str| mw.iter().any(|x| x == m);
+    let security = has(SECURITY_MW);
+
+    if !security {
+        out.push(Failure {
+            at: Some(mw_at),
+            id: "security.W001",
+            problem: format!("MIDDLEWARE has no {SECURITY_MW}, so no SECURE_* setting (HSTS, HTTPS redirect, nosniff, referrer and opener policies) takes effect"),
+            fix: "add it as the first entry of MIDDLEWARE",
+            fallback: false,
+        });
+    }
+    if !has(XFRAME_MW) {
+        out.push(Failure {
+            at: Some(mw_at),
+            id: "security.W002",
+            problem: format!("MIDDLEWARE has no {XFRAME_MW}, so any site can show your pages in a frame (clickjacking)"),
+            fix: "add it to MIDDLEWARE (it sends X-Frame-Options: DENY)",
+            fallback: false,
+        });
+    }
+    if security {
+        let hsts = setting(env, "SECURE_HSTS_SECONDS");
+        match &hsts {
+            Setting::Absent => out.push(Failure {
+                at: None,
+                id: "security.W004",
+                problem: "SECURE_HSTS_SECONDS is not set, so browsers are never told to refuse plain HTTP for this site (HSTS)".into(),
+                fix: "set SECURE_HSTS_SECONDS (start with 3600, then 31536000 once every page works over HTTPS)",
+                fallback: false,
+            }),
+            Setting::Known { v, fallback, at } if crate::settings::truthy(v) == Some(false) => out.push(Failure {
+                at: Some(*at),
+                id: "security.W004",
+                problem: format!("SECURE_HSTS_SECONDS is {}, so browsers are never told to refuse plain HTTP for this site (HSTS)", show(v)),
+                fix: "set SECURE_HSTS_SECONDS (start with 3600, then 31536000 once every page works over HTTPS)",
+                fallback: *fallback,
+            }),
+            _ => {}
+        }
+        if matches!(&hsts, Setting::Known { v, .. } if crate::settings::truthy(v) == Some(true)) {
+            out.extend(must_be_true(
+                env,
+                "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+                "security.W005",
+                "HSTS does not cover subdomains, which stay open to downgrade attacks",
+                "set SECURE_HSTS_INCLUDE_SUBDOMAINS = True once every subdomain serves HTTPS",
+            ));
+            out.extend(must_be_true(
+                env,
+                "SECURE_HSTS_PRELOAD",
+                "security.W021",
+                "the site cannot be submitted to the browsers' HSTS preload list, and a first visit can still go over HTTP",
+                "set SECURE_HSTS_PRELOAD = True when the site is ready for the preload list",
+            ));
+        }
+        out.extend(explicit_not_true(
+            env,
+            "SECURE_CONTENT_TYPE_NOSNIFF",
+            "security.W006",
+            "browsers may guess content types and run an upload as HTML or script",
+            "remove the setting (Django's default is True) or set it to True",
+        ));
+        out.extend(must_be_true(
+            env,
+            "SECURE_SSL_REDIRECT",
+            "security.W008",
+            "requests over plain HTTP are served instead of redirected to HTTPS",
+            "set SECURE_SSL_REDIRECT = True (or redirect at the proxy and say so with a suppression comment)",
+        ));
+        match setting(env, "SECURE_REFERRER_POLICY") {
+            Setting::Known { v: V::None, fallback, at } => out.push(Failure {
+                at: Some(at),
+                id: "security.W022",
+                problem: "SECURE_REFERRER_POLICY is None, so full URLs (with their tokens and ids) leak to other sites in the Referer header".into(),
+                fix: "remove the setting (Django's default is \"same-origin\") or choose a policy",
+                fallback,
+            }),
+            Setting::Known { v, fallback, at } => {
+                let values: Option<Vec<String>> = match v {
+                    V::Str(s) => Some(s.split(',').map(|x| x.trim().to_string()).collect()),
+                    V::List(items) => items
+                        .iter()
+                        .map(|e| if let V::Str(s) = &e.v { Some(s.clone()) } else { None })
+                        .collect(),
+                    _ => None,
+                };
+                if let Some(bad) = values.and_then(|vs| vs.into_iter().find(|x| !REFERRER_POLICIES.contains(&x.as_str()))) {
+                    out.push(Failure {
+                        at: Some(at),
+                        id: "security.E023",
+                        problem: format!("SECURE_REFERRER_POLICY has the invalid value {bad:?}, which browsers ignore, so the policy you meant is not applied"),
+                        fix: "use one of: no-referrer, no-referrer-when-downgrade, origin, origin-when-cross-origin, same-origin, strict-origin, strict-origin-when-cross-origin, unsafe-url",
+                        fallback,
+                    });
+                }
+            }
+            _ => {}
+        }
+        if let Setting::Known { v: V::Str(s), fallback, at } = setting(env, "SECURE_CROSS_ORIGIN_OPENER_POLICY") {
+            if !OPENER_POLICIES.contains(&s.as_str()) {
+                out.push(Failure {
+                    at: Some(at),
+                    id: "security.E024",
+                    problem: format!("SECURE_CROSS_ORIGIN_OPENER_POLICY has the invalid value {s:?}, so browsers ignore the header"),
+                    fix: "use one of: same-origin, same-origin-allow-popups, unsafe-none",
+                    fallback,
+                });
+            }
+        }
+    }
+
+    // Session cookie: W010 (the sessions app), W011 (the middleware), W012 (both).
+    let apps = strings(env, "INSTALLED_APPS").map(|(a, _)| a.iter().any(|x| x == SESSION_APP));
+    let session_mw = has(SESSION_MW);
+    let cookie_id = match (apps, session_mw) {
+        (Some(true), true) => Some("security.W012"),
+        (Some(true), false) => Some("security.W010"),
+        (Some(false) | None, true) => Some("security.W011"),
+        (Some(false) | None, false) => None,
+    };
+    if let Some(id) = cookie_id {
+        out.extend(must_be_true(
+            env,
+            "SESSION_COOKIE_SECURE",
+            id,
+            "the session cookie is also sent over plain HTTP, where anyone on the network can steal the session",
+            "set SESSION_COOKIE_SECURE = True",
+        ));
+        let httponly_id = match id {
+            "security.W012" => "security.W015",
+            "security.W010" => "security.W013",
+            _ => "security.W014",
+        };
+        out.extend(explicit_not_true(
+            env,
+            "SESSION_COOKIE_HTTPONLY",
+            httponly_id,
+            "scripts on the page (and any XSS) can read the session cookie",
+            "remove the setting (Django's default is True) or set it to True",
+        ));
+    }
+
+    // CSRF cookie: W016, unless the token lives in the session.
+    let csrf_in_session = match setting(env, "CSRF_USE_SESSIONS") {
+        Setting::Absent => Some(false),
+        Setting::Known { v, .. } => crate::settings::truthy(v),
+        Setting::Unknown => None,
+    };
+    if has(CSRF_MW) && csrf_in_session == Some(false) {
+        out.extend(must_be_true(
+            env,
+            "CSRF_COOKIE_SECURE",
+            "security.W016",
+            "the CSRF cookie is also sent over plain HTTP, where it can be read and replayed",
+            "set CSRF_COOKIE_SECURE = True",
+        ));
+    }
+
+    if has(XFRAME_MW) {
+        if let Setting::Known { v, fallback, at } = setting(env, "X_FRAME_OPTIONS") {
+            if !matches!(v, V::Str(s) if s == "DENY") {
+                out.push(Failure {
+                    at: Some(at),
+                    id: "security.W019",
+                    problem: format!("X_FRAME_OPTIONS is {}, so other pages of the same origin can frame yours", show(v)),
+                    fix: "set X_FRAME_OPTIONS = \"DENY\" unless the site frames its own pages",
+                    fallback,
+                });
+            }
+        }
+    }
+
+    match setting(env, "ALLOWED_HOSTS") {
+        Setting::Absent => out.push(Failure {
+            at: None,
+            id: "security.W020",
+            problem: "ALLOWED_HOSTS is not set, so with DEBUG off Django answers every request with 400 Bad Request".into(),
+            fix: "list the site's host names, e.g. ALLOWED_HOSTS = [\"www.example.com\"]",
+            fallback: false,
+        }),
+        Setting::Known { v: V::List(items), fallback, at } if items.is_empty() => out.push(Failure {
+            at: Some(at),
+            id: "security.W020",
+            problem: "ALLOWED_HOSTS is empty, so with DEBUG off Django answers every request with 400 Bad Request".into(),
+            fix: "list the site's host names, e.g. ALLOWED_HOSTS = [\"www.example.com\"]",
+            fallback,
+        }),
+        _ => {}
+    }
+    out
+}
+
+impl Rule for DjangoDeployCheck {
+    fn id(&self) -> &'static str {
+        "django-deploy-check"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let idx = &project.settings;
+        let before = sink.out.len();
+        report_roots(project, sink, |root, env| {
+            let module = idx.module(root);
+            let chain = Chain { env, open: idx.open.contains(&root) };
+            failures(&chain)
+                .into_iter()
+                .map(|f| {
+                    let mut msg = format!("{}: {}: {}", f.id, f.problem, f.fix);
+                    if f.fallback {
+                        msg.push_str(" (the value is the default used when the environment does not set it)");
+                    } else if f.at.is_none() {
+                        msg.push_str(&format!(
+                            " (Django's default applies: nothing in the settings chain of `{}` sets it)",
+                            module.rel
+                        ));
+                    }
+                    let at = f.at.unwrap_or_else(|| {
+                        let text = &project.file(module.file).text;
+                        Loc { file: module.file, start: 0, end: text.find('\n').unwrap_or(text.len()) }
+                    });
+                    (at, msg)
+                })
+                .collect()
+        });
+        for f in &mut sink.out[before..] {
+            // The check id keeps the fingerprint when the flagged line or the findings around it
+            // change; Django's errors (E023, E024) are errors here too.
+            let id = f.message.split(':').next().unwrap_or_default().to_string();
+            if id.contains(".E") {
+                f.level = Level::Error;
+            }
+            f.key = Some(id);
+        }
+    }
+}
