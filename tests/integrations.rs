@@ -146,6 +146,12 @@ fn pre_commit_hook_refuses_debug_true() {
             .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", msg])
             .current_dir(p.path())
             .env("PRE_COMMIT_HOME", &home)
+            // pre-commit builds the hook with `cargo install` (a release build); the test is
+            // about the hook's behaviour, so a quick unoptimised build will do.
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
             .output()
             .unwrap()
     };
