@@ -384,7 +384,11 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
 /// the file and reused by the per-file pass.
 fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
     use crate::migrations::FieldHistory;
-    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations")) {
+    // Only the migrations being checked are compared with the history: with file names given
+    // (a pre-commit hook) and none of them a migration, it is not built.
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations"))
+        || !files.iter().any(|l| l.target && l.file.class.roles.migration)
+    {
         return FieldHistory::default();
     }
     let mut history = files
@@ -418,7 +422,11 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
 fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph {
     use crate::models::{add_file, is_candidate, ModelGraph};
     let mut graph = ModelGraph::default();
-    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm")) {
+    // Only Python code being checked uses the graph: with file names given and none of them
+    // Python outside migrations, it is not built.
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm"))
+        || !files.iter().any(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration)
+    {
         return graph;
     }
     let candidates: Vec<&Arc<SourceFile>> = files

@@ -112,3 +112,32 @@ fn every_fixture_tree_matches_its_marks() {
     }
     assert!(failures.is_empty(), "\n{}\n", failures.join("\n"));
 }
+
+/// A pre-commit hook names the staged files: for each of them preflight must report exactly
+/// what a run over the whole tree reports in that file, project context (settings chain,
+/// model graph, migration history) included. Checked file by file on every fixture tree.
+#[test]
+fn named_files_get_the_findings_of_the_whole_run() {
+    let mut failures = Vec::new();
+    for rule in RULES {
+        let dir = fixtures_root().join(rule.id);
+        let config = Config::load(&dir).unwrap();
+        let selected = preflight::cli::selection(&[], &[], &config).unwrap();
+        let whole = findings_in(&dir);
+        let files: BTreeSet<&String> = whole.iter().map(|m| &m.0).collect();
+        for rel in files {
+            let scan = Scan { dirs: vec![dir.clone()], files: vec![dir.join(rel)], root: dir.clone() };
+            let got: BTreeSet<Mark> = run(&scan, &config, &selected, 2)
+                .unwrap()
+                .findings
+                .into_iter()
+                .map(|f| (f.path, f.line, f.rule.id.to_string()))
+                .collect();
+            let want: BTreeSet<Mark> = whole.iter().filter(|m| &m.0 == rel).cloned().collect();
+            if got != want {
+                failures.push(format!("fixtures/{}/{rel}: named {got:?}, whole run {want:?}", rule.id));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}\n", failures.join("\n"));
+}
