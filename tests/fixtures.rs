@@ -82,6 +82,7 @@ fn minimum(rule: &str) -> (usize, usize) {
         "console-log" | "debugger-statement" | "todo-fixme" => (12, 12),
         "django-migration-irreversible" | "django-migration-unsafe" => (12, 12),
         "secret-hardcoded" => (15, 40),
+        "sql-injection" | "xss-unsafe-html" | "csrf-disabled" | "django-deploy-check" => (12, 12),
         _ => (10, 10),
     }
 }
