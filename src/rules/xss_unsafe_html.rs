@@ -159,16 +159,21 @@ fn is_constant(s: &str) -> bool {
     last.chars().any(|c| c.is_ascii_uppercase()) && !last.chars().any(|c| c.is_ascii_lowercase())
 }
 
-/// Why a `mark_safe` argument may carry unescaped input, or `None` when it cannot.
+/// Why a `mark_safe` argument may carry unescaped input, or `None` when it cannot. A string
+/// built by f-string, `+`, `%` or `.format()` is safe when every value put into it is: a literal,
+/// a translation of one, a number, a constant, or the result of an escaper (`escape(x)`).
 fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
+    let bad = |n: Node<'_>| unsafe_piece(n, src, 0).map(|p| excerpt(text(p, src)));
     match arg.kind() {
-        "string" if has_interpolation(arg) => Some(format!("an f-string (`{}`)", excerpt(text(arg, src)))),
+        "string" if has_interpolation(arg) => {
+            bad(arg).map(|p| format!("an f-string interpolating `{p}` (`{}`)", excerpt(text(arg, src))))
+        }
         "string" | "concatenated_string" | "integer" => None,
-        "binary_operator" => Some(format!("a built string (`{}`)", excerpt(text(arg, src)))),
+        "binary_operator" => bad(arg).map(|p| format!("a string built with `{p}` (`{}`)", excerpt(text(arg, src)))),
         "call" => {
             let f = arg.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             if f.ends_with(".format") {
-                return Some(format!("a `.format()` result (`{}`)", excerpt(text(arg, src))));
+                return bad(arg).map(|p| format!("a `.format()` result with `{p}` (`{}`)", excerpt(text(arg, src))));
             }
             None
         }
@@ -180,6 +185,82 @@ fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
             Some(format!("`{}`", excerpt(t)))
         }
         _ => None,
+    }
+}
+
+/// The first value put into a built string that is not known to be safe HTML.
+fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
+    if depth > 16 {
+        return Some(n);
+    }
+    let all = |parts: Vec<Node<'t>>| parts.into_iter().find_map(|p| unsafe_piece(p, src, depth + 1));
+    match n.kind() {
+        "string" => {
+            let mut c = n.walk();
+            let values: Vec<Node<'t>> = n
+                .named_children(&mut c)
+                .filter(|ch| ch.kind() == "interpolation")
+                .filter_map(|i| i.child_by_field_name("expression").or_else(|| i.named_child(0)))
+                .collect();
+            all(values)
+        }
+        "concatenated_string" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'t>> = n.named_children(&mut c).collect();
+            all(parts)
+        }
+        "integer" | "float" | "true" | "false" | "none" => None,
+        // `a if cond else b`: both branches (the condition is not put into the string).
+        "conditional_expression" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'t>> = n.named_children(&mut c).enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| x).collect();
+            all(parts)
+        }
+        "parenthesized_expression" => all(n.named_child(0).into_iter().collect()),
+        "tuple" | "list" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'t>> = n.named_children(&mut c).collect();
+            all(parts)
+        }
+        "dictionary" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'t>> =
+                n.named_children(&mut c).filter_map(|p| p.child_by_field_name("value")).collect();
+            all(parts)
+        }
+        "binary_operator" => {
+            let parts: Vec<Node<'t>> =
+                [n.child_by_field_name("left"), n.child_by_field_name("right")].into_iter().flatten().collect();
+            all(parts)
+        }
+        "identifier" | "attribute" => {
+            let t = text(n, src);
+            (!(is_constant(t) || local_is_safe(n, src))).then_some(n)
+        }
+        "call" => {
+            if is_literal(n, src) {
+                return None;
+            }
+            let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            let last = f.rsplit('.').next().unwrap_or(f);
+            if SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+                || matches!(last, "int" | "len" | "float" | "escapejs" | "json_script")
+                || (last == "mark_safe" && py_unsafe_arg_is_literal(n, src))
+            {
+                return None;
+            }
+            if last == "format" {
+                // "...{}...".format(a, b): the template and every value.
+                let template = n.child_by_field_name("function").and_then(|f| f.child_by_field_name("object"));
+                let (pos, kw) = call_args(n, src);
+                let mut parts: Vec<Node<'t>> = template.into_iter().collect();
+                parts.extend(pos);
+                parts.extend(kw.into_iter().map(|(_, v)| v));
+                return all(parts);
+            }
+            Some(n)
+        }
+        _ => Some(n),
     }
 }
 
