@@ -114,7 +114,11 @@ fn python(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
                 }
             }
             "format_html" => {
-                if is_literal(arg, src) || is_constant(text(arg, src)) || local_is_safe(arg, src) {
+                if is_literal(arg, src)
+                    || is_constant(text(arg, src))
+                    || local_is_safe(arg, src)
+                    || class_attr_is_literal(arg, src)
+                {
                     return;
                 }
                 out.push((
@@ -175,11 +179,14 @@ fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
             if f.ends_with(".format") {
                 return bad(arg).map(|p| format!("a `.format()` result with `{p}` (`{}`)", excerpt(text(arg, src))));
             }
+            if f.ends_with(".join") {
+                return bad(arg).map(|p| format!("a joined string with `{p}` (`{}`)", excerpt(text(arg, src))));
+            }
             None
         }
         "identifier" | "attribute" | "subscript" => {
             let t = text(arg, src);
-            if is_constant(t) || local_is_safe(arg, src) {
+            if is_constant(t) || local_is_safe(arg, src) || class_attr_is_literal(arg, src) {
                 return None;
             }
             Some(format!("`{}`", excerpt(t)))
@@ -235,7 +242,7 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
         }
         "identifier" | "attribute" => {
             let t = text(n, src);
-            (!(is_constant(t) || local_is_safe(n, src))).then_some(n)
+            (!(is_constant(t) || local_is_safe(n, src) || class_attr_is_literal(n, src))).then_some(n)
         }
         "call" => {
             if is_literal(n, src) {
@@ -244,10 +251,27 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
             let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             let last = f.rsplit('.').next().unwrap_or(f);
             if SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
-                || matches!(last, "int" | "len" | "float" | "escapejs" | "json_script")
+                || matches!(last, "int" | "len" | "float" | "ord" | "escapejs" | "json_script")
                 || (last == "mark_safe" && py_unsafe_arg_is_literal(n, src))
             {
                 return None;
+            }
+            if last == "join" {
+                // "".join("<p>" + escape(m) + "</p>" for m in msgs): the separator and each item.
+                let sep = n.child_by_field_name("function").and_then(|f| f.child_by_field_name("object"));
+                let items = n
+                    .child_by_field_name("arguments")
+                    .filter(|a| a.kind() == "generator_expression")
+                    .or_else(|| call_args(n, src).0.first().copied());
+                let body = items.and_then(|i| match i.kind() {
+                    "generator_expression" | "list_comprehension" => i.child_by_field_name("body"),
+                    _ => None,
+                });
+                // A join of a list built elsewhere (rendered fragments, usually) is not judged.
+                return match (sep, body) {
+                    (Some(sep), Some(body)) => all(vec![sep, body]),
+                    _ => None,
+                };
             }
             if last == "format" {
                 // "...{}...".format(a, b): the template and every value.
@@ -262,6 +286,47 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
         }
         _ => Some(n),
     }
+}
+
+/// `self.template` where the module's classes set `template` only to literals (or translations
+/// of literals) in their bodies: the HTML comes from the source, not from input.
+fn class_attr_is_literal(n: Node<'_>, src: &str) -> bool {
+    if n.kind() != "attribute" {
+        return false;
+    }
+    let (Some(obj), Some(attr)) = (n.child_by_field_name("object"), n.child_by_field_name("attribute")) else {
+        return false;
+    };
+    if !matches!(text(obj, src), "self" | "cls") {
+        return false;
+    }
+    let name = text(attr, src);
+    let mut root = n;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut values = Vec::new();
+    let mut assigned_elsewhere = false;
+    crate::parse::for_each_node(root, |x| {
+        if x.kind() != "assignment" {
+            return;
+        }
+        let Some(left) = x.child_by_field_name("left") else { return };
+        let right = x.child_by_field_name("right");
+        // A class-level `name = value`, or an assignment `self.name = value` in a method.
+        let in_class_body = x.parent().and_then(|p| p.parent()).is_some_and(|b| {
+            b.kind() == "block" && b.parent().is_some_and(|c| c.kind() == "class_definition")
+        });
+        if left.kind() == "identifier" && text(left, src) == name && in_class_body {
+            values.push(right);
+        } else if left.kind() == "attribute" && left.child_by_field_name("attribute").is_some_and(|a| text(a, src) == name)
+        {
+            assigned_elsewhere = true;
+        }
+    });
+    !assigned_elsewhere
+        && !values.is_empty()
+        && values.iter().all(|v| v.is_some_and(|v| is_literal(v, src)))
 }
 
 /// A local variable every assignment of which is a literal or a safe producer's result.
