@@ -993,6 +993,13 @@ pub fn report_roots(
     }
 }
 
+/// The strings of a fully known list (`MIDDLEWARE`, `INSTALLED_APPS`); `None` when the value is
+/// not a list or any element is not a known string.
+pub fn string_list(v: &V) -> Option<Vec<&str>> {
+    let V::List(items) = v else { return None };
+    items.iter().map(|e| if let V::Str(s) = &e.v { Some(s.as_str()) } else { None }).collect()
+}
+
 /// The list elements of a value, or the value itself as one element when it is a string
 /// (`ALLOWED_HOSTS = "*"` is iterated character by character, and still matches `*`).
 pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {

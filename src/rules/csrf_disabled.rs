@@ -13,7 +13,7 @@ use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
 use crate::python::{call_args, text};
 use crate::registry::Rule;
-use crate::settings::{report_setting, V};
+use crate::settings::{report_setting, string_list};
 
 pub struct CsrfDisabled;
 
@@ -41,15 +41,8 @@ impl Rule for CsrfDisabled {
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let before = sink.out.len();
         report_setting(project, sink, &["MIDDLEWARE"], |_, b| {
-            let V::List(items) = &b.value.v else { return vec![] };
-            let mut names = Vec::new();
-            for e in items {
-                match &e.v {
-                    V::Str(s) => names.push(s.as_str()),
-                    // Not fully known: stay silent.
-                    _ => return vec![],
-                }
-            }
+            // Not fully known: stay silent.
+            let Some(names) = string_list(&b.value.v) else { return vec![] };
             if names.is_empty() || names.contains(&CSRF_MIDDLEWARE) {
                 return vec![];
             }

@@ -16,7 +16,7 @@
 use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, Env, Loc, V};
+use crate::settings::{report_roots, string_list, truthy, Env, Loc, V};
 
 pub struct DjangoDeployCheck;
 
@@ -66,18 +66,10 @@ fn setting<'a>(chain: &Chain<'a>, name: &str) -> Setting<'a> {
     }
 }
 
-/// The strings of a fully known list setting; `None` when any element is not known.
-fn strings(chain: &Chain<'_>, name: &str) -> Option<(Vec<String>, Loc)> {
+/// The strings of a fully known list setting, and where it is set.
+fn strings<'a>(chain: &Chain<'a>, name: &str) -> Option<(Vec<&'a str>, Loc)> {
     let b = chain.env.get(name)?;
-    let V::List(items) = &b.value.v else { return None };
-    let mut out = Vec::with_capacity(items.len());
-    for e in items {
-        match &e.v {
-            V::Str(s) => out.push(s.clone()),
-            _ => return None,
-        }
-    }
-    Some((out, b.at))
+    Some((string_list(&b.value.v)?, b.at))
 }
 
 fn is_true(v: &V) -> bool {
@@ -108,21 +100,22 @@ struct Failure {
     fallback: bool,
 }
 
-/// Judges a setting that passes only when it `is True` (Django's own test). An absent setting
-/// fails when Django's default is not True (`default_true` false).
-fn judge_true(
+/// Judges one setting: a bound value fails unless `passes`; an absent one fails when Django's
+/// default does (`default_passes` false).
+fn judge(
     env: &Chain<'_>,
     name: &'static str,
     id: &'static str,
-    default_true: bool,
+    default_passes: bool,
+    passes: impl Fn(&V) -> bool,
     effect: &str,
     fix: &'static str,
 ) -> Option<Failure> {
     match setting(env, name) {
-        Setting::Absent if !default_true => {
+        Setting::Absent if !default_passes => {
             Some(Failure { at: None, id, problem: format!("{name} is not set, so {effect}"), fix, fallback: false })
         }
-        Setting::Known { v, fallback, at } if !is_true(v) => Some(Failure {
+        Setting::Known { v, fallback, at } if !passes(v) => Some(Failure {
             at: Some(at),
             id,
             problem: format!("{name} is {}, so {effect}", show(v)),
@@ -133,13 +126,14 @@ fn judge_true(
     }
 }
 
+/// A setting that passes only when it `is True` (Django's own test) and defaults to False.
 fn must_be_true(env: &Chain<'_>, name: &'static str, id: &'static str, effect: &str, fix: &'static str) -> Option<Failure> {
-    judge_true(env, name, id, false, effect, fix)
+    judge(env, name, id, false, is_true, effect, fix)
 }
 
 /// A setting whose Django default is True: only an explicit other value fails.
 fn explicit_not_true(env: &Chain<'_>, name: &'static str, id: &'static str, effect: &str, fix: &'static str) -> Option<Failure> {
-    judge_true(env, name, id, true, effect, fix)
+    judge(env, name, id, true, is_true, effect, fix)
 }
 
 /// Every check that fails for one resolved production root.
@@ -147,7 +141,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     let mut out = Vec::new();
     // Without a fully known MIDDLEWARE the module is not a settings root the rule can judge.
     let Some((mw, mw_at)) = strings(env, "MIDDLEWARE") else { return out };
-    let has = |m: &str| mw.iter().any(|x| x == m);
+    let has = |m: &str| mw.contains(&m);
     let security = has(SECURITY_MW);
 
     if !security {
@@ -170,24 +164,16 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     }
     if security {
         let hsts = setting(env, "SECURE_HSTS_SECONDS");
-        match &hsts {
-            Setting::Absent => out.push(Failure {
-                at: None,
-                id: "security.W004",
-                problem: "SECURE_HSTS_SECONDS is not set, so browsers are never told to refuse plain HTTP for this site (HSTS)".into(),
-                fix: "set SECURE_HSTS_SECONDS (start with 3600, then 31536000 once every page works over HTTPS)",
-                fallback: false,
-            }),
-            Setting::Known { v, fallback, at } if crate::settings::truthy(v) == Some(false) => out.push(Failure {
-                at: Some(*at),
-                id: "security.W004",
-                problem: format!("SECURE_HSTS_SECONDS is {}, so browsers are never told to refuse plain HTTP for this site (HSTS)", show(v)),
-                fix: "set SECURE_HSTS_SECONDS (start with 3600, then 31536000 once every page works over HTTPS)",
-                fallback: *fallback,
-            }),
-            _ => {}
-        }
-        if matches!(&hsts, Setting::Known { v, .. } if crate::settings::truthy(v) == Some(true)) {
+        out.extend(judge(
+            env,
+            "SECURE_HSTS_SECONDS",
+            "security.W004",
+            false,
+            |v| truthy(v) != Some(false),
+            "browsers are never told to refuse plain HTTP for this site (HSTS)",
+            "set SECURE_HSTS_SECONDS (start with 3600, then 31536000 once every page works over HTTPS)",
+        ));
+        if matches!(&hsts, Setting::Known { v, .. } if truthy(v) == Some(true)) {
             out.extend(must_be_true(
                 env,
                 "SECURE_HSTS_INCLUDE_SUBDOMAINS",
@@ -226,15 +212,11 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
                 fallback,
             }),
             Setting::Known { v, fallback, at } => {
-                let values: Option<Vec<String>> = match v {
-                    V::Str(s) => Some(s.split(',').map(|x| x.trim().to_string()).collect()),
-                    V::List(items) => items
-                        .iter()
-                        .map(|e| if let V::Str(s) = &e.v { Some(s.clone()) } else { None })
-                        .collect(),
-                    _ => None,
+                let values: Option<Vec<&str>> = match v {
+                    V::Str(s) => Some(s.split(',').map(str::trim).collect()),
+                    _ => string_list(v),
                 };
-                if let Some(bad) = values.and_then(|vs| vs.into_iter().find(|x| !REFERRER_POLICIES.contains(&x.as_str()))) {
+                if let Some(bad) = values.and_then(|vs| vs.into_iter().find(|x| !REFERRER_POLICIES.contains(x))) {
                     out.push(Failure {
                         at: Some(at),
                         id: "security.E023",
@@ -260,7 +242,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     }
 
     // Session cookie: W010 (the sessions app), W011 (the middleware), W012 (both).
-    let apps = strings(env, "INSTALLED_APPS").map(|(a, _)| a.iter().any(|x| x == SESSION_APP));
+    let apps = strings(env, "INSTALLED_APPS").map(|(a, _)| a.contains(&SESSION_APP));
     let session_mw = has(SESSION_MW);
     let cookie_id = match (apps, session_mw) {
         (Some(true), true) => Some("security.W012"),
@@ -293,7 +275,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     // CSRF cookie: W016, unless the token lives in the session.
     let csrf_in_session = match setting(env, "CSRF_USE_SESSIONS") {
         Setting::Absent => Some(false),
-        Setting::Known { v, .. } => crate::settings::truthy(v),
+        Setting::Known { v, .. } => truthy(v),
         Setting::Unknown => None,
     };
     if has(CSRF_MW) && csrf_in_session == Some(false) {
@@ -307,17 +289,15 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     }
 
     if has(XFRAME_MW) {
-        if let Setting::Known { v, fallback, at } = setting(env, "X_FRAME_OPTIONS") {
-            if !matches!(v, V::Str(s) if s == "DENY") {
-                out.push(Failure {
-                    at: Some(at),
-                    id: "security.W019",
-                    problem: format!("X_FRAME_OPTIONS is {}, so other pages of the same origin can frame yours", show(v)),
-                    fix: "set X_FRAME_OPTIONS = \"DENY\" unless the site frames its own pages",
-                    fallback,
-                });
-            }
-        }
+        out.extend(judge(
+            env,
+            "X_FRAME_OPTIONS",
+            "security.W019",
+            true,
+            |v| matches!(v, V::Str(s) if s == "DENY"),
+            "other pages of the same origin can frame yours",
+            "set X_FRAME_OPTIONS = \"DENY\" unless the site frames its own pages",
+        ));
     }
 
     match setting(env, "ALLOWED_HOSTS") {

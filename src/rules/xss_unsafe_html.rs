@@ -167,32 +167,23 @@ fn is_constant(s: &str) -> bool {
 /// built by f-string, `+`, `%` or `.format()` is safe when every value put into it is: a literal,
 /// a translation of one, a number, a constant, or the result of an escaper (`escape(x)`).
 fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
-    let bad = |n: Node<'_>| unsafe_piece(n, src, 0).map(|p| excerpt(text(p, src)));
-    match arg.kind() {
-        "string" if has_interpolation(arg) => {
-            bad(arg).map(|p| format!("an f-string interpolating `{p}` (`{}`)", excerpt(text(arg, src))))
-        }
-        "string" | "concatenated_string" | "integer" => None,
-        "binary_operator" => bad(arg).map(|p| format!("a string built with `{p}` (`{}`)", excerpt(text(arg, src)))),
-        "call" => {
-            let f = arg.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
-            if f.ends_with(".format") {
-                return bad(arg).map(|p| format!("a `.format()` result with `{p}` (`{}`)", excerpt(text(arg, src))));
-            }
-            if f.ends_with(".join") {
-                return bad(arg).map(|p| format!("a joined string with `{p}` (`{}`)", excerpt(text(arg, src))));
-            }
-            None
-        }
+    let f = arg.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+    let what = match arg.kind() {
+        "string" if has_interpolation(arg) => "an f-string interpolating",
+        "binary_operator" => "a string built with",
+        "call" if f.ends_with(".format") => "a `.format()` result with",
+        "call" if f.ends_with(".join") => "a joined string with",
         "identifier" | "attribute" | "subscript" => {
             let t = text(arg, src);
             if is_constant(t) || local_is_safe(arg, src) || class_attr_is_literal(arg, src) {
                 return None;
             }
-            Some(format!("`{}`", excerpt(t)))
+            return Some(format!("`{}`", excerpt(t)));
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    let piece = unsafe_piece(arg, src, 0)?;
+    Some(format!("{what} `{}` (`{}`)", excerpt(text(piece, src)), excerpt(text(arg, src))))
 }
 
 /// The first value put into a built string that is not known to be safe HTML.
