@@ -139,10 +139,11 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         if timing {
             use std::sync::atomic::Ordering::Relaxed;
             eprintln!(
-                "timing: {name:<10} {:>8.1} ms  (parses so far: {}, {} KB)",
+                "timing: {name:<10} {:>8.1} ms  (parses so far: {}, {} KB, {:.0} ms CPU)",
                 started.elapsed().as_secs_f64() * 1000.0,
                 crate::parse::PARSES.load(Relaxed),
-                crate::parse::PARSED_BYTES.load(Relaxed) / 1024
+                crate::parse::PARSED_BYTES.load(Relaxed) / 1024,
+                crate::parse::PARSE_NANOS.load(Relaxed) as f64 / 1e6
             );
         }
     };
@@ -209,11 +210,13 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Per-file rules. Each file is dropped (its text and tree freed) as soon as it is done, so
     // memory holds the texts and the trees of the files in flight, not of the whole tree.
     let prefilter = Prefilter::new(&active);
+    let rule_nanos: Vec<std::sync::atomic::AtomicU64> =
+        if timing { active.iter().map(|_| Default::default()).collect() } else { Vec::new() };
     let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
         .into_par_iter()
         .filter(|l| l.target)
         .map(|l| {
-            let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config);
+            let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
             if !found.is_empty() {
                 let sups = suppress::parse(&l.file);
                 found.retain(|f| !excluded_path(f) && !suppress::is_suppressed(&sups, f.rule.id, f.line));
@@ -226,6 +229,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         notes.extend(n);
     }
     phase("per-file");
+    for ((_, rule), nanos) in active.iter().zip(&rule_nanos) {
+        let ms = nanos.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+        if ms >= 1.0 {
+            eprintln!("timing:   {:<30} {ms:>8.1} ms CPU (parses included)", rule.id());
+        }
+    }
     finalize(&mut findings);
     phase("finalize");
     notes.sort();
@@ -269,7 +278,7 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     }
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
-        let (f, n) = check_file(&l.file, &project, &active, &prefilter, config);
+        let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
         findings.extend(f);
         notes.extend(n);
     }
@@ -391,12 +400,23 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
     {
         return FieldHistory::default();
     }
+    // Only an AlterField is compared with earlier migrations, and only with those of its own
+    // app: the history holds the apps of the checked migrations that alter a field.
+    let app_of = |rel: &str| crate::migrations::app_and_name(rel).0;
+    let apps: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| {
+            let c = &l.file.class;
+            l.target && c.roles.migration && !c.roles.test && !c.roles.vendored && l.file.text.contains("AlterField")
+        })
+        .map(|l| app_of(&l.file.rel))
+        .collect();
     let mut history = files
         .par_iter()
         .filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored)
         .filter_map(|l| {
             let f = &l.file;
-            let migration = f.class.roles.migration && f.text.contains("Migration");
+            let migration = f.class.roles.migration && apps.contains(&app_of(&f.rel)) && f.text.contains("Migration");
             let op_class = f.text.contains("reversible = False");
             if !migration && !op_class {
                 return None;
@@ -510,6 +530,7 @@ fn check_file(
     active: &[(usize, &dyn Rule)],
     pre: &Prefilter,
     config: &Config,
+    rule_nanos: &[std::sync::atomic::AtomicU64],
 ) -> (Vec<Finding>, Vec<Note>) {
     let mut out = Vec::new();
     let mut notes: Vec<Note> =
@@ -529,7 +550,11 @@ fn check_file(
             continue;
         }
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
+        let started = (!rule_nanos.is_empty()).then(Instant::now);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
+        if let Some(s) = started {
+            rule_nanos[k].fetch_add(s.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         if result.is_err() {
             notes.push(Note {
                 path: file.rel.clone(),

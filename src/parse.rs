@@ -17,6 +17,8 @@ pub const PARSE_BUDGET: Duration = Duration::from_secs(3);
 /// Parses so far and their bytes, for `PREFLIGHT_TIMINGS`.
 pub static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 pub static PARSED_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Nanoseconds spent parsing (summed over threads), for `PREFLIGHT_TIMINGS`.
+pub static PARSE_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Grammar {
@@ -89,6 +91,7 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
             None,
             Some(options),
         );
+        PARSE_NANOS.fetch_add(start.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         match tree {
             Some(t) => Ok(t),
             None => {
