@@ -111,7 +111,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     let mut notes: Vec<Note> = Vec::new();
     let root = &scan.root;
-    let walk_opts = WalkOptions { threads, exclude: &config.raw.exclude, root, max_file_size: config.max_file_size() };
+    let walk_opts = WalkOptions { threads, exclude: &config.raw.exclude, root };
     let (walked, walk_notes) =
         if scan.dirs.is_empty() { (Vec::new(), Vec::new()) } else { walk::walk(&scan.dirs, &walk_opts)? };
     let targets: Option<std::collections::HashSet<&PathBuf>> =
@@ -289,8 +289,44 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    // Ok(Err(len)) for a file over the size limit.
+    let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
+        use std::io::Read;
+        let f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        let max = config.max_file_size();
+        if len > max {
+            return Ok(Err(len));
+        }
+        if len == 0 {
+            // Sizes of 0 include files that are generated when read (/proc): read to the end.
+            let mut bytes = Vec::new();
+            f.take(max + 1).read_to_end(&mut bytes)?;
+            return Ok(Ok(bytes));
+        }
+        // Exactly the size stat gave: reading on to see the end of the file would cost one more
+        // system call per file. A file changed while the run reads it is read as it was.
+        let mut bytes = vec![0; len as usize];
+        let mut filled = 0;
+        while filled < bytes.len() {
+            match (&f).read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bytes.truncate(filled);
+        Ok(Ok(bytes))
+    };
+    let bytes = match read() {
+        Ok(Ok(b)) => b,
+        Ok(Err(len)) => {
+            return Err(Note {
+                path: rel,
+                message: format!("{len} bytes, over the {} byte limit, skipped", config.max_file_size()),
+            });
+        }
         Err(e) => {
             let why = match e.kind() {
                 std::io::ErrorKind::NotFound => "vanished before it could be read".to_string(),

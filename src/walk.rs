@@ -66,7 +66,6 @@ pub fn is_asset(path: &Path) -> bool {
 #[derive(Debug, Clone)]
 pub struct Walked {
     pub path: PathBuf,
-    pub size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +79,15 @@ pub struct WalkOptions<'a> {
     /// Extra exclusion globs (gitignore syntax, relative to `root`).
     pub exclude: &'a [String],
     pub root: &'a Path,
-    pub max_file_size: u64,
 }
 
 pub fn is_skipped_dir(path: &Path) -> bool {
+    is_skipped_dir_name(path) || path.join("pyvenv.cfg").is_file()
+}
+
+fn is_skipped_dir_name(path: &Path) -> bool {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    SKIP_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info") || path.join("pyvenv.cfg").is_file()
+    SKIP_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info")
 }
 
 /// Walks `paths` (directories) and returns regular files, sorted, plus notes.
@@ -110,14 +112,17 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
         .follow_links(false)
         .overrides(overrides)
         .threads(opts.threads)
-        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.depth() > 0 && is_skipped_dir(e.path())));
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir()) && e.depth() > 0 && is_skipped_dir_name(e.path()))
+        });
 
     let files = Mutex::new(Vec::new());
     let notes = Mutex::new(Vec::new());
-    let max = opts.max_file_size;
+    let venvs = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         let files = &files;
         let notes = &notes;
+        let venvs = &venvs;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -134,6 +139,13 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
                 return WalkState::Continue;
             }
             let path = entry.path().to_path_buf();
+            // A virtualenv is known by its `pyvenv.cfg`: asking every folder for one would be a
+            // system call per folder, so what the walk found under one is dropped afterwards.
+            if entry.depth() > 0 && entry.file_name() == "pyvenv.cfg" {
+                if let Some(dir) = path.parent() {
+                    venvs.lock().unwrap().push(dir.to_path_buf());
+                }
+            }
             if ft.is_symlink() {
                 let target = std::fs::metadata(&path);
                 let message = match target {
@@ -153,22 +165,20 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
             if is_asset(&path) {
                 return WalkState::Continue;
             }
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > max {
-                notes
-                    .lock()
-                    .unwrap()
-                    .push(WalkNote { path, message: format!("{} bytes, over the {} byte limit, skipped", size, max) });
-                return WalkState::Continue;
-            }
-            files.lock().unwrap().push(Walked { path, size });
+            // The size limit is checked when the file is opened: a stat here would be one more
+            // system call per file.
+            files.lock().unwrap().push(Walked { path });
             WalkState::Continue
         })
     });
+    let venvs: Vec<PathBuf> = venvs.into_inner().unwrap();
+    let in_venv = |p: &Path| venvs.iter().any(|v| p.starts_with(v) && !paths.iter().any(|r| r.starts_with(v)));
     let mut files = files.into_inner().unwrap();
+    files.retain(|f| !in_venv(&f.path));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
     let mut notes = notes.into_inner().unwrap();
+    notes.retain(|n| !in_venv(&n.path));
     notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     Ok((files, notes))
 }

@@ -380,3 +380,26 @@ fn readme_rule_table_is_current() {
         "README rule table is stale: regenerate it with `preflight rules --format markdown`"
     );
 }
+
+#[test]
+fn dependency_build_and_virtualenv_folders_are_not_walked() {
+    const LOG: &str = "console.log(1);\n";
+    let p = Project::new(&[
+        ("web/app.js", LOG),
+        ("web/node_modules/left-pad/index.js", LOG),
+        ("web/dist/bundle.js", LOG),
+        ("pkg.egg-info/x.js", LOG),
+        // A virtualenv under any name is known by its pyvenv.cfg, whatever it holds.
+        ("web/env/pyvenv.cfg", "home = /usr/bin\n"),
+        ("web/env/lib/helper.js", LOG),
+        ("web/env/lib/python3.12/site-packages/pkg/x.js", LOG),
+        // A folder beside it with a similar name is walked.
+        ("web/env2/x.js", LOG),
+    ]);
+    let o = p.run(&["check", "--format", "json", "--select", "console-log"]);
+    assert_eq!(triples(&o), [t("console-log", "web/app.js", 1), t("console-log", "web/env2/x.js", 1)]);
+    assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
+    // Pointed at the virtualenv itself, preflight checks it.
+    let o = p.run(&["check", "--format", "json", "--select", "console-log", "web/env"]);
+    assert_eq!(triples(&o), [t("console-log", "web/env/lib/helper.js", 1)]);
+}
