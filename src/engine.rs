@@ -108,6 +108,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let active: Vec<(usize, &dyn Rule)> =
         rules.iter().enumerate().filter(|(i, _)| selected[*i]).map(|(i, r)| (i, r.as_ref())).collect();
     debug_assert!(rules.iter().zip(RULES).all(|(r, m)| r.id() == m.id));
+    let warm: Vec<bool> = selected.to_vec();
+    std::thread::spawn(move || {
+        for (rule, _) in rules_impl::instantiate().iter().zip(warm).filter(|(_, on)| *on) {
+            rule.warm_up();
+        }
+    });
 
     let mut notes: Vec<Note> = Vec::new();
     let root = &scan.root;
@@ -480,11 +486,18 @@ fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph
     let mut graph = ModelGraph::default();
     // Only Python code being checked uses the graph: with file names given and none of them
     // Python outside migrations, it is not built.
+    // The graph answers two questions of the checked Python code: what a loop over a queryset
+    // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
+    // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
+    let checked =
+        || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
+    let is_view = |t: &str| t.contains("serializer_class") && t.contains("queryset");
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm"))
-        || !files.iter().any(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration)
+        || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text))
     {
         return graph;
     }
+    let serializers = checked().any(|l| is_view(&l.file.text));
     let candidates: Vec<&Arc<SourceFile>> = files
         .iter()
         .map(|l| &l.file)
@@ -493,7 +506,7 @@ fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph
                 && !f.class.roles.vendored
                 && !f.class.roles.migration
                 && !f.class.roles.test
-                && is_candidate(&f.rel, &f.text)
+                && is_candidate(&f.rel, &f.text, serializers)
         })
         .collect();
     // Read in parallel, one graph per file, merged in path order so that the graph does not

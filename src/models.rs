@@ -164,11 +164,16 @@ const MODEL_BASES: &[&str] = &[
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
-pub fn is_candidate(rel: &str, text: &str) -> bool {
-    static CLASS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
-    let class = CLASS.get_or_init(|| {
-        regex::bytes::Regex::new(r"(?m)^class\s+\w+\s*\([^)]*(?:Serializer|Manager|QuerySet|Model)\b").expect("regex")
+/// Without `serializers`, a module whose only graph classes are serializers is not one.
+pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
+    static CLASS: std::sync::OnceLock<[regex::bytes::Regex; 2]> = std::sync::OnceLock::new();
+    let [with_serializers, without] = CLASS.get_or_init(|| {
+        let class = |bases: &str| {
+            regex::bytes::Regex::new(&format!(r"(?m)^class\s+\w+\s*\([^)]*(?:{bases})\b")).expect("regex")
+        };
+        [class("Serializer|Manager|QuerySet|Model"), class("Manager|QuerySet|Model")]
     });
+    let class = if serializers { with_serializers } else { without };
     (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
 }
 

@@ -53,6 +53,9 @@ pub trait Rule: Send + Sync {
     fn check_file(&self, _ctx: &mut FileCtx<'_>) {}
     /// Project-wide check; runs once, after the project pass.
     fn check_project(&self, _project: &Project, _sink: &mut ProjectSink) {}
+    /// Builds what the rule builds once (compiled patterns) ahead of the first file: a run
+    /// calls it on a thread of its own while it walks and loads.
+    fn warm_up(&self) {}
 }
 
 pub mod rules_impl {

@@ -49,7 +49,9 @@ macro_rules! fmt {
     };
 }
 
-pub static FORMATS: &[Format] = &[
+const FORMAT_COUNT: usize = 38;
+
+pub static FORMATS: &[Format; FORMAT_COUNT] = &[
     fmt!(
         "aws-access-key-id",
         "AWS access key ID",
@@ -309,14 +311,20 @@ pub static FORMATS: &[Format] = &[
 /// The format patterns, compiled as ASCII byte regexes: every token format is ASCII, and Unicode
 /// `\b`/`\w` would force the regex engine off its fast path on non-ASCII text (a 20x slowdown
 /// measured on real repositories).
-pub fn regexes() -> &'static (BytesRegexSet, Vec<BytesRegex>) {
-    static R: OnceLock<(BytesRegexSet, Vec<BytesRegex>)> = OnceLock::new();
-    R.get_or_init(|| {
-        let ascii = |p: &str| format!("(?-u){p}");
-        let set = BytesRegexSet::new(FORMATS.iter().map(|f| ascii(f.pattern))).expect("format patterns");
-        let each = FORMATS.iter().map(|f| BytesRegex::new(&ascii(f.pattern)).expect("format pattern")).collect();
-        (set, each)
-    })
+pub fn format_set() -> &'static BytesRegexSet {
+    static SET: OnceLock<BytesRegexSet> = OnceLock::new();
+    SET.get_or_init(|| BytesRegexSet::new(FORMATS.iter().map(|f| ascii(f.pattern))).expect("format patterns"))
+}
+
+/// The pattern of `FORMATS[i]` on its own, for its capture groups. Compiled on first use: most
+/// runs meet a few formats, and compiling all of them is most of a pre-commit run's start-up.
+pub fn format_regex(i: usize) -> &'static BytesRegex {
+    static EACH: [OnceLock<BytesRegex>; FORMAT_COUNT] = [const { OnceLock::new() }; FORMAT_COUNT];
+    EACH[i].get_or_init(|| BytesRegex::new(&ascii(FORMATS[i].pattern)).expect("format pattern"))
+}
+
+fn ascii(pattern: &str) -> String {
+    format!("(?-u){pattern}")
 }
 
 /// Builds a synthetic sample of a format from a seed (a small deterministic generator).

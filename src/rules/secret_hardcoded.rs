@@ -22,6 +22,11 @@ impl Rule for SecretHardcoded {
         !class.roles.vendored
     }
 
+    fn warm_up(&self) {
+        secrets::format_set();
+        patterns();
+    }
+
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;
         let text = file.text.as_str();
@@ -29,10 +34,9 @@ impl Rule for SecretHardcoded {
         let mut taken: Vec<(usize, usize)> = Vec::new();
 
         // 1. Known token formats.
-        let (set, each) = secrets::regexes();
-        for i in set.matches(text.as_bytes()).iter() {
+        for i in secrets::format_set().matches(text.as_bytes()).iter() {
             let format = &FORMATS[i];
-            for caps in each[i].captures_iter(text.as_bytes()) {
+            for caps in secrets::format_regex(i).captures_iter(text.as_bytes()) {
                 let Some(m) = caps.get(1) else { continue };
                 let Some(secret) = text.get(m.start()..m.end()).map(str::trim_end) else { continue };
                 let whole = caps.get(0).and_then(|c| text.get(c.start()..c.end())).unwrap_or("");
