@@ -137,25 +137,32 @@ impl Rule for DjangoNPlusOne {
         let dir = class_dir(&file.rel);
         let imports = imports_of(root, src);
         let mut scopes = vec![root];
-        crate::parse::for_each_node(root, |n| {
-            if n.kind() == "function_definition" {
-                scopes.push(n);
-            }
+        let mut classes = Vec::new();
+        crate::parse::for_each_node(root, |n| match n.kind() {
+            // Only a scope with a `for` can loop over a queryset.
+            "function_definition" if has_for(&src[n.byte_range()]) => scopes.push(n),
+            "class_definition" if view => classes.push(n),
+            _ => {}
         });
         for scope in scopes {
             let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
             a.scope(scope);
         }
-        crate::parse::for_each_node(root, |n| {
-            if n.kind() == "class_definition" {
-                let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
-                a.drf_view(n);
-            }
-        });
+        for class in classes {
+            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
+            a.drf_view(class);
+        }
         for (start, end, msg) in reports {
             ctx.report(start, end, msg);
         }
     }
+}
+
+/// Whether the keyword `for` occurs in `code` (or the word in a string or comment).
+fn has_for(code: &str) -> bool {
+    let b = code.as_bytes();
+    let word = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    code.match_indices("for").any(|(i, _)| !word(i.checked_sub(1)) && !word(Some(i + 3)))
 }
 
 struct Analysis<'a, 'g> {
@@ -883,4 +890,19 @@ fn identifiers(n: Node<'_>) -> Vec<Node<'_>> {
 /// A model's class name from its key (`shop:Order` → `Order`).
 fn short(key: &str) -> &str {
     key.rsplit(':').next().unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_for;
+
+    #[test]
+    fn the_for_keyword_and_not_words_containing_it() {
+        for code in ["for x in qs:", "[x for x in y]", "for(a, b) in pairs:", "  async for x in y:", "x\nfor"] {
+            assert!(has_for(code), "{code}");
+        }
+        for code in ["format(x)", "before = 1", "self.form", "platform_for_x = 1", "forms.Form"] {
+            assert!(!has_for(code), "{code}");
+        }
+    }
 }
