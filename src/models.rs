@@ -556,32 +556,50 @@ pub fn class_dir(rel: &str) -> String {
     }
 }
 
-/// Whether a class filed under `dir` can be what `module` (as imported from a module in
-/// `from_dir`) names.
-fn module_matches(dir: &str, module: &str, from_dir: &str) -> bool {
-    let dots = module.chars().take_while(|&c| c == '.').count();
-    let rest = &module[dots..];
-    let mut parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('.').collect() };
-    match parts.iter().position(|p| *p == "models") {
-        Some(i) => parts.truncate(i),
-        None => {
-            parts.pop();
+/// The folders a class imported from `module` (in a module in `from_dir`) can be filed under.
+enum ModuleDir {
+    /// A relative import: exactly this folder.
+    Exact(String),
+    /// An absolute import: this folder path, under any parent folder.
+    Suffix(String),
+    Nowhere,
+}
+
+impl ModuleDir {
+    fn of(module: &str, from_dir: &str) -> ModuleDir {
+        let dots = module.chars().take_while(|&c| c == '.').count();
+        let rest = &module[dots..];
+        let mut parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('.').collect() };
+        match parts.iter().position(|p| *p == "models") {
+            Some(i) => parts.truncate(i),
+            None => {
+                parts.pop();
+            }
+        }
+        let tail = parts.join("/");
+        if dots == 0 {
+            return if tail.is_empty() { ModuleDir::Nowhere } else { ModuleDir::Suffix(tail) };
+        }
+        let mut base = from_dir;
+        for _ in 1..dots {
+            base = base.rsplit_once('/').map_or("", |(p, _)| p);
+        }
+        ModuleDir::Exact(match (base.is_empty(), tail.is_empty()) {
+            (_, true) => base.to_string(),
+            (true, false) => tail,
+            (false, false) => format!("{base}/{tail}"),
+        })
+    }
+
+    fn holds(&self, dir: &str) -> bool {
+        match self {
+            ModuleDir::Exact(want) => dir == want,
+            ModuleDir::Suffix(tail) => {
+                dir == tail || dir.strip_suffix(tail.as_str()).is_some_and(|head| head.ends_with('/'))
+            }
+            ModuleDir::Nowhere => false,
         }
     }
-    let tail = parts.join("/");
-    if dots == 0 {
-        return !tail.is_empty() && (dir == tail || dir.ends_with(&format!("/{tail}")));
-    }
-    let mut base = from_dir.to_string();
-    for _ in 1..dots {
-        base = base.rsplit_once('/').map_or(String::new(), |(p, _)| p.to_string());
-    }
-    let want = match (base.is_empty(), tail.is_empty()) {
-        (_, true) => base,
-        (true, false) => tail,
-        (false, false) => format!("{base}/{tail}"),
-    };
-    dir == want
 }
 
 /// The key a class name means in a module in `dir` with `imports`: the imported one, else the
@@ -592,7 +610,8 @@ fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports:
         &k[..k.len().saturating_sub(name.len() + 1)]
     }
     if let Some(module) = imports.get(name) {
-        let found: Vec<&String> = keys.iter().filter(|k| module_matches(dir_of(k, name), module, dir)).collect();
+        let target = ModuleDir::of(module, dir);
+        let found: Vec<&String> = keys.iter().filter(|k| target.holds(dir_of(k, name))).collect();
         return (found.len() == 1).then(|| found[0].clone());
     }
     let here: Vec<&String> = keys.iter().filter(|k| dir_of(k, name) == dir).collect();
