@@ -136,7 +136,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             paths.push(f.clone());
         }
     }
-    paths.sort();
+    paths.sort_unstable_by(|a, b| walk::path_order(a, b));
     paths.dedup();
 
     // Load: every target file, and in file mode the Python files of the project for context.

@@ -89,7 +89,8 @@ pub struct SourceFile {
     pub rel: String,
     pub class: FileClass,
     pub text: String,
-    pub lines: LineIndex,
+    /// Line starts, built on first use (most files never report a position).
+    lines: OnceLock<LineIndex>,
     /// What decoding had to do (UTF-16, lossy UTF-8), for the per-file notes.
     pub decode_note: Option<String>,
     tree: OnceLock<Option<tree_sitter::Tree>>,
@@ -98,17 +99,20 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, rel: String, class: FileClass, text: String) -> Self {
-        let lines = LineIndex::new(&text);
         SourceFile {
             path,
             rel,
             class,
             text,
-            lines,
+            lines: OnceLock::new(),
             decode_note: None,
             tree: OnceLock::new(),
             parse_note: OnceLock::new(),
         }
+    }
+
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// The syntax tree, parsed on first call. `None` when the language has no grammar or the
@@ -146,16 +150,16 @@ impl SourceFile {
 
     /// Text of one 0-based line without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.lines.line_start(line);
-        let end = if line + 1 < self.lines.len() { self.lines.line_start(line + 1) } else { self.text.len() };
+        let start = self.lines().line_start(line);
+        let end = if line + 1 < self.lines().len() { self.lines().line_start(line + 1) } else { self.text.len() };
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     /// 1-based (line, column) of a byte offset; columns count characters.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.lines.line_of(offset);
-        let start = self.lines.line_start(line);
+        let line = self.lines().line_of(offset);
+        let start = self.lines().line_start(line);
         let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }

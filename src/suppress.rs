@@ -25,7 +25,7 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
     if !file.text.contains(MARKER) {
         return out;
     }
-    for line in 0..file.lines.len() {
+    for line in 0..file.lines().len() {
         let text = file.line_text(line);
         let Some(pos) = text.find(MARKER) else {
             continue;
@@ -42,7 +42,7 @@ pub fn parse(file: &SourceFile) -> Vec<Suppression> {
             Some((list, _)) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None => Vec::new(),
         };
-        out.push(Suppression { line, ids, offset: file.lines.line_start(line) + pos });
+        out.push(Suppression { line, ids, offset: file.lines().line_start(line) + pos });
     }
     out
 }

@@ -175,12 +175,20 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
     let in_venv = |p: &Path| venvs.iter().any(|v| p.starts_with(v) && !paths.iter().any(|r| r.starts_with(v)));
     let mut files = files.into_inner().unwrap();
     files.retain(|f| !in_venv(&f.path));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.sort_unstable_by(|a, b| path_order(&a.path, &b.path));
     files.dedup_by(|a, b| a.path == b.path);
     let mut notes = notes.into_inner().unwrap();
     notes.retain(|n| !in_venv(&n.path));
     notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     Ok((files, notes))
+}
+
+/// The order of `Path::cmp` (component by component) for the clean paths a walk yields, as a
+/// byte comparison in which `/` sorts before every other byte: the same order, without
+/// splitting both paths into components at each comparison (1% of a large run's CPU).
+pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: &u8| if *c == b'/' { 0 } else { *c };
+    a.as_os_str().as_encoded_bytes().iter().map(key).cmp(b.as_os_str().as_encoded_bytes().iter().map(key))
 }
 
 fn describe_walk_error(err: &ignore::Error) -> (PathBuf, String) {
@@ -193,5 +201,23 @@ fn describe_walk_error(err: &ignore::Error) -> (PathBuf, String) {
             (PathBuf::new(), "permission denied, skipped".into())
         }
         other => (PathBuf::new(), other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_order;
+    use std::path::Path;
+
+    #[test]
+    fn path_order_is_the_order_of_components() {
+        let names =
+            ["a", "a/b", "a-b", "a.b", "a/b/c", "a/b-c", "a/b.c", "a0", "a b", "a_b/x", "A", "é/x", "ab", "a/ba", "b"];
+        for x in names {
+            for y in names {
+                let (px, py) = (Path::new(x), Path::new(y));
+                assert_eq!(path_order(px, py), px.cmp(py), "{x} vs {y}");
+            }
+        }
     }
 }

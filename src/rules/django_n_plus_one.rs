@@ -145,11 +145,11 @@ impl Rule for DjangoNPlusOne {
             _ => {}
         });
         for scope in scopes {
-            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
+            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
             a.scope(scope);
         }
         for class in classes {
-            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: &file.lines };
+            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
             a.drf_view(class);
         }
         for (start, end, msg) in reports {
