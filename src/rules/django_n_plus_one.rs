@@ -184,19 +184,28 @@ fn scope_nodes(scope: Node<'_>) -> Vec<Node<'_>> {
         _ => Some(scope),
     };
     let Some(start) = start else { return out };
-    let mut stack = vec![start];
-    while let Some(n) = stack.pop() {
-        out.push(n);
-        let mut c = n.walk();
-        let children: Vec<Node<'_>> = n.named_children(&mut c).collect();
-        for ch in children.into_iter().rev() {
-            if matches!(ch.kind(), "function_definition" | "class_definition" | "lambda" | "decorated_definition") {
+    out.push(start);
+    // Pre-order with one cursor: named nodes, not entering the nested scopes.
+    let mut cursor = start.walk();
+    if !cursor.goto_first_child() {
+        return out;
+    }
+    loop {
+        let n = cursor.node();
+        let enter = n.is_named()
+            && !matches!(n.kind(), "function_definition" | "class_definition" | "lambda" | "decorated_definition");
+        if enter {
+            out.push(n);
+            if cursor.goto_first_child() {
                 continue;
             }
-            stack.push(ch);
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return out;
+            }
         }
     }
-    out
 }
 
 type Env = HashMap<String, Option<Qs>>;
