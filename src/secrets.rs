@@ -365,8 +365,12 @@ const CREDENTIAL_SUFFIXES: &[&str] = &[
 
 /// Whether an identifier or key names a credential (`db_password`, `apiKey`, `SIGNING_KEY`).
 pub fn is_credential_name(name: &str) -> bool {
-    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    CREDENTIAL_SUFFIXES.iter().any(|s| n.ends_with(s)) && !n.ends_with("csrftoken") && !n.ends_with("xsrftoken")
+    // Compared from the end on the lower-cased ASCII letters and digits, without building them.
+    let ends_with = |suffix: &str| {
+        let tail = name.bytes().rev().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase());
+        tail.take(suffix.len()).eq(suffix.bytes().rev())
+    };
+    CREDENTIAL_SUFFIXES.iter().any(|s| ends_with(s)) && !ends_with("csrftoken") && !ends_with("xsrftoken")
 }
 
 const PLACEHOLDER_WORDS: &[&str] = &[
