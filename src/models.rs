@@ -49,7 +49,7 @@ pub struct Model {
     /// `dir:Name`, unique across the project (see `class_dir`).
     pub key: String,
     pub dir: String,
-    pub imports: Imports,
+    pub imports: std::sync::Arc<Imports>,
     pub app: String,
     pub is_abstract: bool,
     pub bases: Vec<String>,
@@ -91,7 +91,7 @@ pub struct QsMethod {
 #[derive(Debug, Clone, Default)]
 pub struct QsClass {
     pub dir: String,
-    pub imports: Imports,
+    pub imports: std::sync::Arc<Imports>,
     pub bases: Vec<String>,
     pub methods: HashMap<String, QsMethod>,
 }
@@ -114,7 +114,7 @@ pub enum SerField {
 pub struct Serializer {
     pub name: String,
     pub dir: String,
-    pub imports: Imports,
+    pub imports: std::sync::Arc<Imports>,
     /// `Meta.model`: its class name as written, then (after `finish`) the model's key.
     pub model: Option<String>,
     /// `Meta.fields`; `None` for `"__all__"` or when absent.
@@ -186,7 +186,7 @@ fn is_models_module(rel: &str) -> bool {
 pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: &tree_sitter::Tree) {
     let src = file.text.as_str();
     let aliases = import_aliases(tree.root_node(), src);
-    let imports = imports_of(tree.root_node(), src);
+    let imports = std::sync::Arc::new(imports_of(tree.root_node(), src));
     let dir = class_dir(&file.rel);
     let app = app_label(&file.rel);
     let models_module = is_models_module(&file.rel);
@@ -470,7 +470,7 @@ impl ModelGraph {
     /// A method of the manager or queryset classes behind `manager` (a callee expression on
     /// `model`), or `None` when any class involved is not the project's.
     pub fn manager_method(&self, model: &Model, manager: &str, method: &str) -> Option<&QsMethod> {
-        let mut classes: Vec<(String, String, Imports)> = Vec::new();
+        let mut classes: Vec<(String, String, std::sync::Arc<Imports>)> = Vec::new();
         let m = manager.trim_end_matches(".as_manager");
         let mut push = |c: &str| classes.push((c.to_string(), model.dir.clone(), model.imports.clone()));
         if let Some((mgr, qs)) = m.split_once(".from_queryset(") {
