@@ -133,6 +133,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     for f in &scan.files {
         let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
         if !paths.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
+            // Opening a named FIFO would block the run forever: only regular files are read.
+            if std::fs::metadata(f).is_ok_and(|m| !m.is_file()) {
+                let message = "not a regular file (FIFO, socket or device), skipped".to_string();
+                notes.push(Note { path: rel_path(f, root), message });
+                continue;
+            }
             paths.push(f.clone());
         }
     }

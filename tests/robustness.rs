@@ -92,6 +92,34 @@ fn hostile_files_become_notes_and_findings_stay_exact() {
     ];
     assert_eq!(text_notes(&o), expected);
     assert_eq!(sarif_notes(&p, &[]), expected);
+
+    // Named on the command line (a pre-commit hook passes names): the FIFO and the socket are
+    // notes too, and the run does not wait on the FIFO.
+    let mut child = std::process::Command::new(bin())
+        .args(["check", "--format", "json", "src/fifo.js", "src/sock.js", "src/App.tsx"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("preflight blocked on a named FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(triples(&o), vec![t("console-log", "src/App.tsx", 2)]);
+    assert_eq!(
+        text_notes(&o),
+        [
+            "src/fifo.js: not a regular file (FIFO, socket or device), skipped",
+            "src/sock.js: not a regular file (FIFO, socket or device), skipped",
+        ]
+    );
 }
 
 #[test]
