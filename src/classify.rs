@@ -232,8 +232,14 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
     FileClass { lang, roles, forced_production: None }
 }
 
-/// Minified or generated: a very long line early in a JS/CSS file, or a generated-code banner.
+/// Minified, generated or a library's build: a very long line early in a JS/CSS file, a
+/// generated-code banner, or a JS file opening with a UMD/AMD wrapper (`define.amd`), which is
+/// how libraries ship (d3, moment, select2 committed under `static/`); application code is
+/// written as modules.
 fn looks_generated(head: &[u8], lang: Lang) -> bool {
+    if lang.is_js_family() && head.windows(10).any(|w| w == b"define.amd") {
+        return true;
+    }
     let head = &head[..head.len().min(4096)];
     // The first five lines.
     let first = head.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(4).map_or(head, |(i, _)| &head[..i]);
@@ -296,6 +302,10 @@ mod tests {
         assert!(classify("frontend/src/Button.stories.tsx", b"").roles.story);
         assert!(classify("frontend/vite.config.ts", b"").roles.tooling);
         assert!(classify("static/js/app.min.js", b"").roles.vendored);
+        let umd =
+            b"/*! lib v1 */\n(function (g, f) {\n  typeof define === 'function' && define.amd ? define(f) : f();\n})";
+        assert!(classify("shop/static/chart/chart.js", umd).roles.vendored);
+        assert!(!classify("shop/static/shop/app.js", b"export const defineAmd = 1;\n").roles.vendored);
         assert!(classify("blog/migrations/0001_initial.py", b"").roles.migration);
         assert!(classify("frontend/src/components/TodoList.tsx", b"").is_production());
         assert!(classify("blog/tests/test_views.py", b"").roles.test);
