@@ -232,12 +232,23 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
     FileClass { lang, roles, forced_production: None }
 }
 
+/// A library's release banner opening the file: a `/*!` comment (the one minifiers keep) naming
+/// a version and a license, as jQuery's and Bootstrap's do.
+fn library_banner(head: &[u8]) -> bool {
+    static VERSION: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    let Some(rest) = head[start..].strip_prefix(b"/*!") else { return false };
+    let comment = rest.windows(2).position(|w| w == b"*/").map_or(rest, |end| &rest[..end]);
+    let version = VERSION.get_or_init(|| regex::bytes::Regex::new(r"(?i)(?:\bv|\bversion\s+)\d+\.\d+").expect("regex"));
+    comment.windows(5).any(|w| w.eq_ignore_ascii_case(b"licen")) && version.is_match(comment)
+}
+
 /// Minified, generated or a library's build: a very long line early in a JS/CSS file, a
 /// generated-code banner, or a JS file opening with a UMD/AMD wrapper (`define.amd`), which is
 /// how libraries ship (d3, moment, select2 committed under `static/`); application code is
 /// written as modules.
 fn looks_generated(head: &[u8], lang: Lang) -> bool {
-    if lang.is_js_family() && head.windows(10).any(|w| w == b"define.amd") {
+    if lang.is_js_family() && (head.windows(10).any(|w| w == b"define.amd") || library_banner(head)) {
         return true;
     }
     let head = &head[..head.len().min(4096)];
@@ -306,6 +317,12 @@ mod tests {
             b"/*! lib v1 */\n(function (g, f) {\n  typeof define === 'function' && define.amd ? define(f) : f();\n})";
         assert!(classify("shop/static/chart/chart.js", umd).roles.vendored);
         assert!(!classify("shop/static/shop/app.js", b"export const defineAmd = 1;\n").roles.vendored);
+        let banner = b"/*!\n * Bootstrap v3.4.1 (https://getbootstrap.com/)\n * Licensed under the MIT license\n */\n";
+        assert!(classify("shop/static/bootstrap/js/bootstrap.js", banner).roles.vendored);
+        // A bundle's license pointer without a version, or a plain comment: the project's own.
+        let own = b"/*! For license information please see app.js.LICENSE.txt */\nexport const a = 1;\n";
+        assert!(!classify("shop/static/shop/app.js", own).roles.vendored);
+        assert!(!classify("shop/static/shop/app.js", b"/* v1.2 of the checkout, MIT license */\n").roles.vendored);
         assert!(classify("blog/migrations/0001_initial.py", b"").roles.migration);
         assert!(classify("frontend/src/components/TodoList.tsx", b"").is_production());
         assert!(classify("blog/tests/test_views.py", b"").roles.test);
