@@ -128,7 +128,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         }
     }
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
-    let mut paths: Vec<PathBuf> = walked.iter().map(|w| w.path.clone()).collect();
+    let mut paths = walked;
     let excluded = exclude_matcher(config, root)?;
     for f in &scan.files {
         let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
@@ -322,25 +322,13 @@ fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loade
         if len > max {
             return Ok(Err(len));
         }
-        if len == 0 {
-            // Sizes of 0 include files that are generated when read (/proc): read to the end.
-            let mut bytes = Vec::new();
-            f.take(max + 1).read_to_end(&mut bytes)?;
-            return Ok(Ok(bytes));
-        }
-        // Exactly the size stat gave: reading on to see the end of the file would cost one more
-        // system call per file. A file changed while the run reads it is read as it was.
-        let mut bytes = vec![0; len as usize];
-        let mut filled = 0;
-        while filled < bytes.len() {
-            match (&f).read(&mut bytes[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        bytes.truncate(filled);
+        // Exactly the size stat gave: once `take` has it, the end of the file is not asked for,
+        // which would be one more system call per file (a file changed while the run reads it
+        // is read as it was). A size of 0 includes files generated when read (/proc): those are
+        // read to the end, up to the limit.
+        let limit = if len == 0 { max + 1 } else { len };
+        let mut bytes = Vec::with_capacity(len as usize);
+        f.take(limit).read_to_end(&mut bytes)?;
         Ok(Ok(bytes))
     };
     let bytes = match read() {
@@ -502,14 +490,12 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
 fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph {
     use crate::models::{add_file, is_candidate, ModelGraph};
     let mut graph = ModelGraph::default();
-    // Only Python code being checked uses the graph: with file names given and none of them
-    // Python outside migrations, it is not built.
     // The graph answers two questions of the checked Python code: what a loop over a queryset
     // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
     // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
     let checked =
         || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
-    let is_view = |t: &str| t.contains("serializer_class") && t.contains("queryset");
+    let is_view = crate::models::may_hold_list_view;
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm"))
         || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text))
     {

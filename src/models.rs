@@ -163,6 +163,12 @@ const MODEL_BASES: &[&str] = &[
 ];
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
 
+/// Whether code can hold a DRF list view for the N+1 rule to follow into its serializer: it
+/// names a `serializer_class` and a `queryset`.
+pub fn may_hold_list_view(text: &str) -> bool {
+    text.contains("serializer_class") && text.contains("queryset")
+}
+
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 /// Without `serializers`, a module whose only graph classes are serializers is not one.
 pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {

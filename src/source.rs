@@ -150,16 +150,18 @@ impl SourceFile {
 
     /// Text of one 0-based line without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.lines().line_start(line);
-        let end = if line + 1 < self.lines().len() { self.lines().line_start(line + 1) } else { self.text.len() };
+        let lines = self.lines();
+        let start = lines.line_start(line);
+        let end = if line + 1 < lines.len() { lines.line_start(line + 1) } else { self.text.len() };
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     /// 1-based (line, column) of a byte offset; columns count characters.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.lines().line_of(offset);
-        let start = self.lines().line_start(line);
+        let lines = self.lines();
+        let line = lines.line_of(offset);
+        let start = lines.line_start(line);
         let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }

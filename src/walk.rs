@@ -64,11 +64,6 @@ pub fn is_asset(path: &Path) -> bool {
 }
 
 #[derive(Debug, Clone)]
-pub struct Walked {
-    pub path: PathBuf,
-}
-
-#[derive(Debug, Clone)]
 pub struct WalkNote {
     pub path: PathBuf,
     pub message: String,
@@ -91,7 +86,7 @@ fn is_skipped_dir_name(path: &Path) -> bool {
 }
 
 /// Walks `paths` (directories) and returns regular files, sorted, plus notes.
-pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, Vec<WalkNote>), String> {
+pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, Vec<WalkNote>), String> {
     let mut builder = WalkBuilder::new(&paths[0]);
     for p in &paths[1..] {
         builder.add(p);
@@ -167,16 +162,16 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<Walked>, V
             }
             // The size limit is checked when the file is opened: a stat here would be one more
             // system call per file.
-            files.lock().unwrap().push(Walked { path });
+            files.lock().unwrap().push(path);
             WalkState::Continue
         })
     });
     let venvs: Vec<PathBuf> = venvs.into_inner().unwrap();
     let in_venv = |p: &Path| venvs.iter().any(|v| p.starts_with(v) && !paths.iter().any(|r| r.starts_with(v)));
-    let mut files = files.into_inner().unwrap();
-    files.retain(|f| !in_venv(&f.path));
-    files.sort_unstable_by(|a, b| path_order(&a.path, &b.path));
-    files.dedup_by(|a, b| a.path == b.path);
+    let mut files: Vec<PathBuf> = files.into_inner().unwrap();
+    files.retain(|f| !in_venv(f));
+    files.sort_unstable_by(|a, b| path_order(a, b));
+    files.dedup();
     let mut notes = notes.into_inner().unwrap();
     notes.retain(|n| !in_venv(&n.path));
     notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));

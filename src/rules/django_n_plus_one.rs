@@ -126,7 +126,7 @@ impl Rule for DjangoNPlusOne {
             && (text.contains(".objects")
                 || text.contains("._default_manager")
                 || graph.manager_names.iter().any(|m| text.contains(m.as_str())));
-        let view = text.contains("serializer_class") && text.contains("queryset");
+        let view = crate::models::may_hold_list_view(text);
         if !loops && !view {
             return;
         }
@@ -144,12 +144,11 @@ impl Rule for DjangoNPlusOne {
             "class_definition" if view => classes.push(n),
             _ => {}
         });
+        let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
         for scope in scopes {
-            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
             a.scope(scope);
         }
         for class in classes {
-            let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
             a.drf_view(class);
         }
         for (start, end, msg) in reports {
