@@ -197,7 +197,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build();
-    let mut s = serde_json::to_string_pretty(&log).expect("sarif");
+    let mut s = super::escape_json_invisible(serde_json::to_string_pretty(&log).expect("sarif"));
     s.push('\n');
     s
 }

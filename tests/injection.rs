@@ -1,0 +1,135 @@
+//! Terminal and document injection (issue 28, item 6): a file name and a source line carrying
+//! an ANSI screen clear, an OSC 8 hyperlink, a right-to-left override, a zero-width space, a line
+//! separator, a backtick run and an HTML tag reach every output channel escaped for it.
+
+mod common;
+
+use common::*;
+
+/// ESC[2J, an OSC 8 hyperlink, U+202E, U+200B, U+2028, a backtick run and an HTML tag.
+const HOSTILE: &str = "\x1b[2J\x1b]8;;x\x07L\x1b]8;;\x07\u{202e}\u{200b}\u{2028}```<img src=x onerror=alert(1)>";
+
+fn hostile_name() -> String {
+    format!("h{HOSTILE}.py")
+}
+
+fn hostile_project() -> Project {
+    let name = hostile_name();
+    Project::new(&[(name.as_str(), &format!("def f():\n    pass  # TODO {HOSTILE}\n"))])
+}
+
+/// `HOSTILE` as every text format shows it: each hidden character a visible `\u{…}` escape.
+const SHOWN: &str =
+    "\\u{1b}[2J\\u{1b}]8;;x\\u{7}L\\u{1b}]8;;\\u{7}\\u{202e}\\u{200b}\\u{2028}```<img src=x onerror=alert(1)>";
+
+/// `HOSTILE` inside a JSON string: serde_json's C0 escapes, then the others as `\uXXXX`.
+const JSON_SHOWN: &str =
+    "\\u001b[2J\\u001b]8;;x\\u0007L\\u001b]8;;\\u0007\\u202e\\u200b\\u2028```<img src=x onerror=alert(1)>";
+
+fn run(format: &str) -> (String, String) {
+    let o = hostile_project().run(&["check", "--format", format, "--color", "never"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    (stdout(&o), stderr(&o))
+}
+
+#[test]
+fn hostile_config_value_is_escaped_in_the_error_on_stderr() {
+    let toml = HOSTILE.replace('\x1b', "\\u001b").replace('\x07', "\\u0007");
+    let p = Project::new(&[("preflight.toml", &format!("select = [\"{toml}\"]\n"))]);
+    let o = p.run(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), format!("preflight: error: unknown rule id `{SHOWN}` (see `preflight rules`)\n"));
+}
+
+#[test]
+fn hostile_config_key_is_escaped_in_a_multi_line_parse_error() {
+    // A raw ESC in the file is a TOML error that quotes the line; the line breaks of the
+    // message stay, the ESC does not.
+    let p = Project::new(&[("preflight.toml", "select = [] # \x1b[2J\u{202e}\n")]);
+    let o = p.run(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
+    assert!(err.contains("# \\u{1b}[2J\\u{202e}"), "{err}");
+    assert!(err.lines().count() > 2, "{err}");
+}
+
+#[test]
+fn text_report_escapes_file_name_message_and_source_line() {
+    let (out, _) = run("text");
+    assert_eq!(
+        out,
+        format!(
+            "h{SHOWN}.py:2:13: warning[todo-fixme] TODO in production code: `TODO {SHOWN}`: resolve it or track it as an \
+             issue\n  |\n2 |     pass  # TODO {SHOWN}\n  |             ^^^^\n  = help: `preflight rule todo-fixme` \
+             explains why and shows the fix\n\n"
+        )
+    );
+}
+
+#[test]
+fn github_annotations_escape_the_file_property_and_the_message() {
+    let (out, _) = run("github");
+    assert_eq!(
+        out,
+        format!(
+            "::warning file=h{SHOWN}.py,line=2,col=13,endLine=2,endColumn=17,title=preflight todo-fixme::TODO in \
+             production code: `TODO {SHOWN}`: resolve it or track it as an issue\n"
+        )
+    );
+    // A comma, a colon, a percent sign and a line break in a file name are workflow-command
+    // syntax: escaped in the `file` property.
+    let p = Project::new(&[("a,b:c%d\ne.py", "breakpoint()\n")]);
+    let o = p.run(&["check", "--format", "github"]);
+    assert!(stdout(&o).starts_with("::error file=a%2Cb%3Ac%25d\\u{a}e.py,line=1,col=1,"), "{}", stdout(&o));
+}
+
+#[test]
+fn markdown_escapes_html_backticks_and_keeps_code_spans_closed() {
+    let (out, _) = run("markdown");
+    let path_md = format!("````h{SHOWN}.py````");
+    let shown_md = SHOWN.replace("```<img src=x onerror=alert(1)>", "");
+    let expected = format!(
+        "### {path_md}\n\n| line | level | rule | message |\n|---:|---|---|---|\n| 2 | warning | `todo-fixme` | TODO in \
+         production code: `TODO {shown_md}`\\`\\`&lt;img src=x onerror=alert(1)&gt;\\`: resolve it or track it as an \
+         issue |\n"
+    );
+    assert!(out.ends_with(&expected), "{out}");
+    // The tag is raw only inside the heading's code span, where Markdown shows it as text.
+    assert_eq!(out.matches("<img").count(), 1, "{out}");
+}
+
+#[test]
+fn json_escapes_c1_bidi_zero_width_and_separators() {
+    let (out, _) = run("json");
+    assert!(out.contains(&format!("\"path\": \"h{JSON_SHOWN}.py\",\n")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "\"message\": \"TODO in production code: `TODO {JSON_SHOWN}`: resolve it or track it as an issue\",\n"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains(['\u{202e}', '\u{200b}', '\u{2028}', '\x1b']), "{out}");
+    // Still the same values.
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["path"], serde_json::json!(hostile_name()));
+}
+
+#[test]
+fn sarif_escapes_snippet_message_and_percent_encodes_the_uri() {
+    let (out, _) = run("sarif");
+    assert_valid_sarif(&out);
+    assert!(
+        out.contains(
+            "\"uri\": \"h%1B%5B2J%1B%5D8%3B%3Bx%07L%1B%5D8%3B%3B%07%E2%80%AE%E2%80%8B%E2%80%A8%60%60%60%3Cimg%20src%3Dx%20\
+             onerror%3Dalert%281%29%3E.py\""
+        ),
+        "{out}"
+    );
+    assert!(out.contains(&format!("\"text\": \"    pass  # TODO {JSON_SHOWN}\"\n")), "{out}");
+    assert!(out.contains(&format!("\"text\": \"TODO in production code: `TODO {JSON_SHOWN}`: resolve it")), "{out}");
+    assert!(!out.contains(['\u{202e}', '\u{200b}', '\u{2028}', '\x1b']), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let snippet = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["snippet"]["text"];
+    assert_eq!(snippet, &serde_json::json!(format!("    pass  # TODO {HOSTILE}")));
+}
