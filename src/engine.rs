@@ -75,9 +75,38 @@ impl FileCtx<'_> {
     }
 }
 
+/// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
+/// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
+/// turned into a separator), so two files whose names differ only in those bytes stay two
+/// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
+/// back into the bytes.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        bytes_text(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// `path_text` for a path given as bytes.
+pub fn bytes_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "/"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn rel_path(path: &Path, root: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = path_text(rel);
     if s.is_empty() {
         ".".into()
     } else {
@@ -366,7 +395,7 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
             let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
             file.decode_note = note;
             if path.to_str().is_none() {
-                const NAME: &str = "file name is not valid UTF-8, shown with replacement characters";
+                const NAME: &str = "file name is not valid UTF-8, its invalid bytes shown as \\xNN";
                 file.decode_note = Some(file.decode_note.map_or(NAME.to_string(), |n| format!("{n}; {NAME}")));
             }
             Ok(Loaded { file: Arc::new(file), target })

@@ -133,3 +133,42 @@ fn sarif_escapes_snippet_message_and_percent_encodes_the_uri() {
     let snippet = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["snippet"]["text"];
     assert_eq!(snippet, &serde_json::json!(format!("    pass  # TODO {HOSTILE}")));
 }
+
+/// Issue 28, item 7: two files whose names differ only in bytes that are not UTF-8 were both
+/// shown as `a\u{fffd}.py` and collapsed into one finding. Each keeps its bytes now.
+#[cfg(unix)]
+#[test]
+fn non_utf8_names_that_differ_only_in_invalid_bytes_stay_two_findings() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Project::new(&[]);
+    for name in [&b"a\xff.py"[..], &b"a\xfe.py"[..]] {
+        std::fs::write(p.path().join(std::ffi::OsStr::from_bytes(name)), "breakpoint()\n").unwrap();
+    }
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(
+        triples(&o),
+        vec![t("debugger-statement", "a\\xfe.py", 1), t("debugger-statement", "a\\xff.py", 1)],
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_ne!(v[0]["fingerprint"], v[1]["fingerprint"]);
+
+    let o = p.run(&["check", "--format", "text"]);
+    assert!(stdout(&o).starts_with("a\\xfe.py:1:1: error[debugger-statement]"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("\na\\xff.py:1:1: error[debugger-statement]"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("a\\xff.py: note: file name is not valid UTF-8, its invalid bytes shown as \\xNN\n"));
+
+    // SARIF names the files on disk: the raw bytes, percent-encoded.
+    let o = p.run(&["check", "--format", "sarif"]);
+    let sarif = stdout(&o);
+    assert_valid_sarif(&sarif);
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let uris: Vec<&str> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(uris, ["a%FE.py", "a%FF.py"]);
+}
