@@ -39,3 +39,83 @@ fn settings_star_import_cycle_is_judged() {
          default) (in effect for `proj/settings/prod.py`)"
     );
 }
+
+type Found = std::collections::BTreeSet<(String, usize, &'static str)>;
+
+fn findings_with(dir: &std::path::Path, rules: &[&str]) -> Found {
+    use preflight::engine::{run, Scan};
+    let config = preflight::config::Config::load(dir).unwrap();
+    let scan = Scan { dirs: vec![dir.to_path_buf()], files: vec![], root: dir.to_path_buf() };
+    let selected: Vec<bool> = preflight::registry::RULES.iter().map(|r| rules.contains(&r.id)).collect();
+    let out = run(&scan, &config, &selected, 2).unwrap();
+    out.findings.into_iter().map(|f| (f.path, f.line, f.rule.id)).collect()
+}
+
+/// Issue 25: secret-hardcoded deferred SECRET_KEY in settings modules to
+/// django-secret-key-hardcoded without knowing whether that rule runs, so with it switched off
+/// a hardcoded key was reported by nobody. Over every combination of the rules involved (and
+/// an unrelated settings rule), on both rules' fixtures: each selected rule yields exactly its
+/// findings of the full run, and a key the Django rule reports is reported by secret-hardcoded
+/// when that rule runs alone.
+#[test]
+fn every_selection_including_a_rule_yields_its_findings() {
+    const SH: &str = "secret-hardcoded";
+    const DJ: &str = "django-secret-key-hardcoded";
+    const UNIVERSE: [&str; 3] = [SH, DJ, "django-debug-enabled"];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for tree in [DJ, SH] {
+        let dir = root.join(tree);
+        let all = findings_with(&dir, &UNIVERSE);
+        let of = |rule: &str| -> Found { all.iter().filter(|f| f.2 == rule).cloned().collect() };
+        assert!(!of(DJ).is_empty() || tree == SH, "{tree}: the Django rule reports nothing: {all:?}");
+        assert!(!of(SH).is_empty() || tree == DJ, "{tree}: secret-hardcoded reports nothing: {all:?}");
+        for mask in 1..(1 << UNIVERSE.len()) {
+            let sel: Vec<&str> =
+                UNIVERSE.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, r)| *r).collect();
+            let got = findings_with(&dir, &sel);
+            let mut want = Found::new();
+            for &rule in &sel {
+                want.extend(of(rule));
+            }
+            if sel.contains(&SH) && !sel.contains(&DJ) {
+                want.extend(of(DJ).into_iter().map(|(p, l, _)| (p, l, SH)));
+            }
+            assert_eq!(got, want, "{tree} with --select {}", sel.join(","));
+        }
+    }
+}
+
+/// The same through the command line: config `ignore` and `--select` without the Django rule.
+#[test]
+fn hardcoded_secret_key_is_reported_with_the_django_rule_switched_off() {
+    let key = ["django-insecure-", "q8n2xv0m4k7s9t1w3y5z6b8c0"].concat();
+    let p = Project::new(&[
+        ("manage.py", ""),
+        (
+            "proj/settings.py",
+            &format!("SECRET_KEY = \"{key}\"\nINSTALLED_APPS = ['proj']\nROOT_URLCONF = 'proj.urls'\n"),
+        ),
+    ]);
+    let message = "SECRET_KEY is hardcoded (\"djan…\" (41 chars)): read it from the environment with no fallback, \
+                   `SECRET_KEY = os.environ[\"SECRET_KEY\"]`, and rotate the key";
+    let only = |o: &std::process::Output, rule: &str| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let hits: Vec<_> = v.as_array().unwrap().iter().filter(|f| f["line"] == 1).collect();
+        assert_eq!(hits.len(), 1, "{v}");
+        assert_eq!((hits[0]["rule"].as_str(), hits[0]["path"].as_str()), (Some(rule), Some("proj/settings.py")));
+        assert_eq!(hits[0]["message"], message);
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(&key));
+    };
+    only(&p.run(&["check", "--format", "json"]), "django-secret-key-hardcoded");
+    only(&p.run(&["check", "--format", "json", "--select", "secret-hardcoded"]), "secret-hardcoded");
+    only(&p.run(&["check", "--format", "json", "--ignore", "django-secret-key-hardcoded"]), "secret-hardcoded");
+    p.write("preflight.toml", "ignore = [\"django-secret-key-hardcoded\"]\n");
+    only(&p.run(&["check", "--format", "json"]), "secret-hardcoded");
+    // Suppressed for secret-hardcoded: suppressed whichever rule reports it.
+    p.write(
+        "proj/settings.py",
+        &format!("SECRET_KEY = \"{key}\"  # preflight: ignore[secret-hardcoded] rotated\nINSTALLED_APPS = ['proj']\n"),
+    );
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(triples(&o), vec![], "{}", stdout(&o));
+}
