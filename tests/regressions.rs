@@ -119,3 +119,29 @@ fn hardcoded_secret_key_is_reported_with_the_django_rule_switched_off() {
     let o = p.run(&["check", "--format", "json"]);
     assert_eq!(triples(&o), vec![], "{}", stdout(&o));
 }
+
+/// Issue 25: debugger-statement flagged a project's own `set_trace()`. A bare call is a
+/// debugger's only when the name comes from one (under any alias).
+#[test]
+fn project_set_trace_is_not_a_debugger() {
+    let p = Project::new(&[
+        ("app/trace.py", "def set_trace(name):\n    return name\n"),
+        ("app/views.py", "from app.trace import set_trace\n\n\ndef view(request):\n    set_trace('view')\n"),
+        ("app/jobs.py", "from pudb import set_trace as st\n\n\ndef job():\n    st()\n"),
+    ]);
+    let o = p.run(&["check", "--format", "json", "--select", "debugger-statement"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(&str, u64, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("app/jobs.py", 1, "`from pudb import ...` left in the code: remove it before committing"),
+            ("app/jobs.py", 5, "`st()` left in the code: remove it before committing"),
+        ]
+    );
+}
