@@ -491,12 +491,23 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
     let tracked = repo.and_then(|(top, gitdir)| {
         let paths = crate::gitindex::tracked_paths(&gitdir)?;
+        // Index paths are relative to the top with `/` and bytes escaped as the walk's are: they
+        // are re-rooted as text (joining one to a path would read its escapes as names).
+        let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
+            (path_text(down), String::new())
+        } else {
+            match root.strip_prefix(&top) {
+                Ok(up) => (String::new(), path_text(up)),
+                Err(_) => return Some(Vec::new()),
+            }
+        };
         Some(
             paths
                 .into_iter()
-                .filter_map(|p| {
-                    let abs = top.join(&p);
-                    abs.starts_with(root).then(|| rel_path(&abs, root))
+                .filter_map(|p| match (add.is_empty(), strip.is_empty()) {
+                    (false, _) => Some(format!("{add}/{p}")),
+                    (true, true) => Some(p),
+                    (true, false) => p.strip_prefix(&strip)?.strip_prefix('/').map(str::to_string),
                 })
                 .collect(),
         )

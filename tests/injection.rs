@@ -172,3 +172,30 @@ fn non_utf8_names_that_differ_only_in_invalid_bytes_stay_two_findings() {
         .collect();
     assert_eq!(uris, ["a%FE.py", "a%FF.py"]);
 }
+
+/// The git index holds the same bytes: a committed `.env` in a folder whose name is not UTF-8
+/// is one finding, "committed", not one for the index and one for the walk.
+#[cfg(unix)]
+#[test]
+fn non_utf8_names_in_the_git_index_match_the_walk() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Project::new(&[("manage.py", "")]);
+    let dir = p.path().join(std::ffi::OsStr::from_bytes(b"conf\xe9"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "DATABASE_PASSWORD=Zq7vR2mXk9pL4wT8\n").unwrap();
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-A"]);
+    let o = p.run(&["check", "--format", "json", "--select", "env-file-committed"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found: Vec<(&str, &str)> =
+        v.as_array().unwrap().iter().map(|f| (f["path"].as_str().unwrap(), f["message"].as_str().unwrap())).collect();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0].0, "conf\\xe9/.env");
+    assert!(found[0].1.starts_with("`conf\\xe9/.env` is committed to git"), "{}", found[0].1);
+    // From inside that folder (the report root below the repository's top): `.env`.
+    let o = run_in(&dir, &["check", "--format", "json", "--select", "env-file-committed"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["path"], ".env");
+    assert!(v[0]["message"].as_str().unwrap().starts_with("`.env` is committed to git"), "{v}");
+}
