@@ -112,7 +112,9 @@ pub fn main() -> i32 {
         Command::Check(args) => match check(&args) {
             Ok(code) => code,
             Err(msg) => {
-                eprintln!("preflight: error: {msg}");
+                // Messages quote config keys and values, paths and git output: a hostile
+                // repository's text, so sanitised like every other line preflight prints.
+                eprintln!("preflight: error: {}", report::sanitize_lines(&msg));
                 2
             }
         },
@@ -126,7 +128,7 @@ pub fn main() -> i32 {
                 0
             }
             None => {
-                eprintln!("preflight: error: no rule `{id}` (see `preflight rules`)");
+                eprintln!("preflight: error: no rule `{}` (see `preflight rules`)", report::sanitize(&id));
                 2
             }
         },
@@ -265,7 +267,11 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if let Some(path) = &args.write_baseline {
         crate::baseline::write(path, &outcome.findings)?;
         if !args.quiet {
-            eprintln!("preflight: recorded {} findings in {}", outcome.findings.len(), path.display());
+            eprintln!(
+                "preflight: recorded {} findings in {}",
+                outcome.findings.len(),
+                report::sanitize(&path.display().to_string())
+            );
         }
         return Ok(0);
     }
@@ -273,7 +279,10 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let known = crate::baseline::read(path)?;
         let dropped = crate::baseline::apply(&mut outcome.findings, &known);
         if !args.quiet && dropped > 0 {
-            eprintln!("preflight: {dropped} findings are in the baseline {}", path.display());
+            eprintln!(
+                "preflight: {dropped} findings are in the baseline {}",
+                report::sanitize(&path.display().to_string())
+            );
         }
     }
     if let Some(rev) = &args.diff_base {

@@ -75,9 +75,38 @@ impl FileCtx<'_> {
     }
 }
 
+/// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
+/// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
+/// turned into a separator), so two files whose names differ only in those bytes stay two
+/// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
+/// back into the bytes.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        bytes_text(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// `path_text` for a path given as bytes.
+pub fn bytes_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "/"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn rel_path(path: &Path, root: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = path_text(rel);
     if s.is_empty() {
         ".".into()
     } else {
@@ -182,17 +211,11 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let files_scanned = files.iter().filter(|f| f.target).count();
 
     phase("load");
-    let project = project_pass(&files, config, root, &scan.files, selected);
+    let project = project_pass(&files, config, root, &scan.files, &with_stand_ins(selected));
     phase("project");
 
     // Project rules.
-    let mut findings: Vec<Finding> = Vec::new();
-    for (_, rule) in &active {
-        let meta = crate::registry::meta(rule.id()).expect("catalogue");
-        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
-        rule.check_project(&project, &mut sink);
-        findings.extend(sink.out);
-    }
+    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project);
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -291,15 +314,9 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
         }
     }
     let files_scanned = loaded.len();
-    let mut project = project_pass(&loaded, config, Path::new(""), &[], selected);
+    let mut project = project_pass(&loaded, config, Path::new(""), &[], &with_stand_ins(selected));
     project.root = None;
-    let mut findings = Vec::new();
-    for (_, rule) in &active {
-        let meta = crate::registry::meta(rule.id()).expect("catalogue");
-        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
-        rule.check_project(&project, &mut sink);
-        findings.extend(sink.out);
-    }
+    let mut findings = project_findings(&rules, selected, &project);
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
         let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
@@ -310,6 +327,58 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     notes.sort();
     notes.dedup();
     Outcome { findings, notes, files_scanned, elapsed: started.elapsed() }
+}
+
+/// Cross-rule deduplication, which only the engine can do: it alone knows the selection.
+/// `(rule, owner)`: `rule` leaves these findings to `owner`, which judges them better, and
+/// reports them itself only when `owner` is not selected. secret-hardcoded leaves `SECRET_KEY`
+/// in settings modules to django-secret-key-hardcoded, which reports the key in effect in each
+/// production settings module (not a dev module's, not a base value production overrides).
+/// When the owner is switched off (`--select secret-hardcoded`, config `ignore`), its project
+/// check runs on the rule's behalf and its findings are the rule's: a hardcoded key is reported
+/// once whichever of the two is selected, never by nobody.
+const DEFERS_TO: &[(&str, &str)] = &[("secret-hardcoded", "django-secret-key-hardcoded")];
+
+/// The selection the project pass builds facts for: the selected rules and the owners standing
+/// in for them (`DEFERS_TO`).
+fn with_stand_ins(selected: &[bool]) -> Vec<bool> {
+    let mut with = selected.to_vec();
+    for (rule, owner) in DEFERS_TO {
+        if selected[crate::registry::index_of(rule)] {
+            with[crate::registry::index_of(owner)] = true;
+        }
+    }
+    with
+}
+
+/// Runs the project checks of the selected rules, and of each owner standing in for a selected
+/// rule whose findings it owns (`DEFERS_TO`), its findings relabelled as the rule's.
+fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Project) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
+            .iter()
+            .filter(|(r, owner)| *owner == RULES[i].id && !selected[i] && selected[crate::registry::index_of(r)])
+            .map(|(r, _)| &RULES[crate::registry::index_of(r)])
+            .collect();
+        if !selected[i] && stands_in_for.is_empty() {
+            continue;
+        }
+        let mut sink = ProjectSink { project, rule: &RULES[i], out: Vec::new() };
+        rule.check_project(project, &mut sink);
+        if selected[i] {
+            findings.extend(sink.out);
+        } else {
+            for meta in stands_in_for {
+                findings.extend(sink.out.iter().cloned().map(|mut f| {
+                    f.rule = meta;
+                    f.level = meta.level;
+                    f
+                }));
+            }
+        }
+    }
+    findings
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
@@ -366,7 +435,7 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
             let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
             file.decode_note = note;
             if path.to_str().is_none() {
-                const NAME: &str = "file name is not valid UTF-8, shown with replacement characters";
+                const NAME: &str = "file name is not valid UTF-8, its invalid bytes shown as \\xNN";
                 file.decode_note = Some(file.decode_note.map_or(NAME.to_string(), |n| format!("{n}; {NAME}")));
             }
             Ok(Loaded { file: Arc::new(file), target })
@@ -422,12 +491,23 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
     let tracked = repo.and_then(|(top, gitdir)| {
         let paths = crate::gitindex::tracked_paths(&gitdir)?;
+        // Index paths are relative to the top with `/` and bytes escaped as the walk's are: they
+        // are re-rooted as text (joining one to a path would read its escapes as names).
+        let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
+            (path_text(down), String::new())
+        } else {
+            match root.strip_prefix(&top) {
+                Ok(up) => (String::new(), path_text(up)),
+                Err(_) => return Some(Vec::new()),
+            }
+        };
         Some(
             paths
                 .into_iter()
-                .filter_map(|p| {
-                    let abs = top.join(&p);
-                    abs.starts_with(root).then(|| rel_path(&abs, root))
+                .filter_map(|p| match (add.is_empty(), strip.is_empty()) {
+                    (false, _) => Some(format!("{add}/{p}")),
+                    (true, true) => Some(p),
+                    (true, false) => p.strip_prefix(&strip)?.strip_prefix('/').map(str::to_string),
                 })
                 .collect(),
         )

@@ -91,7 +91,8 @@ pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Vec<String>> {
         };
         // Sparse-index directory entries (mode 040000) are not files.
         if mode & 0o170000 != 0o040000 {
-            paths.push(String::from_utf8_lossy(&path).into_owned());
+            // Names that are not UTF-8 keep their bytes, as the walk's do (`engine::bytes_text`).
+            paths.push(crate::engine::bytes_text(&path));
         }
         prev = path;
     }

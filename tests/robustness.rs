@@ -74,7 +74,7 @@ fn hostile_files_become_notes_and_findings_stay_exact() {
         vec![
             t("todo-fixme", "app/broken.py", 3),
             t("console-log", "src/App.tsx", 2),
-            t("console-log", "src/caf\u{fffd}.js", 1),
+            t("console-log", "src/caf\\xe9.js", 1),
             t("console-log", "src/utf16.js", 2),
         ]
     );
@@ -82,7 +82,7 @@ fn hostile_files_become_notes_and_findings_stay_exact() {
         "app/broken.py: syntax errors; results from the parts that parsed",
         "app/image.py: binary file, skipped",
         "src/broken.js: broken symlink, skipped",
-        "src/caf\u{fffd}.js: file name is not valid UTF-8, shown with replacement characters",
+        "src/caf\\xe9.js: file name is not valid UTF-8, its invalid bytes shown as \\xNN",
         "src/fifo.js: not a regular file (FIFO, socket or device), skipped",
         "src/loop: symlink not followed, skipped",
         "src/nul.js: binary file, skipped",

@@ -39,10 +39,27 @@ fn level_str(l: Level) -> &'static str {
     }
 }
 
-/// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`).
+/// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`). The bytes
+/// of a name that is not UTF-8, written `\xNN` in the path (`engine::path_text`), are encoded as
+/// themselves: the URI names the file on disk.
 pub fn uri_path(rel: &str) -> String {
-    let mut out = String::with_capacity(rel.len());
-    for &b in rel.as_bytes() {
+    let mut bytes = Vec::with_capacity(rel.len());
+    let mut rest = rel.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        let hex = |t: &[u8]| std::str::from_utf8(t).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, tail) {
+            (b'\\', [b'x', h1, h2, after @ ..]) if hex(&[*h1, *h2]).is_some() => {
+                bytes.extend(hex(&[*h1, *h2]));
+                rest = after;
+            }
+            _ => {
+                bytes.push(b);
+                rest = tail;
+            }
+        }
+    }
+    let mut out = String::with_capacity(bytes.len());
+    for b in bytes {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(b as char);
         } else {
@@ -171,7 +188,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
     };
 
     let mut base = BTreeMap::new();
-    let root_uri = format!("file://{}/", uri_path(&root.to_string_lossy().replace('\\', "/")).trim_end_matches('/'));
+    let root_uri = format!("file://{}/", uri_path(&crate::engine::path_text(root)).trim_end_matches('/'));
     base.insert("%SRCROOT%".to_string(), ArtifactLocation::builder().uri(root_uri).build());
 
     let mut run = Run::builder()
@@ -197,7 +214,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build();
-    let mut s = serde_json::to_string_pretty(&log).expect("sarif");
+    let mut s = super::escape_json_invisible(serde_json::to_string_pretty(&log).expect("sarif"));
     s.push('\n');
     s
 }
