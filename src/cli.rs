@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::engine::{self, Scan};
+use crate::finding::Level;
 use crate::registry::RULES;
 use crate::report;
 
@@ -19,6 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the `check` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check files or directories (default: the current directory).
@@ -41,6 +44,20 @@ pub enum Format {
     Github,
     /// A summary table and the findings by file, for `$GITHUB_STEP_SUMMARY` or a review.
     Markdown,
+    /// GitLab code quality report (`artifacts:reports:codequality`).
+    Gitlab,
+    /// JUnit XML test results (GitLab, Jenkins, Azure Pipelines, CircleCI).
+    Junit,
+}
+
+/// The lowest level of finding that makes the exit code 1.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    /// Exit 0 whatever is found (errors of the run itself still exit 2).
+    Never,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -68,13 +85,20 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// One more report from the same scan, as FORMAT:FILE (or FORMAT alone for stdout); may be
+    /// repeated, e.g. `--format github --output-format sarif:results.sarif`.
+    #[arg(long, value_name = "FORMAT[:FILE]")]
+    pub output_format: Vec<String>,
+    /// Lowest level of finding that fails the run (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL")]
+    pub fail_on: FailOn,
     /// Only these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub select: Vec<String>,
     /// Skip these rules (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub ignore: Vec<String>,
-    /// Exit 0 even when there are findings.
+    /// Exit 0 even when there are findings (as `--fail-on never`).
     #[arg(long)]
     pub exit_zero: bool,
     /// Print findings only: no notes, no summary.
@@ -290,6 +314,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
     }
 
+    let extra = args.output_format.iter().map(|spec| parse_output_format(spec)).collect::<Result<Vec<_>, _>>()?;
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,
@@ -297,8 +322,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
     let style = report::text::Style { color };
-    let body = match args.format {
-        Format::Text => report::text::findings(&outcome, &style),
+    let render = |format: Format, style: &report::text::Style| match format {
+        Format::Text => report::text::findings(&outcome, style),
         Format::Json => report::json::render(&outcome.findings),
         Format::Sarif => {
             let provenance =
@@ -308,18 +333,62 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         }
         Format::Github => report::github::render(&outcome.findings),
         Format::Markdown => report::markdown::render(&outcome),
+        Format::Gitlab => report::gitlab::render(&outcome.findings),
+        Format::Junit => report::junit::render(&outcome.findings),
     };
+    let plain = report::text::Style { color: false };
+    let mut to_stdout = Vec::new();
     match &args.output {
-        Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(body.as_bytes()).and_then(|_| out.flush());
+        Some(path) => write_report(path, &render(args.format, &plain))?,
+        None => to_stdout.push(render(args.format, &style)),
+    }
+    for (format, path) in &extra {
+        match path {
+            Some(path) => write_report(path, &render(*format, &plain))?,
+            None => to_stdout.push(render(*format, &style)),
         }
+    }
+    if !to_stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth a message.
+        let _ = to_stdout.iter().try_for_each(|body| out.write_all(body.as_bytes())).and_then(|_| out.flush());
     }
     if !args.quiet {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
         eprint!("{}", report::text::summary(&outcome, &err_style));
     }
-    Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
+    let threshold = match args.fail_on {
+        _ if args.exit_zero => None,
+        FailOn::Never => None,
+        FailOn::Error => Some(Level::Error),
+        FailOn::Warning => Some(Level::Warning),
+        FailOn::Note => Some(Level::Note),
+    };
+    Ok(match threshold {
+        Some(t) if outcome.findings.iter().any(|f| f.level >= t) => 1,
+        _ => 0,
+    })
+}
+
+/// `FORMAT:FILE` or `FORMAT` (stdout), as `--output-format` takes it.
+fn parse_output_format(spec: &str) -> Result<(Format, Option<PathBuf>), String> {
+    let (name, path) = match spec.split_once(':') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some((name, _)) => (name, None),
+        None => (spec, None),
+    };
+    let format = Format::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!("--output-format `{spec}`: unknown format `{name}` (one of: {})", names.join(", "))
+    })?;
+    Ok((format, path))
+}
+
+/// Writes one report file.
+fn write_report(path: &Path, body: &str) -> Result<(), String> {
+    std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))
 }

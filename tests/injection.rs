@@ -199,3 +199,15 @@ fn non_utf8_names_in_the_git_index_match_the_walk() {
     assert_eq!(v[0]["path"], ".env");
     assert!(v[0]["message"].as_str().unwrap().starts_with("`.env` is committed to git"), "{v}");
 }
+
+#[test]
+fn gitlab_and_junit_escape_hidden_characters_and_markup() {
+    let (gitlab, _) = run("gitlab");
+    assert!(gitlab.contains(JSON_SHOWN), "{gitlab}");
+    assert!(!gitlab.contains('\u{202e}') && !gitlab.contains('\x1b'));
+    serde_json::from_str::<serde_json::Value>(&gitlab).expect("GitLab report parses");
+    let (junit, _) = run("junit");
+    let xml_shown = SHOWN.replace('<', "&lt;").replace('>', "&gt;");
+    assert!(junit.contains(&xml_shown), "{junit}");
+    assert!(!junit.contains("<img") && !junit.contains('\x1b') && !junit.contains('\u{202e}'), "{junit}");
+}

@@ -17,7 +17,7 @@ fn property(s: &str) -> String {
 
 pub fn render(findings: &[Finding]) -> String {
     let mut out = String::new();
-    for f in findings {
+    for f in super::by_level(findings) {
         let cmd = match f.level {
             Level::Error => "error",
             Level::Warning => "warning",

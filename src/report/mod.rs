@@ -7,10 +7,21 @@
 //! `markdown`).
 
 pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
+
+/// Findings in the order people and annotation limits want them: errors first, then warnings,
+/// then notes; by path, line and column within a level (the order they come in). GitHub shows
+/// at most 10 annotations per level and step, so errors must come before warnings.
+pub fn by_level(findings: &[crate::finding::Finding]) -> Vec<&crate::finding::Finding> {
+    let mut v: Vec<&crate::finding::Finding> = findings.iter().collect();
+    v.sort_by_key(|f| std::cmp::Reverse(f.level));
+    v
+}
 
 /// Characters a repository must not get onto a reader's screen raw: C0 and C1 controls and DEL
 /// (terminal escape sequences, OSC 8 hyperlinks, carriage returns that overwrite a line), bidi

@@ -5,6 +5,12 @@
 //! fingerprint as `partialFingerprints["preflight/v1"]` (GitHub computes its own
 //! `primaryLocationLineHash`, so that key is left to it). Files that were skipped or only partly
 //! analysed become `toolExecutionNotifications`.
+//!
+//! No `informationUri` or `helpUri`: preflight has no public home yet, and a link to another
+//! project's page would send users to the wrong tool. Each rule's full help travels in the SARIF
+//! itself (`help.text` and `help.markdown`: what, why, example, fix, references), which is what
+//! code scanning shows. When the project has its own repository, add its URL as the driver's
+//! `informationUri` and `{url}#<rule-id>` as each rule's `helpUri`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +26,6 @@ use crate::engine::Outcome;
 use crate::finding::Level;
 use crate::registry::{RuleMeta, RULES};
 
-pub const INFORMATION_URI: &str = "https://github.com/preflight-dev/preflight";
 pub const FINGERPRINT_KEY: &str = "preflight/v1";
 
 /// Options that come from the command line and the environment.
@@ -106,14 +111,20 @@ fn rule_descriptor(r: &RuleMeta) -> ReportingDescriptor {
         // GitHub's convention for CWE tags.
         tags.push(format!("external/cwe/{}", cwe.to_lowercase()));
     }
-    let help_text = format!("{}\n\nWhy: {}\n\nUse instead:\n{}", r.what, r.why, r.use_instead);
+    let mut help_text =
+        format!("{}\n\nWhy: {}\n\nExample:\n{}\n\nUse instead:\n{}", r.what, r.why, r.example, r.use_instead);
+    if !r.references.is_empty() {
+        help_text.push_str("\n\nReferences:");
+        for u in r.references {
+            help_text.push_str(&format!("\n- {u}"));
+        }
+    }
     ReportingDescriptor::builder()
         .id(r.id)
         .name(r.name)
         .short_description(MultiformatMessageString::builder().text(r.summary).build())
         .full_description(MultiformatMessageString::builder().text(r.what).build())
         .help(MultiformatMessageString::builder().text(help_text).markdown(rule_markdown(r)).build())
-        .help_uri(format!("{INFORMATION_URI}#{}", r.id))
         .default_configuration(ReportingConfiguration::builder().level(json!(level_str(r.level))).build())
         .properties(PropertyBag::builder().tags(tags).additional_properties(props).build())
         .build()
@@ -134,7 +145,6 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .name("preflight")
         .version(env!("CARGO_PKG_VERSION"))
         .semantic_version(env!("CARGO_PKG_VERSION"))
-        .information_uri(INFORMATION_URI)
         .rules(rules)
         .build();
 

@@ -32,7 +32,7 @@ fn level_code(l: Level) -> &'static str {
 
 pub fn findings(outcome: &Outcome, style: &Style) -> String {
     let mut out = String::new();
-    for f in &outcome.findings {
+    for f in super::by_level(&outcome.findings) {
         finding(&mut out, f, style);
     }
     out
