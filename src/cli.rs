@@ -33,6 +33,37 @@ pub enum Command {
     },
     /// Print one rule's documentation.
     Rule { id: String },
+    /// The pre-deployment checklist for a repository: every item passed, failed, needing a
+    /// human or not applicable, with the findings and what was judged (`check --format html`,
+    /// exit 0 unless the run itself fails).
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// html (one self-contained page) or checklist (Markdown).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these rules (comma-separated ids, or ALL).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub select: Vec<String>,
+    /// Skip these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub ignore: Vec<String>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Checklist,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -48,6 +79,11 @@ pub enum Format {
     Gitlab,
     /// JUnit XML test results (GitLab, Jenkins, Azure Pipelines, CircleCI).
     Junit,
+    /// The pre-deployment checklist as one self-contained HTML page (as `preflight report`).
+    Html,
+    /// The pre-deployment checklist as Markdown with `- [x]` items, for a PR comment or
+    /// `$GITHUB_STEP_SUMMARY`.
+    Checklist,
 }
 
 /// The lowest level of finding that makes the exit code 1.
@@ -142,6 +178,35 @@ pub fn main() -> i32 {
                 2
             }
         },
+        Command::Report(r) => {
+            let args = CheckArgs {
+                paths: r.paths,
+                format: match r.format {
+                    ReportFormat::Html => Format::Html,
+                    ReportFormat::Checklist => Format::Checklist,
+                },
+                output: r.output,
+                output_format: Vec::new(),
+                fail_on: FailOn::Never,
+                select: r.select,
+                ignore: r.ignore,
+                exit_zero: true,
+                quiet: false,
+                color: ColorChoice::Auto,
+                threads: r.threads,
+                sarif_category: None,
+                baseline: None,
+                write_baseline: None,
+                diff_base: None,
+            };
+            match check(&args) {
+                Ok(code) => code,
+                Err(msg) => {
+                    eprintln!("preflight: error: {}", report::sanitize_lines(&msg));
+                    2
+                }
+            }
+        }
         Command::Rules { format } => {
             print!("{}", list_rules(format));
             0
@@ -335,6 +400,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Markdown => report::markdown::render(&outcome),
         Format::Gitlab => report::gitlab::render(&outcome.findings),
         Format::Junit => report::junit::render(&outcome.findings),
+        Format::Html => report::html::render(&outcome),
+        Format::Checklist => report::checklist::render(&outcome),
     };
     let plain = report::text::Style { color: false };
     let mut to_stdout = Vec::new();

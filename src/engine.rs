@@ -44,6 +44,8 @@ pub struct Note {
 
 pub struct Outcome {
     pub findings: Vec<Finding>,
+    /// What the project pass saw (settings roots, apps, front-end roots), for the checklist.
+    pub facts: crate::checklist::Facts,
     pub notes: Vec<Note>,
     pub files_scanned: usize,
     pub elapsed: Duration,
@@ -275,7 +277,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("finalize");
     notes.sort();
     notes.dedup();
-    Ok(Outcome { findings, notes, files_scanned, elapsed: started.elapsed() })
+    let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
 }
 
 /// User plus system CPU time of the process so far, from /proc (Linux; 0 elsewhere), for
@@ -326,7 +329,8 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     finalize(&mut findings);
     notes.sort();
     notes.dedup();
-    Outcome { findings, notes, files_scanned, elapsed: started.elapsed() }
+    let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() }
 }
 
 /// Cross-rule deduplication, which only the engine can do: it alone knows the selection.

@@ -52,3 +52,64 @@ impl ProjectSink<'_> {
         self.out.push(Finding::whole_file(self.rule, rel, message));
     }
 }
+
+impl Project {
+    /// What the project pass saw, for the checklist report: settings roots and their chains,
+    /// apps, models, front-end roots, file counts. `rules_run` are the ids of the rules that ran.
+    pub fn facts(&self, rules_run: Vec<&'static str>) -> crate::checklist::Facts {
+        use crate::checklist::{Facts, SettingsRoot};
+        use crate::classify::Lang;
+        let name = |rel: &str| rel.rsplit('/').next().unwrap_or(rel).to_string();
+        let parent = |rel: &str| rel.rsplit_once('/').map_or(".".to_string(), |(d, _)| d.to_string());
+        let mut apps = std::collections::BTreeSet::new();
+        let mut frontend_roots = std::collections::BTreeSet::new();
+        let (mut python_files, mut frontend_files, mut manage) = (0, 0, false);
+        for (rel, class) in &self.walked {
+            let file = name(rel);
+            if class.roles.vendored || rel.split('/').any(|d| d == "node_modules") {
+                continue;
+            }
+            match file.as_str() {
+                "manage.py" => manage = true,
+                "models.py" | "apps.py" if !class.roles.test => {
+                    apps.insert(parent(rel));
+                }
+                "package.json" => {
+                    frontend_roots.insert(parent(rel));
+                }
+                _ => {}
+            }
+            if class.is_production() {
+                match class.lang {
+                    Lang::Python => python_files += 1,
+                    l if l.is_js_family() => frontend_files += 1,
+                    _ => {}
+                }
+            }
+        }
+        let index = &self.settings;
+        let settings: Vec<SettingsRoot> = index
+            .roots
+            .iter()
+            .map(|(m, env)| {
+                let module = index.module(*m).rel.clone();
+                let mut chain: Vec<String> = env.values().map(|b| index.module(b.module).rel.clone()).collect();
+                chain.sort();
+                chain.dedup();
+                chain.retain(|c| *c != module);
+                chain.insert(0, module.clone());
+                SettingsRoot { module, chain, open: index.open.contains(m) }
+            })
+            .collect();
+        Facts {
+            django: manage || !index.modules.is_empty(),
+            settings,
+            apps: apps.into_iter().collect(),
+            models: self.models.models.len(),
+            frontend_roots: frontend_roots.into_iter().collect(),
+            python_files,
+            frontend_files,
+            rules_run,
+        }
+    }
+}

@@ -13,7 +13,7 @@ use crate::engine::Outcome;
 use crate::finding::Level;
 
 /// Plain text: no HTML, no code span, no backslash escape of what follows.
-fn plain(s: &str, table: bool) -> String {
+pub(crate) fn plain(s: &str, table: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -35,7 +35,7 @@ fn plain(s: &str, table: bool) -> String {
 /// `s` as one code span: the fence is one backtick longer than the longest run inside, and a
 /// space pads content that starts or ends with a backtick or a space (the padding is stripped
 /// by the renderer). Inside a code span nothing is HTML.
-fn code(s: &str, table: bool) -> String {
+pub(crate) fn code(s: &str, table: bool) -> String {
     let s = s.replace(['\n', '\r'], " ");
     let s = if table { s.replace('|', "\\|") } else { s };
     if s.is_empty() {
@@ -57,7 +57,7 @@ fn code(s: &str, table: bool) -> String {
 /// plain and code, each rendered by `plain` or `code`; an unpaired last backtick is plain. Which
 /// part is which may be decided by the scanned source (a backtick in a quoted line), but every
 /// part is escaped for what it is, so neither can open HTML or swallow the other.
-fn message(s: &str, table: bool) -> String {
+pub(crate) fn message(s: &str, table: bool) -> String {
     let s = super::sanitize(s);
     let parts: Vec<&str> = s.split('`').collect();
     let paired = if parts.len() % 2 == 1 { parts.len() } else { parts.len() - 1 };

@@ -6,8 +6,10 @@
 //! (JSON and SARIF), and the document formats escape their own syntax on top (`github`,
 //! `markdown`).
 
+pub mod checklist;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

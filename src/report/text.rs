@@ -38,6 +38,14 @@ pub fn findings(outcome: &Outcome, style: &Style) -> String {
     out
 }
 
+/// One finding as the text report shows it (location, message, source line with a caret, help),
+/// without colour: the code frame of the HTML report.
+pub fn frame(f: &Finding) -> String {
+    let mut out = String::new();
+    finding(&mut out, f, &Style { color: false });
+    out
+}
+
 /// Longest source line shown in full, in characters.
 const MAX_SHOWN: usize = 160;
 
