@@ -258,6 +258,21 @@ fn secret_fingerprints_hold_nothing_of_the_secret() {
     assert_eq!(moved, a);
     let o = pa.run(&["check", "--format", "json", "--baseline", "b.json"]);
     assert_eq!((o.status.code(), triples(&o)), (Some(0), vec![]));
+    // A baseline written before holds the old fingerprint (a hash of the secret): it no longer
+    // matches, so the finding is reported as new, once; the run does not fail otherwise.
+    use preflight::finding::fnv1a;
+    let old_key = format!("{:016x}", fnv1a(&[tok.as_bytes()]));
+    let old = format!("{:016x}", fnv1a(&[b"secret-hardcoded", b"app/client.py", old_key.as_bytes(), b"0"]));
+    assert!(!a.contains(&old));
+    pa.write(
+        "old.json",
+        &format!("{{\"tool\": \"preflight\", \"version\": 1, \"findings\": [{{\"rule\": \"secret-hardcoded\", \"path\": \"app/client.py\", \"fingerprint\": \"{old}\"}}]}}"),
+    );
+    let o = pa.run(&["check", "--format", "json", "--baseline", "old.json", "--select", "secret-hardcoded"]);
+    assert_eq!(
+        (o.status.code(), triples(&o)),
+        (Some(1), vec![t("secret-hardcoded", "app/client.py", 4), t("secret-hardcoded", "app/db.py", 1)])
+    );
 }
 
 #[test]
