@@ -487,7 +487,7 @@ pub struct Span {
 /// content is the one capture group.
 macro_rules! lit {
     () => {
-        r#"(?:"((?:[^"\\\n]|\\.){0,400})"|'((?:[^'\\\n]|\\.){0,400})'|`((?:[^`\\\n]|\\.){0,400})`)"#
+        r#"(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\\n]|\\.)*)`)"#
     };
 }
 
@@ -530,14 +530,14 @@ fn shown() -> &'static Shown {
         .unwrap(),
         // After code (a name, a call, a subscript, a string), not after prose ("…, or `x`").
         fallback: Regex::new(
-            r#"[A-Za-z0-9_$)\]"']\s*(?:\|\||\?\?|\bor\b)\s*(?:[rRbBuUfF]{1,2})?(?:"((?:[^"\\\n]|\\.){0,400})"|'((?:[^'\\\n]|\\.){0,400})')"#,
+            r#"[A-Za-z0-9_$)\]"']\s*(?:\|\||\?\?|\bor\b)\s*(?:[rRbBuUfF]{1,2})?(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')"#,
         )
         .unwrap(),
         bare: Regex::new(r#"([A-Za-z_$][A-Za-z0-9_$.-]*)["']?[ \t]*[=:][ \t]*"#).unwrap(),
         url_password: Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'"`]*:([^\s/'"`]+)@"#).unwrap(),
         bearer: Regex::new(r"\b(?i:bearer|basic)\s+([A-Za-z0-9._~+/-]{8,}=*)").unwrap(),
         jwt: Regex::new(r"\b(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})").unwrap(),
-        sql_password: Regex::new(r"(?i)\b(?:password|identified\s+by)\s+'([^'\n]{1,400})'").unwrap(),
+        sql_password: Regex::new(r"(?i)\b(?:password|identified\s+by)\s+'([^'\n]+)'").unwrap(),
         pem: Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----([A-Za-z0-9+/=\\ \t:,-]*)").unwrap(),
         identifier: Regex::new(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$").unwrap(),
     })
