@@ -68,11 +68,10 @@ impl FileCtx<'_> {
         self.out.push(Finding::at(self.rule, self.file, start, end, message));
     }
 
-    /// Reports with the snippet replaced (secrets) and a fingerprint key that is not the line.
-    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String, key: String) {
+    /// Reports with the snippet replaced by the flagged line with a known secret masked.
+    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String) {
         let mut f = Finding::at(self.rule, self.file, start, end, message);
         f.set_snippet(&snippet);
-        f.key = Some(key);
         self.out.push(f);
     }
 }

@@ -176,15 +176,36 @@ pub fn provenance(gitdir: &Path) -> Option<(String, Option<String>, Option<Strin
 }
 
 /// `https://user:token@host/x` → `https://host/x`; `git@host:o/r.git` → `https://host/o/r`.
+/// The user information ends at the last `@` before the path (a password may hold an `@`, or
+/// even a `/`), and the query and fragment are dropped (`?access_token=…`).
 fn strip_credentials(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
     if url.starts_with('/') {
         return format!("file://{url}");
     }
     if let Some((scheme, rest)) = url.split_once("://") {
-        let rest = rest.split_once('@').filter(|(userinfo, _)| !userinfo.contains('/')).map_or(rest, |(_, r)| r);
-        return format!("{scheme}://{rest}");
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let host_from = match rest[..authority_end].rfind('@') {
+            Some(at) => at + 1,
+            // No `@` before the first `/`, but one after it while the authority holds a `:` that
+            // is no port: a password with a `/` in it. Cut at the last `@`.
+            None if rest[..authority_end]
+                .split_once(':')
+                .is_some_and(|(_, p)| !p.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                rest.rfind('@').map_or(0, |at| at + 1)
+            }
+            None => 0,
+        };
+        return format!("{scheme}://{}", &rest[host_from..]);
     }
     if let Some((user_host, path)) = url.split_once(':') {
+        // scp-like `[user@]host:path`; a user part with its own `:` (`user:pass@host:path`) ends
+        // at the last `@` before the path.
+        let (user_host, path) = match url[..url.find('/').unwrap_or(url.len())].rfind('@') {
+            Some(at) => url[at + 1..].split_once(':').unwrap_or((user_host, path)),
+            None => (user_host, path),
+        };
         let host = user_host.rsplit('@').next().unwrap_or(user_host);
         return format!("https://{host}/{}", path.trim_end_matches(".git"));
     }
@@ -204,5 +225,17 @@ mod provenance_tests {
         assert_eq!(strip_credentials("git@github.com:o/r.git"), "https://github.com/o/r");
         assert_eq!(strip_credentials("https://github.com/o/r"), "https://github.com/o/r");
         assert_eq!(strip_credentials("/srv/git/r.git"), "file:///srv/git/r.git");
+    }
+
+    #[test]
+    fn a_password_with_an_at_sign_or_a_token_in_the_query_is_removed() {
+        assert_eq!(strip_credentials("https://user:p@ss@host.example/x.git"), "https://host.example/x.git");
+        assert_eq!(strip_credentials("https://u:p@s@s@host/o/r"), "https://host/o/r");
+        assert_eq!(strip_credentials("https://user:pa/ss@host/o/r.git"), "https://host/o/r.git");
+        assert_eq!(strip_credentials("https://host:8443/o/r@v1"), "https://host:8443/o/r@v1");
+        assert_eq!(strip_credentials("https://host/o/r.git?access_token=s3cr3t"), "https://host/o/r.git");
+        assert_eq!(strip_credentials("https://host/o/r.git#tok3n"), "https://host/o/r.git");
+        assert_eq!(strip_credentials("user:p@ss@host:o/r.git"), "https://host/o/r");
+        assert_eq!(strip_credentials("git@github.com:o/r.git?token=abc"), "https://github.com/o/r");
     }
 }

@@ -1,5 +1,6 @@
 //! secret-hardcoded: known token formats anywhere, and literals assigned to credential names.
-//! Every value is redacted before the finding exists; the fingerprint keys on its hash.
+//! Every value is redacted before the finding exists; the fingerprint keys on the masked line,
+//! so nothing derived from the secret is in the report.
 
 use std::sync::OnceLock;
 
@@ -7,7 +8,7 @@ use regex::bytes::Regex;
 
 use crate::classify::{FileClass, Lang};
 use crate::engine::FileCtx;
-use crate::finding::{fnv1a, redact, redact_line};
+use crate::finding::{mask, redact};
 use crate::registry::Rule;
 use crate::secrets::{self, is_credential_name, is_marked_fake, is_placeholder, is_plausible_credential, FORMATS};
 
@@ -88,11 +89,22 @@ impl Rule for SecretHardcoded {
 }
 
 fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: &str, level: crate::finding::Level) {
+    let text = ctx.file.text.as_str();
     let line = ctx.file.line_text(ctx.file.position(start).0 - 1);
-    let snippet = if secret.contains('\n') { line.split("-----").take(3).collect::<Vec<_>>().join("-----") } else { redact_line(line, secret) };
-    let key = format!("{:016x}", fnv1a(&[secret.as_bytes()]));
+    // The part of the secret on the flagged line, by position (a PEM block goes on below it;
+    // its BEGIN line may carry key material after an escaped `\n`).
+    let line_start = line.as_ptr() as usize - text.as_ptr() as usize;
+    let (mut from, to) = (start.max(line_start) - line_start, end.min(line_start + line.len()).saturating_sub(line_start));
+    let mut keep = if secret.chars().count() >= 12 { 4 } else { 0 };
+    // A PEM block keeps its BEGIN line's marker in view; what follows it is masked whole.
+    if let Some(marker) = secret.strip_prefix("-----BEGIN").and_then(|r| r.find("-----")).map(|i| i + 15) {
+        from = (from + marker).min(to);
+        keep = 0;
+    }
+    let span = crate::secrets::Span { start: from, end: to.max(from), keep };
+    let snippet = mask(line, &[span]);
     let before = ctx.out.len();
-    ctx.report_redacted(start, end, msg, snippet, key);
+    ctx.report_redacted(start, end, msg, snippet);
     if let Some(f) = ctx.out.get_mut(before) {
         f.level = level;
     }
