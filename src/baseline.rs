@@ -24,7 +24,9 @@ pub fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
 }
 
 pub fn read(path: &Path) -> Result<BTreeSet<Key>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("baseline {}: {e}", path.display()))?;
+    // Read safely: not a FIFO or device, at most 256 MiB.
+    let text =
+        crate::fsread::read_text_capped(path, 256 << 20).map_err(|e| format!("baseline {}: {e}", path.display()))?;
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("baseline {}: not JSON: {e}", path.display()))?;
     let entries =

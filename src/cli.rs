@@ -204,10 +204,13 @@ pub fn project_root(start: &Path) -> Option<PathBuf> {
 /// `pyproject.toml` with `[tool.preflight]`, not looking past the repository top.
 fn config_root(start: &Path) -> Option<PathBuf> {
     for d in start.ancestors() {
-        if d.join("preflight.toml").is_file() {
+        if d.join("preflight.toml").symlink_metadata().is_ok() {
             return Some(d.to_path_buf());
         }
-        if std::fs::read_to_string(d.join("pyproject.toml")).is_ok_and(|t| t.contains("[tool.preflight")) {
+        // A pyproject.toml that cannot be read safely is taken, so that loading it says why.
+        if crate::config::read_config(&d.join("pyproject.toml"))
+            .map_or(true, |t| t.is_some_and(|t| t.contains("[tool.preflight")))
+        {
             return Some(d.to_path_buf());
         }
         if d.join(".git").exists() {
@@ -277,7 +280,9 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         }
     }
     if let Some(rev) = &args.diff_base {
-        let changed = crate::gitdiff::changed_since(&scan.root, rev)?;
+        let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
+        paths.dedup();
+        let changed = crate::gitdiff::changed_since(&scan.root, rev, &paths)?;
         outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
     }
 

@@ -313,37 +313,23 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
-    // Ok(Err(len)) for a file over the size limit.
-    let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
-        use std::io::Read;
-        let f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
-        let max = config.max_file_size();
-        if len > max {
-            return Ok(Err(len));
-        }
-        // Exactly the size stat gave: once `take` has it, the end of the file is not asked for,
-        // which would be one more system call per file (a file changed while the run reads it
-        // is read as it was). A size of 0 includes files generated when read (/proc): those are
-        // read to the end, up to the limit.
-        let limit = if len == 0 { max + 1 } else { len };
-        let mut bytes = Vec::with_capacity(len as usize);
-        f.take(limit).read_to_end(&mut bytes)?;
-        Ok(Ok(bytes))
-    };
-    let bytes = match read() {
-        Ok(Ok(b)) => b,
-        Ok(Err(len)) => {
+    use crate::fsread::{read_regular_capped, ReadError};
+    // Opened non-blocking and checked on the handle: a file swapped for a FIFO after the walk
+    // is a note, not a read that waits forever. A file is read to the size it had.
+    let bytes = match read_regular_capped(path, config.max_file_size()) {
+        Ok(b) => b,
+        Err(ReadError::TooLarge(len)) => {
             return Err(Note {
                 path: rel,
                 message: format!("{len} bytes, over the {} byte limit, skipped", config.max_file_size()),
             });
         }
         Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                _ => format!("unreadable: {e}"),
+            let why = match e {
+                ReadError::NotFound => "vanished before it could be read".to_string(),
+                ReadError::NotRegular => "not a regular file (FIFO, socket or device)".to_string(),
+                ReadError::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                e => format!("unreadable: {e}"),
             };
             return Err(Note { path: rel, message: format!("{why}, skipped") });
         }
@@ -421,7 +407,7 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     // An empty root is an in-memory run: no git repository to consult.
     let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
     let tracked = repo.and_then(|(top, gitdir)| {
-        let paths = crate::gitindex::tracked_paths(&gitdir)?;
+        let paths = crate::gitindex::tracked_paths(&top, &gitdir)?;
         Some(
             paths
                 .into_iter()
@@ -636,5 +622,24 @@ mod tests {
         let note = load(&path, "gone.py".into(), true, &config).err().expect("a note");
         assert_eq!(note, Note { path: "gone.py".into(), message: "vanished before it could be read, skipped".into() });
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_between_walk_and_read_is_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swapped.py");
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        // In a thread: if the read blocks, the test fails instead of hanging the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let config = Config::from_raw(Default::default(), None).unwrap();
+            let _ = tx.send(load(&p, "swapped.py".into(), true, &config).err());
+        });
+        let note = rx.recv_timeout(Duration::from_secs(10)).expect("load blocked on a FIFO").expect("a note");
+        assert_eq!(
+            note,
+            Note { path: "swapped.py".into(), message: "not a regular file (FIFO, socket or device), skipped".into() }
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;
 pub mod gitindex;
