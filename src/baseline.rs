@@ -20,7 +20,7 @@ pub fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
     let entries: Vec<_> = keys.iter().map(|(r, p, f)| json!({"rule": r, "path": p, "fingerprint": f})).collect();
     let doc = json!({"tool": "preflight", "version": 1, "findings": entries});
     let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    crate::output::write_file(path, text.as_bytes())
 }
 
 pub fn read(path: &Path) -> Result<BTreeSet<Key>, String> {

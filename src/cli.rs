@@ -2,13 +2,14 @@
 //!
 //! Exit codes: 0 no findings, 1 findings, 2 usage or I/O error. An error outranks findings.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::engine::{self, Scan};
+use crate::output::{self, eprint};
 use crate::registry::RULES;
 use crate::report;
 
@@ -112,24 +113,29 @@ pub fn main() -> i32 {
         Command::Check(args) => match check(&args) {
             Ok(code) => code,
             Err(msg) => {
-                eprintln!("preflight: error: {msg}");
+                eprint(&format!("preflight: error: {msg}\n"));
                 2
             }
         },
-        Command::Rules { format } => {
-            print!("{}", list_rules(format));
-            0
-        }
+        Command::Rules { format } => print_or_2(&list_rules(format)),
         Command::Rule { id } => match crate::registry::meta(&id) {
-            Some(r) => {
-                print!("{}", report::sarif::rule_markdown(r));
-                0
-            }
+            Some(r) => print_or_2(&report::sarif::rule_markdown(r)),
             None => {
-                eprintln!("preflight: error: no rule `{id}` (see `preflight rules`)");
+                eprint(&format!("preflight: error: no rule `{id}` (see `preflight rules`)\n"));
                 2
             }
         },
+    }
+}
+
+/// Prints to stdout: 0, or 2 with a message when stdout cannot be written.
+fn print_or_2(text: &str) -> i32 {
+    match output::write_stdout(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprint(&format!("preflight: error: {e}\n"));
+            2
+        }
     }
 }
 
@@ -258,6 +264,14 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
 fn check(args: &CheckArgs) -> Result<i32, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
+    // Report files must not be written through a symlink or over a file this run reads.
+    let inputs: Vec<PathBuf> = args.paths.iter().chain(&args.baseline).map(|p| cwd.join(p)).collect();
+    if let Some(path) = &args.output {
+        output::check_target(path, &inputs, "--output")?;
+    }
+    if let Some(path) = &args.write_baseline {
+        output::check_target(path, &inputs, "--write-baseline")?;
+    }
     let config = Config::load(&cfg_root)?;
     let selected = selection(&args.select, &args.ignore, &config)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -268,7 +282,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if let Some(path) = &args.write_baseline {
         crate::baseline::write(path, &outcome.findings)?;
         if !args.quiet {
-            eprintln!("preflight: recorded {} findings in {}", outcome.findings.len(), path.display());
+            eprint(&format!("preflight: recorded {} findings in {}\n", outcome.findings.len(), path.display()));
         }
         return Ok(0);
     }
@@ -276,7 +290,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let known = crate::baseline::read(path)?;
         let dropped = crate::baseline::apply(&mut outcome.findings, &known);
         if !args.quiet && dropped > 0 {
-            eprintln!("preflight: {dropped} findings are in the baseline {}", path.display());
+            eprint(&format!("preflight: {dropped} findings are in the baseline {}\n", path.display()));
         }
     }
     if let Some(rev) = &args.diff_base {
@@ -306,16 +320,13 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Markdown => report::markdown::render(&outcome),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(body.as_bytes()).and_then(|_| out.flush());
-        }
+        Some(path) => output::write_file(path, body.as_bytes())?,
+        // A closed pipe (`| head`) ends the output quietly; any other write error is exit 2.
+        None => output::write_stdout(body.as_bytes())?,
     }
     if !args.quiet {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
-        eprint!("{}", report::text::summary(&outcome, &err_style));
+        eprint(&report::text::summary(&outcome, &err_style));
     }
     Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
 }

@@ -16,6 +16,7 @@ pub mod gitdiff;
 pub mod gitindex;
 pub mod migrations;
 pub mod models;
+pub mod output;
 pub mod parse;
 pub mod project;
 pub mod python;

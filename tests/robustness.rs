@@ -575,3 +575,87 @@ fn diff_base_never_runs_the_repositorys_filters() {
     assert_eq!(triples(&o), vec![t("debugger-statement", "app/views.py", 2)]);
     assert!(!marker.exists(), "git ran a command from the repository's config");
 }
+
+#[test]
+fn report_files_are_replaced_whole_and_never_aimed() {
+    let p = Project::new(&[("app/views.py", "# TODO: one\n"), ("app/models.py", "x = 1\n")]);
+    let root = p.path();
+    // A symlink where the report goes (a repository may commit one) is refused, and its target
+    // left alone.
+    let victim = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(victim.path(), "precious\n").unwrap();
+    symlink(victim.path(), root.join("report.json")).unwrap();
+    for flag in ["--output", "--write-baseline"] {
+        let o = run_bounded(root, &["check", flag, "report.json"], false);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("{flag} report.json is a symlink")), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read_to_string(victim.path()).unwrap(), "precious\n");
+    std::fs::remove_file(root.join("report.json")).unwrap();
+    // A file the run reads.
+    let o = run_bounded(root, &["check", "app/views.py", "--output", "app/views.py"], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--output app/views.py is a file this run reads"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(root.join("app/views.py")).unwrap(), "# TODO: one\n");
+    // Source code the run checks.
+    let o = run_bounded(root, &["check", "--write-baseline", "app/models.py"], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--write-baseline app/models.py is source code this run checks"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(root.join("app/models.py")).unwrap(), "x = 1\n");
+    // A committed baseline is rewritten, as the README's adoption steps do.
+    p.write("preflight-baseline.json", "{}\n");
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-A"]);
+    p.git(&["commit", "-qm", "init"]);
+    let o = run_bounded(root, &["check", "--write-baseline", "preflight-baseline.json"], false);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(root.join("preflight-baseline.json")).unwrap().contains("todo-fixme"));
+    // A full disk is exit 2.
+    let o = run_bounded(root, &["check", "--output", "/dev/full"], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("preflight: error: /dev/full: No space left on device"), "{}", stderr(&o));
+    // An existing report is replaced whole, with no temporary file left behind.
+    p.write("out/report.json", "old\n");
+    let o = run_bounded(root, &["check", "--format", "json", "--output", "out/report.json"], false);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report.as_array().unwrap().len(), 1);
+    assert_eq!(std::fs::read_dir(root.join("out")).unwrap().count(), 1);
+}
+
+#[test]
+fn stdout_and_stderr_errors() {
+    let p = Project::new(&[("app/views.py", "# TODO: one\n")]);
+    let dev_full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    // A report that cannot be written is exit 2, with the reason on stderr.
+    let o = Command::new(bin()).args(["check"]).current_dir(p.path()).stdout(dev_full()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("preflight: error: writing the report to stdout: No space left on device"));
+    // A stderr that cannot be written does not crash the run: the exit code is the findings'.
+    let o = Command::new(bin())
+        .args(["check", "--format", "json"])
+        .current_dir(p.path())
+        .stderr(dev_full())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(triples(&o), vec![t("todo-fixme", "app/views.py", 1)]);
+    let o = Command::new(bin()).args(["rules"]).stdout(dev_full()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = Command::new(bin()).args(["rule", "nope"]).stderr(dev_full()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // A reader that stops early (`| head`) ends the output quietly; the exit code is the
+    // findings'.
+    let mut child = Command::new(bin())
+        .args(["check"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
+}
