@@ -273,6 +273,11 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         output::check_target(path, &inputs, "--write-baseline")?;
     }
     let config = Config::load(&cfg_root)?;
+    if let (Some(used), false) = (&config.path, args.quiet) {
+        // A config found in a folder above the scanned one applies too: say which.
+        let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);
+        eprint(&format!("preflight: config {}\n", shown.display()));
+    }
     let selected = selection(&args.select, &args.ignore, &config)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
@@ -313,7 +318,11 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Sarif => {
             let provenance =
                 crate::gitindex::find_repo(&scan.root).and_then(|(_, gitdir)| crate::gitindex::provenance(&gitdir));
-            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance };
+            let opts = report::sarif::SarifOptions {
+                category: args.sarif_category.clone(),
+                provenance,
+                config_file: config.path.clone(),
+            };
             report::sarif::render(&outcome, &scan.root, &opts)
         }
         Format::Github => report::github::render(&outcome.findings),
@@ -327,6 +336,14 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if !args.quiet {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
         eprint(&report::text::summary(&outcome, &err_style));
+    }
+    // Nothing could be read although there was something to read: not a clean run.
+    if outcome.files_scanned == 0 {
+        if let Some(first) = outcome.notes.iter().find(|n| engine::is_unreadable_note(&n.message)) {
+            let more = outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).count() - 1;
+            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            return Err(format!("no file could be read: {}: {}{more}", first.path, first.message));
+        }
     }
     Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
 }

@@ -255,6 +255,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     Ok(Outcome { findings, notes, files_scanned, elapsed: started.elapsed() })
 }
 
+/// Whether a note says a file could not be read at all (as opposed to a file read and skipped
+/// for what it is: binary, too large, a symlink not followed).
+pub fn is_unreadable_note(message: &str) -> bool {
+    ["permission denied", "unreadable", "vanished", "not a regular file"].iter().any(|p| message.starts_with(p))
+}
+
 /// User plus system CPU time of the process so far, from /proc (Linux; 0 elsewhere), for
 /// `PREFLIGHT_TIMINGS`.
 fn process_cpu_ms() -> u64 {

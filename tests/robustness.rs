@@ -659,3 +659,44 @@ fn stdout_and_stderr_errors() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
 }
+
+#[test]
+fn nothing_readable_is_an_error() {
+    let p = Project::new(&[]);
+    mkfifo(&p.path().join("a.py"));
+    let o = run_bounded(p.path(), &["check", "a.py"], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "preflight: error: no file could be read: a.py: not a regular file (FIFO, socket or device), skipped"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_bounded(p.path(), &["check", "."], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // An empty folder has nothing to read: that is no error.
+    let q = Project::new(&[]);
+    assert_eq!(run_bounded(q.path(), &["check"], false).status.code(), Some(0));
+}
+
+#[test]
+fn the_config_used_is_named() {
+    // No `.git`: a config in a folder above applies, and the run says so.
+    let p = Project::new(&[("preflight.toml", "ignore = [\"todo-fixme\"]\n"), ("proj/app/views.py", "# TODO: one\n")]);
+    let o = run_bounded(&p.path().join("proj"), &["check"], false);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cfg = p.path().canonicalize().unwrap().join("preflight.toml");
+    assert!(stderr(&o).starts_with(&format!("preflight: config {}\n", cfg.display())), "{}", stderr(&o));
+    // SARIF records it in the invocation's properties.
+    let o = run_bounded(&p.path().join("proj"), &["check", "--format", "sarif"], false);
+    let doc = stdout(&o);
+    assert_valid_sarif(&doc);
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let uri = format!("file://{}", cfg.display());
+    assert_eq!(v["runs"][0]["invocations"][0]["properties"]["configFile"], uri.as_str());
+    let o = run_bounded(p.path(), &["check", "--quiet"], false);
+    assert_eq!(stderr(&o), "");
+    let o = run_bounded(p.path(), &["check"], false);
+    assert!(stderr(&o).starts_with("preflight: config preflight.toml\n"), "{}", stderr(&o));
+}
