@@ -147,50 +147,42 @@ fn blobs_at<'a>(
     Ok(blobs)
 }
 
-/// The 1-based line ranges of `new` that are not in a longest common subsequence of the lines
-/// of `old` and `new` (line ends `\n` or `\r\n`; a CRLF checkout of an LF blob is unchanged).
-/// Common lines at both ends are matched first; a middle too big to compare (over 4 million
-/// line pairs) counts as changed whole.
+/// The 1-based line ranges of `new` that a shortest edit script from `old` inserts (Myers'
+/// algorithm, as `git diff` uses by default; line ends `\n` or `\r\n`, so a CRLF checkout of an
+/// LF blob is unchanged; a last line without a line end differs, as for git). Common lines at
+/// both ends are matched first. When the files differ by more than 4,000 edits (32 MB of search
+/// state) the lines between the common ends all count as changed (more findings shown, never
+/// fewer).
 pub fn new_lines(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
     let split = |b: &'_ [u8]| -> Vec<Vec<u8>> {
         let mut v: Vec<Vec<u8>> =
             b.split(|&c| c == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec()).collect();
-        if v.last().is_some_and(|l| l.is_empty()) {
-            v.pop();
+        match v.last_mut() {
+            Some(l) if l.is_empty() => {
+                v.pop();
+            }
+            // A last line without a line end differs from the same line with one, as for git;
+            // no line holds a `\n`, so it marks the difference.
+            Some(l) => l.push(b'\n'),
+            None => {}
         }
         v
     };
     let (a, b) = (split(old), split(new));
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-    let (a, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let mut changed = vec![true; b_mid.len()];
-    if !a.is_empty() && !b_mid.is_empty() && a.len().saturating_mul(b_mid.len()) <= 4 << 20 {
-        // LCS lengths of every pair of suffixes, then one walk from the start.
-        let (n, m) = (a.len(), b_mid.len());
-        let mut len = vec![0u32; (n + 1) * (m + 1)];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                len[i * (m + 1) + j] = if a[i] == b_mid[j] {
-                    len[(i + 1) * (m + 1) + j + 1] + 1
-                } else {
-                    len[(i + 1) * (m + 1) + j].max(len[i * (m + 1) + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n && j < m {
-            if a[i] == b_mid[j] {
-                changed[j] = false;
-                i += 1;
-                j += 1;
-            } else if len[(i + 1) * (m + 1) + j] >= len[i * (m + 1) + j + 1] {
-                i += 1;
-            } else {
-                j += 1;
-            }
+    let (a, b) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    // Lines as numbers, compared in one step.
+    let mut ids: HashMap<&[u8], u32> = HashMap::new();
+    let mut numbered = [Vec::with_capacity(a.len()), Vec::with_capacity(b.len())];
+    for (lines, out) in [a, b].into_iter().zip(numbered.iter_mut()) {
+        for l in lines {
+            let n = ids.len() as u32;
+            out.push(*ids.entry(l.as_slice()).or_insert(n));
         }
     }
+    let [a, b] = numbered;
+    let changed = inserted(&a, &b, 4_000).unwrap_or_else(|| vec![true; b.len()]);
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for (k, _) in changed.iter().enumerate().filter(|(_, c)| **c) {
         let line = prefix + k + 1;
@@ -200,6 +192,67 @@ pub fn new_lines(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
         }
     }
     ranges
+}
+
+/// For each line of `b`, whether a shortest edit script from `a` to `b` inserts it; `None` when
+/// that script has more than `max_d` edits.
+fn inserted(a: &[u32], b: &[u32], max_d: usize) -> Option<Vec<bool>> {
+    let (n, m) = (a.len() as isize, b.len() as isize);
+    let mut changed = vec![false; b.len()];
+    if n == 0 || m == 0 {
+        return Some(vec![true; b.len()]);
+    }
+    let max = (n + m) as usize;
+    let off = max as isize + 1;
+    let mut v = vec![0isize; 2 * max + 3];
+    // trace[d]: v[-(d+1)..=(d+1)] (every other diagonal) as it was before round d.
+    let mut trace: Vec<Vec<i32>> = Vec::new();
+    let mut found = None;
+    'rounds: for d in 0..=max.min(max_d) as isize {
+        // Round d reads v at k - 1 and k + 1 for k in -d..=d step 2: the d + 2 diagonals of the
+        // other parity.
+        trace.push(v[(off - d - 1) as usize..=(off + d + 1) as usize].iter().step_by(2).map(|&x| x as i32).collect());
+        let mut k = -d;
+        while k <= d {
+            let mut x = if k == -d || (k != d && v[(off + k - 1) as usize] < v[(off + k + 1) as usize]) {
+                v[(off + k + 1) as usize]
+            } else {
+                v[(off + k - 1) as usize] + 1
+            };
+            let mut y = x - k;
+            while x < n && y < m && a[x as usize] == b[y as usize] {
+                x += 1;
+                y += 1;
+            }
+            v[(off + k) as usize] = x;
+            if x >= n && y >= m {
+                found = Some(d);
+                break 'rounds;
+            }
+            k += 2;
+        }
+    }
+    let d_end = found?;
+    let (mut x, mut y) = (n, m);
+    for d in (1..=d_end).rev() {
+        let t = &trace[d as usize];
+        let at = |k: isize| t[((k + d + 1) / 2) as usize] as isize;
+        let k = x - y;
+        let prev_k = if k == -d || (k != d && at(k - 1) < at(k + 1)) { k + 1 } else { k - 1 };
+        let prev_x = at(prev_k);
+        let prev_y = prev_x - prev_k;
+        while x > prev_x && y > prev_y {
+            x -= 1;
+            y -= 1;
+        }
+        if x == prev_x {
+            // Down: b[prev_y] inserted.
+            changed[prev_y as usize] = true;
+        }
+        x = prev_x;
+        y = prev_y;
+    }
+    Some(changed)
 }
 
 #[cfg(test)]
@@ -215,5 +268,10 @@ mod tests {
         assert_eq!(new_lines(b"", b"x\ny\n"), vec![(1, 2)]);
         assert_eq!(new_lines(b"a\nb\nc\nd\n", b"a\nd\n"), vec![]);
         assert_eq!(new_lines(b"a\nb\n", b"b\na\nb\n"), vec![(1, 1)]);
+        // A line end added to the last line changes it, as for git.
+        assert_eq!(new_lines(b"a\nb", b"a\nb\n"), vec![(2, 2)]);
+        // Myers' shortest edit script: a moved block is one deletion and one insertion.
+        assert_eq!(new_lines(b"x\na\nb\nc\ny\n", b"x\nc\na\nb\ny\n"), vec![(2, 2)]);
+        assert_eq!(new_lines(b"1\n2\n3\n4\n5\n6\n", b"1\n2\nX\n4\nY\n6\n"), vec![(3, 3), (5, 5)]);
     }
 }
