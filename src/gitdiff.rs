@@ -38,6 +38,10 @@ fn git_command(top: &Path) -> Command {
         .env("GIT_PAGER", "cat")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
+        // A partial clone would fetch missing objects from its remote: no network, no
+        // transport at all (a missing object counts as not in REV).
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .args(["-c", "protocol.allow=never"])
         .stdin(Stdio::null());
     cmd
 }

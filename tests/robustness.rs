@@ -700,3 +700,43 @@ fn the_config_used_is_named() {
     let o = run_bounded(p.path(), &["check"], false);
     assert!(stderr(&o).starts_with("preflight: config preflight.toml\n"), "{}", stderr(&o));
 }
+
+/// In a partial clone, git fetches missing objects from the remote when asked for them: with
+/// `--diff-base` it is never allowed to (no network), and a file whose old version is not
+/// there counts as new.
+#[test]
+fn diff_base_never_fetches_in_a_partial_clone() {
+    let origin = Project::new(&[("app/views.py", "def f():\n    return 1\n")]);
+    origin.git(&["init", "-q"]);
+    origin.git(&["add", "-A"]);
+    origin.git(&["commit", "-qm", "one"]);
+    origin.write("app/views.py", "def f():\n    return 2\n");
+    origin.git(&["commit", "-qam", "two"]);
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    let st = Command::new("git")
+        .args(["clone", "-q", "--no-local", "--filter=blob:none", &url])
+        .arg(clone.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let dir = clone.path().join("c");
+    std::fs::write(dir.join("app/views.py"), "def f():\n    import pdb\n    return 2\n").unwrap();
+    let blob = Command::new("git").args(["rev-parse", "HEAD~1:app/views.py"]).current_dir(&dir).output().unwrap();
+    let blob = String::from_utf8(blob.stdout).unwrap().trim().to_string();
+    let present = |b: &str| {
+        Command::new("git")
+            .args(["cat-file", "-e", b])
+            .current_dir(&dir)
+            .env("GIT_NO_LAZY_FETCH", "1")
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!present(&blob));
+    let o = run_bounded(&dir, &["check", "--format", "json", "--diff-base", "HEAD~1"], false);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(triples(&o), vec![t("debugger-statement", "app/views.py", 2)]);
+    assert!(!present(&blob), "preflight made git fetch from the remote");
+}
