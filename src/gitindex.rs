@@ -89,7 +89,7 @@ fn config_value(config: &str, section: &str, key: &str) -> Option<String> {
 }
 
 /// Tracked paths (relative to the work tree, `/`-separated), or `None` if the index cannot be
-/// read or is split (`git update-index --split-index`: part of it is in another file).
+/// read (a split index, `git update-index --split-index`, is read with its shared index).
 /// Submodules checked out in the work tree add their own tracked paths, under their folder.
 pub fn tracked_paths(top: &Path, gitdir: &Path) -> Option<Vec<String>> {
     tracked_in(gitdir, top, 0)
@@ -104,14 +104,31 @@ fn tracked_in(gitdir: &Path, top: &Path, depth: usize) -> Option<Vec<String>> {
     };
     let config = read_small(&common_dir(gitdir).join("config")).unwrap_or_default();
     let hash_len = if config.to_lowercase().replace(' ', "").contains("objectformat=sha256") { 32 } else { 20 };
-    let index = parse_index(&data, hash_len)?;
-    if index.split {
-        return None;
+    let mut index = parse_index(&data, hash_len)?;
+    if let Some(link) = index.link.take() {
+        // A split index: the rest is in `sharedindex.<hash>`; unreadable, tracked-ness is unknown.
+        let deleted = link.deleted?;
+        // An all-zero hash: no shared index.
+        if link.shared.bytes().all(|b| b == b'0') {
+            return tracked_entries(index, top, depth);
+        }
+        let name = format!("sharedindex.{}", link.shared);
+        let shared = [gitdir.to_path_buf(), common_dir(gitdir)]
+            .iter()
+            .find_map(|d| read_regular_capped(&d.join(&name), INDEX_CAP).ok())?;
+        let shared = parse_index(&shared, hash_len).filter(|s| s.link.is_none())?;
+        index = merge_split(index, shared, &deleted);
     }
-    let mut paths = index.paths;
+    tracked_entries(index, top, depth)
+}
+
+/// The tracked paths of a whole index, with those of its submodules.
+fn tracked_entries(index: Index, top: &Path, depth: usize) -> Option<Vec<String>> {
+    let mut paths = index.paths();
     // Submodules: a gitlink entry is a folder with a repository of its own.
-    if depth < MAX_SUBMODULE_DEPTH && !index.gitlinks.is_empty() {
-        for link in &index.gitlinks {
+    let gitlinks = index.gitlinks();
+    if depth < MAX_SUBMODULE_DEPTH && !gitlinks.is_empty() {
+        for link in &gitlinks {
             if !is_plain_relative(link) {
                 continue;
             }
@@ -136,12 +153,83 @@ fn is_plain_relative(p: &str) -> bool {
 /// What preflight needs of an index.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Index {
-    /// Tracked files.
-    pub paths: Vec<String>,
-    /// Submodules (mode 160000 entries).
-    pub gitlinks: Vec<String>,
-    /// The index is split (a `link` extension): most entries are in a shared index.
-    pub split: bool,
+    /// Every entry, in order: path and mode (sparse-index folders left out).
+    pub entries: Vec<(String, u32)>,
+    /// A split index (`git update-index --split-index`): most entries are in a shared index.
+    pub link: Option<Link>,
+}
+
+/// A split index's `link` extension.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// The shared index's hash (`sharedindex.<hex>`).
+    pub shared: String,
+    /// Entries of the shared index deleted in this one, or `None` when unreadable.
+    pub deleted: Option<Vec<bool>>,
+}
+
+const GITLINK: u32 = 0o160000;
+
+impl Index {
+    /// Tracked files, without duplicates (an unmerged path has several entries).
+    pub fn paths(&self) -> Vec<String> {
+        let mut p: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(p, m)| m & 0o170000 != GITLINK && !p.is_empty())
+            .map(|(p, _)| p.clone())
+            .collect();
+        p.dedup();
+        p
+    }
+
+    /// Submodules (gitlink entries).
+    pub fn gitlinks(&self) -> Vec<String> {
+        self.entries.iter().filter(|(p, m)| m & 0o170000 == GITLINK && !p.is_empty()).map(|(p, _)| p.clone()).collect()
+    }
+}
+
+/// A split index with its shared index: the shared entries not deleted, then this index's own
+/// (entries replacing a shared one have no name here and keep the shared one's).
+fn merge_split(split: Index, shared: Index, deleted: &[bool]) -> Index {
+    let mut entries: Vec<(String, u32)> = shared
+        .entries
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !deleted.get(*i).copied().unwrap_or(false))
+        .map(|(_, e)| e)
+        .collect();
+    entries.extend(split.entries.into_iter().filter(|(p, _)| !p.is_empty()));
+    entries.sort();
+    Index { entries, link: None }
+}
+
+/// An EWAH bitmap as git writes it (`ewah/ewah_io.c`): bit count, word count, 64-bit words
+/// (a run-length word, then literal words), the last run-length word's position; big-endian.
+fn parse_ewah(data: &[u8]) -> Option<Vec<bool>> {
+    let bits = be32(data, 0)? as usize;
+    let words = be32(data, 4)? as usize;
+    let word =
+        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(data.get(8 + i * 8..16 + i * 8)?.try_into().ok()?)) };
+    let mut out = Vec::with_capacity(bits.min(1 << 24));
+    let mut i = 0;
+    while i < words {
+        let rlw = word(i)?;
+        i += 1;
+        let run = ((rlw >> 1) & 0xffff_ffff) as usize;
+        let literals = (rlw >> 33) as usize;
+        if out.len() + run * 64 > bits + 64 {
+            return None;
+        }
+        out.extend(std::iter::repeat_n(rlw & 1 == 1, run * 64));
+        for _ in 0..literals {
+            let w = word(i)?;
+            i += 1;
+            out.extend((0..64).map(|b| w >> b & 1 == 1));
+        }
+    }
+    out.truncate(bits);
+    Some(out)
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -158,8 +246,7 @@ pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Index> {
     }
     let count = be32(data, 8)? as usize;
     let mut pos = 12;
-    let mut paths = Vec::with_capacity(count.min(1 << 20));
-    let mut gitlinks = Vec::new();
+    let mut entries = Vec::with_capacity(count.min(1 << 20));
     let mut prev: Vec<u8> = Vec::new();
     for _ in 0..count {
         let entry_start = pos;
@@ -195,24 +282,24 @@ pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Index> {
             pos = entry_start + (len + 8) / 8 * 8;
             p
         };
-        // Sparse-index directory entries (mode 040000) are not files; gitlinks (160000) are
-        // submodules.
-        match mode & 0o170000 {
-            0o040000 => {}
-            0o160000 => gitlinks.push(String::from_utf8_lossy(&path).into_owned()),
-            _ => paths.push(String::from_utf8_lossy(&path).into_owned()),
-        }
+        // Sparse-index directory entries (mode 040000) are not files. The position in the
+        // list is kept (a split index's bitmaps count every entry).
+        let dir = mode & 0o170000 == 0o040000;
+        entries.push((if dir { String::new() } else { String::from_utf8_lossy(&path).into_owned() }, mode));
         prev = path;
     }
-    paths.dedup();
     // Extensions: a 4-byte signature and a 32-bit size each, up to the trailing checksum.
-    let mut split = false;
+    let mut link = None;
     while pos + 8 <= data.len().saturating_sub(hash_len) {
         let size = be32(data, pos + 4)? as usize;
-        split |= &data[pos..pos + 4] == b"link";
+        if &data[pos..pos + 4] == b"link" {
+            let ext = data.get(pos + 8..pos + 8 + size)?;
+            let shared: String = ext.get(..hash_len)?.iter().map(|b| format!("{b:02x}")).collect();
+            link = Some(Link { shared, deleted: parse_ewah(&ext[hash_len..]) });
+        }
         pos = pos.checked_add(8 + size)?;
     }
-    Some(Index { paths, gitlinks, split })
+    Some(Index { entries, link })
 }
 
 #[cfg(test)]
@@ -237,7 +324,22 @@ mod tests {
         data.extend_from_slice(&2u32.to_be_bytes());
         data.extend(entry_v2(".env"));
         data.extend(entry_v2("backend/app/settings.py"));
-        assert_eq!(parse_index(&data, 20).unwrap().paths, vec![".env", "backend/app/settings.py"]);
+        assert_eq!(parse_index(&data, 20).unwrap().paths(), vec![".env", "backend/app/settings.py"]);
+    }
+
+    #[test]
+    fn reads_ewah_bitmaps() {
+        // 70 bits: a run of 64 ones, then one literal word with bits 0 and 2 set.
+        let mut data = 70u32.to_be_bytes().to_vec();
+        data.extend_from_slice(&2u32.to_be_bytes());
+        data.extend_from_slice(&(1u64 | 1 << 1 | 1 << 33).to_be_bytes());
+        data.extend_from_slice(&0b101u64.to_be_bytes());
+        data.extend_from_slice(&0u32.to_be_bytes());
+        let bits = parse_ewah(&data).unwrap();
+        assert_eq!(bits.len(), 70);
+        assert!(bits[..64].iter().all(|&b| b));
+        assert_eq!(&bits[64..], &[true, false, true, false, false, false]);
+        assert_eq!(parse_ewah(&data[..12]), None);
     }
 
     #[test]

@@ -521,14 +521,47 @@ fn a_committed_env_in_a_submodule_is_committed() {
     let msg = v[0]["message"].as_str().unwrap();
     assert!(msg.starts_with("`vendor/lib/.env` is committed to git"), "{msg}");
 
-    // A split index (`git update-index --split-index`) holds most entries elsewhere: whether a
-    // file is tracked is then unknown, and the advice says nothing about git.
+    // A split index (`git update-index --split-index`) keeps most entries in a shared index
+    // and records deletions in a bitmap: read with its shared index, the answers stay right.
+    p.write("web/.env", "API_TOKEN=abc\n");
+    p.git(&["add", "web/.env"]);
+    p.git(&["commit", "-qm", "web env"]);
+    p.git(&["-c", "splitIndex.maxPercentChange=100", "update-index", "--split-index"]);
     p.write(".env", "DATABASE_PASSWORD=hunter22\n");
-    p.git(&["update-index", "--split-index"]);
+    p.git(&["-c", "splitIndex.maxPercentChange=100", "add", ".env"]);
+    p.git(&["-c", "splitIndex.maxPercentChange=100", "rm", "-q", "--cached", "web/.env"]);
+    let shared = std::fs::read_dir(p.path().join(".git"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with("sharedindex."));
+    assert!(shared, "git wrote no shared index");
+    let o = run_bounded(p.path(), &["check", "--format", "json", "--select", "env-file-committed"], false);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["message"].as_str().unwrap().split(':').next().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (".env", "`.env` is committed to git"),
+            ("vendor/lib/.env", "`vendor/lib/.env` is committed to git"),
+            ("web/.env", "`web/.env` is not ignored by git, so the next `git add .` commits it"),
+        ]
+    );
+    // A shared index that cannot be read: tracked-ness is unknown, and the advice does not
+    // speak of git.
+    for e in std::fs::read_dir(p.path().join(".git")).unwrap().filter_map(|e| e.ok()) {
+        if e.file_name().to_string_lossy().starts_with("sharedindex.") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
     let o = run_bounded(p.path(), &["check", "--format", "json", "--select", "env-file-committed"], false);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let msgs: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["message"].as_str().unwrap()).collect();
-    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
     assert!(msgs.iter().all(|m| m.contains("is in the source tree and not ignored")), "{msgs:?}");
 }
 
