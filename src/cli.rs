@@ -284,7 +284,24 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         return Err("--threads must be at least 1".into());
     }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    // Nothing could be read although there was something to read: not a clean run (the report
+    // is still written, with its notes; a baseline is not).
+    let nothing_read = (outcome.files_scanned == 0)
+        .then(|| {
+            let unreadable: Vec<&engine::Note> =
+                outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).collect();
+            let first = unreadable.first()?;
+            let more = match unreadable.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            Some(format!("no file could be read: {}: {}{more}", first.path, first.message))
+        })
+        .flatten();
     if let Some(path) = &args.write_baseline {
+        if let Some(e) = nothing_read {
+            return Err(e);
+        }
         crate::baseline::write(path, &outcome.findings)?;
         if !args.quiet {
             eprint(&format!("preflight: recorded {} findings in {}\n", outcome.findings.len(), path.display()));
@@ -337,13 +354,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
         eprint(&report::text::summary(&outcome, &err_style));
     }
-    // Nothing could be read although there was something to read: not a clean run.
-    if outcome.files_scanned == 0 {
-        if let Some(first) = outcome.notes.iter().find(|n| engine::is_unreadable_note(&n.message)) {
-            let more = outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).count() - 1;
-            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
-            return Err(format!("no file could be read: {}: {}{more}", first.path, first.message));
-        }
+    if let Some(e) = nothing_read {
+        return Err(e);
     }
     Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
 }

@@ -708,6 +708,10 @@ fn nothing_readable_is_an_error() {
     );
     let o = run_bounded(p.path(), &["check", "."], false);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // No baseline is recorded from nothing.
+    let o = run_bounded(p.path(), &["check", "--write-baseline", "b.json"], false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!p.path().join("b.json").exists());
     // An empty folder has nothing to read: that is no error.
     let q = Project::new(&[]);
     assert_eq!(run_bounded(q.path(), &["check"], false).status.code(), Some(0));
