@@ -2,7 +2,7 @@
 //!
 //! Exit codes: 0 no findings, 1 findings, 2 usage or I/O error. An error outranks findings.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::engine::{self, Scan};
 use crate::finding::Level;
+use crate::output::{self, eprint};
 use crate::registry::RULES;
 use crate::report;
 
@@ -174,7 +175,7 @@ pub fn main() -> i32 {
             Err(msg) => {
                 // Messages quote config keys and values, paths and git output: a hostile
                 // repository's text, so sanitised like every other line preflight prints.
-                eprintln!("preflight: error: {}", report::sanitize_lines(&msg));
+                eprint(&format!("preflight: error: {}\n", report::sanitize_lines(&msg)));
                 2
             }
         },
@@ -202,25 +203,30 @@ pub fn main() -> i32 {
             match check(&args) {
                 Ok(code) => code,
                 Err(msg) => {
-                    eprintln!("preflight: error: {}", report::sanitize_lines(&msg));
+                    eprint(&format!("preflight: error: {}\n", report::sanitize_lines(&msg)));
                     2
                 }
             }
         }
-        Command::Rules { format } => {
-            print!("{}", list_rules(format));
-            0
-        }
+        Command::Rules { format } => print_or_2(&list_rules(format)),
         Command::Rule { id } => match crate::registry::meta(&id) {
-            Some(r) => {
-                print!("{}", report::sarif::rule_markdown(r));
-                0
-            }
+            Some(r) => print_or_2(&report::sarif::rule_markdown(r)),
             None => {
-                eprintln!("preflight: error: no rule `{}` (see `preflight rules`)", report::sanitize(&id));
+                eprint(&format!("preflight: error: no rule `{}` (see `preflight rules`)\n", report::sanitize(&id)));
                 2
             }
         },
+    }
+}
+
+/// Prints to stdout: 0, or 2 with a message when stdout cannot be written.
+fn print_or_2(text: &str) -> i32 {
+    match output::write_stdout(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprint(&format!("preflight: error: {e}\n"));
+            2
+        }
     }
 }
 
@@ -295,10 +301,13 @@ pub fn project_root(start: &Path) -> Option<PathBuf> {
 /// `pyproject.toml` with `[tool.preflight]`, not looking past the repository top.
 fn config_root(start: &Path) -> Option<PathBuf> {
     for d in start.ancestors() {
-        if d.join("preflight.toml").is_file() {
+        if d.join("preflight.toml").symlink_metadata().is_ok() {
             return Some(d.to_path_buf());
         }
-        if std::fs::read_to_string(d.join("pyproject.toml")).is_ok_and(|t| t.contains("[tool.preflight")) {
+        // A pyproject.toml that cannot be read safely is taken, so that loading it says why.
+        if crate::config::read_config(&d.join("pyproject.toml"))
+            .map_or(true, |t| t.is_some_and(|t| t.contains("[tool.preflight")))
+        {
             return Some(d.to_path_buf());
         }
         if d.join(".git").exists() {
@@ -346,21 +355,55 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
 fn check(args: &CheckArgs) -> Result<i32, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
+    // Report files must not be written through a symlink or over a file this run reads.
+    let inputs: Vec<PathBuf> = args.paths.iter().chain(&args.baseline).map(|p| cwd.join(p)).collect();
+    if let Some(path) = &args.output {
+        output::check_target(path, &inputs, "--output")?;
+    }
+    if let Some(path) = &args.write_baseline {
+        output::check_target(path, &inputs, "--write-baseline")?;
+    }
+    let extra = args.output_format.iter().map(|spec| parse_output_format(spec)).collect::<Result<Vec<_>, _>>()?;
+    for path in extra.iter().filter_map(|(_, p)| p.as_ref()) {
+        output::check_target(path, &inputs, "--output-format")?;
+    }
     let config = Config::load(&cfg_root)?;
+    if let (Some(used), false) = (&config.path, args.quiet) {
+        // A config found in a folder above the scanned one applies too: say which.
+        let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);
+        eprint(&format!("preflight: config {}\n", report::sanitize(&shown.display().to_string())));
+    }
     let selected = selection(&args.select, &args.ignore, &config)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    // Nothing could be read although there was something to read: not a clean run (the report
+    // is still written, with its notes; a baseline is not).
+    let nothing_read = (outcome.files_scanned == 0)
+        .then(|| {
+            let unreadable: Vec<&engine::Note> =
+                outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).collect();
+            let first = unreadable.first()?;
+            let more = match unreadable.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            Some(format!("no file could be read: {}: {}{more}", first.path, first.message))
+        })
+        .flatten();
     if let Some(path) = &args.write_baseline {
+        if let Some(e) = nothing_read {
+            return Err(e);
+        }
         crate::baseline::write(path, &outcome.findings)?;
         if !args.quiet {
-            eprintln!(
-                "preflight: recorded {} findings in {}",
+            eprint(&format!(
+                "preflight: recorded {} findings in {}\n",
                 outcome.findings.len(),
                 report::sanitize(&path.display().to_string())
-            );
+            ));
         }
         return Ok(0);
     }
@@ -368,18 +411,19 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let known = crate::baseline::read(path)?;
         let dropped = crate::baseline::apply(&mut outcome.findings, &known);
         if !args.quiet && dropped > 0 {
-            eprintln!(
-                "preflight: {dropped} findings are in the baseline {}",
+            eprint(&format!(
+                "preflight: {dropped} findings are in the baseline {}\n",
                 report::sanitize(&path.display().to_string())
-            );
+            ));
         }
     }
     if let Some(rev) = &args.diff_base {
-        let changed = crate::gitdiff::changed_since(&scan.root, rev)?;
+        let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
+        paths.dedup();
+        let changed = crate::gitdiff::changed_since(&scan.root, rev, &paths)?;
         outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
     }
 
-    let extra = args.output_format.iter().map(|spec| parse_output_format(spec)).collect::<Result<Vec<_>, _>>()?;
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
         ColorChoice::Always => true,
@@ -393,7 +437,11 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Sarif => {
             let provenance =
                 crate::gitindex::find_repo(&scan.root).and_then(|(_, gitdir)| crate::gitindex::provenance(&gitdir));
-            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance };
+            let opts = report::sarif::SarifOptions {
+                category: args.sarif_category.clone(),
+                provenance,
+                config_file: config.path.clone(),
+            };
             report::sarif::render(&outcome, &scan.root, &opts)
         }
         Format::Github => report::github::render(&outcome.findings),
@@ -406,23 +454,25 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     let plain = report::text::Style { color: false };
     let mut to_stdout = Vec::new();
     match &args.output {
-        Some(path) => write_report(path, &render(args.format, &plain))?,
+        Some(path) => output::write_file(path, render(args.format, &plain).as_bytes())?,
         None => to_stdout.push(render(args.format, &style)),
     }
     for (format, path) in &extra {
         match path {
-            Some(path) => write_report(path, &render(*format, &plain))?,
+            Some(path) => output::write_file(path, render(*format, &plain).as_bytes())?,
             None => to_stdout.push(render(*format, &style)),
         }
     }
     if !to_stdout.is_empty() {
-        let mut out = std::io::stdout().lock();
-        // A closed pipe (`| head`) is not an error worth a message.
-        let _ = to_stdout.iter().try_for_each(|body| out.write_all(body.as_bytes())).and_then(|_| out.flush());
+        // A closed pipe (`| head`) ends the output quietly; any other write error is exit 2.
+        output::write_stdout(to_stdout.concat().as_bytes())?;
     }
     if !args.quiet {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
-        eprint!("{}", report::text::summary(&outcome, &err_style));
+        eprint(&report::text::summary(&outcome, &err_style));
+    }
+    if let Some(e) = nothing_read {
+        return Err(e);
     }
     let threshold = match args.fail_on {
         _ if args.exit_zero => None,
@@ -455,7 +505,3 @@ fn parse_output_format(spec: &str) -> Result<(Format, Option<PathBuf>), String> 
     Ok((format, path))
 }
 
-/// Writes one report file.
-fn write_report(path: &Path, body: &str) -> Result<(), String> {
-    std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))
-}

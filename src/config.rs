@@ -87,6 +87,8 @@ pub struct Config {
     pub raw: RawConfig,
     /// Where it came from, for messages.
     pub source: Option<String>,
+    /// The config file read, if any.
+    pub path: Option<std::path::PathBuf>,
     per_path: Vec<(GlobSet, Vec<String>)>,
     settings_prod: Option<GlobSet>,
     settings_dev: Option<GlobSet>,
@@ -95,6 +97,24 @@ pub struct Config {
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
+
+/// The largest `max-file-size` a config may set (64 MiB): a repository's own config must not
+/// make a run hold gigabytes per file.
+pub const MAX_FILE_SIZE_CEILING: u64 = 64 * 1024 * 1024;
+
+/// The text of a config file; `None` when there is none. Read safely: regular files only, 4 MiB
+/// at most.
+pub fn read_config(path: &Path) -> Result<Option<String>, String> {
+    use crate::fsread::{read_text_capped, ReadError, SMALL_FILE_CAP};
+    match read_text_capped(path, SMALL_FILE_CAP) {
+        Ok(t) => Ok(Some(t)),
+        Err(ReadError::NotFound) => Ok(None),
+        Err(ReadError::TooLarge(n)) => {
+            Err(format!("{}: {n} bytes, over the {SMALL_FILE_CAP} byte limit for a config file", path.display()))
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
 
 fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
     if globs.is_empty() {
@@ -112,29 +132,35 @@ fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
 }
 
 impl Config {
-    /// Loads the config from `root`, or the defaults when there is none.
+    /// Loads the config from `root`, or the defaults when there is none. A config file that is
+    /// not a regular file (a symlink to a device, a FIFO) or is over 4 MiB is an error naming it.
     pub fn load(root: &Path) -> Result<Config, String> {
         let toml_path = root.join("preflight.toml");
-        let (raw, source) = if toml_path.is_file() {
-            let text = std::fs::read_to_string(&toml_path).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+        // A preflight.toml that is there but not a file (a symlink to a device) is an error, not
+        // a reason to look elsewhere.
+        let has_toml = toml_path.symlink_metadata().is_ok();
+        let mut config = if has_toml {
+            let text = read_config(&toml_path)?.unwrap_or_default();
             let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
-            (raw, Some("preflight.toml".to_string()))
+            Config::from_raw(raw, Some("preflight.toml".to_string()))
+                .map_err(|e| format!("{}: {e}", toml_path.display()))?
         } else {
             let py = root.join("pyproject.toml");
-            let section = std::fs::read_to_string(&py)
-                .ok()
+            let section = read_config(&py)?
                 .and_then(|t| toml::from_str::<PyProject>(&t).ok())
                 .and_then(|p| p.tool)
                 .and_then(|t| t.preflight);
             match section {
                 Some(v) => {
                     let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
-                    (raw, Some("pyproject.toml".to_string()))
+                    Config::from_raw(raw, Some("pyproject.toml".to_string()))
+                        .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?
                 }
-                None => (RawConfig::default(), None),
+                None => return Config::from_raw(RawConfig::default(), None),
             }
         };
-        Config::from_raw(raw, source)
+        config.path = Some(if has_toml { toml_path } else { root.join("pyproject.toml") });
+        Ok(config)
     }
 
     pub fn from_raw(raw: RawConfig, source: Option<String>) -> Result<Config, String> {
@@ -147,7 +173,11 @@ impl Config {
             }
             per_path.push((globset(std::slice::from_ref(glob))?.expect("one glob"), ids.clone()));
         }
+        if let Some(max) = raw.max_file_size.filter(|&m| m > MAX_FILE_SIZE_CEILING) {
+            return Err(format!("max-file-size = {max} is over the ceiling of {MAX_FILE_SIZE_CEILING} bytes (64 MiB)"));
+        }
         Ok(Config {
+            path: None,
             settings_prod: globset(&raw.settings.production)?,
             settings_dev: globset(&raw.settings.dev)?,
             prod_include: globset(&raw.production.include)?,

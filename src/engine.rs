@@ -280,6 +280,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
 }
 
+/// Whether a note says a file could not be read at all (as opposed to a file read and skipped
+/// for what it is: binary, too large, a symlink not followed).
+pub fn is_unreadable_note(message: &str) -> bool {
+    ["permission denied", "unreadable", "vanished", "not a regular file"].iter().any(|p| message.starts_with(p))
+}
+
 /// User plus system CPU time of the process so far, from /proc (Linux; 0 elsewhere), for
 /// `PREFLIGHT_TIMINGS`.
 fn process_cpu_ms() -> u64 {
@@ -385,37 +391,23 @@ fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Projec
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
-    // Ok(Err(len)) for a file over the size limit.
-    let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
-        use std::io::Read;
-        let f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
-        let max = config.max_file_size();
-        if len > max {
-            return Ok(Err(len));
-        }
-        // Exactly the size stat gave: once `take` has it, the end of the file is not asked for,
-        // which would be one more system call per file (a file changed while the run reads it
-        // is read as it was). A size of 0 includes files generated when read (/proc): those are
-        // read to the end, up to the limit.
-        let limit = if len == 0 { max + 1 } else { len };
-        let mut bytes = Vec::with_capacity(len as usize);
-        f.take(limit).read_to_end(&mut bytes)?;
-        Ok(Ok(bytes))
-    };
-    let bytes = match read() {
-        Ok(Ok(b)) => b,
-        Ok(Err(len)) => {
+    use crate::fsread::{read_regular_capped, ReadError};
+    // Opened non-blocking and checked on the handle: a file swapped for a FIFO after the walk
+    // is a note, not a read that waits forever. A file is read to the size it had.
+    let bytes = match read_regular_capped(path, config.max_file_size()) {
+        Ok(b) => b,
+        Err(ReadError::TooLarge(len)) => {
             return Err(Note {
                 path: rel,
                 message: format!("{len} bytes, over the {} byte limit, skipped", config.max_file_size()),
             });
         }
         Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                _ => format!("unreadable: {e}"),
+            let why = match e {
+                ReadError::NotFound => "vanished before it could be read".to_string(),
+                ReadError::NotRegular => "not a regular file (FIFO, socket or device)".to_string(),
+                ReadError::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                e => format!("unreadable: {e}"),
             };
             return Err(Note { path: rel, message: format!("{why}, skipped") });
         }
@@ -493,7 +485,7 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     // An empty root is an in-memory run: no git repository to consult.
     let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
     let tracked = repo.and_then(|(top, gitdir)| {
-        let paths = crate::gitindex::tracked_paths(&gitdir)?;
+        let paths = crate::gitindex::tracked_paths(&top, &gitdir)?;
         // Index paths are relative to the top with `/` and bytes escaped as the walk's are: they
         // are re-rooted as text (joining one to a path would read its escapes as names).
         let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
@@ -719,5 +711,24 @@ mod tests {
         let note = load(&path, "gone.py".into(), true, &config).err().expect("a note");
         assert_eq!(note, Note { path: "gone.py".into(), message: "vanished before it could be read, skipped".into() });
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_between_walk_and_read_is_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swapped.py");
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        // In a thread: if the read blocks, the test fails instead of hanging the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let config = Config::from_raw(Default::default(), None).unwrap();
+            let _ = tx.send(load(&p, "swapped.py".into(), true, &config).err());
+        });
+        let note = rx.recv_timeout(Duration::from_secs(10)).expect("load blocked on a FIFO").expect("a note");
+        assert_eq!(
+            note,
+            Note { path: "swapped.py".into(), message: "not a regular file (FIFO, socket or device), skipped".into() }
+        );
     }
 }

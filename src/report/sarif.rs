@@ -34,6 +34,8 @@ pub struct SarifOptions {
     pub category: Option<String>,
     /// (repository URL, commit) when run in a git checkout.
     pub provenance: Option<(String, Option<String>, Option<String>)>,
+    /// The config file the run used (`invocations[0].properties.configFile`, a file URI).
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 fn level_str(l: Level) -> &'static str {
@@ -191,11 +193,17 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
                 .build()
         })
         .collect();
-    let invocation = if notifications.is_empty() {
+    let mut invocation = if notifications.is_empty() {
         Invocation::builder().execution_successful(true).build()
     } else {
         Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build()
     };
+    if let Some(config) = &opts.config_file {
+        let uri = format!("file://{}", uri_path(&config.to_string_lossy().replace('\\', "/")));
+        let mut props = BTreeMap::new();
+        props.insert("configFile".to_string(), json!(uri));
+        invocation.properties = Some(PropertyBag::builder().additional_properties(props).build());
+    }
 
     let mut base = BTreeMap::new();
     let root_uri = format!("file://{}/", uri_path(&crate::engine::path_text(root)).trim_end_matches('/'));

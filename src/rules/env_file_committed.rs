@@ -65,10 +65,13 @@ fn is_live_dotenv(rel: &str) -> bool {
 }
 
 /// True when every assignment in the file has a public front-end prefix, or there is none.
-/// A file that cannot be read is judged by its name alone.
+/// A file that cannot be read (not a regular file, over 4 MiB) is judged by its name alone.
 fn only_public_or_empty(project: &Project, rel: &str) -> bool {
     let Some(root) = project.root.as_deref() else { return false };
-    let Ok(text) = std::fs::read_to_string(root.join(rel)) else { return false };
+    // Read safely: a committed `.env` may be a symlink to /dev/zero or a FIFO.
+    let Ok(text) = crate::fsread::read_text_capped(&root.join(rel), crate::fsread::SMALL_FILE_CAP) else {
+        return false;
+    };
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
