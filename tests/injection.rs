@@ -38,7 +38,10 @@ fn hostile_config_value_is_escaped_in_the_error_on_stderr() {
     let p = Project::new(&[("preflight.toml", &format!("select = [\"{toml}\"]\n"))]);
     let o = p.run(&["check"]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(stderr(&o), format!("preflight: error: unknown rule id `{SHOWN}` (see `preflight rules`)\n"));
+    assert_eq!(
+        stderr(&o),
+        format!("preflight: config preflight.toml\npreflight: error: unknown rule id `{SHOWN}` (see `preflight rules`)\n")
+    );
 }
 
 #[test]
