@@ -261,6 +261,12 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
+    if engine::clamp_threads(threads) < threads && !args.quiet {
+        eprintln!(
+            "preflight: --threads {threads} is more than this machine can use; using {}",
+            engine::clamp_threads(threads)
+        );
+    }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
     if let Some(path) = &args.write_baseline {
         crate::baseline::write(path, &outcome.findings)?;

@@ -90,8 +90,19 @@ struct Loaded {
     target: bool,
 }
 
+/// Most worker threads a run starts per CPU. Each has a 32 MiB stack (address space), and a
+/// run is mostly CPU-bound: more threads than this only cost memory and start-up.
+pub const MAX_THREADS_PER_CPU: usize = 4;
+
+/// `requested` threads, or the ceiling (`MAX_THREADS_PER_CPU` times the CPUs) when it is more.
+pub fn clamp_threads(requested: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.clamp(1, cpus * MAX_THREADS_PER_CPU)
+}
+
 /// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
 pub fn run(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
+    let threads = clamp_threads(threads);
     // Rules walk trees recursively under depth guards; a roomy stack (address space, not memory
     // until touched) keeps a guard set too generously from turning into an abort.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -130,18 +141,25 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
     let mut paths = walked;
     let excluded = exclude_matcher(config, root)?;
+    // A set: pre-commit names every file of the repository with `--all-files`, and a scan of
+    // the walk for each named file was quadratic (20,000 files: 53 s).
+    let in_walk: std::collections::HashSet<&PathBuf> =
+        if scan.files.is_empty() { Default::default() } else { paths.iter().collect() };
+    let mut named = Vec::new();
     for f in &scan.files {
         let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
-        if !paths.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
+        if !in_walk.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
             // Opening a named FIFO would block the run forever: only regular files are read.
             if std::fs::metadata(f).is_ok_and(|m| !m.is_file()) {
                 let message = "not a regular file (FIFO, socket or device), skipped".to_string();
                 notes.push(Note { path: rel_path(f, root), message });
                 continue;
             }
-            paths.push(f.clone());
+            named.push(f.clone());
         }
     }
+    drop(in_walk);
+    paths.extend(named);
     paths.sort_unstable_by(|a, b| walk::path_order(a, b));
     paths.dedup();
 
@@ -602,9 +620,12 @@ fn check_file(
         if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
             continue;
         }
+        let before = out.len();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let started = (!rule_nanos.is_empty()).then(Instant::now);
+        crate::budget::open(crate::budget::limit_for(file.text.len()));
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
+        let (_, over_budget) = crate::budget::close();
         if let Some(s) = started {
             rule_nanos[k].fetch_add(s.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         }
@@ -612,6 +633,13 @@ fn check_file(
             notes.push(Note {
                 path: file.rel.clone(),
                 message: format!("internal error in rule {}; please report it", meta.id),
+            });
+        } else if over_budget {
+            // What the rule found before it stopped may be incomplete or wrong: none of it is kept.
+            out.truncate(before);
+            notes.push(Note {
+                path: file.rel.clone(),
+                message: format!("rule {} stopped: the file needs more analysis than its work budget", meta.id),
             });
         }
     }

@@ -126,7 +126,9 @@ impl Finding {
             key: None,
             fingerprint: String::new(),
         };
-        f.set_snippet(file.line_text(line - 1));
+        let (window, from) = file.line_window(line - 1, start);
+        f.snippet = window.to_string();
+        f.snippet_from = from;
         f
     }
 
@@ -167,7 +169,7 @@ pub fn excerpt(s: &str) -> String {
 }
 
 /// Longest snippet kept, in characters.
-const MAX_SNIPPET: usize = 400;
+pub const MAX_SNIPPET: usize = 400;
 
 /// `line`, or when it is longer than `MAX_SNIPPET` characters a window of it starting a little
 /// before column `col` (1-based); with the number of characters left out before the window.

@@ -107,6 +107,11 @@ pub fn parse(lang: Lang, text: &str) -> Result<Tree, String> {
 pub fn for_each_node<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>)) {
     let mut cursor = root.walk();
     loop {
+        // Each visit is a step of the running rule's work budget; a rule over it stops here
+        // (its findings for the file are dropped by the engine).
+        if !crate::budget::spend(1) {
+            return;
+        }
         f(cursor.node());
         if cursor.goto_first_child() {
             continue;
