@@ -141,6 +141,15 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
     let mut paths = walked;
     let excluded = exclude_matcher(config, root)?;
+    // What git tracks is deployed, whatever `.gitignore` says (it applies to untracked files
+    // only): tracked files the walk passed by are read too.
+    let start = scan.files.first().map_or(root.as_path(), |p| p.parent().unwrap_or(root));
+    let tracked = if scan.dirs.is_empty() { None } else { tracked_files(start) };
+    if let Some((top, rels)) = &tracked {
+        let extra = tracked_not_walked(top, rels, &paths, &scan.dirs, &excluded);
+        paths.extend(extra);
+        paths.sort_unstable_by(|a, b| walk::path_order(a, b));
+    }
     // A set: pre-commit names every file of the repository with `--all-files`, and a scan of
     // the walk for each named file was quadratic (20,000 files: 53 s).
     let in_walk: std::collections::HashSet<&PathBuf> =
@@ -200,7 +209,15 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let files_scanned = files.iter().filter(|f| f.target).count();
 
     phase("load");
-    let project = project_pass(&files, config, root, &scan.files, selected);
+    let tracked = tracked.map(|(top, rels)| {
+        rels.into_iter()
+            .filter_map(|p| {
+                let abs = top.join(&p);
+                abs.starts_with(root).then(|| rel_path(&abs, root))
+            })
+            .collect()
+    });
+    let project = project_pass(&files, config, root, tracked, selected);
     phase("project");
 
     // Project rules.
@@ -309,7 +326,7 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
         }
     }
     let files_scanned = loaded.len();
-    let mut project = project_pass(&loaded, config, Path::new(""), &[], selected);
+    let mut project = project_pass(&loaded, config, Path::new(""), None, selected);
     project.root = None;
     let mut findings = Vec::new();
     for (_, rule) in &active {
@@ -392,7 +409,44 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
     }
 }
 
-fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[PathBuf], selected: &[bool]) -> Project {
+/// The work tree and the paths git tracks (relative to it) of the repository holding `start`.
+fn tracked_files(start: &Path) -> Option<(PathBuf, Vec<String>)> {
+    let (top, gitdir) = crate::gitindex::find_repo(start)?;
+    let paths = crate::gitindex::tracked_paths(&gitdir)?;
+    Some((top, paths))
+}
+
+/// Tracked regular files under the scanned folders that the walk did not yield (listed in
+/// `.gitignore`, or inside a folder the walk never enters such as `node_modules`: the latter
+/// are classified as vendored). Not what an `exclude` glob names, not symlinks, not assets,
+/// not files deleted from the work tree. `walked` is sorted by `walk::path_order`.
+fn tracked_not_walked(
+    top: &Path,
+    tracked: &[String],
+    walked: &[PathBuf],
+    dirs: &[PathBuf],
+    excluded: &ignore::gitignore::Gitignore,
+) -> Vec<PathBuf> {
+    tracked
+        .iter()
+        .map(|rel| top.join(rel))
+        .filter(|abs| {
+            dirs.iter().any(|d| abs.starts_with(d))
+                && !walk::is_asset(abs)
+                && walked.binary_search_by(|w| walk::path_order(w, abs)).is_err()
+                && !(abs.starts_with(excluded.path()) && excluded.matched_path_or_any_parents(abs, false).is_ignore())
+                && std::fs::symlink_metadata(abs).is_ok_and(|m| m.file_type().is_file())
+        })
+        .collect()
+}
+
+fn project_pass(
+    files: &[Loaded],
+    config: &Config,
+    root: &Path,
+    tracked: Option<Vec<String>>,
+    selected: &[bool],
+) -> Project {
     let needs_settings = RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"settings"));
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
@@ -435,21 +489,6 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         );
     }
     let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
-    let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
-    // An empty root is an in-memory run: no git repository to consult.
-    let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
-    let tracked = repo.and_then(|(top, gitdir)| {
-        let paths = crate::gitindex::tracked_paths(&gitdir)?;
-        Some(
-            paths
-                .into_iter()
-                .filter_map(|p| {
-                    let abs = top.join(&p);
-                    abs.starts_with(root).then(|| rel_path(&abs, root))
-                })
-                .collect(),
-        )
-    });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
     Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
 }
