@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::classify::{classify, Lang};
+use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
 use crate::finding::{finalize, Finding};
 use crate::project::{Project, ProjectSink};
@@ -88,6 +88,22 @@ fn rel_path(path: &Path, root: &Path) -> String {
 struct Loaded {
     file: Arc<SourceFile>,
     target: bool,
+}
+
+/// What loading a walked file gave.
+enum Item {
+    File(Loaded),
+    /// An empty file: whether it is a target, and its path and class if it has a dotenv name.
+    Empty {
+        target: bool,
+        dotenv: Option<(String, FileClass)>,
+    },
+    Skipped(Note),
+}
+
+/// Whether the file name is a dotenv name (`.env`, `.env.prod`, `prod.env`).
+fn is_dotenv_path(rel: &str) -> bool {
+    crate::classify::is_dotenv_name(&rel.rsplit('/').next().unwrap_or(rel).to_lowercase())
 }
 
 /// Most worker threads a run starts per CPU. Each has a 32 MiB stack (address space), and a
@@ -188,7 +204,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         }
     };
     phase("walk");
-    let loaded: Vec<Result<Loaded, Note>> = paths
+    // An empty file holds nothing a rule could flag (a committed empty `.env` has no values):
+    // it is counted and, for a dotenv name, listed for env-file-committed, but not kept.
+    let loaded: Vec<Item> = paths
         .par_iter()
         .filter_map(|p| {
             let target = targets.as_ref().is_none_or(|t| t.contains(p));
@@ -196,17 +214,31 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             if !target && !rel.ends_with(".py") {
                 return None;
             }
-            Some(load(p, rel, target, config))
+            Some(match load(p, rel, target, config) {
+                Ok(l) if l.file.text.is_empty() && l.file.decode_note.is_none() => {
+                    let f = &l.file;
+                    Item::Empty { target, dotenv: is_dotenv_path(&f.rel).then(|| (f.rel.clone(), f.class)) }
+                }
+                Ok(l) => Item::File(l),
+                Err(n) => Item::Skipped(n),
+            })
         })
         .collect();
+    drop(paths);
     let mut files = Vec::with_capacity(loaded.len());
-    for l in loaded {
-        match l {
-            Ok(f) => files.push(f),
-            Err(n) => notes.push(n),
+    let mut empty_targets = 0;
+    let mut empty_dotenv = Vec::new();
+    for item in loaded {
+        match item {
+            Item::File(f) => files.push(f),
+            Item::Empty { target, dotenv } => {
+                empty_targets += usize::from(target);
+                empty_dotenv.extend(dotenv);
+            }
+            Item::Skipped(n) => notes.push(n),
         }
     }
-    let files_scanned = files.iter().filter(|f| f.target).count();
+    let files_scanned = files.iter().filter(|f| f.target).count() + empty_targets;
 
     phase("load");
     let tracked = tracked.map(|(top, rels)| {
@@ -217,7 +249,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             })
             .collect()
     });
-    let project = project_pass(&files, config, root, tracked, selected);
+    let mut project = project_pass(&files, config, root, tracked, selected);
+    project.walked.extend(empty_dotenv);
+    project.walked.sort_by(|a, b| a.0.cmp(&b.0));
     phase("project");
 
     // Project rules.
@@ -488,7 +522,8 @@ fn project_pass(
             models.models.len()
         );
     }
-    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    let walked =
+        files.iter().filter(|l| is_dotenv_path(&l.file.rel)).map(|l| (l.file.rel.clone(), l.file.class)).collect();
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
     Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
 }

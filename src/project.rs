@@ -15,7 +15,9 @@ pub struct Project {
     /// Files the project pass loaded (settings candidates); `Loc::file` indexes this.
     pub files: Vec<Arc<SourceFile>>,
     pub settings: SettingsIndex,
-    /// Every walked file, relative to the report root, with its class.
+    /// Every walked file with a dotenv name (`.env`, `.env.prod`, `prod.env`), relative to the
+    /// report root, with its class. Only dotenv files: a list of every file cost a path per file
+    /// for the whole run.
     pub walked: Vec<(String, FileClass)>,
     /// Paths git tracks, relative to the report root; `None` outside a git repository.
     pub tracked: Option<Vec<String>>,
