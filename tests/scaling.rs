@@ -148,3 +148,41 @@ fn a_huge_thread_count_is_clamped_with_a_message() {
     let msg = format!("preflight: --threads 1000000 is more than this machine can use; using {}\n", cpus * 4);
     assert!(stderr(&o).starts_with(&msg), "{}", stderr(&o));
 }
+
+#[test]
+fn many_secrets_on_one_long_line_are_redacted_in_the_window_shown() {
+    // 2,000 keys on one 0.8 MB line: the whole line used to be redacted for each of them.
+    // Keys are assembled at run time, so this file holds no secret-shaped literal.
+    let mut state: u64 = 11;
+    let mut line = String::from("[");
+    for i in 0..2000 {
+        let key: String = std::iter::once("AKIA".to_string())
+            .chain((0..16).map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".chars().nth((state >> 33) as usize % 32).unwrap().to_string()
+            }))
+            .collect();
+        // Each key appears again 364 characters later: for the first, whose window starts at
+        // the line start, that copy is cut by the window's end and must not show either.
+        let pad = "x".repeat(320);
+        line.push_str(&format!("{{\"id\": {i}, \"key\": \"{key}\", \"pad\": \"{pad}\", \"again\": \"{key}\"}}, "));
+    }
+    line.push_str("{}]\n");
+    let p = Project::new(&[("data/dump.json", &line)]);
+    let o = run_within(p.path(), &["check", "--format", "sarif", "--select", "secret-hardcoded"], 15);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4000);
+    // No 8 characters of a finding's own key show in its snippet.
+    for r in results {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        let col = region["startColumn"].as_u64().unwrap() as usize;
+        let key = &line[col - 1..col + 19];
+        let snippet = region["snippet"]["text"].as_str().unwrap();
+        assert!(snippet.len() < 800, "{snippet}");
+        for i in 4..=12 {
+            assert!(!snippet.contains(&key[i..i + 8]), "{key} shows in {snippet}");
+        }
+    }
+}

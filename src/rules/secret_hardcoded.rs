@@ -93,14 +93,62 @@ impl Rule for SecretHardcoded {
 }
 
 fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: &str, level: crate::finding::Level) {
-    let line = ctx.file.line_text(ctx.file.position(start).0 - 1);
-    let snippet = if secret.contains('\n') { line.split("-----").take(3).collect::<Vec<_>>().join("-----") } else { redact_line(line, secret) };
+    let line0 = ctx.file.position(start).0 - 1;
+    let line = ctx.file.line_text(line0);
+    // On a long line (a minified bundle, a one-line data dump) only the window shown is
+    // redacted: redacting the whole line for each of its secrets made many secrets on one line
+    // quadratic.
+    let window =
+        (line.len() > LONG_LINE && !secret.contains('\n')).then(|| long_line_window(ctx, line0, start, end, secret));
+    let snippet = match &window {
+        Some((w, _)) => w.clone(),
+        None if secret.contains('\n') => line.split("-----").take(3).collect::<Vec<_>>().join("-----"),
+        None => redact_line(line, secret),
+    };
     let key = format!("{:016x}", fnv1a(&[secret.as_bytes()]));
     let before = ctx.out.len();
     ctx.report_redacted(start, end, msg, snippet, key);
     if let Some(f) = ctx.out.get_mut(before) {
         f.level = level;
+        if let Some((w, from)) = window {
+            f.snippet = w;
+            f.snippet_from = from;
+        }
     }
+}
+
+/// Lines longer than this are redacted in the window shown, not as a whole.
+const LONG_LINE: usize = 4096;
+
+/// The window of a long line shown for a secret at `start..end`, redacted, with the characters
+/// left out before it. The window holds the whole secret; every occurrence of it is replaced,
+/// and every run of 4 or more characters (between quotes and spaces) that is part of the secret
+/// is masked too, so a second occurrence cut by the window's edge, or a piece of a secret split
+/// across literals, does not show.
+fn long_line_window(ctx: &FileCtx<'_>, line0: usize, start: usize, end: usize, secret: &str) -> (String, usize) {
+    const MARK: char = '\u{1}';
+    let text = ctx.file.text.as_str();
+    let (w, from) = ctx.file.line_window(line0, start);
+    let ws = w.as_ptr() as usize - text.as_ptr() as usize;
+    let line_end = ctx.file.lines().line_start(line0) + ctx.file.line_text(line0).len();
+    let mut we = (ws + w.len()).max(end).min(line_end);
+    while !text.is_char_boundary(we) {
+        we += 1;
+    }
+    let replaced = text[ws..we].replace(secret, "\u{1}");
+    let mut out = String::with_capacity(replaced.len());
+    for piece in replaced.split_inclusive(|c: char| c == '"' || c == '\'' || c.is_whitespace()) {
+        let (body, sep) = match piece.char_indices().last() {
+            Some((i, c)) if c == '"' || c == '\'' || c.is_whitespace() => (&piece[..i], &piece[i..]),
+            _ => (piece, ""),
+        };
+        let parts: Vec<&str> =
+            body.split(MARK).map(|b| if b.len() >= 4 && secret.contains(b) { "…" } else { b }).collect();
+        out.push_str(&parts.join("\u{1}"));
+        out.push_str(sep);
+    }
+    let shown: String = if secret.chars().count() >= 12 { secret.chars().take(4).collect() } else { String::new() };
+    (out.replace(MARK, &format!("{shown}…")), from)
 }
 
 fn line_says_fake(line: &str) -> bool {
