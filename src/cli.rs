@@ -378,6 +378,12 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
+    if engine::clamp_threads(threads) < threads && !args.quiet {
+        eprintln!(
+            "preflight: --threads {threads} is more than this machine can use; using {}",
+            engine::clamp_threads(threads)
+        );
+    }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
     // Nothing could be read although there was something to read: not a clean run (the report
     // is still written, with its notes; a baseline is not).

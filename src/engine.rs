@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::classify::{classify, Lang};
+use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
 use crate::finding::{finalize, Finding};
 use crate::project::{Project, ProjectSink};
@@ -120,8 +120,44 @@ struct Loaded {
     target: bool,
 }
 
+/// What loading a walked file gave.
+enum Item {
+    File(Loaded),
+    /// An empty file: whether it is a target, and its path and class if its name is one the
+    /// project keeps (`is_kept_name`).
+    Empty {
+        target: bool,
+        kept: Option<(String, FileClass)>,
+    },
+    Skipped(Note),
+}
+
+/// Whether the file name is a dotenv name (`.env`, `.env.prod`, `prod.env`).
+fn is_dotenv_path(rel: &str) -> bool {
+    crate::classify::is_dotenv_name(&rel.rsplit('/').next().unwrap_or(rel).to_lowercase())
+}
+
+/// Names `Project::walked` keeps: dotenv files (env-file-committed) and what the checklist's
+/// facts look for (a Django project's manage.py, apps' models.py and apps.py, front-end roots'
+/// package.json).
+fn is_kept_name(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    is_dotenv_path(rel) || matches!(name, "manage.py" | "models.py" | "apps.py" | "package.json")
+}
+
+/// Most worker threads a run starts per CPU. Each has a 32 MiB stack (address space), and a
+/// run is mostly CPU-bound: more threads than this only cost memory and start-up.
+pub const MAX_THREADS_PER_CPU: usize = 4;
+
+/// `requested` threads, or the ceiling (`MAX_THREADS_PER_CPU` times the CPUs) when it is more.
+pub fn clamp_threads(requested: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.clamp(1, cpus * MAX_THREADS_PER_CPU)
+}
+
 /// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
 pub fn run(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
+    let threads = clamp_threads(threads);
     // Rules walk trees recursively under depth guards; a roomy stack (address space, not memory
     // until touched) keeps a guard set too generously from turning into an abort.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -160,18 +196,34 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
     let mut paths = walked;
     let excluded = exclude_matcher(config, root)?;
+    // What git tracks is deployed, whatever `.gitignore` says (it applies to untracked files
+    // only): tracked files the walk passed by are read too.
+    let start = scan.files.first().map_or(root.as_path(), |p| p.parent().unwrap_or(root));
+    let tracked = if scan.dirs.is_empty() { None } else { tracked_files(start) };
+    if let Some((top, rels)) = &tracked {
+        let extra = tracked_not_walked(top, rels, &paths, &scan.dirs, &excluded);
+        paths.extend(extra);
+        paths.sort_unstable_by(|a, b| walk::path_order(a, b));
+    }
+    // A set: pre-commit names every file of the repository with `--all-files`, and a scan of
+    // the walk for each named file was quadratic (20,000 files: 53 s).
+    let in_walk: std::collections::HashSet<&PathBuf> =
+        if scan.files.is_empty() { Default::default() } else { paths.iter().collect() };
+    let mut named = Vec::new();
     for f in &scan.files {
         let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
-        if !paths.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
+        if !in_walk.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
             // Opening a named FIFO would block the run forever: only regular files are read.
             if std::fs::metadata(f).is_ok_and(|m| !m.is_file()) {
                 let message = "not a regular file (FIFO, socket or device), skipped".to_string();
                 notes.push(Note { path: rel_path(f, root), message });
                 continue;
             }
-            paths.push(f.clone());
+            named.push(f.clone());
         }
     }
+    drop(in_walk);
+    paths.extend(named);
     paths.sort_unstable_by(|a, b| walk::path_order(a, b));
     paths.dedup();
 
@@ -191,7 +243,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         }
     };
     phase("walk");
-    let loaded: Vec<Result<Loaded, Note>> = paths
+    // An empty file holds nothing a rule could flag (a committed empty `.env` has no values):
+    // it is counted and, for a dotenv name, listed for env-file-committed, but not kept.
+    let loaded: Vec<Item> = paths
         .par_iter()
         .filter_map(|p| {
             let target = targets.as_ref().is_none_or(|t| t.contains(p));
@@ -199,20 +253,37 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             if !target && !rel.ends_with(".py") {
                 return None;
             }
-            Some(load(p, rel, target, config))
+            Some(match load(p, rel, target, config) {
+                Ok(l) if l.file.text.is_empty() && l.file.decode_note.is_none() => {
+                    let f = &l.file;
+                    Item::Empty { target, kept: is_kept_name(&f.rel).then(|| (f.rel.clone(), f.class)) }
+                }
+                Ok(l) => Item::File(l),
+                Err(n) => Item::Skipped(n),
+            })
         })
         .collect();
+    drop(paths);
     let mut files = Vec::with_capacity(loaded.len());
-    for l in loaded {
-        match l {
-            Ok(f) => files.push(f),
-            Err(n) => notes.push(n),
+    let mut empty_targets = 0;
+    let mut empty_kept = Vec::new();
+    for item in loaded {
+        match item {
+            Item::File(f) => files.push(f),
+            Item::Empty { target, kept } => {
+                empty_targets += usize::from(target);
+                empty_kept.extend(kept);
+            }
+            Item::Skipped(n) => notes.push(n),
         }
     }
-    let files_scanned = files.iter().filter(|f| f.target).count();
+    let files_scanned = files.iter().filter(|f| f.target).count() + empty_targets;
 
     phase("load");
-    let project = project_pass(&files, config, root, &scan.files, &with_stand_ins(selected));
+    let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
+    let mut project = project_pass(&files, config, root, tracked, &with_stand_ins(selected));
+    project.walked.extend(empty_kept);
+    project.walked.sort_by(|a, b| a.0.cmp(&b.0));
     phase("project");
 
     // Project rules.
@@ -322,7 +393,7 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
         }
     }
     let files_scanned = loaded.len();
-    let mut project = project_pass(&loaded, config, Path::new(""), &[], &with_stand_ins(selected));
+    let mut project = project_pass(&loaded, config, Path::new(""), None, &with_stand_ins(selected));
     project.root = None;
     let mut findings = project_findings(&rules, selected, &project);
     let prefilter = Prefilter::new(&active);
@@ -438,7 +509,65 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
     }
 }
 
-fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[PathBuf], selected: &[bool]) -> Project {
+/// The work tree and the paths git tracks (relative to it) of the repository holding `start`.
+fn tracked_files(start: &Path) -> Option<(PathBuf, Vec<String>)> {
+    let (top, gitdir) = crate::gitindex::find_repo(start)?;
+    let paths = crate::gitindex::tracked_paths(&top, &gitdir)?;
+    Some((top, paths))
+}
+
+/// Tracked paths (relative to the work tree `top`, with `/` and the walk's byte escapes) made
+/// relative to the report root. Re-rooted as text: joining one to a path would read its escapes
+/// as names.
+fn reroot_tracked(top: &Path, rels: Vec<String>, root: &Path) -> Vec<String> {
+    let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
+        (path_text(down), String::new())
+    } else {
+        match root.strip_prefix(top) {
+            Ok(up) => (String::new(), path_text(up)),
+            Err(_) => return Vec::new(),
+        }
+    };
+    rels.into_iter()
+        .filter_map(|p| match (add.is_empty(), strip.is_empty()) {
+            (false, _) => Some(format!("{add}/{p}")),
+            (true, true) => Some(p),
+            (true, false) => p.strip_prefix(&strip)?.strip_prefix('/').map(str::to_string),
+        })
+        .collect()
+}
+
+/// Tracked regular files under the scanned folders that the walk did not yield (listed in
+/// `.gitignore`, or inside a folder the walk never enters such as `node_modules`: the latter
+/// are classified as vendored). Not what an `exclude` glob names, not symlinks, not assets,
+/// not files deleted from the work tree. `walked` is sorted by `walk::path_order`.
+fn tracked_not_walked(
+    top: &Path,
+    tracked: &[String],
+    walked: &[PathBuf],
+    dirs: &[PathBuf],
+    excluded: &ignore::gitignore::Gitignore,
+) -> Vec<PathBuf> {
+    tracked
+        .iter()
+        .map(|rel| top.join(rel))
+        .filter(|abs| {
+            dirs.iter().any(|d| abs.starts_with(d))
+                && !walk::is_asset(abs)
+                && walked.binary_search_by(|w| walk::path_order(w, abs)).is_err()
+                && !(abs.starts_with(excluded.path()) && excluded.matched_path_or_any_parents(abs, false).is_ignore())
+                && std::fs::symlink_metadata(abs).is_ok_and(|m| m.file_type().is_file())
+        })
+        .collect()
+}
+
+fn project_pass(
+    files: &[Loaded],
+    config: &Config,
+    root: &Path,
+    tracked: Option<Vec<String>>,
+    selected: &[bool],
+) -> Project {
     let needs_settings = RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"settings"));
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
@@ -480,35 +609,30 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
             models.models.len()
         );
     }
-    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
-    let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
-    // An empty root is an in-memory run: no git repository to consult.
-    let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
-    let tracked = repo.and_then(|(top, gitdir)| {
-        let paths = crate::gitindex::tracked_paths(&top, &gitdir)?;
-        // Index paths are relative to the top with `/` and bytes escaped as the walk's are: they
-        // are re-rooted as text (joining one to a path would read its escapes as names).
-        let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
-            (path_text(down), String::new())
-        } else {
-            match root.strip_prefix(&top) {
-                Ok(up) => (String::new(), path_text(up)),
-                Err(_) => return Some(Vec::new()),
+    // Only the files a rule or the checklist's facts ask for by name (dotenv files; manage.py,
+    // models.py, apps.py, package.json), not every walked file: memory per file stays small.
+    let walked =
+        files.iter().filter(|l| is_kept_name(&l.file.rel)).map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    let production_files =
+        files.iter().filter(|l| l.target && l.file.class.is_production()).fold((0, 0), |(py, js), l| {
+            match l.file.class.lang {
+                Lang::Python => (py + 1, js),
+                lang if lang.is_js_family() => (py, js + 1),
+                _ => (py, js),
             }
-        };
-        Some(
-            paths
-                .into_iter()
-                .filter_map(|p| match (add.is_empty(), strip.is_empty()) {
-                    (false, _) => Some(format!("{add}/{p}")),
-                    (true, true) => Some(p),
-                    (true, false) => p.strip_prefix(&strip)?.strip_prefix('/').map(str::to_string),
-                })
-                .collect(),
-        )
-    });
+        });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
+    Project {
+        files: candidates,
+        settings,
+        walked,
+        production_files,
+        tracked,
+        by_rel,
+        migrations,
+        models,
+        root: Some(root.to_path_buf()),
+    }
 }
 
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
@@ -677,9 +801,12 @@ fn check_file(
         if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
             continue;
         }
+        let before = out.len();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let started = (!rule_nanos.is_empty()).then(Instant::now);
+        crate::budget::open(crate::budget::limit_for(file.text.len()));
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
+        let (_, over_budget) = crate::budget::close();
         if let Some(s) = started {
             rule_nanos[k].fetch_add(s.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         }
@@ -687,6 +814,13 @@ fn check_file(
             notes.push(Note {
                 path: file.rel.clone(),
                 message: format!("internal error in rule {}; please report it", meta.id),
+            });
+        } else if over_budget {
+            // What the rule found before it stopped may be incomplete or wrong: none of it is kept.
+            out.truncate(before);
+            notes.push(Note {
+                path: file.rel.clone(),
+                message: format!("rule {} stopped: the file needs more analysis than its work budget", meta.id),
             });
         }
     }

@@ -137,7 +137,9 @@ impl Finding {
             key: None,
             fingerprint: String::new(),
         };
-        f.set_snippet(file.line_text(line - 1));
+        let (window, from) = file.line_window(line - 1, start);
+        f.snippet = window.to_string();
+        f.snippet_from = from;
         f
     }
 
@@ -189,7 +191,7 @@ pub fn excerpt(s: &str) -> String {
 }
 
 /// Longest snippet kept, in characters.
-const MAX_SNIPPET: usize = 400;
+pub const MAX_SNIPPET: usize = 400;
 
 /// Characters on either side of a shown window that are scanned for secrets with it, so a
 /// secret that starts before the window (a one-line PEM block is up to ~3,300 characters) is

@@ -5,6 +5,7 @@
 //! (compiled in by `build.rs`), rule logic in `src/rules/`.
 
 pub mod baseline;
+pub mod budget;
 pub mod checklist;
 pub mod classify;
 pub mod cli;

@@ -15,8 +15,13 @@ pub struct Project {
     /// Files the project pass loaded (settings candidates); `Loc::file` indexes this.
     pub files: Vec<Arc<SourceFile>>,
     pub settings: SettingsIndex,
-    /// Every walked file, relative to the report root, with its class.
+    /// Walked files with the names rules and the checklist ask for (dotenv files such as `.env`,
+    /// `.env.prod`, `prod.env`; manage.py, models.py, apps.py, package.json), relative to the
+    /// report root, with their class. Only those: a list of every file cost a path per file for
+    /// the whole run.
     pub walked: Vec<(String, FileClass)>,
+    /// Production (not test, tooling, docs or vendored) Python and JS/TS files checked.
+    pub production_files: (usize, usize),
     /// Paths git tracks, relative to the report root; `None` outside a git repository.
     pub tracked: Option<Vec<String>>,
     pub by_rel: HashMap<String, usize>,
@@ -58,12 +63,11 @@ impl Project {
     /// apps, models, front-end roots, file counts. `rules_run` are the ids of the rules that ran.
     pub fn facts(&self, rules_run: Vec<&'static str>) -> crate::checklist::Facts {
         use crate::checklist::{Facts, SettingsRoot};
-        use crate::classify::Lang;
         let name = |rel: &str| rel.rsplit('/').next().unwrap_or(rel).to_string();
         let parent = |rel: &str| rel.rsplit_once('/').map_or(".".to_string(), |(d, _)| d.to_string());
         let mut apps = std::collections::BTreeSet::new();
         let mut frontend_roots = std::collections::BTreeSet::new();
-        let (mut python_files, mut frontend_files, mut manage) = (0, 0, false);
+        let mut manage = false;
         for (rel, class) in &self.walked {
             let file = name(rel);
             if class.roles.vendored || rel.split('/').any(|d| d == "node_modules") {
@@ -78,13 +82,6 @@ impl Project {
                     frontend_roots.insert(parent(rel));
                 }
                 _ => {}
-            }
-            if class.is_production() {
-                match class.lang {
-                    Lang::Python => python_files += 1,
-                    l if l.is_js_family() => frontend_files += 1,
-                    _ => {}
-                }
             }
         }
         let index = &self.settings;
@@ -107,8 +104,8 @@ impl Project {
             apps: apps.into_iter().collect(),
             models: self.models.models.len(),
             frontend_roots: frontend_roots.into_iter().collect(),
-            python_files,
-            frontend_files,
+            python_files: self.production_files.0,
+            frontend_files: self.production_files.1,
             rules_run,
         }
     }

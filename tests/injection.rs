@@ -40,7 +40,9 @@ fn hostile_config_value_is_escaped_in_the_error_on_stderr() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        format!("preflight: config preflight.toml\npreflight: error: unknown rule id `{SHOWN}` (see `preflight rules`)\n")
+        format!(
+            "preflight: config preflight.toml\npreflight: error: unknown rule id `{SHOWN}` (see `preflight rules`)\n"
+        )
     );
 }
 

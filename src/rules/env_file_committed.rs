@@ -27,11 +27,12 @@ impl Rule for EnvFileCommitted {
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let mut found: BTreeMap<String, State> = BTreeMap::new();
         if let Some(tracked) = &project.tracked {
-            for rel in tracked.iter().filter(|r| is_live_dotenv(r)) {
+            // A committed dotenv file is deployed wherever it is, `node_modules` included.
+            for rel in tracked.iter().filter(|r| is_live_dotenv(r, true)) {
                 found.insert(rel.clone(), State::Tracked);
             }
         }
-        for (rel, _) in project.walked.iter().filter(|(r, _)| is_live_dotenv(r)) {
+        for (rel, _) in project.walked.iter().filter(|(r, _)| is_live_dotenv(r, false)) {
             found.entry(rel.clone()).or_insert(State::Present);
         }
         for (rel, state) in found {
@@ -57,11 +58,12 @@ impl Rule for EnvFileCommitted {
     }
 }
 
-fn is_live_dotenv(rel: &str) -> bool {
+/// A live dotenv file; one in a folder the walk never enters counts only when git tracks it.
+fn is_live_dotenv(rel: &str, tracked: bool) -> bool {
     let mut parts = rel.split('/').collect::<Vec<_>>();
     let Some(name) = parts.pop() else { return false };
     let lower = name.to_lowercase();
-    is_dotenv_name(&lower) && !is_dotenv_template(&lower) && !parts.iter().any(|d| SKIP_DIRS.contains(d))
+    is_dotenv_name(&lower) && !is_dotenv_template(&lower) && (tracked || !parts.iter().any(|d| SKIP_DIRS.contains(d)))
 }
 
 /// True when every assignment in the file has a public front-end prefix, or there is none.

@@ -19,8 +19,10 @@ impl Rule for SecretHardcoded {
         "secret-hardcoded"
     }
 
-    fn wants(&self, class: &FileClass) -> bool {
-        !class.roles.vendored
+    /// Every file, vendored and generated ones included: a live key in a committed bundle or a
+    /// generated client is as live as anywhere else.
+    fn wants(&self, _class: &FileClass) -> bool {
+        true
     }
 
     fn warm_up(&self) {
@@ -58,8 +60,11 @@ impl Rule for SecretHardcoded {
             }
         }
 
-        // 2. Literals assigned to credential names: not in tests, docs, stories or env templates.
-        if roles.test || roles.docs || roles.story || roles.env_template {
+        // 2. Literals assigned to credential names: not in tests, docs, stories, env templates
+        // or lock files (vendored and generated code, yes: `API_TOKEN = "..."` in a generated
+        // client is a live credential).
+        let name = file.rel.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        if roles.test || roles.docs || roles.story || roles.env_template || crate::classify::is_lock_file(&name) {
             return;
         }
         let settings_module = file.class.lang == Lang::Python
@@ -90,11 +95,27 @@ impl Rule for SecretHardcoded {
 
 fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: &str, level: crate::finding::Level) {
     let text = ctx.file.text.as_str();
-    let line = ctx.file.line_text(ctx.file.position(start).0 - 1);
+    let line0 = ctx.file.position(start).0 - 1;
+    let line = ctx.file.line_text(line0);
+    let line_start = line.as_ptr() as usize - text.as_ptr() as usize;
+    // On a long line (a minified bundle, a one-line data dump) only the window shown is masked:
+    // masking the whole line for each of its secrets made many secrets on one line quadratic.
+    // The window is widened to hold the whole secret.
+    let (shown, shown_start, window_from) = if line.len() > LONG_LINE {
+        let (w, from) = ctx.file.line_window(line0, start);
+        let ws = w.as_ptr() as usize - text.as_ptr() as usize;
+        let mut we = (ws + w.len()).max(end).min(line_start + line.len());
+        while !text.is_char_boundary(we) {
+            we += 1;
+        }
+        (&text[ws..we], ws, Some(from))
+    } else {
+        (line, line_start, None)
+    };
     // The part of the secret on the flagged line, by position (a PEM block goes on below it;
     // its BEGIN line may carry key material after an escaped `\n`).
-    let line_start = line.as_ptr() as usize - text.as_ptr() as usize;
-    let (mut from, to) = (start.max(line_start) - line_start, end.min(line_start + line.len()).saturating_sub(line_start));
+    let (mut from, to) =
+        (start.max(shown_start) - shown_start, end.min(shown_start + shown.len()).saturating_sub(shown_start));
     let mut keep = if secret.chars().count() >= 12 { 4 } else { 0 };
     // A PEM block keeps its BEGIN line's marker in view; what follows it is masked whole.
     if let Some(marker) = secret.strip_prefix("-----BEGIN").and_then(|r| r.find("-----")).map(|i| i + 15) {
@@ -102,13 +123,21 @@ fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: 
         keep = 0;
     }
     let span = crate::secrets::Span { start: from, end: to.max(from), keep };
-    let snippet = mask(line, &[span]);
+    let snippet = mask(shown, &[span]);
     let before = ctx.out.len();
-    ctx.report_redacted(start, end, msg, snippet);
+    ctx.report_redacted(start, end, msg, snippet.clone());
     if let Some(f) = ctx.out.get_mut(before) {
         f.level = level;
+        if let Some(from) = window_from {
+            // The masked window as it is: `set_snippet` would clip it again by the column.
+            f.snippet = snippet;
+            f.snippet_from = from;
+        }
     }
 }
+
+/// Lines longer than this are redacted in the window shown, not as a whole.
+const LONG_LINE: usize = 4096;
 
 fn line_says_fake(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
