@@ -57,7 +57,7 @@ fn checklist_statuses_and_counts() {
         "{out}"
     );
     assert!(out.contains("- Django apps: 1; "), "{out}");
-    assert!(out.contains("- Front-end roots: `frontend`; production files: 6 Python, 1 JS/TS"), "{out}");
+    assert!(out.contains("- Front-end roots: `frontend`; production files: 4 Python, 1 JS/TS"), "{out}");
 }
 
 #[test]

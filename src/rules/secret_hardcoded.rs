@@ -122,8 +122,19 @@ fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: 
         from = (from + marker).min(to);
         keep = 0;
     }
-    let span = crate::secrets::Span { start: from, end: to.max(from), keep };
-    let snippet = mask(shown, &[span]);
+    let mut spans = vec![crate::secrets::Span { start: from, end: to.max(from), keep }];
+    if window_from.is_some() {
+        spans.extend(other_copies(shown, secret, keep));
+        // `mask` takes spans in order and apart: sorted, and one that overlaps the one before
+        // merged into it.
+        spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+        spans.dedup_by(|b, a| {
+            let overlaps = b.start < a.end;
+            a.end = a.end.max(if overlaps { b.end } else { a.end });
+            overlaps
+        });
+    }
+    let snippet = mask(shown, &spans);
     let before = ctx.out.len();
     ctx.report_redacted(start, end, msg, snippet.clone());
     if let Some(f) = ctx.out.get_mut(before) {
@@ -138,6 +149,28 @@ fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, secret: 
 
 /// Lines longer than this are redacted in the window shown, not as a whole.
 const LONG_LINE: usize = 4096;
+
+/// In a window of a long line: every other copy of `secret`, and a piece of one (4 bytes or
+/// more) cut by the window's start or end, as spans to mask.
+fn other_copies(shown: &str, secret: &str, keep: usize) -> Vec<crate::secrets::Span> {
+    use crate::secrets::Span;
+    let mut spans: Vec<Span> =
+        shown.match_indices(secret).map(|(i, _)| Span { start: i, end: i + secret.len(), keep }).collect();
+    let n = secret.len();
+    for k in (4..n).rev() {
+        if secret.is_char_boundary(n - k) && shown.starts_with(&secret[n - k..]) {
+            spans.push(Span { start: 0, end: k, keep: 0 });
+            break;
+        }
+    }
+    for k in (4..n).rev() {
+        if secret.is_char_boundary(k) && shown.ends_with(&secret[..k]) {
+            spans.push(Span { start: shown.len() - k, end: shown.len(), keep: keep.min(k) });
+            break;
+        }
+    }
+    spans
+}
 
 fn line_says_fake(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
