@@ -121,6 +121,9 @@ pub struct CheckArgs {
     /// Report only findings on lines added or changed since the git revision REV.
     #[arg(long, visible_alias = "new-since", value_name = "REV")]
     pub diff_base: Option<String>,
+    /// Judge every migration, not only those a next deploy would apply (each app's latest).
+    #[arg(long)]
+    pub all_migrations: bool,
 }
 
 pub fn main() -> i32 {
@@ -281,7 +284,10 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
 fn check(args: &CheckArgs) -> Result<i32, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
-    let config = Config::load(&cfg_root)?;
+    let mut config = Config::load(&cfg_root)?;
+    // With a diff base, the migrations changed since it are the ones judged (every finding
+    // outside the changed lines is dropped below).
+    config.raw.all_migrations |= args.all_migrations || args.diff_base.is_some();
     let selected = selection(&args.select, &args.ignore, &config)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {

@@ -212,6 +212,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     phase("load");
     let project = project_pass(&files, config, root, &scan.files, &with_stand_ins(selected));
+    notes.extend(crate::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
     // Project rules.
@@ -513,7 +514,22 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         )
     });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
+    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
+    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
+        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
+        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+    });
+    Project {
+        files: candidates,
+        settings,
+        walked,
+        tracked,
+        by_rel,
+        migrations,
+        deploy_migrations,
+        models,
+        root: Some(root.to_path_buf()),
+    }
 }
 
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
@@ -535,7 +551,14 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
         .iter()
         .filter(|l| {
             let c = &l.file.class;
-            l.target && c.roles.migration && !c.roles.test && !c.roles.vendored && l.file.text.contains("AlterField")
+            let t = &l.file.text;
+            l.target
+                && c.roles.migration
+                && !c.roles.test
+                && !c.roles.vendored
+                // AlterField, a database-only drop and a model rename are compared with earlier
+                // migrations.
+                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
         })
         .map(|l| app_of(&l.file.rel))
         .collect();

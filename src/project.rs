@@ -22,6 +22,9 @@ pub struct Project {
     pub by_rel: HashMap<String, usize>,
     /// Field declarations across each app's migrations, and irreversible operation classes.
     pub migrations: crate::migrations::FieldHistory,
+    /// The migrations a next deploy would apply (each app's leaves), when the run is scoped to
+    /// them; `None`: every migration is judged (`--all-migrations`, `--diff-base`).
+    pub deploy_migrations: Option<std::collections::HashSet<String>>,
     /// Models, managers, querysets and serializers of the whole project.
     pub models: crate::models::ModelGraph,
     /// The report root (absolute), to read files the walk did not load.
