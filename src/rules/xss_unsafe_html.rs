@@ -44,6 +44,100 @@ const SAFE_PRODUCERS: &[&str] = &[
     "marked.parse",
 ];
 
+/// Python calls whose result holds no HTML special character or is escaped: URLs built by
+/// Django or percent-encoded, and sanitizers. `quote` only as a bare call (`shlex.quote` quotes
+/// for a shell, not for HTML).
+const PY_SAFE_PRODUCERS: &[&str] = &[
+    "urlencode",
+    "parse.quote",
+    "quote_plus",
+    "reverse",
+    "reverse_lazy",
+    "get_absolute_url",
+    "iri_to_uri",
+    "escape_uri_path",
+    "nh3.clean",
+];
+
+/// Whether the Python callee `f` returns safe HTML: an escaper, a sanitizer, a URL builder.
+fn py_safe_call(f: &str) -> bool {
+    f == "quote"
+        || SAFE_PRODUCERS.iter().chain(PY_SAFE_PRODUCERS).any(|p| f == *p || f.ends_with(&format!(".{p}")))
+}
+
+/// A call of a function of the same module that returns only escaped values: each `return`
+/// gives an escaper's result, or a local that the function escapes and then only transforms
+/// (`text = escape(text); text = linkify(text); return text.replace("\n", "<br>")`).
+fn escaping_helper(call: Node<'_>, src: &str) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return false };
+    let name = text(f, src);
+    let mut root = call;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut defs = Vec::new();
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() == "function_definition" && n.child_by_field_name("name").is_some_and(|x| text(x, src) == name) {
+            defs.push(n);
+        }
+    });
+    let [def] = defs[..] else { return false };
+    let Some(body) = def.child_by_field_name("body") else { return false };
+    let mut returns = Vec::new();
+    let mut unescapes = false;
+    crate::parse::for_each_node(body, |n| {
+        if n.kind() == "return_statement" {
+            returns.push(n.named_child(0));
+        }
+        if n.kind() == "call" && n.child_by_field_name("function").is_some_and(|x| text(x, src).ends_with("unescape")) {
+            unescapes = true;
+        }
+    });
+    if unescapes || returns.is_empty() {
+        return false;
+    }
+    returns.iter().all(|r| {
+        let Some(r) = *r else { return false };
+        let r = receiver(r);
+        match r.kind() {
+            "call" => r.child_by_field_name("function").is_some_and(|x| py_safe_call(text(x, src))),
+            "identifier" => {
+                let var = text(r, src);
+                let mut escaped = false;
+                let mut other = false;
+                crate::parse::for_each_node(body, |n| {
+                    if n.kind() != "assignment"
+                        || !n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == var)
+                    {
+                        return;
+                    }
+                    let Some(v) = n.child_by_field_name("right") else { return };
+                    let callee = v.child_by_field_name("function").map(|x| text(x, src)).unwrap_or("");
+                    if v.kind() == "call" && py_safe_call(callee) {
+                        escaped = true;
+                    } else if v.kind() != "call" || !text(v, src).contains(var) {
+                        other = true;
+                    }
+                });
+                escaped && !other
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The innermost receiver of a method chain: `v.replace(a, b).strip()` → `v`.
+fn receiver(mut v: Node<'_>) -> Node<'_> {
+    while v.kind() == "call" {
+        let Some(func) = v.child_by_field_name("function") else { break };
+        match func.child_by_field_name("object") {
+            Some(obj) if func.kind() == "attribute" => v = obj,
+            _ => break,
+        }
+    }
+    v
+}
+
 impl Rule for XssUnsafeHtml {
     fn id(&self) -> &'static str {
         "xss-unsafe-html"
@@ -77,6 +171,9 @@ impl Rule for XssUnsafeHtml {
         let lang = ctx.file.class.lang;
         let mut out: Vec<(usize, usize, String)> = Vec::new();
         if lang == Lang::Template {
+            if !renders_html(&ctx.file.rel, &ctx.file.text) {
+                return;
+            }
             template(&ctx.file.text, &mut out);
         } else if lang == Lang::Python {
             let Some(tree) = ctx.file.tree() else { return };
@@ -241,7 +338,8 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
             }
             let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             let last = f.rsplit('.').next().unwrap_or(f);
-            if SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+            if py_safe_call(f)
+                || escaping_helper(n, src)
                 || matches!(last, "int" | "len" | "float" | "ord" | "escapejs" | "json_script")
                 || (last == "mark_safe" && py_unsafe_arg_is_literal(n, src))
             {
@@ -349,7 +447,8 @@ fn local_is_safe(id: Node<'_>, src: &str) -> bool {
                 "call" if is_literal(v, src) => true,
                 "call" => {
                     let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
-                    SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+                    py_safe_call(f)
+                        || escaping_helper(v, src)
                         || (f.ends_with("mark_safe") && py_unsafe_arg_is_literal(v, src))
                 }
                 _ => false,
@@ -361,6 +460,55 @@ fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
     call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
 }
 
+/// Whether a template renders HTML. Not: plain-text e-mail bodies and subjects by their names
+/// (`alert-body-text.html`, `welcome_subject.html`, `body.text.html`), and templates without a
+/// single HTML tag or comment (SMS, chat and API messages, titles), whose output nobody parses
+/// as HTML. Escaping them would put `&amp;` in a text message.
+fn renders_html(rel: &str, src: &str) -> bool {
+    static TAG: OnceLock<Regex> = OnceLock::new();
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    let stem = name.split_once('.').map_or(name.as_str(), |(s, _)| s);
+    let text_name = ["text", "txt", "plain", "subject"].iter().any(|w| {
+        stem == *w
+            || stem.ends_with(&format!("-{w}"))
+            || stem.ends_with(&format!("_{w}"))
+            || name.contains(&format!(".{w}."))
+    });
+    let tag = TAG.get_or_init(|| Regex::new(r"<[A-Za-z!/]").unwrap());
+    !text_name && tag.is_match(src)
+}
+
+/// Variables a template sets to literals only: `{% cycle '' '</tr><tr>' as row silent %}`,
+/// `{% with sep="<br>" %}`.
+fn literal_template_vars(src: &str) -> Vec<String> {
+    static CYCLE: OnceLock<Regex> = OnceLock::new();
+    static WITH: OnceLock<Regex> = OnceLock::new();
+    static LIT: OnceLock<Regex> = OnceLock::new();
+    let cycle = CYCLE.get_or_init(|| Regex::new(r"\{%-?\s*cycle\s+(.*?)\s+as\s+(\w+)").unwrap());
+    let with = WITH.get_or_init(|| Regex::new(r"\{%-?\s*with\s+([^%]*)%\}").unwrap());
+    let lit = LIT.get_or_init(|| Regex::new(r#"^(?:\s*(?:'[^']*'|"[^"]*"))+\s*$"#).unwrap());
+    let mut out = Vec::new();
+    for c in cycle.captures_iter(src) {
+        if lit.is_match(&c[1]) {
+            out.push(c[2].to_string());
+        }
+    }
+    static PAIR: OnceLock<Regex> = OnceLock::new();
+    let pair = PAIR.get_or_init(|| Regex::new(r#"(\w+)=(?:'[^']*'|"[^"]*"|(\S+))"#).unwrap());
+    for c in with.captures_iter(src) {
+        for p in pair.captures_iter(&c[1]) {
+            if p.get(2).is_none() {
+                out.push(p[1].to_string());
+            }
+        }
+    }
+    // A name set to a non-literal anywhere else in the template is not a constant.
+    out.retain(|v| {
+        !with.captures_iter(src).any(|c| pair.captures_iter(&c[1]).any(|p| &p[1] == v && p.get(2).is_some()))
+    });
+    out
+}
+
 fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     static SAFE: OnceLock<Regex> = OnceLock::new();
     static AUTO: OnceLock<Regex> = OnceLock::new();
@@ -368,8 +516,12 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     let auto = AUTO.get_or_init(|| {
         Regex::new(r"(?s)\{%-?\s*autoescape\s+off\s*-?%\}(.*?)\{%-?\s*endautoescape\s*-?%\}").unwrap()
     });
+    let literal_vars = literal_template_vars(src);
     for c in safe.captures_iter(src) {
         let var = c[1].trim();
+        if literal_vars.iter().any(|v| v == var) {
+            continue;
+        }
         // Literals; and help texts, which Django renders unescaped by design: developers write them.
         if var.starts_with('"') || var.starts_with('\'') || var.chars().all(|ch| ch.is_ascii_digit()) || var.ends_with("help_text") {
             continue;
@@ -519,6 +671,12 @@ fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
         }
         let safe = match v.kind() {
             "string" => true,
+            // A template literal without substitutions: markup written in the source.
+            "template_string" => {
+                let mut c = v.walk();
+                let constant = !v.named_children(&mut c).any(|x| x.kind() == "template_substitution");
+                constant
+            }
             "call_expression" => {
                 let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
                 let last = f.rsplit('.').next().unwrap_or(f);
