@@ -84,3 +84,70 @@ fn with_a_diff_base_every_changed_migration_is_judged() {
     assert_eq!(found, vec![t(RULE, "shop/migrations/0002_drop_a.py", 8), t(RULE, "shop/migrations/0003_drop_b.py", 8)]);
     assert!(!err.contains("not judged"), "{err}");
 }
+
+fn json_findings(o: &std::process::Output) -> Vec<(String, u64, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json output");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const SETTINGS_WITH_SESSIONS: &str = "INSTALLED_APPS = ['api']\nROOT_URLCONF = 'api.urls'\nMIDDLEWARE = [\n    \
+     'django.contrib.sessions.middleware.SessionMiddleware',\n    'django.middleware.csrf.CsrfViewMiddleware',\n]\n";
+const SETTINGS_WITHOUT_SESSIONS: &str = "INSTALLED_APPS = ['api']\nROOT_URLCONF = 'api.urls'\nMIDDLEWARE = [\n    \
+     'django.middleware.security.SecurityMiddleware',\n    'django.middleware.csrf.CsrfViewMiddleware',\n]\n";
+
+/// csrf-disabled: an exempt GraphQL view imported into urls.py is reported only when the
+/// project authenticates browsers with a session cookie at all.
+#[test]
+fn csrf_exempt_graphql_view_matters_only_with_sessions() {
+    let urls = "from django.urls import path\nfrom django.views.decorators.csrf import csrf_exempt\n\n\
+                from .graphql import GraphQLView\n\nurlpatterns = [path(\"graphql/\", csrf_exempt(GraphQLView.as_view()))]\n";
+    let p = Project::new(&[("manage.py", ""), ("api/settings.py", SETTINGS_WITHOUT_SESSIONS), ("api/urls.py", urls)]);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    p.write("api/settings.py", SETTINGS_WITH_SESSIONS);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(
+        json_findings(&o),
+        vec![(
+            "api/urls.py".to_string(),
+            6,
+            "csrf_exempt switches off CSRF protection for `GraphQLView`, so any site can make a logged-in user's \
+             browser call it: remove it and send the token from the client (the X-CSRFToken header)"
+                .to_string()
+        )]
+    );
+}
+
+/// csrf-disabled: a webhook that verifies nothing is reported for that, not for a browser's
+/// cookie; one that checks a signature is not reported.
+#[test]
+fn csrf_exempt_webhook_is_about_the_signature() {
+    let views = "from django.http import HttpResponse\nfrom django.views.decorators.csrf import csrf_exempt\n\n\n\
+                 @csrf_exempt\ndef stripe_webhook(request):\n    Event.objects.create(body=request.body)\n    \
+                 return HttpResponse()\n\n\n@csrf_exempt\ndef github_webhook(request):\n    \
+                 if not check_signature(request.headers['X-Hub-Signature-256'], request.body):\n        \
+                 return HttpResponse(status=403)\n    return HttpResponse()\n";
+    let p = Project::new(&[("manage.py", ""), ("api/settings.py", SETTINGS_WITH_SESSIONS), ("api/views.py", views)]);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(
+        json_findings(&o),
+        vec![(
+            "api/views.py".to_string(),
+            5,
+            "`stripe_webhook` is exempt from CSRF and verifies nothing about the sender: anyone can call it; verify \
+             the sender's signature (e.g. the Stripe-Signature or X-Hub-Signature-256 header) before acting on the \
+             request"
+                .to_string()
+        )]
+    );
+}
