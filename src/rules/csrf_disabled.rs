@@ -175,7 +175,9 @@ fn judge(view: Node<'_>, name: &str, root: Node<'_>, src: &str, sessions: bool) 
     if cookie_auth(view, root, src, 0) {
         return Some(browser_message(name));
     }
-    let webhook = is_webhook(name) && !verifies(view, root, src, 0) && !has_url_params(view, src);
+    // A receiver that does nothing with the request (a stub) acts on nothing anyone sends.
+    let reads_request = text(view, src).contains("request.");
+    let webhook = is_webhook(name) && reads_request && !verifies(view, root, src, 0) && !has_url_params(view, src);
     webhook.then(|| {
         format!(
             "`{name}` is exempt from CSRF and verifies nothing about the sender: anyone can call it; verify the \
@@ -311,10 +313,14 @@ fn is_drf(def: Node<'_>, src: &str) -> bool {
         }
     }
     let class = if def.kind() == "class_definition" { Some(def) } else { enclosing_class_node(def) };
-    class.and_then(|c| c.child_by_field_name("superclasses")).is_some_and(|b| {
-        let t = text(b, src);
-        DRF.iter().any(|d| t.contains(d))
-    })
+    // DRF's own APIView (or a project's fork of it) exempts its dispatch by design and enforces
+    // CSRF in SessionAuthentication.
+    let own_name = class.and_then(|c| c.child_by_field_name("name")).is_some_and(|n| DRF.contains(&text(n, src)));
+    own_name
+        || class.and_then(|c| c.child_by_field_name("superclasses")).is_some_and(|b| {
+            let t = text(b, src);
+            DRF.iter().any(|d| t.contains(d))
+        })
 }
 
 fn enclosing_class_node(n: Node<'_>) -> Option<Node<'_>> {
