@@ -472,7 +472,12 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let n_modules = modules.len();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
     let t_settings = t.elapsed();
-    let migrations = migration_history(files, selected);
+    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
+    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
+        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
+        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+    });
+    let migrations = migration_history(files, selected, deploy_migrations.as_ref());
     let t_models = std::time::Instant::now();
     let models = model_graph(files, selected);
     let t_models = t_models.elapsed();
@@ -514,11 +519,6 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         )
     });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
-    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
-        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
-        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
-    });
     Project {
         files: candidates,
         settings,
@@ -535,7 +535,11 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
 /// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
 /// the file and reused by the per-file pass.
-fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
+fn migration_history(
+    files: &[Loaded],
+    selected: &[bool],
+    scope: Option<&std::collections::HashSet<String>>,
+) -> crate::migrations::FieldHistory {
     use crate::migrations::FieldHistory;
     // Only the migrations being checked are compared with the history: with file names given
     // (a pre-commit hook) and none of them a migration, it is not built.
@@ -553,6 +557,7 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
             let c = &l.file.class;
             let t = &l.file.text;
             l.target
+                && scope.is_none_or(|s| s.contains(&l.file.rel))
                 && c.roles.migration
                 && !c.roles.test
                 && !c.roles.vendored
