@@ -574,6 +574,7 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
                 }
             }
             "identifier" if safe_locals.iter().any(|s| s == text(v, src)) => None,
+            "identifier" if server_response(v, src) => None,
             _ => Some(format!("`{}`", excerpt(text(v, src)))),
         }
     };
@@ -650,6 +651,56 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
         }
         _ => {}
     });
+}
+
+/// An identifier that is the body of the server's response, as an AJAX callback receives it:
+/// the parameter of a jQuery `success:` callback or of a `.done(...)` callback, or of the
+/// `.then(...)` callback after `response.text()`. That is HTML the project's own views rendered,
+/// with their templates' escaping; whether those escape is judged in the templates.
+fn server_response(id: Node<'_>, src: &str) -> bool {
+    let name = text(id, src);
+    let mut f = id.parent();
+    while let Some(n) = f {
+        if matches!(n.kind(), "arrow_function" | "function_expression" | "function") {
+            break;
+        }
+        f = n.parent();
+    }
+    let Some(func) = f else { return false };
+    // The identifier must be the callback's first parameter.
+    let first = func
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+        .or_else(|| func.child_by_field_name("parameter"));
+    if first.is_none_or(|p| text(p, src) != name) {
+        return false;
+    }
+    let Some(parent) = func.parent() else { return false };
+    if parent.kind() == "pair" {
+        // `$.ajax({ url, success: function (data) {...} })`
+        let ajax = parent
+            .parent()
+            .and_then(|o| o.parent())
+            .filter(|a| a.kind() == "arguments")
+            .and_then(|a| a.parent())
+            .and_then(|c| c.child_by_field_name("function"))
+            .is_some_and(|c| matches!(text(c, src), "$.ajax" | "jQuery.ajax" | "$.get" | "$.post"));
+        return ajax && parent.child_by_field_name("key").is_some_and(|k| text(k, src) == "success");
+    }
+    if parent.kind() != "arguments" {
+        return false;
+    }
+    let Some(call) = parent.parent().filter(|c| c.kind() == "call_expression") else { return false };
+    let Some(callee) = call.child_by_field_name("function").filter(|c| c.kind() == "member_expression") else {
+        return false;
+    };
+    let method = callee.child_by_field_name("property").map(|p| text(p, src)).unwrap_or("");
+    let object = callee.child_by_field_name("object").map(|o| text(o, src)).unwrap_or("");
+    match method {
+        "done" => object.contains("ajax") || object.contains("$.get") || object.contains("$.post"),
+        "then" => object.contains(".text()"),
+        _ => false,
+    }
 }
 
 /// Names declared from a sanitizer or escaper: `const clean = DOMPurify.sanitize(html)`.
