@@ -171,10 +171,16 @@ impl Rule for XssUnsafeHtml {
         let lang = ctx.file.class.lang;
         let mut out: Vec<(usize, usize, String)> = Vec::new();
         if lang == Lang::Template {
-            if !renders_html(&ctx.file.rel, &ctx.file.text) {
-                return;
+            match renders_html(&ctx.file.rel, &ctx.file.text) {
+                Output::Text => return,
+                Output::Html => template(&ctx.file.text, &mut out),
+                // A fragment without tags is judged only where it outputs a value named as HTML
+                // (`{{ html|safe }}`: a rich-text fragment included in pages).
+                Output::Untagged => {
+                    template(&ctx.file.text, &mut out);
+                    out.retain(|(s, e, _)| ctx.file.text[*s..*e].to_ascii_lowercase().contains("html"));
+                }
             }
-            template(&ctx.file.text, &mut out);
         } else if lang == Lang::Python {
             let Some(tree) = ctx.file.tree() else { return };
             python(tree.root_node(), &ctx.file.text, &mut out);
@@ -460,11 +466,19 @@ fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
     call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
 }
 
+enum Output {
+    Html,
+    /// Plain text by its name: an e-mail's text part or subject.
+    Text,
+    /// No HTML tag or comment at all: SMS, chat and API messages, titles (or an HTML fragment).
+    Untagged,
+}
+
 /// Whether a template renders HTML. Not: plain-text e-mail bodies and subjects by their names
-/// (`alert-body-text.html`, `welcome_subject.html`, `body.text.html`), and templates without a
-/// single HTML tag or comment (SMS, chat and API messages, titles), whose output nobody parses
-/// as HTML. Escaping them would put `&amp;` in a text message.
-fn renders_html(rel: &str, src: &str) -> bool {
+/// (`alert-body-text.html`, `welcome_subject.html`, `body.text.html`); and most likely not a
+/// template without a single HTML tag or comment (SMS, chat and API messages, titles), whose
+/// output nobody parses as HTML. Escaping them would put `&amp;` in a text message.
+fn renders_html(rel: &str, src: &str) -> Output {
     static TAG: OnceLock<Regex> = OnceLock::new();
     let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
     let stem = name.split_once('.').map_or(name.as_str(), |(s, _)| s);
@@ -475,7 +489,13 @@ fn renders_html(rel: &str, src: &str) -> bool {
             || name.contains(&format!(".{w}."))
     });
     let tag = TAG.get_or_init(|| Regex::new(r"<[A-Za-z!/]").unwrap());
-    !text_name && tag.is_match(src)
+    if text_name {
+        Output::Text
+    } else if tag.is_match(src) {
+        Output::Html
+    } else {
+        Output::Untagged
+    }
 }
 
 /// Variables a template sets to literals only: `{% cycle '' '</tr><tr>' as row silent %}`,
