@@ -527,9 +527,45 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         by_rel,
         migrations,
         deploy_migrations,
+        template_contexts: template_contexts(files, selected),
         models,
         root: Some(root.to_path_buf()),
     }
+}
+
+/// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
+/// mark a value safe; only modules that name one of those templates are parsed.
+fn template_contexts(
+    files: &[Loaded],
+    selected: &[bool],
+) -> crate::registry::rules_impl::xss_unsafe_html::TemplateContexts {
+    let mut out = Default::default();
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "xss-unsafe-html") {
+        return out;
+    }
+    let wanted: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
+        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
+        let f = &l.file;
+        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+            continue;
+        }
+        f.with_tree(|tree| {
+            crate::registry::rules_impl::xss_unsafe_html::template_contexts(
+                tree.root_node(),
+                &f.text,
+                &wanted,
+                &mut out,
+            )
+        });
+    }
+    out
 }
 
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,

@@ -173,7 +173,17 @@ impl Rule for XssUnsafeHtml {
         if lang == Lang::Template {
             match renders_html(&ctx.file.rel, &ctx.file.text) {
                 Output::Text => return,
-                Output::Html => template(&ctx.file.text, &mut out),
+                Output::Html => {
+                    template(&ctx.file.text, &mut out);
+                    // Values every view of the project gives the template already escaped.
+                    let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
+                    if let Some(Some(keys)) = ctx.project.template_contexts.get(name) {
+                        out.retain(|(s, e, _)| {
+                            let var = safe_var(&ctx.file.text[*s..*e]);
+                            var.is_none_or(|v| keys.get(v) != Some(&true))
+                        });
+                    }
+                }
                 // A fragment without tags is judged only where it outputs a value named as HTML
                 // (`{{ html|safe }}`: a rich-text fragment included in pages).
                 Output::Untagged => {
@@ -464,6 +474,13 @@ fn local_is_safe(id: Node<'_>, src: &str) -> bool {
 
 fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
     call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
+}
+
+/// The variable of a `{{ var|safe }}` match, when it is a plain name (a context key).
+fn safe_var(m: &str) -> Option<&str> {
+    let inner = m.strip_prefix("{{")?.trim_start_matches('-').trim_start();
+    let var = inner.split(|c: char| c == '|' || c.is_whitespace()).next()?;
+    (!var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(var)
 }
 
 enum Output {
@@ -760,4 +777,142 @@ fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
         }
     });
     out
+}
+
+/// Per template name (its path below `templates/`): each context key the project's views give
+/// it, and whether every value given is safe (a literal, an escaper's or a sanitizer's result,
+/// a URL, a same-module escaping helper's result). A template rendered anywhere with a context
+/// preflight cannot read (`context.update(...)`, `**kwargs`, a context from elsewhere) has no
+/// entry with `None`, and nothing in it counts as safe.
+pub type TemplateContexts = std::collections::HashMap<String, Option<std::collections::HashMap<String, bool>>>;
+
+/// The contexts one Python module gives to templates named in `wanted`, through
+/// `render_to_string(name, ctx)` and `render(request, name, ctx)` with a literal name.
+pub fn template_contexts(root: Node<'_>, src: &str, wanted: &std::collections::HashSet<String>, out: &mut TemplateContexts) {
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "call" {
+            return;
+        }
+        let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+        let (pos, kw) = call_args(n, src);
+        let (name_at, ctx_at) = match f.rsplit('.').next().unwrap_or(f) {
+            "render_to_string" => (0, 1),
+            "render" | "TemplateResponse" => (1, 2),
+            _ => return,
+        };
+        let Some(name) = kw
+            .iter()
+            .find(|(k, _)| k == "template_name")
+            .map(|(_, v)| *v)
+            .or_else(|| pos.get(name_at).copied())
+            .and_then(|a| crate::python::string_value(a, src))
+        else {
+            return;
+        };
+        if !wanted.contains(&name) {
+            return;
+        }
+        let ctx = kw.iter().find(|(k, _)| k == "context").map(|(_, v)| *v).or_else(|| pos.get(ctx_at).copied());
+        let keys = ctx.and_then(|c| context_keys(c, src));
+        let entry = out.entry(name).or_insert_with(|| Some(Default::default()));
+        match (entry.as_mut(), keys) {
+            (Some(map), Some(keys)) => {
+                for (k, safe) in keys {
+                    let e = map.entry(k).or_insert(true);
+                    *e &= safe;
+                }
+            }
+            _ => *entry = None,
+        }
+    });
+}
+
+/// The keys of a context argument and whether each value is safe: a dict literal, or a local
+/// built from a dict literal and `ctx["key"] = value` in the same function. `None` when the
+/// context is anything else.
+fn context_keys(ctx: Node<'_>, src: &str) -> Option<Vec<(String, bool)>> {
+    let mut keys = Vec::new();
+    let dict = |d: Node<'_>, keys: &mut Vec<(String, bool)>| -> Option<()> {
+        let mut c = d.walk();
+        for p in d.named_children(&mut c) {
+            if p.kind() != "pair" {
+                return None; // `**other`
+            }
+            let k = crate::python::string_value(p.child_by_field_name("key")?, src)?;
+            keys.push((k, safe_value(p.child_by_field_name("value")?, src)));
+        }
+        Some(())
+    };
+    match ctx.kind() {
+        "dictionary" => dict(ctx, &mut keys)?,
+        "identifier" => {
+            let name = text(ctx, src);
+            let mut scope = ctx.parent();
+            while let Some(s) = scope.filter(|s| s.kind() != "function_definition") {
+                scope = s.parent();
+            }
+            let scope = scope?;
+            let mut unknown = false;
+            crate::parse::for_each_node(scope, |n| {
+                let uses = n.kind() == "identifier" && text(n, src) == name;
+                if !uses || n.id() == ctx.id() {
+                    return;
+                }
+                let Some(p) = n.parent() else { return };
+                match p.kind() {
+                    // ctx = {...}
+                    "assignment" if p.child_by_field_name("left").is_some_and(|l| l.id() == n.id()) => {
+                        match p.child_by_field_name("right").filter(|r| r.kind() == "dictionary") {
+                            Some(d) => unknown |= dict(d, &mut keys).is_none(),
+                            None => unknown = true,
+                        }
+                    }
+                    // ctx["key"] = value
+                    "subscript" => {
+                        let assign = p.parent().filter(|a| {
+                            a.kind() == "assignment" && a.child_by_field_name("left").is_some_and(|l| l.id() == p.id())
+                        });
+                        let key = p.child_by_field_name("subscript").and_then(|k| crate::python::string_value(k, src));
+                        match (assign, key) {
+                            (Some(a), Some(k)) => {
+                                let safe = a.child_by_field_name("right").is_some_and(|v| safe_value(v, src));
+                                keys.push((k, safe));
+                            }
+                            // A read (`if ctx["k"]:`) changes nothing.
+                            (None, Some(_)) => {}
+                            _ => unknown = true,
+                        }
+                    }
+                    // A read of a key, or the render call itself.
+                    "argument_list" | "keyword_argument" => {
+                        let call = if p.kind() == "argument_list" { p.parent() } else { p.parent().and_then(|a| a.parent()) };
+                        let callee = call.and_then(|c| c.child_by_field_name("function")).map_or("", |f| text(f, src));
+                        let last = callee.rsplit('.').next().unwrap_or(callee);
+                        unknown |= !matches!(last, "render_to_string" | "render" | "TemplateResponse");
+                    }
+                    // ctx.update(...), ctx passed around, aliased: not followed.
+                    _ => unknown = true,
+                }
+            });
+            if unknown {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    Some(keys)
+}
+
+/// A value that is safe to mark safe: a literal, an escaper's or sanitizer's result, a URL,
+/// a same-module helper that escapes.
+fn safe_value(v: Node<'_>, src: &str) -> bool {
+    match v.kind() {
+        "string" | "concatenated_string" => !has_interpolation(v),
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "call" => {
+            let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            is_literal(v, src) || py_safe_call(f) || escaping_helper(v, src)
+        }
+        _ => false,
+    }
 }
