@@ -158,6 +158,9 @@ pub struct CheckArgs {
     /// Report only findings on lines added or changed since the git revision REV.
     #[arg(long, visible_alias = "new-since", value_name = "REV")]
     pub diff_base: Option<String>,
+    /// Judge every migration, not only those a next deploy would apply (each app's latest).
+    #[arg(long)]
+    pub all_migrations: bool,
 }
 
 pub fn main() -> i32 {
@@ -199,6 +202,7 @@ pub fn main() -> i32 {
                 baseline: None,
                 write_baseline: None,
                 diff_base: None,
+                all_migrations: false,
             };
             match check(&args) {
                 Ok(code) => code,
@@ -367,7 +371,10 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     for path in extra.iter().filter_map(|(_, p)| p.as_ref()) {
         output::check_target(path, &inputs, "--output-format")?;
     }
-    let config = Config::load(&cfg_root)?;
+    let mut config = Config::load(&cfg_root)?;
+    // With a diff base, the migrations changed since it are the ones judged (every finding
+    // outside the changed lines is dropped below).
+    config.raw.all_migrations |= args.all_migrations || args.diff_base.is_some();
     if let (Some(used), false) = (&config.path, args.quiet) {
         // A config found in a folder above the scanned one applies too: say which.
         let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);

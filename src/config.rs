@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// globs of files that are not.
     #[serde(default)]
     pub production: ProductionConfig,
+    /// Judge every migration, not only those a next deploy would apply (an audit).
+    #[serde(default)]
+    pub all_migrations: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

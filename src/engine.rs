@@ -284,6 +284,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let mut project = project_pass(&files, config, root, tracked, &with_stand_ins(selected));
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
+    notes.extend(crate::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
     // Project rules.
@@ -595,7 +596,12 @@ fn project_pass(
     let n_modules = modules.len();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
     let t_settings = t.elapsed();
-    let migrations = migration_history(files, selected);
+    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
+    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
+        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
+        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+    });
+    let migrations = migration_history(files, selected, deploy_migrations.as_ref());
     let t_models = std::time::Instant::now();
     let models = model_graph(files, selected);
     let t_models = t_models.elapsed();
@@ -630,15 +636,56 @@ fn project_pass(
         tracked,
         by_rel,
         migrations,
+        deploy_migrations,
+        template_contexts: template_contexts(files, selected),
         models,
         root: Some(root.to_path_buf()),
     }
 }
 
+/// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
+/// mark a value safe; only modules that name one of those templates are parsed.
+fn template_contexts(
+    files: &[Loaded],
+    selected: &[bool],
+) -> crate::registry::rules_impl::xss_unsafe_html::TemplateContexts {
+    let mut out = Default::default();
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "xss-unsafe-html") {
+        return out;
+    }
+    let wanted: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
+        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
+        let f = &l.file;
+        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+            continue;
+        }
+        f.with_tree(|tree| {
+            crate::registry::rules_impl::xss_unsafe_html::template_contexts(
+                tree.root_node(),
+                &f.text,
+                &wanted,
+                &mut out,
+            )
+        });
+    }
+    out
+}
+
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
 /// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
 /// the file and reused by the per-file pass.
-fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
+fn migration_history(
+    files: &[Loaded],
+    selected: &[bool],
+    scope: Option<&std::collections::HashSet<String>>,
+) -> crate::migrations::FieldHistory {
     use crate::migrations::FieldHistory;
     // Only the migrations being checked are compared with the history: with file names given
     // (a pre-commit hook) and none of them a migration, it is not built.
@@ -654,7 +701,15 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
         .iter()
         .filter(|l| {
             let c = &l.file.class;
-            l.target && c.roles.migration && !c.roles.test && !c.roles.vendored && l.file.text.contains("AlterField")
+            let t = &l.file.text;
+            l.target
+                && scope.is_none_or(|s| s.contains(&l.file.rel))
+                && c.roles.migration
+                && !c.roles.test
+                && !c.roles.vendored
+                // AlterField, a database-only drop and a model rename are compared with earlier
+                // migrations.
+                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
         })
         .map(|l| app_of(&l.file.rel))
         .collect();

@@ -27,6 +27,11 @@ pub struct Project {
     pub by_rel: HashMap<String, usize>,
     /// Field declarations across each app's migrations, and irreversible operation classes.
     pub migrations: crate::migrations::FieldHistory,
+    /// The migrations a next deploy would apply (each app's leaves), when the run is scoped to
+    /// them; `None`: every migration is judged (`--all-migrations`, `--diff-base`).
+    pub deploy_migrations: Option<std::collections::HashSet<String>>,
+    /// What the project's views give the templates that mark values safe (xss-unsafe-html).
+    pub template_contexts: crate::registry::rules_impl::xss_unsafe_html::TemplateContexts,
     /// Models, managers, querysets and serializers of the whole project.
     pub models: crate::models::ModelGraph,
     /// The report root (absolute), to read files the walk did not load.
