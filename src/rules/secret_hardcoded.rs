@@ -89,7 +89,7 @@ pub(crate) fn hits(text: &str, place: &Place<'_>) -> Vec<Hit> {
     // In a comment, a docstring or the docs: a sample, unless a vendor-prefixed token.
     let in_sample = |pos: usize| {
         place.judge_context
-            && (roles.docs || docstrings.iter().any(|&(s, e)| s <= pos && pos < e) || is_comment_line(line_at(text, pos)))
+            && (roles.docs || docstrings.iter().any(|&(s, e)| s <= pos && pos < e) || is_comment_line(place.lang, line_at(text, pos)))
     };
     let mut taken: Vec<(usize, usize)> = Vec::new();
 
@@ -184,29 +184,36 @@ fn line_at(text: &str, pos: usize) -> &str {
     text[start..end].trim_end_matches('\r')
 }
 
-/// A line that is a comment: `# …`, `// …`, `/* …`, ` * …` (a block comment's body), `<!-- …`.
-fn is_comment_line(line: &str) -> bool {
+/// A line that is a comment: `# …` (in JS, `#name` is a private field), `// …`, `/* …`,
+/// ` * …` (a block comment's body), `<!-- …`.
+fn is_comment_line(lang: Lang, line: &str) -> bool {
     let t = line.trim_start();
-    t.starts_with('#') || t.starts_with("//") || t.starts_with("/*") || t.starts_with("* ") || t == "*" || t.starts_with("<!--")
+    (t.starts_with('#') && !lang.is_js_family()) || t.starts_with("//") || t.starts_with("/*") || t.starts_with("* ") || t == "*" || t.starts_with("<!--")
 }
 
 /// Byte ranges of Python string statements (docstrings, block "comments"): a triple-quoted
-/// string opening a line, as opposed to one assigned or passed (`KEY = """…"""`).
+/// string opening a line, as opposed to one assigned or passed (`KEY = """…"""`). One pass.
 fn docstring_ranges(text: &str) -> Vec<(usize, usize)> {
+    static TRIPLE: OnceLock<Regex> = OnceLock::new();
+    let triple = TRIPLE.get_or_init(|| Regex::new(r#"(?-u)"""|'''"#).unwrap());
     let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(i) = text[pos..].find("\"\"\"").into_iter().chain(text[pos..].find("'''")).min() {
-        let open = pos + i;
-        let quote = &text[open..open + 3];
-        let close = text[open + 3..].find(quote).map_or(text.len(), |j| open + 3 + j + 3);
-        let before = &text[text[..open].rfind('\n').map_or(0, |k| k + 1)..open];
-        if before.trim_start().trim_start_matches(['r', 'R', 'u', 'U']).is_empty() {
-            out.push((open, close));
+    let mut open: Option<(usize, u8)> = None;
+    for m in triple.find_iter(text.as_bytes()) {
+        let quote = text.as_bytes()[m.start()];
+        match open {
+            None => open = Some((m.start(), quote)),
+            Some((start, q)) if q == quote => {
+                let before = &text[text[..start].rfind('\n').map_or(0, |k| k + 1)..start];
+                if before.trim_start().trim_start_matches(['r', 'R', 'u', 'U']).is_empty() {
+                    out.push((start, m.end()));
+                }
+                open = None;
+            }
+            Some(_) => {}
         }
-        pos = close.min(text.len());
-        if pos >= text.len() {
-            break;
-        }
+    }
+    if let Some((start, _)) = open {
+        out.push((start, text.len()));
     }
     out
 }
@@ -227,7 +234,8 @@ fn test_data_path(rel: &str) -> bool {
 /// An AWS access key ID in a pre-signed URL's query: the ID alone grants nothing, and the
 /// signature next to it expires.
 fn presigned_url_key(id: &str, text: &str, start: usize) -> bool {
-    let before = text[..start].to_ascii_lowercase();
+    let before = text.as_bytes()[start.saturating_sub(24)..start].to_ascii_lowercase();
+    let before = String::from_utf8_lossy(&before);
     id == "aws-access-key-id"
         && ["awsaccesskeyid=", "x-amz-credential=", "awsaccesskeyid%3d", "x-amz-credential%3d"].iter().any(|p| before.ends_with(p))
 }
@@ -296,6 +304,13 @@ fn is_secret_value(v: &str) -> bool {
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
             && !key.bytes().any(|b| b.is_ascii_digit());
         if path_like && key_like && !path.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    // A syntax-highlighting state (`token: "variable-2"`, CodeMirror's numbered styles).
+    if let Some((word, n)) = t.rsplit_once('-') {
+        let words = !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.');
+        if words && n.len() == 1 && n.bytes().all(|b| b.is_ascii_digit()) {
             return false;
         }
     }
@@ -534,6 +549,8 @@ mod tests {
             "kv/data/app:db_password",
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db",
             "models/users/token.md",
+            "variable-2",
+            "string.special-3",
             "pbkdf2_sha256$600000$salt$hash=",
             "$2b$12$abcdefghijklmnopqrstuv",
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
@@ -551,6 +568,8 @@ mod tests {
         assert_eq!(found("app/cmd.py", Lang::Python, py), ["Live-Admin-Pw-2020"]);
         assert!(found("unittests/scans/r.json", Lang::Other, "{\"password\": \"Scan-Found-Pw-77\"}").is_empty());
         assert!(found("docker-compose.integration_tests.yml", Lang::Other, "PASSWORD: \"Integr4tion-Pw\"\n").is_empty());
+        // In JS, `#name` is a private field, not a comment.
+        assert_eq!(found("web/api.js", Lang::JavaScript, "  #apiKey = \"fk_9d8c7b6a5e4f3a2b\";\n"), ["fk_9d8c7b6a5e4f3a2b"]);
     }
 
     #[test]
