@@ -161,14 +161,14 @@ fn committed_dotenv_files_are_judged_by_their_values() {
     };
     assert_eq!(
         msg("backend/.env"),
-        "`backend/.env` holds credentials (`SECRET_KEY`, `CACHE_URL`) and is committed to git: remove it with \
+        "`backend/.env` is committed to git and holds credentials (`SECRET_KEY`, `CACHE_URL`): remove it with \
          `git rm --cached backend/.env`, add `.env` to .gitignore, commit a `.env.example` with placeholders, \
          and rotate SECRET_KEY, CACHE_URL"
     );
     assert!(msg("site/.env.production")
         .contains("`NEXT_PUBLIC_API_SECRET` has a public prefix, so the bundler ships it to every browser"));
     assert!(msg("web/.env.local")
-        .starts_with("`web/.env.local` (a machine-local file, never committed by convention) is committed"));
+        .starts_with("`web/.env.local` is committed to git (a machine-local file, never committed by convention)"));
     let out = String::from_utf8_lossy(&o.stdout);
     for value in ["Qz8-live-K3y-7741-wxyz", "Cache-Pw-5521", "Pub-Secr3t-8812-live"] {
         assert!(!out.contains(value), "{value} in clear: {out}");

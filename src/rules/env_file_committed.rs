@@ -53,7 +53,7 @@ impl Rule for EnvFileCommitted {
                         [] => String::new(),
                         p => format!("; {} has a public prefix, so the bundler ships it to every browser", p.join(", ")),
                     };
-                    format!(" holds credentials ({list}{shipped}) and")
+                    format!(" and holds credentials ({list}{shipped})")
                 }
             };
             let why = if local && held.is_empty() { " (a machine-local file, never committed by convention)" } else { "" };
@@ -64,14 +64,14 @@ impl Rule for EnvFileCommitted {
             };
             let msg = match (state, project.tracked.is_some()) {
                 (State::Tracked, _) => format!(
-                    "`{rel}`{why}{held} is committed to git: remove it with `git rm --cached {rel}`, add `{name}` to \
+                    "`{rel}` is committed to git{why}{held}: remove it with `git rm --cached {rel}`, add `{name}` to \
                      .gitignore, commit a `.env.example` with placeholders{rotate}"
                 ),
                 (State::Present, true) => format!(
-                    "`{rel}`{why}{held} is not ignored by git, so the next `git add .` commits it: add `{name}` to .gitignore"
+                    "`{rel}` is not ignored by git{why}{held}, so the next `git add .` commits it: add `{name}` to .gitignore"
                 ),
                 (State::Present, false) => format!(
-                    "`{rel}`{why}{held} is in the source tree and not ignored: keep dotenv files out of the repository and \
+                    "`{rel}` is in the source tree and not ignored{why}{held}: keep dotenv files out of the repository and \
                      ship a `.env.example` with placeholders"
                 ),
             };
