@@ -226,7 +226,7 @@ pub static FORMATS: &[Format; FORMAT_COUNT] = &[
     fmt!(
         "database-url-password",
         "database or broker URL with an inline password",
-        r#"\b(?:postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|mssql|oracle)://[^:/\s@'"]{1,64}:([^/\s'"]{1,128})@[^\s'"]+"#,
+        r#"\b(?:postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|mssql|oracle)://[^:/\s@'"]{0,64}:([^/\s'"]{1,128})@[^\s'"]+"#,
         &[Rand(ALNUM, 18)],
         "DATABASE_URL=postgres://app:{}@db.internal:5432/app"
     ),
@@ -406,8 +406,6 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "password123",
     "123456",
     "abcdef",
-    "qwerty",
-    "letmein",
     "dev-",
     "local-",
     "test-",

@@ -281,7 +281,7 @@ fn env_files_in_a_git_repository() {
     );
 
     // Untracked and not ignored: one `git add .` away.
-    p.write("deploy/prod.env", "DB_PASSWORD=x\n");
+    p.write("deploy/prod.env", "DB_PASSWORD=Prod-Db-Pw-7731\n");
     let o = p.run(&["check", "--format", "json", "--select", "env-file-committed"]);
     assert_eq!(triples(&o), vec![t("env-file-committed", ".env", 1), t("env-file-committed", "deploy/prod.env", 1)]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
