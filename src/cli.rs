@@ -504,4 +504,3 @@ fn parse_output_format(spec: &str) -> Result<(Format, Option<PathBuf>), String> 
     })?;
     Ok((format, path))
 }
-
