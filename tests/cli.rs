@@ -421,7 +421,7 @@ fn debugger_words_in_comments_cost_no_parse() {
             .output()
             .unwrap();
         let err = stderr(&o);
-        let last = err.lines().filter(|l| l.contains("parses so far:")).last().unwrap_or_default().to_string();
+        let last = err.lines().rfind(|l| l.contains("parses so far:")).unwrap_or_default().to_string();
         let n: usize = last.split("parses so far: ").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
         (n, triples(&o))
     };
