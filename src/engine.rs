@@ -856,6 +856,12 @@ fn check_file(
         if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
             continue;
         }
+        if rule.prefilter_in_code()
+            && file.class.lang == Lang::Python
+            && !crate::lexgate::python_code_has(&file.text, rule.prefilter())
+        {
+            continue;
+        }
         let before = out.len();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let started = (!rule_nanos.is_empty()).then(Instant::now);

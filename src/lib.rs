@@ -16,6 +16,7 @@ pub mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;
 pub mod gitindex;
+pub mod lexgate;
 pub mod migrations;
 pub mod models;
 pub mod output;

@@ -403,3 +403,29 @@ fn dependency_build_and_virtualenv_folders_are_not_walked() {
     let o = p.run(&["check", "--format", "json", "--select", "console-log", "web/env"]);
     assert_eq!(triples(&o), [t("console-log", "web/env/lib/helper.js", 1)]);
 }
+
+/// A debugger word only in comments and strings of a Python file (a generated module's
+/// `#import pdb`, a docstring) costs no parse: the lexical gate sees it is not code. A word in
+/// code is parsed and reported as before.
+#[test]
+fn debugger_words_in_comments_cost_no_parse() {
+    let p = Project::new(&[(
+        "schema/generated.py",
+        "#import pdb\n\"\"\"Call pdb.set_trace() to debug.\"\"\"\nNAME = 'breakpoint'\n\nclass A:\n    x = 1\n",
+    )]);
+    let parses = |p: &Project| {
+        let o = std::process::Command::new(bin())
+            .args(["check", "--select", "debugger-statement", "--format", "json"])
+            .current_dir(p.path())
+            .env("PREFLIGHT_TIMINGS", "1")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        let last = err.lines().rfind(|l| l.contains("parses so far:")).unwrap_or_default().to_string();
+        let n: usize = last.split("parses so far: ").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
+        (n, triples(&o))
+    };
+    assert_eq!(parses(&p), (0, vec![]));
+    p.write("schema/generated.py", "#import pdb\nimport pdb\n");
+    assert_eq!(parses(&p), (1, vec![t("debugger-statement", "schema/generated.py", 2)]));
+}

@@ -110,6 +110,10 @@ impl Rule for DebuggerStatement {
         &["debugger", "breakpoint", "pdb", "pudb", "set_trace", "post_mortem"]
     }
 
+    fn prefilter_in_code(&self) -> bool {
+        true
+    }
+
     fn wants(&self, class: &FileClass) -> bool {
         !class.roles.vendored
     }
