@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 no findings, 1 findings, 2 usage or I/O error. An error outranks findings.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -132,9 +133,19 @@ pub struct CheckArgs {
     /// Only these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated ids).
+    /// Skip these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub ignore: Vec<String>,
+    /// Add these rules to the selection (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub extend_select: Vec<String>,
+    /// Use this config file (a preflight.toml, or a pyproject.toml's [tool.preflight]) instead
+    /// of the one found above the scanned folder.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in effect (and where each comes from), then exit.
+    #[arg(long)]
+    pub show_settings: bool,
     /// Exit 0 even when there are findings (as `--fail-on never`).
     #[arg(long)]
     pub exit_zero: bool,
@@ -194,6 +205,9 @@ pub fn main() -> i32 {
                 fail_on: FailOn::Never,
                 select: r.select,
                 ignore: r.ignore,
+                extend_select: Vec::new(),
+                config: None,
+                show_settings: false,
                 exit_zero: true,
                 quiet: false,
                 color: ColorChoice::Auto,
@@ -273,6 +287,19 @@ pub fn rules_table() -> String {
 
 /// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.
 pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Result<Vec<bool>, String> {
+    select_rules(select, &[], ignore, config)
+}
+
+/// Which rules run, as Ruff resolves it: the config first (`select`, or every rule, less its
+/// `ignore`), then the command line over it (`--select` starts over, `--extend-select` adds,
+/// `--ignore` removes). `ALL` names every rule in each list. A selection of no rule is an error:
+/// a run that checks nothing must not look like a clean one.
+pub fn select_rules(
+    select: &[String],
+    extend: &[String],
+    ignore: &[String],
+    config: &Config,
+) -> Result<Vec<bool>, String> {
     let check = |id: &String| {
         if id == "ALL" || crate::registry::meta(id).is_some() {
             Ok(())
@@ -280,17 +307,32 @@ pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Resul
             Err(format!("unknown rule id `{id}` (see `preflight rules`)"))
         }
     };
-    let select: Vec<String> = if !select.is_empty() {
-        select.to_vec()
-    } else {
-        config.raw.select.clone().unwrap_or_else(|| vec!["ALL".into()])
-    };
-    let ignore: Vec<String> = ignore.iter().chain(&config.raw.ignore).cloned().collect();
-    select.iter().chain(&ignore).try_for_each(check)?;
-    Ok(RULES
+    let cfg_select = config.raw.select.clone();
+    cfg_select
         .iter()
-        .map(|r| (select.iter().any(|s| s == "ALL" || s == r.id)) && !ignore.iter().any(|s| s == r.id))
-        .collect())
+        .flatten()
+        .chain(&config.raw.ignore)
+        .chain(select)
+        .chain(extend)
+        .chain(ignore)
+        .try_for_each(check)?;
+    let names = |list: &[String], id: &str| list.iter().any(|s| s == "ALL" || s == id);
+    let mut on: Vec<bool> = RULES.iter().map(|r| cfg_select.as_deref().is_none_or(|s| names(s, r.id))).collect();
+    for (i, r) in RULES.iter().enumerate() {
+        on[i] &= !names(&config.raw.ignore, r.id);
+        if !select.is_empty() {
+            on[i] = names(select, r.id);
+        }
+        on[i] |= names(extend, r.id);
+        on[i] &= !names(ignore, r.id);
+    }
+    if !on.iter().any(|&b| b) {
+        let src = config.source.as_deref().map_or(String::new(), |s| format!(" ({s} and the command line)"));
+        return Err(format!(
+            "no rule is selected{src}: a run would check nothing; see `preflight check --show-settings`"
+        ));
+    }
+    Ok(on)
 }
 
 /// The nearest folder at or above `start` holding `.git`, `manage.py` or `pyproject.toml`.
@@ -371,7 +413,10 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     for path in extra.iter().filter_map(|(_, p)| p.as_ref()) {
         output::check_target(path, &inputs, "--output-format")?;
     }
-    let mut config = Config::load(&cfg_root)?;
+    let mut config = match &args.config {
+        Some(path) => Config::load_file(&cwd.join(path))?,
+        None => Config::load(&cfg_root)?,
+    };
     // With a diff base, the migrations changed since it are the ones judged (every finding
     // outside the changed lines is dropped below).
     config.raw.all_migrations |= args.all_migrations || args.diff_base.is_some();
@@ -380,7 +425,11 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);
         eprint(&format!("preflight: config {}\n", report::sanitize(&shown.display().to_string())));
     }
-    let selected = selection(&args.select, &args.ignore, &config)?;
+    let selected = select_rules(&args.select, &args.extend_select, &args.ignore, &config)?;
+    if args.show_settings {
+        output::write_stdout(show_settings(&config, &selected, args).as_bytes())?;
+        return Ok(0);
+    }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err("--threads must be at least 1".into());
@@ -516,4 +565,48 @@ fn parse_output_format(spec: &str) -> Result<(Format, Option<PathBuf>), String> 
         format!("--output-format `{spec}`: unknown format `{name}` (one of: {})", names.join(", "))
     })?;
     Ok((format, path))
+}
+
+/// `--show-settings`: the settings in effect, as TOML a config file could hold, each with where
+/// it comes from (the config file, the command line, or the default).
+fn show_settings(config: &Config, selected: &[bool], args: &CheckArgs) -> String {
+    let file = config.path.as_ref().map(|p| report::sanitize(&p.display().to_string()));
+    let from_file = |set: bool| match (&file, set) {
+        (Some(f), true) => format!("# from {f}"),
+        _ => "# default".to_string(),
+    };
+    let list = |v: &[String]| {
+        let items: Vec<String> = v.iter().map(|s| format!("{:?}", report::sanitize(s))).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let raw = &config.raw;
+    let mut out = String::new();
+    let _ = writeln!(out, "# config file: {}", file.as_deref().unwrap_or("none (defaults)"));
+    let ids: Vec<String> = RULES.iter().zip(selected).filter(|(_, &on)| on).map(|(r, _)| r.id.to_string()).collect();
+    let by = if !args.select.is_empty() || !args.extend_select.is_empty() || !args.ignore.is_empty() {
+        "# from the command line over the config".to_string()
+    } else {
+        from_file(raw.select.is_some() || !raw.ignore.is_empty())
+    };
+    let _ = writeln!(out, "# {} of {} rules run", ids.len(), RULES.len());
+    let _ = writeln!(out, "select = {}  {by}", list(&ids));
+    let _ = writeln!(out, "exclude = {}  {}", list(&raw.exclude), from_file(!raw.exclude.is_empty()));
+    let _ = writeln!(out, "max-file-size = {}  {}", config.max_file_size(), from_file(raw.max_file_size.is_some()));
+    let _ = writeln!(out, "\n[per-path-ignores]  {}", from_file(!raw.per_path_ignores.is_empty()));
+    for (glob, ids) in &raw.per_path_ignores {
+        let _ = writeln!(out, "{:?} = {}", report::sanitize(glob), list(ids));
+    }
+    let s = &raw.settings;
+    let _ = writeln!(out, "\n[settings]  {}", from_file(!s.production.is_empty() || !s.dev.is_empty()));
+    let _ = writeln!(out, "production = {}\ndev = {}", list(&s.production), list(&s.dev));
+    let p = &raw.production;
+    let _ = writeln!(out, "\n[production]  {}", from_file(!p.include.is_empty() || !p.exclude.is_empty()));
+    let _ = writeln!(out, "include = {}\nexclude = {}", list(&p.include), list(&p.exclude));
+    let c = &raw.console_log;
+    let allow = c.allow.clone().unwrap_or_else(|| vec!["error".into(), "warn".into()]);
+    let _ = writeln!(out, "\n[console-log]  {}", from_file(c.allow.is_some() || c.report_dev_guarded));
+    let _ = writeln!(out, "allow = {}\nreport-dev-guarded = {}", list(&allow), c.report_dev_guarded);
+    let _ = writeln!(out, "\n[todo-fixme]  {}", from_file(raw.todo_fixme.docstrings));
+    let _ = writeln!(out, "docstrings = {}", raw.todo_fixme.docstrings);
+    out
 }

@@ -119,6 +119,18 @@ pub fn read_config(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
+/// Whether a pyproject.toml's text has a `[tool.preflight]` table (or a subtable of it).
+pub fn mentions_section(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("[tool.preflight]") || l.starts_with("[tool.preflight.")
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
     if globs.is_empty() {
         return Ok(None);
@@ -141,28 +153,45 @@ impl Config {
         let toml_path = root.join("preflight.toml");
         // A preflight.toml that is there but not a file (a symlink to a device) is an error, not
         // a reason to look elsewhere.
-        let has_toml = toml_path.symlink_metadata().is_ok();
-        let mut config = if has_toml {
-            let text = read_config(&toml_path)?.unwrap_or_default();
-            let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
-            Config::from_raw(raw, Some("preflight.toml".to_string()))
-                .map_err(|e| format!("{}: {e}", toml_path.display()))?
-        } else {
-            let py = root.join("pyproject.toml");
-            let section = read_config(&py)?
-                .and_then(|t| toml::from_str::<PyProject>(&t).ok())
-                .and_then(|p| p.tool)
-                .and_then(|t| t.preflight);
-            match section {
-                Some(v) => {
-                    let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
-                    Config::from_raw(raw, Some("pyproject.toml".to_string()))
-                        .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?
-                }
-                None => return Config::from_raw(RawConfig::default(), None),
+        if toml_path.symlink_metadata().is_ok() {
+            return Config::load_file(&toml_path);
+        }
+        let py = root.join("pyproject.toml");
+        match read_config(&py)? {
+            Some(text) if mentions_section(&text) => Config::from_pyproject(&py, &text),
+            _ => Config::from_raw(RawConfig::default(), None),
+        }
+    }
+
+    /// Loads one named config file (`--config FILE`): a `pyproject.toml` (its
+    /// `[tool.preflight]` table) by that name, a `preflight.toml` otherwise.
+    pub fn load_file(path: &Path) -> Result<Config, String> {
+        let text = read_config(path)?.ok_or_else(|| format!("{}: no such file", path.display()))?;
+        if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+            if !mentions_section(&text) {
+                return Err(format!("{}: no [tool.preflight] table", path.display()));
             }
+            return Config::from_pyproject(path, &text);
+        }
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config =
+            Config::from_raw(raw, Some(file_name(path))).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// The `[tool.preflight]` table of a pyproject.toml. A file that mentions the table but does
+    /// not parse is an error naming it (and the line): silently running on defaults would hide a
+    /// switched-off check.
+    fn from_pyproject(py: &Path, text: &str) -> Result<Config, String> {
+        let parsed: PyProject = toml::from_str(text).map_err(|e| format!("{}: {e}", py.display()))?;
+        let Some(v) = parsed.tool.and_then(|t| t.preflight) else {
+            return Config::from_raw(RawConfig::default(), None);
         };
-        config.path = Some(if has_toml { toml_path } else { root.join("pyproject.toml") });
+        let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+        let mut config = Config::from_raw(raw, Some(file_name(py)))
+            .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+        config.path = Some(py.to_path_buf());
         Ok(config)
     }
 
