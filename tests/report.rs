@@ -49,7 +49,11 @@ fn checklist_statuses_and_counts() {
     );
     assert!(line_of(&out, "All tests pass")
         .starts_with("- [ ] **All tests pass** · Все тесты проходят — 👤 needs a human: "));
-    assert!(out.contains("**4 failed** · 13 passed · 16 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "No merge conflicts"),
+        "- [x] **No merge conflicts** · Нет конфликтов слияния — ✅ passed (`merge-conflict-marker`)"
+    );
+    assert!(out.contains("**4 failed** · 14 passed · 15 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
