@@ -53,7 +53,11 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "No merge conflicts"),
         "- [x] **No merge conflicts** · Нет конфликтов слияния — ✅ passed (`merge-conflict-marker`)"
     );
-    assert!(out.contains("**4 failed** · 14 passed · 15 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "Env variables set properly"),
+        "- [x] **Env variables set properly** · Переменные окружения заданы правильно — ✅ passed (`frontend-env-undefined`)"
+    );
+    assert!(out.contains("**4 failed** · 15 passed · 14 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
