@@ -8,6 +8,7 @@ use common::*;
 fn sample_project() -> Project {
     Project::new(&[
         ("manage.py", ""),
+        ("requirements.txt", "Django==5.0.6\n"),
         ("shop/settings/__init__.py", ""),
         ("shop/settings/base.py", "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'shop.urls'\nDEBUG = True\n"),
         ("shop/settings/prod.py", "from .base import *\n\nALLOWED_HOSTS = ['*']\nSECRET_KEY = __import__('os').environ['SECRET_KEY']\n"),
@@ -49,7 +50,19 @@ fn checklist_statuses_and_counts() {
     );
     assert!(line_of(&out, "All tests pass")
         .starts_with("- [ ] **All tests pass** · Все тесты проходят — 👤 needs a human: "));
-    assert!(out.contains("**4 failed** · 13 passed · 16 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "No merge conflicts"),
+        "- [x] **No merge conflicts** · Нет конфликтов слияния — ✅ passed (`merge-conflict-marker`)"
+    );
+    assert_eq!(
+        line_of(&out, "Env variables set properly"),
+        "- [x] **Env variables set properly** · Переменные окружения заданы правильно — ✅ passed (`frontend-env-undefined`)"
+    );
+    assert_eq!(
+        line_of(&out, "All dependencies in requirements.txt"),
+        "- [x] **All dependencies in requirements.txt** · Все зависимости в requirements.txt — ✅ passed (`dependency-undeclared`)"
+    );
+    assert!(out.contains("**4 failed** · 16 passed · 13 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
