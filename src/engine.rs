@@ -297,7 +297,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Suppressions, excludes and per-path ignores of the project rules' findings, while every
     // file is still loaded.
     let excluded_path = |f: &Finding| {
-        excluded.matched_path_or_any_parents(root.join(&f.path), false).is_ignore()
+        // A finding about a whole folder (artifact-committed) is matched as a folder.
+        let abs = root.join(&f.path);
+        excluded.matched_path_or_any_parents(&abs, abs.is_dir()).is_ignore()
             || config.ignored_for_path(f.rule.id, &f.path)
     };
     {

@@ -28,7 +28,7 @@ fn tracked_files_are_read_whatever_gitignore_says() {
         // Committed dependencies: vendored code (no console-log), but a secret is a secret and a
         // committed .env is committed.
         ("node_modules/sdk/index.js", "const apiKey = \"fk_51d0c7b6a5e4f3a2\";\nconsole.log(apiKey);\n"),
-        ("node_modules/sdk/.env", "DJANGO_DEBUG=1\n"),
+        ("node_modules/sdk/.env", "DJANGO_DEBUG=1\nDB_PASSWORD=Prod-Db-Pw-7731\n"),
     ]);
     p.git(&["init", "-q"]);
     p.git(&[
@@ -50,11 +50,14 @@ fn tracked_files_are_read_whatever_gitignore_says() {
         triples(&o),
         vec![
             t("secret-hardcoded", "app/secrets.py", 1),
+            // A committed node_modules is itself an artifact.
+            t("artifact-committed", "node_modules", 1),
             t("env-file-committed", "node_modules/sdk/.env", 1),
+            t("secret-hardcoded", "node_modules/sdk/.env", 2),
             t("secret-hardcoded", "node_modules/sdk/index.js", 1),
         ]
     );
-    assert!(stderr(&o).contains("3 findings in 5 files"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("5 findings in 5 files"), "{}", stderr(&o));
     // An `exclude` glob in the config still leaves tracked files out.
     p.write("preflight.toml", "exclude = [\"node_modules/\"]\n");
     let o = p.run(&["check", "--format", "json"]);

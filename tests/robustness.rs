@@ -523,7 +523,7 @@ fn a_committed_env_in_a_submodule_is_committed() {
 
     // A split index (`git update-index --split-index`) keeps most entries in a shared index
     // and records deletions in a bitmap: read with its shared index, the answers stay right.
-    p.write("web/.env", "API_TOKEN=abc\n");
+    p.write("web/.env", "API_TOKEN=tk-8842-Qz-live-77aa\n");
     p.git(&["add", "web/.env"]);
     p.git(&["commit", "-qm", "web env"]);
     p.git(&["-c", "splitIndex.maxPercentChange=100", "update-index", "--split-index"]);
@@ -546,9 +546,12 @@ fn a_committed_env_in_a_submodule_is_committed() {
     assert_eq!(
         found,
         [
-            (".env", "`.env` is committed to git"),
-            ("vendor/lib/.env", "`vendor/lib/.env` is committed to git"),
-            ("web/.env", "`web/.env` is not ignored by git, so the next `git add .` commits it"),
+            (".env", "`.env` is committed to git and holds credentials (`DATABASE_PASSWORD`)"),
+            ("vendor/lib/.env", "`vendor/lib/.env` is committed to git and holds credentials (`DATABASE_PASSWORD`)"),
+            (
+                "web/.env",
+                "`web/.env` is not ignored by git and holds credentials (`API_TOKEN`), so the next `git add .` commits it"
+            ),
         ]
     );
     // A shared index that cannot be read: tracked-ness is unknown, and the advice does not
