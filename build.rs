@@ -39,6 +39,31 @@ struct Docs {
     references: Vec<String>,
 }
 
+/// `rules/checklist/deployment.toml`: the pre-deployment checklist, by section.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Checklist {
+    section: Vec<Section>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    id: String,
+    name: String,
+    name_ru: String,
+    item: Vec<Item>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Item {
+    name: String,
+    name_ru: String,
+    #[serde(default)]
+    human: Option<String>,
+}
+
 fn fail(msg: String) -> ! {
     eprintln!("error: {msg}");
     std::process::exit(1);
@@ -56,6 +81,8 @@ fn main() {
     entries.sort();
 
     let mut ids = BTreeSet::new();
+    // (rule id, checklist item) of every rule, to place each rule on the checklist.
+    let mut placed: Vec<(String, String)> = Vec::new();
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let mut mods = String::new();
     let mut make = String::from("/// One instance of every rule, in catalogue order (sorted by id).\npub fn instantiate() -> Vec<Box<dyn Rule>> {\n    vec![\n");
@@ -80,6 +107,7 @@ fn main() {
                 fail(format!("{}: docs.{section} is empty", path.display()));
             }
         }
+        placed.push((r.id.clone(), r.checklist.clone()));
         if !matches!(r.level.as_str(), "error" | "warning" | "note") {
             fail(format!("{}: level must be error, warning or note", path.display()));
         }
@@ -129,4 +157,46 @@ fn main() {
     let dir = std::env::var("OUT_DIR").unwrap();
     std::fs::write(Path::new(&dir).join("rules.rs"), out).unwrap();
     std::fs::write(Path::new(&dir).join("rule_mods.rs"), format!("{mods}\n{make}")).unwrap();
+    std::fs::write(Path::new(&dir).join("checklist.rs"), checklist(&placed)).unwrap();
+}
+
+/// The checklist as Rust statics; every rule's `checklist` names an item, every item has rules
+/// or says how a human checks it.
+fn checklist(placed: &[(String, String)]) -> String {
+    let path = Path::new("rules/checklist/deployment.toml");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let list: Checklist = toml::from_str(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let mut out = String::from("pub static CHECKLIST: &[ChecklistSection] = &[\n");
+    let mut names = BTreeSet::new();
+    for s in &list.section {
+        writeln!(
+            out,
+            "    ChecklistSection {{ id: {:?}, name: {:?}, name_ru: {:?}, items: &[",
+            s.id, s.name, s.name_ru
+        )
+        .unwrap();
+        for i in &s.item {
+            if !names.insert(i.name.clone()) {
+                fail(format!("{}: item `{}` is listed twice", path.display(), i.name));
+            }
+            let rules: Vec<&str> = placed.iter().filter(|(_, c)| *c == i.name).map(|(id, _)| id.as_str()).collect();
+            if rules.is_empty() && i.human.is_none() {
+                fail(format!("{}: item `{}` has no rule and no `human` text", path.display(), i.name));
+            }
+            writeln!(
+                out,
+                "        ChecklistItem {{ name: {:?}, name_ru: {:?}, rules: &{:?}, human: {:?} }},",
+                i.name, i.name_ru, rules, i.human
+            )
+            .unwrap();
+        }
+        out.push_str("    ] },\n");
+    }
+    out.push_str("];\n");
+    for (id, item) in placed {
+        if !names.contains(item) {
+            fail(format!("rule `{id}`: checklist item `{item}` is not in {}", path.display()));
+        }
+    }
+    out
 }

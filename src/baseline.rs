@@ -20,11 +20,13 @@ pub fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
     let entries: Vec<_> = keys.iter().map(|(r, p, f)| json!({"rule": r, "path": p, "fingerprint": f})).collect();
     let doc = json!({"tool": "preflight", "version": 1, "findings": entries});
     let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    crate::output::write_file(path, text.as_bytes())
 }
 
 pub fn read(path: &Path) -> Result<BTreeSet<Key>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("baseline {}: {e}", path.display()))?;
+    // Read safely: not a FIFO or device, at most 256 MiB.
+    let text =
+        crate::fsread::read_text_capped(path, 256 << 20).map_err(|e| format!("baseline {}: {e}", path.display()))?;
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("baseline {}: not JSON: {e}", path.display()))?;
     let entries =

@@ -2,13 +2,16 @@
 //!
 //! Exit codes: 0 no findings, 1 findings, 2 usage or I/O error. An error outranks findings.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::engine::{self, Scan};
+use crate::finding::Level;
+use crate::output::{self, eprint};
 use crate::registry::RULES;
 use crate::report;
 
@@ -19,6 +22,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the `check` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check files or directories (default: the current directory).
@@ -30,6 +35,37 @@ pub enum Command {
     },
     /// Print one rule's documentation.
     Rule { id: String },
+    /// The pre-deployment checklist for a repository: every item passed, failed, needing a
+    /// human or not applicable, with the findings and what was judged (`check --format html`,
+    /// exit 0 unless the run itself fails).
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// html (one self-contained page) or checklist (Markdown).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these rules (comma-separated ids, or ALL).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub select: Vec<String>,
+    /// Skip these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub ignore: Vec<String>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Checklist,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -41,6 +77,25 @@ pub enum Format {
     Github,
     /// A summary table and the findings by file, for `$GITHUB_STEP_SUMMARY` or a review.
     Markdown,
+    /// GitLab code quality report (`artifacts:reports:codequality`).
+    Gitlab,
+    /// JUnit XML test results (GitLab, Jenkins, Azure Pipelines, CircleCI).
+    Junit,
+    /// The pre-deployment checklist as one self-contained HTML page (as `preflight report`).
+    Html,
+    /// The pre-deployment checklist as Markdown with `- [x]` items, for a PR comment or
+    /// `$GITHUB_STEP_SUMMARY`.
+    Checklist,
+}
+
+/// The lowest level of finding that makes the exit code 1.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    /// Exit 0 whatever is found (errors of the run itself still exit 2).
+    Never,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -68,13 +123,30 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// One more report from the same scan, as FORMAT:FILE (or FORMAT alone for stdout); may be
+    /// repeated, e.g. `--format github --output-format sarif:results.sarif`.
+    #[arg(long, value_name = "FORMAT[:FILE]")]
+    pub output_format: Vec<String>,
+    /// Lowest level of finding that fails the run (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL")]
+    pub fail_on: FailOn,
     /// Only these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated ids).
+    /// Skip these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub ignore: Vec<String>,
-    /// Exit 0 even when there are findings.
+    /// Add these rules to the selection (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub extend_select: Vec<String>,
+    /// Use this config file (a preflight.toml, or a pyproject.toml's [tool.preflight]) instead
+    /// of the one found above the scanned folder.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in effect (and where each comes from), then exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Exit 0 even when there are findings (as `--fail-on never`).
     #[arg(long)]
     pub exit_zero: bool,
     /// Print findings only: no notes, no summary.
@@ -97,6 +169,9 @@ pub struct CheckArgs {
     /// Report only findings on lines added or changed since the git revision REV.
     #[arg(long, visible_alias = "new-since", value_name = "REV")]
     pub diff_base: Option<String>,
+    /// Judge every migration, not only those a next deploy would apply (each app's latest).
+    #[arg(long)]
+    pub all_migrations: bool,
 }
 
 pub fn main() -> i32 {
@@ -112,24 +187,64 @@ pub fn main() -> i32 {
         Command::Check(args) => match check(&args) {
             Ok(code) => code,
             Err(msg) => {
-                eprintln!("preflight: error: {msg}");
+                // Messages quote config keys and values, paths and git output: a hostile
+                // repository's text, so sanitised like every other line preflight prints.
+                eprint(&format!("preflight: error: {}\n", report::sanitize_lines(&msg)));
                 2
             }
         },
-        Command::Rules { format } => {
-            print!("{}", list_rules(format));
-            0
+        Command::Report(r) => {
+            let args = CheckArgs {
+                paths: r.paths,
+                format: match r.format {
+                    ReportFormat::Html => Format::Html,
+                    ReportFormat::Checklist => Format::Checklist,
+                },
+                output: r.output,
+                output_format: Vec::new(),
+                fail_on: FailOn::Never,
+                select: r.select,
+                ignore: r.ignore,
+                extend_select: Vec::new(),
+                config: None,
+                show_settings: false,
+                exit_zero: true,
+                quiet: false,
+                color: ColorChoice::Auto,
+                threads: r.threads,
+                sarif_category: None,
+                baseline: None,
+                write_baseline: None,
+                diff_base: None,
+                all_migrations: false,
+            };
+            match check(&args) {
+                Ok(code) => code,
+                Err(msg) => {
+                    eprint(&format!("preflight: error: {}\n", report::sanitize_lines(&msg)));
+                    2
+                }
+            }
         }
+        Command::Rules { format } => print_or_2(&list_rules(format)),
         Command::Rule { id } => match crate::registry::meta(&id) {
-            Some(r) => {
-                print!("{}", report::sarif::rule_markdown(r));
-                0
-            }
+            Some(r) => print_or_2(&report::sarif::rule_markdown(r)),
             None => {
-                eprintln!("preflight: error: no rule `{id}` (see `preflight rules`)");
+                eprint(&format!("preflight: error: no rule `{}` (see `preflight rules`)\n", report::sanitize(&id)));
                 2
             }
         },
+    }
+}
+
+/// Prints to stdout: 0, or 2 with a message when stdout cannot be written.
+fn print_or_2(text: &str) -> i32 {
+    match output::write_stdout(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprint(&format!("preflight: error: {e}\n"));
+            2
+        }
     }
 }
 
@@ -172,6 +287,19 @@ pub fn rules_table() -> String {
 
 /// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.
 pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Result<Vec<bool>, String> {
+    select_rules(select, &[], ignore, config)
+}
+
+/// Which rules run, as Ruff resolves it: the config first (`select`, or every rule, less its
+/// `ignore`), then the command line over it (`--select` starts over, `--extend-select` adds,
+/// `--ignore` removes). `ALL` names every rule in each list. A selection of no rule is an error:
+/// a run that checks nothing must not look like a clean one.
+pub fn select_rules(
+    select: &[String],
+    extend: &[String],
+    ignore: &[String],
+    config: &Config,
+) -> Result<Vec<bool>, String> {
     let check = |id: &String| {
         if id == "ALL" || crate::registry::meta(id).is_some() {
             Ok(())
@@ -179,17 +307,32 @@ pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Resul
             Err(format!("unknown rule id `{id}` (see `preflight rules`)"))
         }
     };
-    let select: Vec<String> = if !select.is_empty() {
-        select.to_vec()
-    } else {
-        config.raw.select.clone().unwrap_or_else(|| vec!["ALL".into()])
-    };
-    let ignore: Vec<String> = ignore.iter().chain(&config.raw.ignore).cloned().collect();
-    select.iter().chain(&ignore).try_for_each(check)?;
-    Ok(RULES
+    let cfg_select = config.raw.select.clone();
+    cfg_select
         .iter()
-        .map(|r| (select.iter().any(|s| s == "ALL" || s == r.id)) && !ignore.iter().any(|s| s == r.id))
-        .collect())
+        .flatten()
+        .chain(&config.raw.ignore)
+        .chain(select)
+        .chain(extend)
+        .chain(ignore)
+        .try_for_each(check)?;
+    let names = |list: &[String], id: &str| list.iter().any(|s| s == "ALL" || s == id);
+    let mut on: Vec<bool> = RULES.iter().map(|r| cfg_select.as_deref().is_none_or(|s| names(s, r.id))).collect();
+    for (i, r) in RULES.iter().enumerate() {
+        on[i] &= !names(&config.raw.ignore, r.id);
+        if !select.is_empty() {
+            on[i] = names(select, r.id);
+        }
+        on[i] |= names(extend, r.id);
+        on[i] &= !names(ignore, r.id);
+    }
+    if !on.iter().any(|&b| b) {
+        let src = config.source.as_deref().map_or(String::new(), |s| format!(" ({s} and the command line)"));
+        return Err(format!(
+            "no rule is selected{src}: a run would check nothing; see `preflight check --show-settings`"
+        ));
+    }
+    Ok(on)
 }
 
 /// The nearest folder at or above `start` holding `.git`, `manage.py` or `pyproject.toml`.
@@ -204,10 +347,13 @@ pub fn project_root(start: &Path) -> Option<PathBuf> {
 /// `pyproject.toml` with `[tool.preflight]`, not looking past the repository top.
 fn config_root(start: &Path) -> Option<PathBuf> {
     for d in start.ancestors() {
-        if d.join("preflight.toml").is_file() {
+        if d.join("preflight.toml").symlink_metadata().is_ok() {
             return Some(d.to_path_buf());
         }
-        if std::fs::read_to_string(d.join("pyproject.toml")).is_ok_and(|t| t.contains("[tool.preflight")) {
+        // A pyproject.toml that cannot be read safely is taken, so that loading it says why.
+        if crate::config::read_config(&d.join("pyproject.toml"))
+            .map_or(true, |t| t.is_some_and(|t| t.contains("[tool.preflight")))
+        {
             return Some(d.to_path_buf());
         }
         if d.join(".git").exists() {
@@ -255,17 +401,71 @@ pub fn build_scan(paths: &[PathBuf], cwd: &Path) -> Result<(Scan, PathBuf), Stri
 fn check(args: &CheckArgs) -> Result<i32, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     let (scan, cfg_root) = build_scan(&args.paths, &cwd)?;
-    let config = Config::load(&cfg_root)?;
-    let selected = selection(&args.select, &args.ignore, &config)?;
+    // Report files must not be written through a symlink or over a file this run reads.
+    let inputs: Vec<PathBuf> = args.paths.iter().chain(&args.baseline).map(|p| cwd.join(p)).collect();
+    if let Some(path) = &args.output {
+        output::check_target(path, &inputs, "--output")?;
+    }
+    if let Some(path) = &args.write_baseline {
+        output::check_target(path, &inputs, "--write-baseline")?;
+    }
+    let extra = args.output_format.iter().map(|spec| parse_output_format(spec)).collect::<Result<Vec<_>, _>>()?;
+    for path in extra.iter().filter_map(|(_, p)| p.as_ref()) {
+        output::check_target(path, &inputs, "--output-format")?;
+    }
+    let mut config = match &args.config {
+        Some(path) => Config::load_file(&cwd.join(path))?,
+        None => Config::load(&cfg_root)?,
+    };
+    // With a diff base, the migrations changed since it are the ones judged (every finding
+    // outside the changed lines is dropped below).
+    config.raw.all_migrations |= args.all_migrations || args.diff_base.is_some();
+    if let (Some(used), false) = (&config.path, args.quiet) {
+        // A config found in a folder above the scanned one applies too: say which.
+        let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);
+        eprint(&format!("preflight: config {}\n", report::sanitize(&shown.display().to_string())));
+    }
+    let selected = select_rules(&args.select, &args.extend_select, &args.ignore, &config)?;
+    if args.show_settings {
+        output::write_stdout(show_settings(&config, &selected, args).as_bytes())?;
+        return Ok(0);
+    }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
+    if engine::clamp_threads(threads) < threads && !args.quiet {
+        eprintln!(
+            "preflight: --threads {threads} is more than this machine can use; using {}",
+            engine::clamp_threads(threads)
+        );
+    }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    // Nothing could be read although there was something to read: not a clean run (the report
+    // is still written, with its notes; a baseline is not).
+    let nothing_read = (outcome.files_scanned == 0)
+        .then(|| {
+            let unreadable: Vec<&engine::Note> =
+                outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).collect();
+            let first = unreadable.first()?;
+            let more = match unreadable.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            Some(format!("no file could be read: {}: {}{more}", first.path, first.message))
+        })
+        .flatten();
     if let Some(path) = &args.write_baseline {
+        if let Some(e) = nothing_read {
+            return Err(e);
+        }
         crate::baseline::write(path, &outcome.findings)?;
         if !args.quiet {
-            eprintln!("preflight: recorded {} findings in {}", outcome.findings.len(), path.display());
+            eprint(&format!(
+                "preflight: recorded {} findings in {}\n",
+                outcome.findings.len(),
+                report::sanitize(&path.display().to_string())
+            ));
         }
         return Ok(0);
     }
@@ -273,11 +473,16 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let known = crate::baseline::read(path)?;
         let dropped = crate::baseline::apply(&mut outcome.findings, &known);
         if !args.quiet && dropped > 0 {
-            eprintln!("preflight: {dropped} findings are in the baseline {}", path.display());
+            eprint(&format!(
+                "preflight: {dropped} findings are in the baseline {}\n",
+                report::sanitize(&path.display().to_string())
+            ));
         }
     }
     if let Some(rev) = &args.diff_base {
-        let changed = crate::gitdiff::changed_since(&scan.root, rev)?;
+        let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
+        paths.dedup();
+        let changed = crate::gitdiff::changed_since(&scan.root, rev, &paths)?;
         outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
     }
 
@@ -288,29 +493,120 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
     let style = report::text::Style { color };
-    let body = match args.format {
-        Format::Text => report::text::findings(&outcome, &style),
+    let render = |format: Format, style: &report::text::Style| match format {
+        Format::Text => report::text::findings(&outcome, style),
         Format::Json => report::json::render(&outcome.findings),
         Format::Sarif => {
             let provenance =
                 crate::gitindex::find_repo(&scan.root).and_then(|(_, gitdir)| crate::gitindex::provenance(&gitdir));
-            let opts = report::sarif::SarifOptions { category: args.sarif_category.clone(), provenance };
+            let opts = report::sarif::SarifOptions {
+                category: args.sarif_category.clone(),
+                provenance,
+                config_file: config.path.clone(),
+            };
             report::sarif::render(&outcome, &scan.root, &opts)
         }
         Format::Github => report::github::render(&outcome.findings),
         Format::Markdown => report::markdown::render(&outcome),
+        Format::Gitlab => report::gitlab::render(&outcome.findings),
+        Format::Junit => report::junit::render(&outcome.findings),
+        Format::Html => report::html::render(&outcome),
+        Format::Checklist => report::checklist::render(&outcome),
     };
+    let plain = report::text::Style { color: false };
+    let mut to_stdout = Vec::new();
     match &args.output {
-        Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(body.as_bytes()).and_then(|_| out.flush());
+        Some(path) => output::write_file(path, render(args.format, &plain).as_bytes())?,
+        None => to_stdout.push(render(args.format, &style)),
+    }
+    for (format, path) in &extra {
+        match path {
+            Some(path) => output::write_file(path, render(*format, &plain).as_bytes())?,
+            None => to_stdout.push(render(*format, &style)),
         }
+    }
+    if !to_stdout.is_empty() {
+        // A closed pipe (`| head`) ends the output quietly; any other write error is exit 2.
+        output::write_stdout(to_stdout.concat().as_bytes())?;
     }
     if !args.quiet {
         let err_style = report::text::Style { color: color && std::io::stderr().is_terminal() };
-        eprint!("{}", report::text::summary(&outcome, &err_style));
+        eprint(&report::text::summary(&outcome, &err_style));
     }
-    Ok(if outcome.findings.is_empty() || args.exit_zero { 0 } else { 1 })
+    if let Some(e) = nothing_read {
+        return Err(e);
+    }
+    let threshold = match args.fail_on {
+        _ if args.exit_zero => None,
+        FailOn::Never => None,
+        FailOn::Error => Some(Level::Error),
+        FailOn::Warning => Some(Level::Warning),
+        FailOn::Note => Some(Level::Note),
+    };
+    Ok(match threshold {
+        Some(t) if outcome.findings.iter().any(|f| f.level >= t) => 1,
+        _ => 0,
+    })
+}
+
+/// `FORMAT:FILE` or `FORMAT` (stdout), as `--output-format` takes it.
+fn parse_output_format(spec: &str) -> Result<(Format, Option<PathBuf>), String> {
+    let (name, path) = match spec.split_once(':') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some((name, _)) => (name, None),
+        None => (spec, None),
+    };
+    let format = Format::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!("--output-format `{spec}`: unknown format `{name}` (one of: {})", names.join(", "))
+    })?;
+    Ok((format, path))
+}
+
+/// `--show-settings`: the settings in effect, as TOML a config file could hold, each with where
+/// it comes from (the config file, the command line, or the default).
+fn show_settings(config: &Config, selected: &[bool], args: &CheckArgs) -> String {
+    let file = config.path.as_ref().map(|p| report::sanitize(&p.display().to_string()));
+    let from_file = |set: bool| match (&file, set) {
+        (Some(f), true) => format!("# from {f}"),
+        _ => "# default".to_string(),
+    };
+    let list = |v: &[String]| {
+        let items: Vec<String> = v.iter().map(|s| format!("{:?}", report::sanitize(s))).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let raw = &config.raw;
+    let mut out = String::new();
+    let _ = writeln!(out, "# config file: {}", file.as_deref().unwrap_or("none (defaults)"));
+    let ids: Vec<String> = RULES.iter().zip(selected).filter(|(_, &on)| on).map(|(r, _)| r.id.to_string()).collect();
+    let by = if !args.select.is_empty() || !args.extend_select.is_empty() || !args.ignore.is_empty() {
+        "# from the command line over the config".to_string()
+    } else {
+        from_file(raw.select.is_some() || !raw.ignore.is_empty())
+    };
+    let _ = writeln!(out, "# {} of {} rules run", ids.len(), RULES.len());
+    let _ = writeln!(out, "select = {}  {by}", list(&ids));
+    let _ = writeln!(out, "exclude = {}  {}", list(&raw.exclude), from_file(!raw.exclude.is_empty()));
+    let _ = writeln!(out, "max-file-size = {}  {}", config.max_file_size(), from_file(raw.max_file_size.is_some()));
+    let _ = writeln!(out, "\n[per-path-ignores]  {}", from_file(!raw.per_path_ignores.is_empty()));
+    for (glob, ids) in &raw.per_path_ignores {
+        let _ = writeln!(out, "{:?} = {}", report::sanitize(glob), list(ids));
+    }
+    let s = &raw.settings;
+    let _ = writeln!(out, "\n[settings]  {}", from_file(!s.production.is_empty() || !s.dev.is_empty()));
+    let _ = writeln!(out, "production = {}\ndev = {}", list(&s.production), list(&s.dev));
+    let p = &raw.production;
+    let _ = writeln!(out, "\n[production]  {}", from_file(!p.include.is_empty() || !p.exclude.is_empty()));
+    let _ = writeln!(out, "include = {}\nexclude = {}", list(&p.include), list(&p.exclude));
+    let c = &raw.console_log;
+    let allow = c.allow.clone().unwrap_or_else(|| vec!["error".into(), "warn".into()]);
+    let _ = writeln!(out, "\n[console-log]  {}", from_file(c.allow.is_some() || c.report_dev_guarded));
+    let _ = writeln!(out, "allow = {}\nreport-dev-guarded = {}", list(&allow), c.report_dev_guarded);
+    let _ = writeln!(out, "\n[todo-fixme]  {}", from_file(raw.todo_fixme.docstrings));
+    let _ = writeln!(out, "docstrings = {}", raw.todo_fixme.docstrings);
+    out
 }

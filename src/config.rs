@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// globs of files that are not.
     #[serde(default)]
     pub production: ProductionConfig,
+    /// Judge every migration, not only those a next deploy would apply (an audit).
+    #[serde(default)]
+    pub all_migrations: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +90,8 @@ pub struct Config {
     pub raw: RawConfig,
     /// Where it came from, for messages.
     pub source: Option<String>,
+    /// The config file read, if any.
+    pub path: Option<std::path::PathBuf>,
     per_path: Vec<(GlobSet, Vec<String>)>,
     settings_prod: Option<GlobSet>,
     settings_dev: Option<GlobSet>,
@@ -95,6 +100,36 @@ pub struct Config {
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
+
+/// The largest `max-file-size` a config may set (64 MiB): a repository's own config must not
+/// make a run hold gigabytes per file.
+pub const MAX_FILE_SIZE_CEILING: u64 = 64 * 1024 * 1024;
+
+/// The text of a config file; `None` when there is none. Read safely: regular files only, 4 MiB
+/// at most.
+pub fn read_config(path: &Path) -> Result<Option<String>, String> {
+    use crate::fsread::{read_text_capped, ReadError, SMALL_FILE_CAP};
+    match read_text_capped(path, SMALL_FILE_CAP) {
+        Ok(t) => Ok(Some(t)),
+        Err(ReadError::NotFound) => Ok(None),
+        Err(ReadError::TooLarge(n)) => {
+            Err(format!("{}: {n} bytes, over the {SMALL_FILE_CAP} byte limit for a config file", path.display()))
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Whether a pyproject.toml's text has a `[tool.preflight]` table (or a subtable of it).
+pub fn mentions_section(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("[tool.preflight]") || l.starts_with("[tool.preflight.")
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
 
 fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
     if globs.is_empty() {
@@ -112,29 +147,52 @@ fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
 }
 
 impl Config {
-    /// Loads the config from `root`, or the defaults when there is none.
+    /// Loads the config from `root`, or the defaults when there is none. A config file that is
+    /// not a regular file (a symlink to a device, a FIFO) or is over 4 MiB is an error naming it.
     pub fn load(root: &Path) -> Result<Config, String> {
         let toml_path = root.join("preflight.toml");
-        let (raw, source) = if toml_path.is_file() {
-            let text = std::fs::read_to_string(&toml_path).map_err(|e| format!("{}: {e}", toml_path.display()))?;
-            let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
-            (raw, Some("preflight.toml".to_string()))
-        } else {
-            let py = root.join("pyproject.toml");
-            let section = std::fs::read_to_string(&py)
-                .ok()
-                .and_then(|t| toml::from_str::<PyProject>(&t).ok())
-                .and_then(|p| p.tool)
-                .and_then(|t| t.preflight);
-            match section {
-                Some(v) => {
-                    let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
-                    (raw, Some("pyproject.toml".to_string()))
-                }
-                None => (RawConfig::default(), None),
+        // A preflight.toml that is there but not a file (a symlink to a device) is an error, not
+        // a reason to look elsewhere.
+        if toml_path.symlink_metadata().is_ok() {
+            return Config::load_file(&toml_path);
+        }
+        let py = root.join("pyproject.toml");
+        match read_config(&py)? {
+            Some(text) if mentions_section(&text) => Config::from_pyproject(&py, &text),
+            _ => Config::from_raw(RawConfig::default(), None),
+        }
+    }
+
+    /// Loads one named config file (`--config FILE`): a `pyproject.toml` (its
+    /// `[tool.preflight]` table) by that name, a `preflight.toml` otherwise.
+    pub fn load_file(path: &Path) -> Result<Config, String> {
+        let text = read_config(path)?.ok_or_else(|| format!("{}: no such file", path.display()))?;
+        if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+            if !mentions_section(&text) {
+                return Err(format!("{}: no [tool.preflight] table", path.display()));
             }
+            return Config::from_pyproject(path, &text);
+        }
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config =
+            Config::from_raw(raw, Some(file_name(path))).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// The `[tool.preflight]` table of a pyproject.toml. A file that mentions the table but does
+    /// not parse is an error naming it (and the line): silently running on defaults would hide a
+    /// switched-off check.
+    fn from_pyproject(py: &Path, text: &str) -> Result<Config, String> {
+        let parsed: PyProject = toml::from_str(text).map_err(|e| format!("{}: {e}", py.display()))?;
+        let Some(v) = parsed.tool.and_then(|t| t.preflight) else {
+            return Config::from_raw(RawConfig::default(), None);
         };
-        Config::from_raw(raw, source)
+        let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+        let mut config = Config::from_raw(raw, Some(file_name(py)))
+            .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+        config.path = Some(py.to_path_buf());
+        Ok(config)
     }
 
     pub fn from_raw(raw: RawConfig, source: Option<String>) -> Result<Config, String> {
@@ -147,7 +205,11 @@ impl Config {
             }
             per_path.push((globset(std::slice::from_ref(glob))?.expect("one glob"), ids.clone()));
         }
+        if let Some(max) = raw.max_file_size.filter(|&m| m > MAX_FILE_SIZE_CEILING) {
+            return Err(format!("max-file-size = {max} is over the ceiling of {MAX_FILE_SIZE_CEILING} bytes (64 MiB)"));
+        }
         Ok(Config {
+            path: None,
             settings_prod: globset(&raw.settings.production)?,
             settings_dev: globset(&raw.settings.dev)?,
             prod_include: globset(&raw.production.include)?,

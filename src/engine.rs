@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::classify::{classify, Lang};
+use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
 use crate::finding::{finalize, Finding};
 use crate::project::{Project, ProjectSink};
@@ -44,6 +44,8 @@ pub struct Note {
 
 pub struct Outcome {
     pub findings: Vec<Finding>,
+    /// What the project pass saw (settings roots, apps, front-end roots), for the checklist.
+    pub facts: crate::checklist::Facts,
     pub notes: Vec<Note>,
     pub files_scanned: usize,
     pub elapsed: Duration,
@@ -66,18 +68,46 @@ impl FileCtx<'_> {
         self.out.push(Finding::at(self.rule, self.file, start, end, message));
     }
 
-    /// Reports with the snippet replaced (secrets) and a fingerprint key that is not the line.
-    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String, key: String) {
+    /// Reports with the snippet replaced by the flagged line with a known secret masked.
+    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String) {
         let mut f = Finding::at(self.rule, self.file, start, end, message);
         f.set_snippet(&snippet);
-        f.key = Some(key);
         self.out.push(f);
     }
 }
 
+/// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
+/// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
+/// turned into a separator), so two files whose names differ only in those bytes stay two
+/// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
+/// back into the bytes.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        bytes_text(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// `path_text` for a path given as bytes.
+pub fn bytes_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "/"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn rel_path(path: &Path, root: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = path_text(rel);
     if s.is_empty() {
         ".".into()
     } else {
@@ -90,8 +120,44 @@ struct Loaded {
     target: bool,
 }
 
+/// What loading a walked file gave.
+enum Item {
+    File(Loaded),
+    /// An empty file: whether it is a target, and its path and class if its name is one the
+    /// project keeps (`is_kept_name`).
+    Empty {
+        target: bool,
+        kept: Option<(String, FileClass)>,
+    },
+    Skipped(Note),
+}
+
+/// Whether the file name is a dotenv name (`.env`, `.env.prod`, `prod.env`).
+fn is_dotenv_path(rel: &str) -> bool {
+    crate::classify::is_dotenv_name(&rel.rsplit('/').next().unwrap_or(rel).to_lowercase())
+}
+
+/// Names `Project::walked` keeps: dotenv files (env-file-committed) and what the checklist's
+/// facts look for (a Django project's manage.py, apps' models.py and apps.py, front-end roots'
+/// package.json).
+fn is_kept_name(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    is_dotenv_path(rel) || matches!(name, "manage.py" | "models.py" | "apps.py" | "package.json")
+}
+
+/// Most worker threads a run starts per CPU. Each has a 32 MiB stack (address space), and a
+/// run is mostly CPU-bound: more threads than this only cost memory and start-up.
+pub const MAX_THREADS_PER_CPU: usize = 4;
+
+/// `requested` threads, or the ceiling (`MAX_THREADS_PER_CPU` times the CPUs) when it is more.
+pub fn clamp_threads(requested: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.clamp(1, cpus * MAX_THREADS_PER_CPU)
+}
+
 /// Runs every selected rule over the scan. `selected[i]` switches `RULES[i]`.
 pub fn run(scan: &Scan, config: &Config, selected: &[bool], threads: usize) -> Result<Outcome, String> {
+    let threads = clamp_threads(threads);
     // Rules walk trees recursively under depth guards; a roomy stack (address space, not memory
     // until touched) keeps a guard set too generously from turning into an abort.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -130,18 +196,34 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // Explicit files are taken even if the walk ignored them, unless an exclude glob names them.
     let mut paths = walked;
     let excluded = exclude_matcher(config, root)?;
+    // What git tracks is deployed, whatever `.gitignore` says (it applies to untracked files
+    // only): tracked files the walk passed by are read too.
+    let start = scan.files.first().map_or(root.as_path(), |p| p.parent().unwrap_or(root));
+    let tracked = if scan.dirs.is_empty() { None } else { tracked_files(start) };
+    if let Some((top, rels)) = &tracked {
+        let extra = tracked_not_walked(top, rels, &paths, &scan.dirs, &excluded);
+        paths.extend(extra);
+        paths.sort_unstable_by(|a, b| walk::path_order(a, b));
+    }
+    // A set: pre-commit names every file of the repository with `--all-files`, and a scan of
+    // the walk for each named file was quadratic (20,000 files: 53 s).
+    let in_walk: std::collections::HashSet<&PathBuf> =
+        if scan.files.is_empty() { Default::default() } else { paths.iter().collect() };
+    let mut named = Vec::new();
     for f in &scan.files {
         let skipped_dir = f.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(walk::is_skipped_dir);
-        if !paths.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
+        if !in_walk.contains(f) && !skipped_dir && !excluded.matched_path_or_any_parents(f, false).is_ignore() {
             // Opening a named FIFO would block the run forever: only regular files are read.
             if std::fs::metadata(f).is_ok_and(|m| !m.is_file()) {
                 let message = "not a regular file (FIFO, socket or device), skipped".to_string();
                 notes.push(Note { path: rel_path(f, root), message });
                 continue;
             }
-            paths.push(f.clone());
+            named.push(f.clone());
         }
     }
+    drop(in_walk);
+    paths.extend(named);
     paths.sort_unstable_by(|a, b| walk::path_order(a, b));
     paths.dedup();
 
@@ -161,7 +243,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         }
     };
     phase("walk");
-    let loaded: Vec<Result<Loaded, Note>> = paths
+    // An empty file holds nothing a rule could flag (a committed empty `.env` has no values):
+    // it is counted and, for a dotenv name, listed for env-file-committed, but not kept.
+    let loaded: Vec<Item> = paths
         .par_iter()
         .filter_map(|p| {
             let target = targets.as_ref().is_none_or(|t| t.contains(p));
@@ -169,30 +253,42 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             if !target && !rel.ends_with(".py") {
                 return None;
             }
-            Some(load(p, rel, target, config))
+            Some(match load(p, rel, target, config) {
+                Ok(l) if l.file.text.is_empty() && l.file.decode_note.is_none() => {
+                    let f = &l.file;
+                    Item::Empty { target, kept: is_kept_name(&f.rel).then(|| (f.rel.clone(), f.class)) }
+                }
+                Ok(l) => Item::File(l),
+                Err(n) => Item::Skipped(n),
+            })
         })
         .collect();
+    drop(paths);
     let mut files = Vec::with_capacity(loaded.len());
-    for l in loaded {
-        match l {
-            Ok(f) => files.push(f),
-            Err(n) => notes.push(n),
+    let mut empty_targets = 0;
+    let mut empty_kept = Vec::new();
+    for item in loaded {
+        match item {
+            Item::File(f) => files.push(f),
+            Item::Empty { target, kept } => {
+                empty_targets += usize::from(target);
+                empty_kept.extend(kept);
+            }
+            Item::Skipped(n) => notes.push(n),
         }
     }
-    let files_scanned = files.iter().filter(|f| f.target).count();
+    let files_scanned = files.iter().filter(|f| f.target).count() + empty_targets;
 
     phase("load");
-    let project = project_pass(&files, config, root, &scan.files, selected);
+    let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
+    let mut project = project_pass(&files, config, root, tracked, &with_stand_ins(selected));
+    project.walked.extend(empty_kept);
+    project.walked.sort_by(|a, b| a.0.cmp(&b.0));
+    notes.extend(crate::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
     // Project rules.
-    let mut findings: Vec<Finding> = Vec::new();
-    for (_, rule) in &active {
-        let meta = crate::registry::meta(rule.id()).expect("catalogue");
-        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
-        rule.check_project(&project, &mut sink);
-        findings.extend(sink.out);
-    }
+    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project);
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -252,7 +348,14 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("finalize");
     notes.sort();
     notes.dedup();
-    Ok(Outcome { findings, notes, files_scanned, elapsed: started.elapsed() })
+    let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
+}
+
+/// Whether a note says a file could not be read at all (as opposed to a file read and skipped
+/// for what it is: binary, too large, a symlink not followed).
+pub fn is_unreadable_note(message: &str) -> bool {
+    ["permission denied", "unreadable", "vanished", "not a regular file"].iter().any(|p| message.starts_with(p))
 }
 
 /// User plus system CPU time of the process so far, from /proc (Linux; 0 elsewhere), for
@@ -291,15 +394,9 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
         }
     }
     let files_scanned = loaded.len();
-    let mut project = project_pass(&loaded, config, Path::new(""), &[], selected);
+    let mut project = project_pass(&loaded, config, Path::new(""), None, &with_stand_ins(selected));
     project.root = None;
-    let mut findings = Vec::new();
-    for (_, rule) in &active {
-        let meta = crate::registry::meta(rule.id()).expect("catalogue");
-        let mut sink = ProjectSink { project: &project, rule: meta, out: Vec::new() };
-        rule.check_project(&project, &mut sink);
-        findings.extend(sink.out);
-    }
+    let mut findings = project_findings(&rules, selected, &project);
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
         let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
@@ -309,41 +406,80 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     finalize(&mut findings);
     notes.sort();
     notes.dedup();
-    Outcome { findings, notes, files_scanned, elapsed: started.elapsed() }
+    let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() }
+}
+
+/// Cross-rule deduplication, which only the engine can do: it alone knows the selection.
+/// `(rule, owner)`: `rule` leaves these findings to `owner`, which judges them better, and
+/// reports them itself only when `owner` is not selected. secret-hardcoded leaves `SECRET_KEY`
+/// in settings modules to django-secret-key-hardcoded, which reports the key in effect in each
+/// production settings module (not a dev module's, not a base value production overrides).
+/// When the owner is switched off (`--select secret-hardcoded`, config `ignore`), its project
+/// check runs on the rule's behalf and its findings are the rule's: a hardcoded key is reported
+/// once whichever of the two is selected, never by nobody.
+const DEFERS_TO: &[(&str, &str)] = &[("secret-hardcoded", "django-secret-key-hardcoded")];
+
+/// The selection the project pass builds facts for: the selected rules and the owners standing
+/// in for them (`DEFERS_TO`).
+fn with_stand_ins(selected: &[bool]) -> Vec<bool> {
+    let mut with = selected.to_vec();
+    for (rule, owner) in DEFERS_TO {
+        if selected[crate::registry::index_of(rule)] {
+            with[crate::registry::index_of(owner)] = true;
+        }
+    }
+    with
+}
+
+/// Runs the project checks of the selected rules, and of each owner standing in for a selected
+/// rule whose findings it owns (`DEFERS_TO`), its findings relabelled as the rule's.
+fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Project) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
+            .iter()
+            .filter(|(r, owner)| *owner == RULES[i].id && !selected[i] && selected[crate::registry::index_of(r)])
+            .map(|(r, _)| &RULES[crate::registry::index_of(r)])
+            .collect();
+        if !selected[i] && stands_in_for.is_empty() {
+            continue;
+        }
+        let mut sink = ProjectSink { project, rule: &RULES[i], out: Vec::new() };
+        rule.check_project(project, &mut sink);
+        if selected[i] {
+            findings.extend(sink.out);
+        } else {
+            for meta in stands_in_for {
+                findings.extend(sink.out.iter().cloned().map(|mut f| {
+                    f.rule = meta;
+                    f.level = meta.level;
+                    f
+                }));
+            }
+        }
+    }
+    findings
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
-    // Ok(Err(len)) for a file over the size limit.
-    let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
-        use std::io::Read;
-        let f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
-        let max = config.max_file_size();
-        if len > max {
-            return Ok(Err(len));
-        }
-        // Exactly the size stat gave: once `take` has it, the end of the file is not asked for,
-        // which would be one more system call per file (a file changed while the run reads it
-        // is read as it was). A size of 0 includes files generated when read (/proc): those are
-        // read to the end, up to the limit.
-        let limit = if len == 0 { max + 1 } else { len };
-        let mut bytes = Vec::with_capacity(len as usize);
-        f.take(limit).read_to_end(&mut bytes)?;
-        Ok(Ok(bytes))
-    };
-    let bytes = match read() {
-        Ok(Ok(b)) => b,
-        Ok(Err(len)) => {
+    use crate::fsread::{read_regular_capped, ReadError};
+    // Opened non-blocking and checked on the handle: a file swapped for a FIFO after the walk
+    // is a note, not a read that waits forever. A file is read to the size it had.
+    let bytes = match read_regular_capped(path, config.max_file_size()) {
+        Ok(b) => b,
+        Err(ReadError::TooLarge(len)) => {
             return Err(Note {
                 path: rel,
                 message: format!("{len} bytes, over the {} byte limit, skipped", config.max_file_size()),
             });
         }
         Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                _ => format!("unreadable: {e}"),
+            let why = match e {
+                ReadError::NotFound => "vanished before it could be read".to_string(),
+                ReadError::NotRegular => "not a regular file (FIFO, socket or device)".to_string(),
+                ReadError::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                e => format!("unreadable: {e}"),
             };
             return Err(Note { path: rel, message: format!("{why}, skipped") });
         }
@@ -366,7 +502,7 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
             let mut file = SourceFile::new(path.to_path_buf(), rel, class, text);
             file.decode_note = note;
             if path.to_str().is_none() {
-                const NAME: &str = "file name is not valid UTF-8, shown with replacement characters";
+                const NAME: &str = "file name is not valid UTF-8, its invalid bytes shown as \\xNN";
                 file.decode_note = Some(file.decode_note.map_or(NAME.to_string(), |n| format!("{n}; {NAME}")));
             }
             Ok(Loaded { file: Arc::new(file), target })
@@ -374,7 +510,65 @@ fn from_bytes(path: &Path, rel: String, bytes: Vec<u8>, target: bool, config: &C
     }
 }
 
-fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[PathBuf], selected: &[bool]) -> Project {
+/// The work tree and the paths git tracks (relative to it) of the repository holding `start`.
+fn tracked_files(start: &Path) -> Option<(PathBuf, Vec<String>)> {
+    let (top, gitdir) = crate::gitindex::find_repo(start)?;
+    let paths = crate::gitindex::tracked_paths(&top, &gitdir)?;
+    Some((top, paths))
+}
+
+/// Tracked paths (relative to the work tree `top`, with `/` and the walk's byte escapes) made
+/// relative to the report root. Re-rooted as text: joining one to a path would read its escapes
+/// as names.
+fn reroot_tracked(top: &Path, rels: Vec<String>, root: &Path) -> Vec<String> {
+    let (add, strip) = if let Ok(down) = top.strip_prefix(root) {
+        (path_text(down), String::new())
+    } else {
+        match root.strip_prefix(top) {
+            Ok(up) => (String::new(), path_text(up)),
+            Err(_) => return Vec::new(),
+        }
+    };
+    rels.into_iter()
+        .filter_map(|p| match (add.is_empty(), strip.is_empty()) {
+            (false, _) => Some(format!("{add}/{p}")),
+            (true, true) => Some(p),
+            (true, false) => p.strip_prefix(&strip)?.strip_prefix('/').map(str::to_string),
+        })
+        .collect()
+}
+
+/// Tracked regular files under the scanned folders that the walk did not yield (listed in
+/// `.gitignore`, or inside a folder the walk never enters such as `node_modules`: the latter
+/// are classified as vendored). Not what an `exclude` glob names, not symlinks, not assets,
+/// not files deleted from the work tree. `walked` is sorted by `walk::path_order`.
+fn tracked_not_walked(
+    top: &Path,
+    tracked: &[String],
+    walked: &[PathBuf],
+    dirs: &[PathBuf],
+    excluded: &ignore::gitignore::Gitignore,
+) -> Vec<PathBuf> {
+    tracked
+        .iter()
+        .map(|rel| top.join(rel))
+        .filter(|abs| {
+            dirs.iter().any(|d| abs.starts_with(d))
+                && !walk::is_asset(abs)
+                && walked.binary_search_by(|w| walk::path_order(w, abs)).is_err()
+                && !(abs.starts_with(excluded.path()) && excluded.matched_path_or_any_parents(abs, false).is_ignore())
+                && std::fs::symlink_metadata(abs).is_ok_and(|m| m.file_type().is_file())
+        })
+        .collect()
+}
+
+fn project_pass(
+    files: &[Loaded],
+    config: &Config,
+    root: &Path,
+    tracked: Option<Vec<String>>,
+    selected: &[bool],
+) -> Project {
     let needs_settings = RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"settings"));
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
@@ -402,7 +596,12 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
     let n_modules = modules.len();
     let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
     let t_settings = t.elapsed();
-    let migrations = migration_history(files, selected);
+    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
+    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
+        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
+        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+    });
+    let migrations = migration_history(files, selected, deploy_migrations.as_ref());
     let t_models = std::time::Instant::now();
     let models = model_graph(files, selected);
     let t_models = t_models.elapsed();
@@ -416,30 +615,77 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
             models.models.len()
         );
     }
-    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
-    let start = explicit.first().map_or(root, |p| p.parent().unwrap_or(root));
-    // An empty root is an in-memory run: no git repository to consult.
-    let repo = if root.as_os_str().is_empty() { None } else { crate::gitindex::find_repo(start) };
-    let tracked = repo.and_then(|(top, gitdir)| {
-        let paths = crate::gitindex::tracked_paths(&gitdir)?;
-        Some(
-            paths
-                .into_iter()
-                .filter_map(|p| {
-                    let abs = top.join(&p);
-                    abs.starts_with(root).then(|| rel_path(&abs, root))
-                })
-                .collect(),
-        )
-    });
+    // Only the files a rule or the checklist's facts ask for by name (dotenv files; manage.py,
+    // models.py, apps.py, package.json), not every walked file: memory per file stays small.
+    let walked =
+        files.iter().filter(|l| is_kept_name(&l.file.rel)).map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    let production_files =
+        files.iter().filter(|l| l.target && l.file.class.is_production()).fold((0, 0), |(py, js), l| {
+            match l.file.class.lang {
+                Lang::Python => (py + 1, js),
+                lang if lang.is_js_family() => (py, js + 1),
+                _ => (py, js),
+            }
+        });
     let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project { files: candidates, settings, walked, tracked, by_rel, migrations, models, root: Some(root.to_path_buf()) }
+    Project {
+        files: candidates,
+        settings,
+        walked,
+        production_files,
+        tracked,
+        by_rel,
+        migrations,
+        deploy_migrations,
+        template_contexts: template_contexts(files, selected),
+        models,
+        root: Some(root.to_path_buf()),
+    }
+}
+
+/// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
+/// mark a value safe; only modules that name one of those templates are parsed.
+fn template_contexts(
+    files: &[Loaded],
+    selected: &[bool],
+) -> crate::registry::rules_impl::xss_unsafe_html::TemplateContexts {
+    let mut out = Default::default();
+    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "xss-unsafe-html") {
+        return out;
+    }
+    let wanted: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
+        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
+        let f = &l.file;
+        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+            continue;
+        }
+        f.with_tree(|tree| {
+            crate::registry::rules_impl::xss_unsafe_html::template_contexts(
+                tree.root_node(),
+                &f.text,
+                &wanted,
+                &mut out,
+            )
+        });
+    }
+    out
 }
 
 /// Field declarations of every migration, for rules that compare a migration with earlier ones,
 /// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
 /// the file and reused by the per-file pass.
-fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::FieldHistory {
+fn migration_history(
+    files: &[Loaded],
+    selected: &[bool],
+    scope: Option<&std::collections::HashSet<String>>,
+) -> crate::migrations::FieldHistory {
     use crate::migrations::FieldHistory;
     // Only the migrations being checked are compared with the history: with file names given
     // (a pre-commit hook) and none of them a migration, it is not built.
@@ -455,7 +701,15 @@ fn migration_history(files: &[Loaded], selected: &[bool]) -> crate::migrations::
         .iter()
         .filter(|l| {
             let c = &l.file.class;
-            l.target && c.roles.migration && !c.roles.test && !c.roles.vendored && l.file.text.contains("AlterField")
+            let t = &l.file.text;
+            l.target
+                && scope.is_none_or(|s| s.contains(&l.file.rel))
+                && c.roles.migration
+                && !c.roles.test
+                && !c.roles.vendored
+                // AlterField, a database-only drop and a model rename are compared with earlier
+                // migrations.
+                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
         })
         .map(|l| app_of(&l.file.rel))
         .collect();
@@ -602,9 +856,18 @@ fn check_file(
         if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
             continue;
         }
+        if rule.prefilter_in_code()
+            && file.class.lang == Lang::Python
+            && !crate::lexgate::python_code_has(&file.text, rule.prefilter())
+        {
+            continue;
+        }
+        let before = out.len();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let started = (!rule_nanos.is_empty()).then(Instant::now);
+        crate::budget::open(crate::budget::limit_for(file.text.len()));
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| rule.check_file(&mut ctx)));
+        let (_, over_budget) = crate::budget::close();
         if let Some(s) = started {
             rule_nanos[k].fetch_add(s.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         }
@@ -612,6 +875,13 @@ fn check_file(
             notes.push(Note {
                 path: file.rel.clone(),
                 message: format!("internal error in rule {}; please report it", meta.id),
+            });
+        } else if over_budget {
+            // What the rule found before it stopped may be incomplete or wrong: none of it is kept.
+            out.truncate(before);
+            notes.push(Note {
+                path: file.rel.clone(),
+                message: format!("rule {} stopped: the file needs more analysis than its work budget", meta.id),
             });
         }
     }
@@ -636,5 +906,24 @@ mod tests {
         let note = load(&path, "gone.py".into(), true, &config).err().expect("a note");
         assert_eq!(note, Note { path: "gone.py".into(), message: "vanished before it could be read, skipped".into() });
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_between_walk_and_read_is_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swapped.py");
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        // In a thread: if the read blocks, the test fails instead of hanging the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let config = Config::from_raw(Default::default(), None).unwrap();
+            let _ = tx.send(load(&p, "swapped.py".into(), true, &config).err());
+        });
+        let note = rx.recv_timeout(Duration::from_secs(10)).expect("load blocked on a FIFO").expect("a note");
+        assert_eq!(
+            note,
+            Note { path: "swapped.py".into(), message: "not a regular file (FIFO, socket or device), skipped".into() }
+        );
     }
 }

@@ -1,9 +1,13 @@
-//! Findings, their levels and their fingerprints.
+//! Findings, their levels, their fingerprints and the redaction of what they show.
 //!
 //! A fingerprint identifies a finding across edits that do not touch it: it hashes the rule id,
-//! the path and the whitespace-normalised text of the flagged line (or, for secrets, a hash of the
-//! secret), plus the occurrence index among equal keys in the same file. Line numbers are not in
-//! it, so a finding keeps its fingerprint when lines above it move.
+//! the path and the whitespace-normalised text of the flagged line as the report shows it (with
+//! its secrets already masked), plus the occurrence index among equal keys in the same file. Line
+//! numbers are not in it, so a finding keeps its fingerprint when lines above it move; nothing
+//! of a secret beyond what the report prints is in it, so it cannot be used to recover one.
+//!
+//! Every finding's message and snippet go through `redact_text` before a reporter sees them:
+//! whatever rule made the finding, the secrets on the shown line are masked.
 
 use std::fmt;
 
@@ -44,13 +48,14 @@ pub struct Finding {
     pub end_line: usize,
     pub end_col: usize,
     pub message: String,
-    /// The flagged source line, already redacted where the rule asked for it; on a very long
+    /// The flagged source line with its secrets masked (see `redact_text`); on a very long
     /// line, a window of it around the finding (see `clip_line`).
     pub snippet: String,
     /// Characters of the line left out before `snippet` (0 unless the line was clipped).
     pub snippet_from: usize,
     /// What identifies the finding inside its file when the flagged line is not the right key
-    /// (a secret's hash, say). `None` means the normalised snippet.
+    /// (a deploy check's id, a whole file). `None` means the normalised snippet, secrets
+    /// masked. Never anything derived from a secret.
     pub key: Option<String>,
     pub fingerprint: String,
 }
@@ -77,6 +82,12 @@ fn normalise(s: &str) -> String {
 /// Sorts findings into report order and fills in their fingerprints. Sorting by
 /// (path, line, column, rule) makes output independent of thread scheduling.
 pub fn finalize(findings: &mut Vec<Finding>) {
+    // Snippets were masked when they were cut from the line (`clip_line`); once more here for
+    // any a rule rewrote, and messages, which quote source (`console.log("…")`, a TODO's text).
+    for f in findings.iter_mut() {
+        f.message = redact_text(&f.message);
+        f.snippet = redact_text(&f.snippet);
+    }
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.col, a.rule.id, &a.message).cmp(&(&b.path, b.line, b.col, b.rule.id, &b.message))
     });
@@ -126,7 +137,9 @@ impl Finding {
             key: None,
             fingerprint: String::new(),
         };
-        f.set_snippet(file.line_text(line - 1));
+        let (window, from) = file.line_window(line - 1, start);
+        f.snippet = window.to_string();
+        f.snippet_from = from;
         f
     }
 
@@ -156,9 +169,20 @@ impl Finding {
     }
 }
 
-/// Source text for a message: whitespace runs collapsed to one space, cut to 60 characters.
+/// Source text for a message: whitespace runs collapsed to one space, secrets masked, cut to
+/// 60 characters. Masked before the cut, so a token cut in half is not shown half in clear.
 pub fn excerpt(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut one = String::new();
+    for w in s.split_whitespace() {
+        if one.len() > MASK_WINDOW {
+            break;
+        }
+        if !one.is_empty() {
+            one.push(' ');
+        }
+        one.push_str(w);
+    }
+    let one = redact_text(&one);
     if one.chars().count() > 60 {
         format!("{}…", one.chars().take(59).collect::<String>())
     } else {
@@ -167,16 +191,50 @@ pub fn excerpt(s: &str) -> String {
 }
 
 /// Longest snippet kept, in characters.
-const MAX_SNIPPET: usize = 400;
+pub const MAX_SNIPPET: usize = 400;
 
-/// `line`, or when it is longer than `MAX_SNIPPET` characters a window of it starting a little
-/// before column `col` (1-based); with the number of characters left out before the window.
+/// Characters on either side of a shown window that are scanned for secrets with it, so a
+/// secret that starts before the window (a one-line PEM block is up to ~3,300 characters) is
+/// still recognised and masked where the window cuts it.
+const MASK_WINDOW: usize = 4096;
+
+/// `line` with its secrets masked, or when it is longer than `MAX_SNIPPET` characters a window
+/// of it starting a little before column `col` (1-based); with the number of characters left
+/// out before the window. Masking keeps every character's column.
 pub fn clip_line(line: &str, col: usize) -> (String, usize) {
     if line.len() <= MAX_SNIPPET || line.chars().count() <= MAX_SNIPPET {
-        return (line.to_string(), 0);
+        return (redact_text(line), 0);
     }
     let from = col.saturating_sub(1).saturating_sub(MAX_SNIPPET / 4);
-    (line.chars().skip(from).take(MAX_SNIPPET).collect(), from)
+    let scan_from = from.saturating_sub(MASK_WINDOW);
+    let region: String = line.chars().skip(scan_from).take(from - scan_from + MAX_SNIPPET + MASK_WINDOW).collect();
+    (redact_text(&region).chars().skip(from - scan_from).take(MAX_SNIPPET).collect(), from)
+}
+
+/// `text` with every secret `secrets::secret_spans` finds in it masked: each character after
+/// at most the first 4 (a token's public prefix, only for secrets of 12 characters or more)
+/// becomes `*`, so columns stay where they were and the caret stays under its span.
+pub fn redact_text(text: &str) -> String {
+    mask(text, &crate::secrets::secret_spans(text))
+}
+
+/// Masks `spans` (sorted, disjoint byte ranges at character boundaries) of `text`.
+pub fn mask(text: &str, spans: &[crate::secrets::Span]) -> String {
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in spans {
+        let (Some(before), Some(secret)) = (text.get(at..s.start), text.get(s.start..s.end)) else { continue };
+        out.push_str(before);
+        for (i, c) in secret.chars().enumerate() {
+            out.push(if i < s.keep.min(4) { c } else { '*' });
+        }
+        at = s.end;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+    out
 }
 
 /// A secret as it may appear in output: at most its first 4 characters, `…`, and its length.
@@ -186,35 +244,128 @@ pub fn redact(secret: &str) -> String {
     format!("\"{shown}…\" ({n} chars)")
 }
 
-/// A source line with `secret` redacted; every quoted string that contains part of the secret
-/// is redacted too, so a secret split across concatenated literals does not leak piecewise.
+/// A source line with a known `secret` masked wherever it occurs; every quoted string that
+/// holds part of the secret is masked too, so a secret split across concatenated literals does
+/// not leak piecewise.
 pub fn redact_line(line: &str, secret: &str) -> String {
-    let shown: String = if secret.chars().count() >= 12 { secret.chars().take(4).collect() } else { String::new() };
-    let mut out = line.replace(secret, &format!("{shown}…"));
+    use crate::secrets::Span;
+    let keep = if secret.chars().count() >= 12 { 4 } else { 0 };
+    let mut spans: Vec<Span> = Vec::new();
+    if !secret.is_empty() {
+        spans.extend(line.match_indices(secret).map(|(i, _)| Span { start: i, end: i + secret.len(), keep }));
+    }
     // Quoted pieces of a concatenated secret.
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(q) = rest.find(['"', '\'']) {
-        let quote = rest.as_bytes()[q] as char;
-        result.push_str(&rest[..=q]);
-        let after = &rest[q + 1..];
-        match after.find(quote) {
-            Some(end) => {
-                let piece = &after[..end];
-                if piece.len() >= 4 && secret.contains(piece) {
-                    result.push('…');
-                } else {
-                    result.push_str(piece);
-                }
-                result.push(quote);
-                rest = &after[end + 1..];
-            }
-            None => {
-                rest = after;
-            }
+    let mut rest = 0;
+    while let Some(q) = line[rest..].find(['"', '\'']).map(|q| rest + q) {
+        let quote = line.as_bytes()[q] as char;
+        let Some(end) = line[q + 1..].find(quote).map(|e| q + 1 + e) else { break };
+        let piece = &line[q + 1..end];
+        if piece.len() >= 4 && secret.contains(piece) {
+            spans.push(Span { start: q + 1, end, keep: 0 });
+        }
+        rest = end + 1;
+    }
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    spans.dedup_by(|b, a| b.start < a.end);
+    mask(line, &spans)
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::{clip_line, excerpt, redact_text};
+
+    #[test]
+    fn secrets_on_a_shown_line_are_masked_in_place() {
+        let cases = [
+            // Credential names, quoted values: first 4 characters kept from 12 on.
+            ("DEBUG = True; SECRET_KEY = \"k3y-abcdefgh1234\"", "DEBUG = True; SECRET_KEY = \"k3y-************\""),
+            ("db_password = 'Pg-2024!x'  # TODO", "db_password = '*********'  # TODO"),
+            ("{\"api_key\": \"a1b2c3d4e5\"}", "{\"api_key\": \"**********\"}"),
+            ("DATABASES['default']['PASSWORD'] = 'h8ks-2jd'", "DATABASES['default']['PASSWORD'] = '********'"),
+            ("if password == \"s3cr3t!\":", "if password == \"*******\":"),
+            ("TOKEN = os.getenv(\"API_TOKEN\", \"t0k-99x\")", "TOKEN = os.getenv(\"API_TOKEN\", \"*******\")"),
+            ("KEY = os.environ.get('SIGNING_KEY') or 'f4llb4ck'", "KEY = os.environ.get('SIGNING_KEY') or '********'"),
+            // Unquoted: dotenv, YAML, flags, query strings, comments.
+            ("DB_PASSWORD=hunter22", "DB_PASSWORD=********"),
+            ("SECRET_KEY: ${SECRET_KEY:-2Fi9x8s7}", "SECRET_KEY: ${SECRET_KEY:-********}"),
+            ("  password: s3cret-value", "  password: s3cr********"),
+            ("mysqldump --password=pa55 db", "mysqldump --password=**** db"),
+            ("fetch('/api?access_token=abc123&x=1')", "fetch('/api?access_token=******&x=1')"),
+            ("# TODO: password=hunter22 until the vault is up", "# TODO: password=******** until the vault is up"),
+            // URLs with a password, also one holding an `@`.
+            ("BROKER = 'amqp://user:pa55word@host//'  # FIXME", "BROKER = 'amqp://user:********@host//'  # FIXME"),
+            ("'redis://:p@ss-W0rd@cache:6379/0'", "'redis://:*********@cache:6379/0'"),
+            ("smtp://mail:pw-2024-x@smtp.example.com", "smtp://mail:*********@smtp.example.com"),
+            ("ALTER ROLE app WITH PASSWORD 'Xk2-pass'", "ALTER ROLE app WITH PASSWORD '********'"),
+            // Headers, JWTs, private keys after an escaped line break.
+            ("h = {'Authorization': 'Bearer 9f8e7d6c5b4a39281'}", "h = {'Authorization': 'Bearer 9f8e*************'}"),
+            (
+                "t = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4'",
+                "t = 'eyJh*******************************************************'",
+            ),
+            (
+                "K = \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\"",
+                "K = \"-----BEGIN PRIVATE KEY-----**********************************\"",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(redact_text(line), want, "{line}");
+            // Masking is idempotent and keeps every column.
+            assert_eq!(redact_text(want), want, "{want}");
+            assert_eq!(want.chars().count(), line.chars().count());
         }
     }
-    result.push_str(rest);
-    out = result;
-    out
+
+    #[test]
+    fn ordinary_code_is_not_masked() {
+        for line in [
+            "password = request.POST.get(\"password\")",
+            "api_key = settings.API_KEY",
+            "def login(username: str, password: str = None):",
+            "token = get_token(user)",
+            "fields = (\"email\", \"password\", \"first_name\")",
+            "password: string;",
+            "const token = localStorage.getItem('token');",
+            "login(user, password=password, token=self.token)",
+            "SECRET_KEY = os.environ[\"SECRET_KEY\"]",
+            "url = \"https://example.com:8080/path?page=2\"",
+            "DATABASE_URL = \"postgres://app:${DB_PASSWORD}@db/app\"",
+            "headers = {\"Authorization\": f\"Bearer {token}\"}",
+            "auth = \"Basic authentication\"",
+            "password = \"\"",
+            "console.log(`password reset for ${email}`);",
+            "MAX_TOKENS = 512",
+            "order.checkout_token = ch_token_1",
+            "if settings.SECRET_KEY == \"---\":",
+            "    SECRET_KEY: dummy-key",
+            "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-plane}",
+            "# only handle basic after/before",
+            "INVALID_PASSWORD = \"invalid_password\"",
+            "{mode === \"sign-in\" ? \"Password\" : \"Set password\"}",
+            "\"@octokit/auth-token\": \"^4.0.0\",",
+            "if ENABLE_EMAIL_PASSWORD == \"1\":",
+            "const password = form?.password ?? \"\";",
+            "self.token = uuid4().hex",
+            ".values_list(\"auth_token\", \"token_type\")",
+            "CELERY_BROKER_URL = f\"amqp://{USER}:{RABBITMQ_PASSWORD}@{HOST}/\"",
+            "\"\"\"Check basic project permissions.\"\"\"",
+            "RunPython(move_token) has no reverse_code: pass reverse_code, or `migrations.RunPython.noop`",
+            "csrf_token = '7c1e0e5a'",
+            "\"integrity\": \"sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==\"",
+        ] {
+            assert_eq!(redact_text(line), line);
+        }
+    }
+
+    #[test]
+    fn a_token_cut_by_an_excerpt_or_a_window_is_masked_before_the_cut() {
+        let tok = format!("ghp_{}", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE2fG4");
+        let e = excerpt(&format!("console.log(\"a very long message text here\", \"{tok}\")"));
+        assert_eq!(e, format!("console.log(\"a very long message text here\", \"ghp_{}…", "*".repeat(9)));
+        // A long line cut into a window that starts inside a secret.
+        let line = format!("{}KEY = \"-----BEGIN RSA PRIVATE KEY-----\\n{}\"", "x".repeat(500), "Ab0+".repeat(300));
+        let (window, from) = clip_line(&line, 1200);
+        assert!(from > 600);
+        assert!(window.chars().all(|c| c == '*'), "{window}");
+    }
 }

@@ -5,16 +5,21 @@
 //! (compiled in by `build.rs`), rule logic in `src/rules/`.
 
 pub mod baseline;
+pub mod budget;
+pub mod checklist;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;
 pub mod gitindex;
+pub mod lexgate;
 pub mod migrations;
 pub mod models;
+pub mod output;
 pub mod parse;
 pub mod project;
 pub mod python;

@@ -210,6 +210,12 @@ pub struct FieldHistory {
     data_migrations: HashMap<String, Vec<String>>,
     /// Names of project operation classes that declare `reversible = False`.
     pub irreversible_ops: HashSet<String>,
+    /// Per app folder, fields and models removed from Django's state only (the first step of a
+    /// two-step removal): (migration, lower-cased model, field or "" for the whole model).
+    state_removed: HashMap<String, Vec<(String, String, String)>>,
+    /// Per app folder, models whose table name is pinned (`db_table` in `CreateModel` options,
+    /// `AlterModelTable`): (migration, lower-cased model).
+    pinned_tables: HashMap<String, Vec<(String, String)>>,
 }
 
 /// The app folder and migration name of a migration file path (`blog/migrations/0002_x.py`).
@@ -231,6 +237,33 @@ impl FieldHistory {
         };
         if m.operations.iter().any(|o| !o.state_only && !SCHEMA_OPERATIONS.contains(&o.name.as_str())) {
             self.data_migrations.entry(app.clone()).or_default().push(name.clone());
+        }
+        for op in m.operations.iter().filter(|o| o.state_only) {
+            let removed = match op.name.as_str() {
+                "RemoveField" => op.str_arg("model_name", 0, src).zip(op.str_arg("name", 1, src)),
+                "DeleteModel" => op.str_arg("name", 0, src).map(|m| (m, String::new())),
+                _ => None,
+            };
+            if let Some((model, field)) = removed {
+                self.state_removed.entry(app.clone()).or_default().push((name.clone(), model.to_lowercase(), field));
+            }
+        }
+        for op in &m.operations {
+            let pinned = match op.name.as_str() {
+                "CreateModel" => op.arg("options", 3).filter(|o| {
+                    let mut c = o.walk();
+                    o.kind() == "dictionary"
+                        && o.named_children(&mut c).any(|p| {
+                            p.child_by_field_name("key").and_then(|k| string_value(k, src)).as_deref()
+                                == Some("db_table")
+                        })
+                }),
+                "AlterModelTable" => op.arg("table", 1).filter(|t| t.kind() == "string"),
+                _ => None,
+            };
+            if let (Some(_), Some(model)) = (pinned, op.str_arg("name", 0, src)) {
+                self.pinned_tables.entry(app.clone()).or_default().push((name.clone(), model.to_lowercase()));
+            }
         }
         for op in m.operations.iter().filter(|o| !o.state_only || o.name == "CreateModel") {
             match op.name.as_str() {
@@ -276,6 +309,12 @@ impl FieldHistory {
             self.data_migrations.entry(k).or_default().extend(v);
         }
         self.irreversible_ops.extend(other.irreversible_ops);
+        for (k, v) in other.state_removed {
+            self.state_removed.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.pinned_tables {
+            self.pinned_tables.entry(k).or_default().extend(v);
+        }
         self
     }
 
@@ -293,6 +332,39 @@ impl FieldHistory {
     pub fn before(&self, app: &str, model: &str, field: &str, migration: &str) -> Option<(&str, FieldDecl)> {
         let v = self.entries.get(&(app.to_string(), model.to_lowercase(), field.to_string()))?;
         v.iter().rev().find(|(m, _)| m.as_str() < migration).map(|(m, d)| (m.as_str(), *d))
+    }
+
+    /// Whether an earlier migration of the app than `migration` removed the field (`field`
+    /// empty: the model) from Django's state only: dropping it from the database now is the
+    /// second step of a two-step removal, when no release reads it any more. `model` empty:
+    /// any model (a column named in SQL); a field also matches its `_id` column.
+    pub fn removed_from_state_before(&self, app: &str, model: &str, field: &str, migration: &str) -> bool {
+        let model = model.to_lowercase();
+        self.state_removed.get(app).is_some_and(|v| {
+            v.iter().any(|(m, mdl, f)| {
+                m.as_str() < migration
+                    && (model.is_empty() || *mdl == model)
+                    && (f == field || format!("{f}_id") == field)
+            })
+        })
+    }
+
+    /// Whether an earlier migration of the app pinned the model's table name: renaming the model
+    /// then leaves the table as it is.
+    pub fn table_pinned_before(&self, app: &str, model: &str, migration: &str) -> bool {
+        let model = model.to_lowercase();
+        self.pinned_tables.get(app).is_some_and(|v| v.iter().any(|(m, mdl)| m.as_str() < migration && *mdl == model))
+    }
+
+    /// Whether an earlier migration of the app removed, from Django's state only, the model
+    /// whose table is `table` (`app_model`, or the model's name).
+    pub fn table_removed_from_state_before(&self, app: &str, table: &str, migration: &str) -> bool {
+        let table = table.to_lowercase();
+        self.state_removed.get(app).is_some_and(|v| {
+            v.iter().any(|(m, mdl, f)| {
+                m.as_str() < migration && f.is_empty() && (table == *mdl || table.ends_with(&format!("_{mdl}")))
+            })
+        })
     }
 
     /// Whether a data migration of the app ran after `from` and up to `to` (a backfill).
@@ -321,4 +393,77 @@ impl FieldHistory {
             }
         });
     }
+}
+
+/// The migrations a next deploy would apply when nothing else says which (no `--diff-base`, no
+/// `--all-migrations`): each app's leaf migrations, the ones no other migration of the app
+/// depends on, runs after or replaces. Older ones were applied by earlier deploys. Takes
+/// (relative path, text) of every migration module walked; returns the paths of the leaves.
+pub fn leaf_migrations<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> HashSet<String> {
+    static QUOTED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let quoted = QUOTED.get_or_init(|| regex::Regex::new(r#"["']([A-Za-z0-9_]+)["']"#).unwrap());
+    let mut by_app: HashMap<String, Vec<(String, &str, &str)>> = HashMap::new();
+    for (rel, text) in files {
+        let (app, name) = app_and_name(rel);
+        if name == "__init__" || !text.contains("class Migration") {
+            continue;
+        }
+        by_app.entry(app).or_default().push((name, rel, text));
+    }
+    let mut leaves = HashSet::new();
+    for migrations in by_app.values() {
+        let names: HashSet<&str> = migrations.iter().map(|(n, _, _)| n.as_str()).collect();
+        // Per migration, the other migrations of the app it names (depends on, replaces).
+        let refs: Vec<HashSet<&str>> = migrations
+            .iter()
+            .map(|(name, _, text)| {
+                quoted
+                    .captures_iter(text)
+                    .filter_map(|c| c.get(1).map(|m| m.as_str()))
+                    .filter(|s| s != name && names.contains(s))
+                    .collect()
+            })
+            .collect();
+        let referenced: HashSet<&str> = refs.iter().flatten().copied().collect();
+        for ((name, rel, _), named) in migrations.iter().zip(&refs) {
+            if referenced.contains(name.as_str()) {
+                continue;
+            }
+            leaves.insert(rel.to_string());
+            // A merge migration joins branches that are new as well: their heads are judged too.
+            if named.len() >= 2 {
+                let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+                leaves.extend(named.iter().map(|n| {
+                    if dir.is_empty() {
+                        format!("{n}.py")
+                    } else {
+                        format!("{dir}/{n}.py")
+                    }
+                }));
+            }
+        }
+    }
+    leaves
+}
+
+/// The summary's word on the migrations left out of the default scope: how many, and how to
+/// judge them.
+pub fn scope_note<'a>(
+    project: &crate::project::Project,
+    targets: impl Iterator<Item = &'a crate::source::SourceFile>,
+) -> Option<crate::engine::Note> {
+    let scope = project.deploy_migrations.as_ref()?;
+    let older = targets
+        .filter(|f| f.class.roles.migration && !f.class.roles.test && !f.class.roles.vendored)
+        .filter(|f| !f.rel.ends_with("__init__.py") && f.text.contains("class Migration") && !scope.contains(&f.rel))
+        .count();
+    (older > 0).then(|| crate::engine::Note {
+        path: ".".to_string(),
+        message: format!(
+            "django-migration-unsafe judged only each app's latest migrations, the ones a next deploy would apply; \
+             {older} older migration{} not judged: `--all-migrations` (or `all-migrations = true` in the config) judges \
+             the whole history, `--diff-base REV` the migrations changed since REV (a release tag)",
+            if older == 1 { " was" } else { "s were" }
+        ),
+    })
 }

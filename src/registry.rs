@@ -41,6 +41,12 @@ pub trait Rule: Send + Sync {
     fn prefilter(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Whether, in a Python file, one of the `prefilter` literals must occur in code (an
+    /// identifier outside comments and strings: `lexgate`) for the file to be checked: for rules
+    /// that only report code, so a literal in a comment or docstring costs no parse.
+    fn prefilter_in_code(&self) -> bool {
+        false
+    }
     /// Role gate: whether the rule looks at files of this class at all.
     fn wants(&self, _class: &FileClass) -> bool {
         false

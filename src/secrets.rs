@@ -226,7 +226,7 @@ pub static FORMATS: &[Format; FORMAT_COUNT] = &[
     fmt!(
         "database-url-password",
         "database or broker URL with an inline password",
-        r#"\b(?:postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|mssql|oracle)://[^:/\s@'"]{1,64}:([^@/\s'"]{1,128})@[^\s'"]+"#,
+        r#"\b(?:postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mongodb(?:\+srv)?|mssql|oracle)://[^:/\s@'"]{0,64}:([^/\s'"]{1,128})@[^\s'"]+"#,
         &[Rand(ALNUM, 18)],
         "DATABASE_URL=postgres://app:{}@db.internal:5432/app"
     ),
@@ -406,8 +406,6 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "password123",
     "123456",
     "abcdef",
-    "qwerty",
-    "letmein",
     "dev-",
     "local-",
     "test-",
@@ -449,12 +447,7 @@ pub fn is_plausible_credential(v: &str) -> bool {
     if v.starts_with('/') || v.starts_with("./") || v.starts_with("http") || v.contains("://") || v.contains('(') {
         return false;
     }
-    static SHAPES: OnceLock<Regex> = OnceLock::new();
-    let shapes = SHAPES.get_or_init(|| {
-        Regex::new(r"^(?:[a-z_][a-z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)+|[A-Z][A-Z0-9_]*|_*[A-Za-z]+(?:[-_.][A-Za-z]+)*_*|[a-z]+(?:[A-Z][a-z]+)+)$")
-            .unwrap()
-    });
-    if shapes.is_match(v) {
+    if is_word_shaped(v) {
         return false;
     }
     v.chars().any(|c| c.is_ascii_digit())
@@ -462,8 +455,233 @@ pub fn is_plausible_credential(v: &str) -> bool {
         || v.len() >= 20
 }
 
+/// Whether a value has the shape of a word or a name rather than a secret: a dotted module
+/// path, a CONSTANT_NAME, words joined by `-`, `_` or `.`, camelCase.
+fn is_word_shaped(v: &str) -> bool {
+    static SHAPES: OnceLock<Regex> = OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        Regex::new(r"^(?:[a-z_][a-z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)+|[A-Z][A-Z0-9_]*|_*[A-Za-z]+(?:[-_.][A-Za-z]+)*_*|[a-z]+(?:[A-Z][a-z]+)+)$")
+            .unwrap()
+    });
+    shapes.is_match(v)
+}
+
 /// Whether a known-format token is marked as fake (AWS's documentation key ends in EXAMPLE).
 pub fn is_marked_fake(token: &str) -> bool {
     let l = token.to_ascii_lowercase();
     ["example", "fake", "dummy", "xxxxxxxx", "sample"].iter().any(|w| l.contains(w))
+}
+
+/// A piece of shown text that holds a secret: byte range, and how many of its first characters
+/// may stay visible (a token's public prefix; never more than 4, none for key material).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub keep: usize,
+}
+
+/// A quoted literal (double, single or back quotes, escapes allowed) as regex text; its
+/// content is the one capture group.
+macro_rules! lit {
+    () => {
+        r#"(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\\n]|\\.)*)`)"#
+    };
+}
+
+struct Shown {
+    /// `name = "value"`, `name: "value"`, `"name": "value"`, `name: str = "value"`,
+    /// `x["name"] = "value"`, `name == "value"`.
+    assign: Regex,
+    /// `getenv("NAME", "default")`, `config("NAME", default="value")`, `env.str(…)`.
+    env_default: Regex,
+    /// `or "value"`, `|| "value"`, `?? "value"` (`NAME = os.environ.get("NAME") or "value"`).
+    fallback: Regex,
+    /// `NAME=`, `name:`, `--password=`, `?token=` before an unquoted value.
+    bare: Regex,
+    /// `scheme://user:password@host`, the password up to the last `@` of the authority.
+    url_password: Regex,
+    /// `Authorization: Bearer <token>`.
+    bearer: Regex,
+    /// A JSON Web Token.
+    jwt: Regex,
+    /// SQL: `ALTER ROLE app PASSWORD '…'`, `IDENTIFIED BY '…'`.
+    sql_password: Regex,
+    /// What follows a private key's BEGIN line (base64, escaped line breaks, the END line).
+    pem: Regex,
+    /// A value that is code, not a secret: an identifier or a dotted name without digits.
+    identifier: Regex,
+}
+
+fn shown() -> &'static Shown {
+    static S: OnceLock<Shown> = OnceLock::new();
+    S.get_or_init(|| Shown {
+        assign: Regex::new(concat!(
+            r#"(?:^|[^A-Za-z0-9_$])([A-Za-z_$][A-Za-z0-9_$]*)["'`]?\]?\s*(?::\s*[A-Za-z0-9_\[\]., |]+?\s*)?(?:===?|!==?|:=|=|:)\s*(?:[rRbBuUfF]{1,2})?"#,
+            lit!()
+        ))
+        .unwrap(),
+        env_default: Regex::new(concat!(
+            r#"(?i:get|getenv|config|env|setdefault|pop|str|secret)\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*,\s*(?:default\s*=\s*)?(?:[rRbBuUfF]{1,2})?"#,
+            lit!()
+        ))
+        .unwrap(),
+        // After code (a name, a call, a subscript, a string), not after prose ("…, or `x`").
+        fallback: Regex::new(
+            r#"[A-Za-z0-9_$)\]"']\s*(?:\|\||\?\?|\bor\b)\s*(?:[rRbBuUfF]{1,2})?(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')"#,
+        )
+        .unwrap(),
+        bare: Regex::new(r#"([A-Za-z_$][A-Za-z0-9_$.-]*)["']?[ \t]*[=:][ \t]*"#).unwrap(),
+        url_password: Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'"`]*:([^\s/'"`]+)@"#).unwrap(),
+        bearer: Regex::new(r"\b(?i:bearer|basic)\s+([A-Za-z0-9._~+/-]{8,}=*)").unwrap(),
+        jwt: Regex::new(r"\b(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})").unwrap(),
+        sql_password: Regex::new(r"(?i)\b(?:password|identified\s+by)\s+'([^'\n]+)'").unwrap(),
+        pem: Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----([A-Za-z0-9+/=\\ \t:,-]*)").unwrap(),
+        identifier: Regex::new(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$").unwrap(),
+    })
+}
+
+/// Whether a quoted value is a reference to a secret kept elsewhere (`${DB_PASSWORD}`,
+/// `{{ password }}`, `%(password)s`, `$TOKEN`, `<token>`), already masked, or empty.
+fn is_reference(v: &str) -> bool {
+    let t = v.trim();
+    t.is_empty()
+        || (t.contains("${") && !t.contains(":-"))
+        || (t.starts_with('{') && t.contains('}'))
+        || t.contains("{{")
+        || t.contains("%(")
+        || (t.starts_with('$') && t[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        || (t.starts_with('<') && t.ends_with('>'))
+        || t.chars().skip(4).all(|c| c == '*') && t.contains('*')
+}
+
+/// Whether an unquoted value is code or a word rather than a secret: a name or dotted name
+/// without digits (`password=password`, `api_key: settings.API_KEY`, `token: str`, `None`),
+/// words (`dummy-key`), a short number, a variable.
+fn is_code_value(v: &str) -> bool {
+    let v = v.trim_end_matches(['!', '?', '…']).replace("?.", ".").replace("!.", ".");
+    let v = v.as_str();
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    (digits == 0 && shown().identifier.is_match(v))
+        || (digits == v.len() && v.len() < 6)
+        || v.starts_with('$')
+        || v.starts_with('%')
+        || v.starts_with('*')
+        || is_word_shaped(v)
+}
+
+/// Whether a quoted value given to a credential name is plainly not a secret: a word or a name
+/// (`"invalid_password"`, `"auth.show_password"`), words with spaces and no digit (a label), a
+/// short number (a flag), a path or URL (URL passwords are matched on their own), a version.
+fn is_plain_value(v: &str) -> bool {
+    let t = v.trim();
+    let digits = t.bytes().filter(u8::is_ascii_digit).count();
+    is_word_shaped(t)
+        || (digits == 0 && t.contains(char::is_whitespace))
+        || !t.contains(|c: char| c.is_alphanumeric())
+        || (digits == t.len() && t.len() < 6)
+        || t.starts_with('/')
+        || t.starts_with("./")
+        || t.starts_with("http")
+        || t.contains("://")
+        || (t.trim_start_matches(['^', '~', '>', '=', '<']).starts_with(|c: char| c.is_ascii_digit())
+            && t.bytes().all(|b| b.is_ascii_digit() || b".^~<>=-xX*".contains(&b)))
+}
+
+/// The secrets in a piece of text that is about to be shown (a source line or an excerpt of
+/// one): known token formats, private-key material, passwords in URLs, bearer tokens, JWTs,
+/// and values given to credential names (`SECRET_KEY = "…"`, `password: …`, `--token=…`,
+/// `getenv("API_TOKEN", "…")`). Broader than `secret-hardcoded` on purpose: a value redacted
+/// that was not a secret costs a few characters of a frame, a secret shown is a leak.
+pub fn secret_spans(text: &str) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    let keep4 = |s: &str| if s.chars().count() >= 12 { 4 } else { 0 };
+    let mut push = |start: usize, end: usize, keep: usize| {
+        if end > start {
+            spans.push(Span { start, end, keep });
+        }
+    };
+    // Known token formats (byte regexes on ASCII patterns; ranges are at ASCII boundaries).
+    let bytes = text.as_bytes();
+    let set = format_set().matches(bytes);
+    for i in set.iter() {
+        for caps in format_regex(i).captures_iter(bytes) {
+            let Some(m) = caps.get(1) else { continue };
+            let Some(s) = text.get(m.start()..m.end()) else { continue };
+            let s = s.trim_end();
+            if is_reference(s) {
+                continue;
+            }
+            push(m.start(), m.start() + s.len(), if FORMATS[i].id == "private-key" { 0 } else { keep4(s) });
+        }
+    }
+    let p = shown();
+    for c in p.pem.captures_iter(text) {
+        if let Some(m) = c.get(1) {
+            push(m.start(), m.end(), 0);
+        }
+    }
+    for re in [&p.url_password, &p.bearer, &p.jwt, &p.sql_password] {
+        for c in re.captures_iter(text) {
+            if let Some(m) = c.get(1) {
+                let v = m.as_str();
+                let bearer = re.as_str() == p.bearer.as_str();
+                // `Basic authentication` is prose: a credential has a digit or base64's `+/=`.
+                let credential_like = v.bytes().any(|b| b.is_ascii_digit())
+                    || v.ends_with('=')
+                    || (v.len() >= 16 && v.bytes().any(|b| b == b'+' || b == b'/'));
+                if !is_reference(v) && (!bearer || credential_like) {
+                    push(m.start(), m.end(), keep4(m.as_str()));
+                }
+            }
+        }
+    }
+    // A fallback literal, when the statement it ends names a credential.
+    for c in p.fallback.captures_iter(text) {
+        let (Some(all), Some(v)) = (c.get(0), (1..=3).find_map(|i| c.get(i))) else { continue };
+        let statement = text[..all.start()].rsplit([';', '\n']).next().unwrap_or("");
+        let names_credential =
+            statement.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$')).any(is_credential_name);
+        if names_credential && !is_reference(v.as_str()) && !is_plain_value(v.as_str()) {
+            push(v.start(), v.end(), keep4(v.as_str()));
+        }
+    }
+    for re in [&p.assign, &p.env_default] {
+        for c in re.captures_iter(text) {
+            let (Some(name), Some(v)) = (c.get(1), (2..=4).find_map(|i| c.get(i))) else { continue };
+            if is_credential_name(name.as_str()) && !is_reference(v.as_str()) && !is_plain_value(v.as_str()) {
+                push(v.start(), v.end(), keep4(v.as_str()));
+            }
+        }
+    }
+    // Names followed by `=` or `:` and an unquoted value; matched without the value, so that
+    // `TODO: password=…` gives both `TODO` and `password` a turn.
+    for c in p.bare.captures_iter(text) {
+        let (Some(all), Some(name)) = (c.get(0), c.get(1)) else { continue };
+        let rest = &text[all.end()..];
+        let len = rest.find(|ch: char| ch.is_whitespace() || "\"'`,;(){}[]<>&".contains(ch)).unwrap_or(rest.len());
+        // A shell default (`${PASSWORD:-value}`) starts after its `-`.
+        let lead = usize::from(rest.starts_with('-') && text[..all.end()].ends_with(':'));
+        let v = &rest[lead..len.max(lead)];
+        let call = rest[len..].starts_with('(');
+        // `x = ch_token_1` in code: a variable, though it has digits.
+        let spaced = text[..all.end()].trim_end().strip_suffix('=').is_some_and(|b| b.ends_with(' '));
+        let call = call || (spaced && v.contains(['_', '.']) && shown().identifier.is_match(v));
+        if !v.is_empty() && !v.starts_with('=') && !call && is_credential_name(name.as_str()) && !is_code_value(v) {
+            push(all.end() + lead, all.end() + len, keep4(v));
+        }
+    }
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match merged.last_mut() {
+            Some(last) if s.start < last.end => {
+                if s.end > last.end {
+                    last.end = s.end;
+                }
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
 }

@@ -818,17 +818,28 @@ impl SettingsIndex {
                 m.dev = dev;
             }
         }
+        // A root is a module no other settings module star-imports. In a star-import cycle
+        // (`a.py: from .b import *`, `b.py: from .a import *`) each member is imported by
+        // another, so the unit is the cycle, a strongly connected component: when no settings
+        // module outside it imports any of its members, each member is a root (either may be
+        // the one DJANGO_SETTINGS_MODULE names; `replay` breaks the cycle where Python's
+        // partial import does).
+        let settings_edges: Vec<Vec<usize>> =
+            (0..n).map(|i| if is_settings[i] { imports[i].clone() } else { Vec::new() }).collect();
+        let comp = components(&settings_edges);
         let mut imported = vec![false; n];
-        for i in 0..n {
-            if is_settings[i] {
-                for &t in &imports[i] {
-                    imported[t] = true;
+        for (i, targets) in settings_edges.iter().enumerate() {
+            for &t in targets {
+                if comp[t] != comp[i] {
+                    imported[comp[t]] = true;
                 }
             }
         }
         let mut index = SettingsIndex { modules, roots: Vec::new(), open: Vec::new() };
         for i in 0..n {
-            if is_settings[i] && !index.modules[i].dev && (!imported[i] || force(&index.modules[i].rel) == Some(false))
+            if is_settings[i]
+                && !index.modules[i].dev
+                && (!imported[comp[i]] || force(&index.modules[i].rel) == Some(false))
             {
                 let mut env = Env::new();
                 let mut open = false;
@@ -890,6 +901,61 @@ impl SettingsIndex {
     pub fn module(&self, idx: usize) -> &Module {
         &self.modules[idx]
     }
+}
+
+/// Strongly connected components of a graph given as adjacency lists (Tarjan's algorithm,
+/// with an explicit stack: no recursion however long a chain): `comp[v]` is the component of
+/// `v`, numbered from 0 and below `edges.len()`.
+fn components(edges: &[Vec<usize>]) -> Vec<usize> {
+    const NONE: usize = usize::MAX;
+    let n = edges.len();
+    let (mut index, mut low, mut comp) = (vec![NONE; n], vec![0; n], vec![NONE; n]);
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let (mut next, mut ncomp) = (0, 0);
+    for s in 0..n {
+        if index[s] != NONE {
+            continue;
+        }
+        // (vertex, next edge to follow)
+        let mut call = vec![(s, 0)];
+        index[s] = next;
+        low[s] = next;
+        next += 1;
+        stack.push(s);
+        on_stack[s] = true;
+        while let Some(&(v, e)) = call.last() {
+            if let Some(&w) = edges[v].get(e) {
+                call.last_mut().expect("non-empty").1 += 1;
+                if index[w] == NONE {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(u, _)) = call.last() {
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    comp[w] = ncomp;
+                    if w == v {
+                        break;
+                    }
+                }
+                ncomp += 1;
+            }
+        }
+    }
+    comp
 }
 
 /// Gives list elements that have no location yet the location of the statement that made them.
@@ -1007,5 +1073,25 @@ pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
         V::List(items) => items.iter().map(|e| (e.v.clone(), e.at, e.fallback || b.value.fallback)).collect(),
         V::Str(s) => vec![(V::Str(s.clone()), b.at, b.value.fallback)],
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::components;
+
+    #[test]
+    fn components_of_cycles_chains_and_self_loops() {
+        // 0 -> 1 -> 2 -> 1 (cycle {1, 2}), 3 -> 3 (self loop), 4 alone, 5 -> 0.
+        let edges = vec![vec![1], vec![2], vec![1], vec![3], vec![], vec![0]];
+        let c = components(&edges);
+        assert_eq!(c[1], c[2]);
+        let mut distinct = vec![c[0], c[1], c[3], c[4], c[5]];
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 5);
+        // A chain of 100,000 star imports: no recursion, no stack overflow.
+        let long: Vec<Vec<usize>> = (0..100_000).map(|i| if i + 1 < 100_000 { vec![i + 1] } else { vec![0] }).collect();
+        assert!(components(&long).iter().all(|&x| x == 0));
     }
 }

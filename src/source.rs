@@ -95,6 +95,18 @@ pub struct SourceFile {
     pub decode_note: Option<String>,
     tree: OnceLock<Option<tree_sitter::Tree>>,
     parse_note: OnceLock<String>,
+    /// Characters before every `MARK`-th byte, built the first time a column is asked for far
+    /// into a long line, so that each finding on a minified line costs the same whatever the
+    /// line's length.
+    char_marks: OnceLock<Vec<usize>>,
+}
+
+/// Bytes between two entries of `char_marks`.
+const MARK: usize = 1024;
+
+/// Characters in `b` (valid UTF-8 cut anywhere): the bytes that do not continue a character.
+fn count_chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&x| (x as i8) >= -0x40).count()
 }
 
 impl SourceFile {
@@ -108,6 +120,7 @@ impl SourceFile {
             decode_note: None,
             tree: OnceLock::new(),
             parse_note: OnceLock::new(),
+            char_marks: OnceLock::new(),
         }
     }
 
@@ -162,11 +175,95 @@ impl SourceFile {
         let lines = self.lines();
         let line = lines.line_of(offset);
         let start = lines.line_start(line);
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = if offset - start <= 4 * MARK {
+            self.text.get(start..offset).map_or(offset - start, |s| s.chars().count())
+        } else {
+            self.chars_before(offset) - self.chars_before(start)
+        };
         (line + 1, col + 1)
+    }
+
+    /// Characters in the text before byte `offset`, in at most `MARK` steps.
+    fn chars_before(&self, offset: usize) -> usize {
+        let b = self.text.as_bytes();
+        let marks = self.char_marks.get_or_init(|| {
+            let mut n = 0;
+            b.chunks(MARK)
+                .map(|c| {
+                    let before = n;
+                    n += count_chars(c);
+                    before
+                })
+                .collect()
+        });
+        let offset = offset.min(b.len());
+        let k = offset / MARK;
+        marks.get(k).map_or(0, |m| m + count_chars(&b[k * MARK..offset]))
+    }
+
+    /// The text of 0-based `line` shown for a finding at byte `offset` of it (a window when the
+    /// line is long, as `finding::clip_line` cuts it), with the characters left out before it.
+    /// It costs the same whatever the length of the line.
+    pub fn line_window(&self, line: usize, offset: usize) -> (&str, usize) {
+        let whole = self.line_text(line);
+        let start = self.lines().line_start(line);
+        let end = start + whole.len();
+        if whole.len() <= crate::finding::MAX_SNIPPET
+            || self.chars_before(end) - self.chars_before(start) <= crate::finding::MAX_SNIPPET
+        {
+            return (whole, 0);
+        }
+        // The window opens MAX_SNIPPET / 4 characters before the offset, or at the line start.
+        let mut at = offset.clamp(start, end);
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let col = self.chars_before(at) - self.chars_before(start);
+        let back = col.min(crate::finding::MAX_SNIPPET / 4);
+        let from_byte = match back {
+            0 => at,
+            _ => start + self.text[start..at].char_indices().rev().nth(back - 1).map_or(0, |(i, _)| i),
+        };
+        let rest = &self.text[from_byte..end];
+        let to = rest.char_indices().nth(crate::finding::MAX_SNIPPET).map_or(rest.len(), |(i, _)| i);
+        (&rest[..to], col - back)
     }
 
     pub fn slice(&self, start: usize, end: usize) -> &str {
         self.text.get(start..end).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::clip_line;
+
+    #[test]
+    fn columns_and_windows_on_long_lines_match_the_plain_computation() {
+        let line: String = (0..3000)
+            .map(|i| {
+                if i % 7 == 0 {
+                    'é'
+                } else if i % 11 == 0 {
+                    '😀'
+                } else {
+                    'a'
+                }
+            })
+            .collect();
+        let text = format!("x = 1\n{line}\r\nend\n");
+        let class = crate::classify::classify("a.py", b"");
+        let f = SourceFile::new("a.py".into(), "a.py".into(), class, text.clone());
+        let start = 6;
+        for (k, (i, _)) in line.char_indices().enumerate().step_by(97) {
+            let offset = start + i;
+            let col = line[..i].chars().count() + 1;
+            assert_eq!(f.position(offset), (2, col), "offset {offset}");
+            let (window, from) = f.line_window(1, offset);
+            assert_eq!((window.to_string(), from), clip_line(&line, col), "char {k}");
+        }
+        assert_eq!(f.line_window(0, 2), ("x = 1", 0));
+        assert_eq!(f.position(text.len()), (4, 1));
     }
 }

@@ -76,8 +76,14 @@ fn opener_outside_quotes(before: &str) -> bool {
     false
 }
 
-/// Whether a finding of `rule` on 1-based `line` is suppressed.
+/// Whether a finding of `rule` on 1-based `line` is suppressed. `sups` is in line order (as
+/// `parse` returns it), so only the markers on the line and the line above are looked at: a
+/// file with many markers and many findings costs a binary search per finding, not a scan.
 pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
     let l0 = line.saturating_sub(1);
-    sups.iter().any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
+    let from = sups.partition_point(|s| s.line + 1 < l0);
+    sups[from..]
+        .iter()
+        .take_while(|s| s.line <= l0)
+        .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
 }

@@ -85,8 +85,99 @@ fn is_skipped_dir_name(path: &Path) -> bool {
     SKIP_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info")
 }
 
+/// An ignore file the `ignore` crate would read in `dir` that is not safe to read: not a regular
+/// file (a symlink to /dev/zero, a FIFO) or over 4 MiB. The crate reads `.gitignore`, `.ignore`
+/// and `.git/info/exclude` itself (to the end, blocking on a FIFO), so they are checked before
+/// the walk enters a folder. Three `stat` calls a folder, nearly all of them answered "no such
+/// file".
+fn hostile_ignore_file(dir: &Path) -> Option<WalkNote> {
+    let check = |path: PathBuf| -> Option<WalkNote> {
+        let why = match std::fs::metadata(&path) {
+            Err(_) => return None,
+            Ok(m) if m.is_dir() => return None,
+            Ok(m) if m.is_file() && m.len() <= crate::fsread::SMALL_FILE_CAP => return None,
+            Ok(m) if m.is_file() => format!("{} bytes, over the {} byte limit", m.len(), crate::fsread::SMALL_FILE_CAP),
+            Ok(_) => "not a regular file (FIFO, socket or device)".to_string(),
+        };
+        let message = format!("{why}: not read, so ignore files do not apply in this folder and below");
+        Some(WalkNote { path, message })
+    };
+    if let Some(n) = check(dir.join(".gitignore")).or_else(|| check(dir.join(".ignore"))) {
+        return Some(n);
+    }
+    let exclude = dir.join(".git/info/exclude");
+    match std::fs::metadata(&exclude) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
+        _ => return check(exclude),
+    }
+    // `.git` is a file (a worktree or submodule): the crate reads its first line, the git dir's
+    // `commondir` and the common dir's `info/exclude`.
+    let dotgit = dir.join(".git");
+    if let Some(n) = check(dotgit.clone()) {
+        return Some(n);
+    }
+    let text = crate::fsread::read_text_capped(&dotgit, crate::fsread::SMALL_FILE_CAP).ok()?;
+    let gitdir = PathBuf::from(text.lines().next()?.strip_prefix("gitdir: ")?);
+    if let Some(n) = check(gitdir.join("commondir")) {
+        return Some(n);
+    }
+    let common = crate::fsread::read_text_capped(&gitdir.join("commondir"), crate::fsread::SMALL_FILE_CAP).ok()?;
+    let common = common.lines().next()?;
+    let common = if common.starts_with('.') { gitdir.join(common) } else { PathBuf::from(common) };
+    check(common.join("info/exclude"))
+}
+
 /// Walks `paths` (directories) and returns regular files, sorted, plus notes.
+///
+/// A folder whose ignore file is not safe to read (see `hostile_ignore_file`) gets a note and is
+/// walked apart, with no ignore file read in it or below: more files are looked at, never fewer.
 pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, Vec<WalkNote>), String> {
+    let files = Mutex::new(Vec::new());
+    let notes = Mutex::new(Vec::new());
+    let venvs = Mutex::new(Vec::new());
+    let plain_dirs = Mutex::new(Vec::new());
+    let mut with_ignores = Vec::new();
+    let mut without = Vec::new();
+    for p in paths {
+        // The crate reads the ignore files of the folder walked and of every folder above it.
+        let hostile: Vec<WalkNote> = p.ancestors().filter_map(hostile_ignore_file).collect();
+        if hostile.is_empty() {
+            with_ignores.push(p.clone());
+        } else {
+            notes.lock().unwrap().extend(hostile);
+            without.push(p.clone());
+        }
+    }
+    let sinks = Sinks { files: &files, notes: &notes, venvs: &venvs, plain_dirs: &plain_dirs };
+    if !with_ignores.is_empty() {
+        walk_some(&with_ignores, opts, true, &sinks)?;
+    }
+    without.extend(plain_dirs.lock().unwrap().drain(..));
+    if !without.is_empty() {
+        walk_some(&without, opts, false, &sinks)?;
+    }
+    let venvs: Vec<PathBuf> = venvs.into_inner().unwrap();
+    let in_venv = |p: &Path| venvs.iter().any(|v| p.starts_with(v) && !paths.iter().any(|r| r.starts_with(v)));
+    let mut files: Vec<PathBuf> = files.into_inner().unwrap();
+    files.retain(|f| !in_venv(f));
+    files.sort_unstable_by(|a, b| path_order(a, b));
+    files.dedup();
+    let mut notes = notes.into_inner().unwrap();
+    notes.retain(|n| !in_venv(&n.path));
+    notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    Ok((files, notes))
+}
+
+struct Sinks<'a> {
+    files: &'a Mutex<Vec<PathBuf>>,
+    notes: &'a Mutex<Vec<WalkNote>>,
+    venvs: &'a Mutex<Vec<PathBuf>>,
+    /// Folders found with an unsafe ignore file, to walk without ignore files.
+    plain_dirs: &'a Mutex<Vec<PathBuf>>,
+}
+
+/// One parallel walk of `paths`, reading ignore files or none at all.
+fn walk_some(paths: &[PathBuf], opts: &WalkOptions<'_>, ignores: bool, sinks: &Sinks<'_>) -> Result<(), String> {
     let mut builder = WalkBuilder::new(&paths[0]);
     for p in &paths[1..] {
         builder.add(p);
@@ -96,28 +187,40 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, 
         ov.add(&format!("!{glob}")).map_err(|e| format!("invalid exclude glob `{glob}`: {e}"))?;
     }
     let overrides = ov.build().map_err(|e| e.to_string())?;
+    // Folders with an unsafe ignore file, and their notes (the filter must own what it uses).
+    let hostile: std::sync::Arc<Mutex<Vec<(PathBuf, WalkNote)>>> = Default::default();
+    let found = hostile.clone();
     builder
         .hidden(false)
-        .git_ignore(true)
+        .git_ignore(ignores)
         .git_global(false)
-        .git_exclude(true)
+        .git_exclude(ignores)
         .require_git(false)
-        .ignore(true)
-        .parents(true)
+        .ignore(ignores)
+        .parents(ignores)
         .follow_links(false)
         .overrides(overrides)
         .threads(opts.threads)
-        .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir()) && e.depth() > 0 && is_skipped_dir_name(e.path()))
+        .filter_entry(move |e| {
+            if !e.file_type().is_some_and(|t| t.is_dir()) || e.depth() == 0 {
+                return true;
+            }
+            if is_skipped_dir_name(e.path()) {
+                return false;
+            }
+            if ignores {
+                if let Some(note) = hostile_ignore_file(e.path()) {
+                    found.lock().unwrap().push((e.path().to_path_buf(), note));
+                    return false;
+                }
+            }
+            true
         });
 
-    let files = Mutex::new(Vec::new());
-    let notes = Mutex::new(Vec::new());
-    let venvs = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
-        let files = &files;
-        let notes = &notes;
-        let venvs = &venvs;
+        let files = sinks.files;
+        let notes = sinks.notes;
+        let venvs = sinks.venvs;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -166,16 +269,11 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, 
             WalkState::Continue
         })
     });
-    let venvs: Vec<PathBuf> = venvs.into_inner().unwrap();
-    let in_venv = |p: &Path| venvs.iter().any(|v| p.starts_with(v) && !paths.iter().any(|r| r.starts_with(v)));
-    let mut files: Vec<PathBuf> = files.into_inner().unwrap();
-    files.retain(|f| !in_venv(f));
-    files.sort_unstable_by(|a, b| path_order(a, b));
-    files.dedup();
-    let mut notes = notes.into_inner().unwrap();
-    notes.retain(|n| !in_venv(&n.path));
-    notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
-    Ok((files, notes))
+    for (dir, note) in std::mem::take(&mut *hostile.lock().unwrap()) {
+        sinks.plain_dirs.lock().unwrap().push(dir);
+        sinks.notes.lock().unwrap().push(note);
+    }
+    Ok(())
 }
 
 /// The order of `Path::cmp` (component by component) for the clean paths a walk yields, as a

@@ -281,7 +281,7 @@ fn env_files_in_a_git_repository() {
     );
 
     // Untracked and not ignored: one `git add .` away.
-    p.write("deploy/prod.env", "DB_PASSWORD=x\n");
+    p.write("deploy/prod.env", "DB_PASSWORD=Prod-Db-Pw-7731\n");
     let o = p.run(&["check", "--format", "json", "--select", "env-file-committed"]);
     assert_eq!(triples(&o), vec![t("env-file-committed", ".env", 1), t("env-file-committed", "deploy/prod.env", 1)]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -402,4 +402,30 @@ fn dependency_build_and_virtualenv_folders_are_not_walked() {
     // Pointed at the virtualenv itself, preflight checks it.
     let o = p.run(&["check", "--format", "json", "--select", "console-log", "web/env"]);
     assert_eq!(triples(&o), [t("console-log", "web/env/lib/helper.js", 1)]);
+}
+
+/// A debugger word only in comments and strings of a Python file (a generated module's
+/// `#import pdb`, a docstring) costs no parse: the lexical gate sees it is not code. A word in
+/// code is parsed and reported as before.
+#[test]
+fn debugger_words_in_comments_cost_no_parse() {
+    let p = Project::new(&[(
+        "schema/generated.py",
+        "#import pdb\n\"\"\"Call pdb.set_trace() to debug.\"\"\"\nNAME = 'breakpoint'\n\nclass A:\n    x = 1\n",
+    )]);
+    let parses = |p: &Project| {
+        let o = std::process::Command::new(bin())
+            .args(["check", "--select", "debugger-statement", "--format", "json"])
+            .current_dir(p.path())
+            .env("PREFLIGHT_TIMINGS", "1")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        let last = err.lines().rfind(|l| l.contains("parses so far:")).unwrap_or_default().to_string();
+        let n: usize = last.split("parses so far: ").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap();
+        (n, triples(&o))
+    };
+    assert_eq!(parses(&p), (0, vec![]));
+    p.write("schema/generated.py", "#import pdb\nimport pdb\n");
+    assert_eq!(parses(&p), (1, vec![t("debugger-statement", "schema/generated.py", 2)]));
 }

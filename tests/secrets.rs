@@ -125,3 +125,52 @@ fn no_output_format_prints_a_secret_in_full() {
         }
     }
 }
+
+/// Issue 18: a committed dotenv file is judged by what it holds. Credentials: one finding per
+/// file naming the keys to rotate (never their values), and one secret-hardcoded finding per
+/// value; machine-local files always; dev-stack settings, paths and public build variables never.
+#[test]
+fn committed_dotenv_files_are_judged_by_their_values() {
+    let p = Project::new(&[]);
+    p.git(&["init", "-q"]);
+    p.write("backend/.env", "DEBUG=0\nSECRET_KEY=Qz8-live-K3y-7741-wxyz\nCACHE_URL=redis://:Cache-Pw-5521@cache:6379/0\n# REDIS_PASSWORD=old\n");
+    p.write("contrib/app.env", "APP_ROOT=/opt/app\nDB_ENGINE=sqlite3\n");
+    p.write("web/.env", "VITE_API_URL=https://api.example.com\n");
+    p.write("web/.env.local", "VITE_API_URL=http://localhost\n");
+    p.write("site/.env.production", "NEXT_PUBLIC_API_SECRET=Pub-Secr3t-8812-live\n");
+    p.git(&["add", "-A"]);
+    let o = p.run(&["check", "--format", "json", "--select", "env-file-committed,secret-hardcoded"]);
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("env-file-committed", "backend/.env", 1),
+            t("secret-hardcoded", "backend/.env", 2),
+            t("secret-hardcoded", "backend/.env", 3),
+            t("env-file-committed", "site/.env.production", 1),
+            t("secret-hardcoded", "site/.env.production", 1),
+            t("env-file-committed", "web/.env.local", 1),
+        ]
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let msg = |path: &str| {
+        v.as_array().unwrap().iter().find(|f| f["path"] == path && f["rule"] == "env-file-committed").unwrap()
+            ["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        msg("backend/.env"),
+        "`backend/.env` is committed to git and holds credentials (`SECRET_KEY`, `CACHE_URL`): remove it with \
+         `git rm --cached backend/.env`, add `.env` to .gitignore, commit a `.env.example` with placeholders, \
+         and rotate SECRET_KEY, CACHE_URL"
+    );
+    assert!(msg("site/.env.production")
+        .contains("`NEXT_PUBLIC_API_SECRET` has a public prefix, so the bundler ships it to every browser"));
+    assert!(msg("web/.env.local")
+        .starts_with("`web/.env.local` is committed to git (a machine-local file, never committed by convention)"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for value in ["Qz8-live-K3y-7741-wxyz", "Cache-Pw-5521", "Pub-Secr3t-8812-live"] {
+        assert!(!out.contains(value), "{value} in clear: {out}");
+    }
+}

@@ -1,5 +1,7 @@
 //! GitHub Actions workflow commands: one `::error|warning|notice file=…,line=…::message` line
-//! per finding, so findings show as annotations in a plain workflow run.
+//! per finding, so findings show as annotations in a plain workflow run. File names and
+//! messages are sanitised first (`super::sanitize`), then escaped by the workflow-command rules,
+//! so a file name cannot end the command early or start another one.
 
 use crate::finding::{Finding, Level};
 
@@ -15,13 +17,13 @@ fn property(s: &str) -> String {
 
 pub fn render(findings: &[Finding]) -> String {
     let mut out = String::new();
-    for f in findings {
+    for f in super::by_level(findings) {
         let cmd = match f.level {
             Level::Error => "error",
             Level::Warning => "warning",
             Level::Note => "notice",
         };
-        let mut props = format!("file={},line={},col={}", property(&f.path), f.line, f.col);
+        let mut props = format!("file={},line={},col={}", property(&super::sanitize(&f.path)), f.line, f.col);
         if f.end_line > f.line || f.end_col > f.col {
             props.push_str(&format!(",endLine={},endColumn={}", f.end_line, f.end_col));
         }

@@ -22,7 +22,7 @@ pub fn render(findings: &[Finding]) -> String {
             })
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&arr).expect("json");
+    let mut s = super::escape_json_invisible(serde_json::to_string_pretty(&arr).expect("json"));
     s.push('\n');
     s
 }

@@ -5,6 +5,12 @@
 //! fingerprint as `partialFingerprints["preflight/v1"]` (GitHub computes its own
 //! `primaryLocationLineHash`, so that key is left to it). Files that were skipped or only partly
 //! analysed become `toolExecutionNotifications`.
+//!
+//! No `informationUri` or `helpUri`: preflight has no public home yet, and a link to another
+//! project's page would send users to the wrong tool. Each rule's full help travels in the SARIF
+//! itself (`help.text` and `help.markdown`: what, why, example, fix, references), which is what
+//! code scanning shows. When the project has its own repository, add its URL as the driver's
+//! `informationUri` and `{url}#<rule-id>` as each rule's `helpUri`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +26,6 @@ use crate::engine::Outcome;
 use crate::finding::Level;
 use crate::registry::{RuleMeta, RULES};
 
-pub const INFORMATION_URI: &str = "https://github.com/preflight-dev/preflight";
 pub const FINGERPRINT_KEY: &str = "preflight/v1";
 
 /// Options that come from the command line and the environment.
@@ -29,6 +34,8 @@ pub struct SarifOptions {
     pub category: Option<String>,
     /// (repository URL, commit) when run in a git checkout.
     pub provenance: Option<(String, Option<String>, Option<String>)>,
+    /// The config file the run used (`invocations[0].properties.configFile`, a file URI).
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 fn level_str(l: Level) -> &'static str {
@@ -39,10 +46,27 @@ fn level_str(l: Level) -> &'static str {
     }
 }
 
-/// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`).
+/// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`). The bytes
+/// of a name that is not UTF-8, written `\xNN` in the path (`engine::path_text`), are encoded as
+/// themselves: the URI names the file on disk.
 pub fn uri_path(rel: &str) -> String {
-    let mut out = String::with_capacity(rel.len());
-    for &b in rel.as_bytes() {
+    let mut bytes = Vec::with_capacity(rel.len());
+    let mut rest = rel.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        let hex = |t: &[u8]| std::str::from_utf8(t).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, tail) {
+            (b'\\', [b'x', h1, h2, after @ ..]) if hex(&[*h1, *h2]).is_some() => {
+                bytes.extend(hex(&[*h1, *h2]));
+                rest = after;
+            }
+            _ => {
+                bytes.push(b);
+                rest = tail;
+            }
+        }
+    }
+    let mut out = String::with_capacity(bytes.len());
+    for b in bytes {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(b as char);
         } else {
@@ -89,14 +113,20 @@ fn rule_descriptor(r: &RuleMeta) -> ReportingDescriptor {
         // GitHub's convention for CWE tags.
         tags.push(format!("external/cwe/{}", cwe.to_lowercase()));
     }
-    let help_text = format!("{}\n\nWhy: {}\n\nUse instead:\n{}", r.what, r.why, r.use_instead);
+    let mut help_text =
+        format!("{}\n\nWhy: {}\n\nExample:\n{}\n\nUse instead:\n{}", r.what, r.why, r.example, r.use_instead);
+    if !r.references.is_empty() {
+        help_text.push_str("\n\nReferences:");
+        for u in r.references {
+            help_text.push_str(&format!("\n- {u}"));
+        }
+    }
     ReportingDescriptor::builder()
         .id(r.id)
         .name(r.name)
         .short_description(MultiformatMessageString::builder().text(r.summary).build())
         .full_description(MultiformatMessageString::builder().text(r.what).build())
         .help(MultiformatMessageString::builder().text(help_text).markdown(rule_markdown(r)).build())
-        .help_uri(format!("{INFORMATION_URI}#{}", r.id))
         .default_configuration(ReportingConfiguration::builder().level(json!(level_str(r.level))).build())
         .properties(PropertyBag::builder().tags(tags).additional_properties(props).build())
         .build()
@@ -117,7 +147,6 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .name("preflight")
         .version(env!("CARGO_PKG_VERSION"))
         .semantic_version(env!("CARGO_PKG_VERSION"))
-        .information_uri(INFORMATION_URI)
         .rules(rules)
         .build();
 
@@ -164,14 +193,20 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
                 .build()
         })
         .collect();
-    let invocation = if notifications.is_empty() {
+    let mut invocation = if notifications.is_empty() {
         Invocation::builder().execution_successful(true).build()
     } else {
         Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build()
     };
+    if let Some(config) = &opts.config_file {
+        let uri = format!("file://{}", uri_path(&config.to_string_lossy().replace('\\', "/")));
+        let mut props = BTreeMap::new();
+        props.insert("configFile".to_string(), json!(uri));
+        invocation.properties = Some(PropertyBag::builder().additional_properties(props).build());
+    }
 
     let mut base = BTreeMap::new();
-    let root_uri = format!("file://{}/", uri_path(&root.to_string_lossy().replace('\\', "/")).trim_end_matches('/'));
+    let root_uri = format!("file://{}/", uri_path(&crate::engine::path_text(root)).trim_end_matches('/'));
     base.insert("%SRCROOT%".to_string(), ArtifactLocation::builder().uri(root_uri).build());
 
     let mut run = Run::builder()
@@ -197,7 +232,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build();
-    let mut s = serde_json::to_string_pretty(&log).expect("sarif");
+    let mut s = super::escape_json_invisible(serde_json::to_string_pretty(&log).expect("sarif"));
     s.push('\n');
     s
 }

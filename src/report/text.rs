@@ -32,9 +32,17 @@ fn level_code(l: Level) -> &'static str {
 
 pub fn findings(outcome: &Outcome, style: &Style) -> String {
     let mut out = String::new();
-    for f in &outcome.findings {
+    for f in super::by_level(&outcome.findings) {
         finding(&mut out, f, style);
     }
+    out
+}
+
+/// One finding as the text report shows it (location, message, source line with a caret, help),
+/// without colour: the code frame of the HTML report.
+pub fn frame(f: &Finding) -> String {
+    let mut out = String::new();
+    finding(&mut out, f, &Style { color: false });
     out
 }
 

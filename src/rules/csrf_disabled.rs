@@ -73,6 +73,7 @@ impl Rule for CsrfDisabled {
             }
         }
         let is_exempt = |s: &str| names.iter().any(|n| n == last(s));
+        let sessions = sessions_possible(ctx.project);
         crate::parse::for_each_node(tree.root_node(), |n| match n.kind() {
             "decorator" => {
                 let Some(expr) = n.named_child(0) else { return };
@@ -100,7 +101,15 @@ impl Rule for CsrfDisabled {
                     // A method: name its class.
                     enclosing_class(decorated, src).map_or(name.to_string(), |c| format!("{c}.{name}"))
                 };
-                out.push((n.start_byte(), n.end_byte(), message(&target)));
+                // A method is judged with its class: the class's other methods handle the request.
+                let view = if decorated.kind() == "function_definition" {
+                    enclosing_class_node(decorated).unwrap_or(decorated)
+                } else {
+                    decorated
+                };
+                if let Some(msg) = judge(view, &target, tree.root_node(), src, sessions) {
+                    out.push((n.start_byte(), n.end_byte(), msg));
+                }
             }
             "call" if urls => {
                 let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
@@ -113,7 +122,15 @@ impl Rule for CsrfDisabled {
                 if shown.contains(".as_view") && DRF.iter().any(|d| last(class).ends_with(d)) {
                     return;
                 }
-                out.push((n.start_byte(), n.end_byte(), message(class)));
+                // A view of this module is judged by its code; one imported from elsewhere is not
+                // seen, so it is reported unless the project has no session cookies at all.
+                let msg = match local_def(tree.root_node(), src, class) {
+                    Some(def) => judge(def, class, tree.root_node(), src, sessions),
+                    None => sessions.then(|| message(class)),
+                };
+                if let Some(msg) = msg {
+                    out.push((n.start_byte(), n.end_byte(), msg));
+                }
             }
             _ => {}
         });
@@ -123,26 +140,165 @@ impl Rule for CsrfDisabled {
     }
 }
 
+/// Whether the project may authenticate browsers with a session cookie: false only when settings
+/// modules exist, assign MIDDLEWARE, and none of them mentions SessionMiddleware (an API with
+/// token or JWT headers, such as a GraphQL backend).
+fn sessions_possible(project: &Project) -> bool {
+    let modules: Vec<&str> = project.files.iter().map(|f| f.text.as_str()).filter(|t| t.contains("MIDDLEWARE")).collect();
+    modules.is_empty() || modules.iter().any(|t| t.contains("SessionMiddleware"))
+}
+
+/// The function or class `name` (dotted: its last part) defined at the top level of the module.
+fn local_def<'t>(root: Node<'t>, src: &str, name: &str) -> Option<Node<'t>> {
+    if name.contains('.') {
+        return None;
+    }
+    let mut c = root.walk();
+    let found = root.named_children(&mut c).find_map(|n| {
+        let def = if n.kind() == "decorated_definition" { n.child_by_field_name("definition")? } else { n };
+        (matches!(def.kind(), "function_definition" | "class_definition")
+            && def.child_by_field_name("name").is_some_and(|x| text(x, src) == name))
+        .then_some(def)
+    });
+    found
+}
+
+/// The finding for an exempt view, if it is one: the view authenticates by the session cookie
+/// (reads `request.user` or the session, is wrapped in `login_required`, has a login mixin,
+/// directly or through a function or decorator of the module), or it is a webhook that verifies
+/// nothing. A view authenticated otherwise (an API key or token header, a signed link, a
+/// secret in the URL) or by nothing cannot be abused through a logged-in user's browser.
+fn judge(view: Node<'_>, name: &str, root: Node<'_>, src: &str, sessions: bool) -> Option<String> {
+    if !sessions {
+        return None;
+    }
+    if cookie_auth(view, root, src, 0) {
+        return Some(browser_message(name));
+    }
+    // A receiver that does nothing with the request (a stub) acts on nothing anyone sends.
+    let reads_request = text(view, src).contains("request.");
+    let webhook = is_webhook(name) && reads_request && !verifies(view, root, src, 0) && !has_url_params(view, src);
+    webhook.then(|| {
+        format!(
+            "`{name}` is exempt from CSRF and verifies nothing about the sender: anyone can call it; verify the \
+             sender's signature (e.g. the Stripe-Signature or X-Hub-Signature-256 header) before acting on the request"
+        )
+    })
+}
+
+const LOGIN_DECORATORS: &[&str] =
+    &["login_required", "permission_required", "staff_member_required", "user_passes_test", "superuser_required"];
+const LOGIN_MIXINS: &[&str] = &["LoginRequiredMixin", "PermissionRequiredMixin", "UserPassesTestMixin"];
+
+/// The decorators around a definition.
+fn decorators<'t>(def: Node<'t>) -> Vec<Node<'t>> {
+    let Some(d) = def.parent().filter(|p| p.kind() == "decorated_definition") else { return vec![] };
+    let mut c = d.walk();
+    let found: Vec<Node<'t>> = d.named_children(&mut c).filter(|x| x.kind() == "decorator").collect();
+    found
+}
+
+/// Functions of the module that `def` calls with `request` among the arguments, and the
+/// module's own decorators around it: where the request is also handled.
+fn helpers<'t>(def: Node<'t>, root: Node<'t>, src: &str) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    for d in decorators(def) {
+        let Some(e) = d.named_child(0) else { continue };
+        let e = if e.kind() == "call" { e.child_by_field_name("function").unwrap_or(e) } else { e };
+        out.extend(local_def(root, src, text(e, src)));
+    }
+    crate::parse::for_each_node(def, |n| {
+        if n.kind() != "call" {
+            return;
+        }
+        let Some(f) = n.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return };
+        let passes_request = call_args(n, src).0.iter().any(|a| matches!(text(*a, src), "request" | "self.request"));
+        if passes_request {
+            out.extend(local_def(root, src, text(f, src)).filter(|d| d.id() != def.id()));
+        }
+    });
+    out
+}
+
+fn cookie_auth(def: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
+    use std::sync::OnceLock;
+    static USES: OnceLock<regex::Regex> = OnceLock::new();
+    let uses = USES.get_or_init(|| {
+        regex::Regex::new(r"\brequest\.(user|session|COOKIES)\b|\b(auth\.)?login\(\s*request\b|\bget_user\(\s*request\b").unwrap()
+    });
+    if depth > 3 {
+        return false;
+    }
+    let decorated_login = decorators(def).iter().any(|d| LOGIN_DECORATORS.iter().any(|l| text(*d, src).contains(l)));
+    let mixin = def.kind() == "class_definition"
+        && def.child_by_field_name("superclasses").is_some_and(|b| LOGIN_MIXINS.iter().any(|m| text(b, src).contains(m)));
+    decorated_login
+        || mixin
+        || uses.is_match(text(def, src))
+        || helpers(def, root, src).into_iter().any(|h| cookie_auth(h, root, src, depth + 1))
+}
+
+/// Whether the view (or a function of the module it hands the request to) checks a signature,
+/// a token or a secret.
+fn verifies(def: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
+    use std::sync::OnceLock;
+    static CHECKS: OnceLock<regex::Regex> = OnceLock::new();
+    let checks = CHECKS.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)signature|hmac|compare_digest|unsign|verif|secret|token|authoriz|api_?key|password|signing|hexdigest",
+        )
+        .unwrap()
+    });
+    if depth > 3 {
+        return false;
+    }
+    let body = def.child_by_field_name("body").map_or(def, |b| b);
+    checks.is_match(text(body, src)) || helpers(def, root, src).into_iter().any(|h| verifies(h, root, src, depth + 1))
+}
+
+/// A function view with URL parameters besides the request (`def hook(request, code)`): a
+/// secret or signed value in the URL identifies the caller.
+fn has_url_params(def: Node<'_>, src: &str) -> bool {
+    if def.kind() != "function_definition" {
+        return false;
+    }
+    let Some(params) = def.child_by_field_name("parameters") else { return false };
+    let mut c = params.walk();
+    let count = params
+        .named_children(&mut c)
+        .filter(|p| matches!(p.kind(), "identifier" | "typed_parameter" | "default_parameter" | "typed_default_parameter"))
+        .filter(|p| !matches!(text(*p, src).split([':', '=']).next().unwrap_or("").trim(), "request" | "self"))
+        .count();
+    count > 0
+}
+
+fn is_webhook(view: &str) -> bool {
+    let lower = view.to_lowercase();
+    ["webhook", "hook", "callback", "ipn", "notify", "notification", "stripe", "paypal", "github", "slack"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 fn last(dotted: &str) -> &str {
     dotted.rsplit('.').next().unwrap_or(dotted)
 }
 
 fn message(view: &str) -> String {
-    let lower = view.to_lowercase();
-    let webhook = ["webhook", "hook", "callback", "ipn", "notify", "notification", "stripe", "paypal", "github", "slack"]
-        .iter()
-        .any(|w| lower.contains(w));
-    if webhook {
+    if is_webhook(view) {
         format!(
             "csrf_exempt switches off CSRF protection for `{view}`: if it receives webhooks, verify the sender's \
              signature (e.g. the Stripe-Signature or X-Hub-Signature-256 header) before acting on the request"
         )
     } else {
-        format!(
-            "csrf_exempt switches off CSRF protection for `{view}`, so any site can make a logged-in user's \
-             browser call it: remove it and send the token from the client (the X-CSRFToken header)"
-        )
+        browser_message(view)
     }
+}
+
+fn browser_message(view: &str) -> String {
+    format!(
+        "csrf_exempt switches off CSRF protection for `{view}`, so any site can make a logged-in user's browser call \
+         it: remove it and send the token from the client (the X-CSRFToken header)"
+    )
 }
 
 /// A DRF view: `@api_view` on the function, or a class with a DRF base (also the class
@@ -157,10 +313,14 @@ fn is_drf(def: Node<'_>, src: &str) -> bool {
         }
     }
     let class = if def.kind() == "class_definition" { Some(def) } else { enclosing_class_node(def) };
-    class.and_then(|c| c.child_by_field_name("superclasses")).is_some_and(|b| {
-        let t = text(b, src);
-        DRF.iter().any(|d| t.contains(d))
-    })
+    // DRF's own APIView (or a project's fork of it) exempts its dispatch by design and enforces
+    // CSRF in SessionAuthentication.
+    let own_name = class.and_then(|c| c.child_by_field_name("name")).is_some_and(|n| DRF.contains(&text(n, src)));
+    own_name
+        || class.and_then(|c| c.child_by_field_name("superclasses")).is_some_and(|b| {
+            let t = text(b, src);
+            DRF.iter().any(|d| t.contains(d))
+        })
 }
 
 fn enclosing_class_node(n: Node<'_>) -> Option<Node<'_>> {

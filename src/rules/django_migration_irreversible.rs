@@ -63,7 +63,9 @@ impl Rule for DjangoMigrationIrreversible {
                 continue;
             }
             let first = op.arg(if op.name == "RunPython" { "code" } else { "sql" }, 0).map_or("", |n| text(n, src));
-            let shown: String = first.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(40).collect();
+            // Secrets masked before the cut (`RunSQL("ALTER ROLE app PASSWORD '…'")`).
+            let shown = crate::finding::redact_text(&first.split_whitespace().collect::<Vec<_>>().join(" "));
+            let shown: String = shown.chars().take(40).collect();
             let why = if reverse.is_some() { format!("{param}=None") } else { format!("no {param}") };
             let end = op.call.child_by_field_name("function").map_or(op.call.end_byte(), |f| f.end_byte());
             ctx.report(

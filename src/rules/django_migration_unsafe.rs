@@ -34,16 +34,29 @@ impl Rule for DjangoMigrationUnsafe {
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;
+        // By default only what a next deploy would apply: older migrations already ran.
+        if ctx.project.deploy_migrations.as_ref().is_some_and(|leaves| !leaves.contains(&file.rel)) {
+            return;
+        }
         let Some(tree) = file.tree() else { return };
         let src = file.text.as_str();
         let Some(m) = read(tree.root_node(), src) else { return };
+        // A squashed migration runs only on a fresh database, which has no data to lose; a
+        // migration acknowledged with django-migration-linter's `IgnoreMigration()` was reviewed.
+        if m.squashed || m.operations.iter().any(|o| o.name == "IgnoreMigration") {
+            return;
+        }
         let (app, this) = app_and_name(&file.rel);
+        let history = &ctx.project.migrations;
         for op in m.operations.iter().filter(|o| !o.state_only) {
             let model = op.str_arg("model_name", 0, src).unwrap_or_default();
             let created = |name: &str| m.created.contains(&name.to_lowercase());
             let msg = match op.name.as_str() {
                 "RemoveField" if !created(&model) => {
                     let field = op.str_arg("name", 1, src).unwrap_or_default();
+                    if history.removed_from_state_before(&app, &model, &field, &this) {
+                        continue;
+                    }
                     format!(
                         "RemoveField drops `{model}.{field}` and its data, while the release still running reads the \
                          column: {EXPAND_CONTRACT}"
@@ -51,7 +64,7 @@ impl Rule for DjangoMigrationUnsafe {
                 }
                 "DeleteModel" => {
                     let name = op.str_arg("name", 0, src).unwrap_or_default();
-                    if created(&name) {
+                    if created(&name) || history.removed_from_state_before(&app, &name, "", &this) {
                         continue;
                     }
                     format!("DeleteModel drops the table of `{name}` and its data: {EXPAND_CONTRACT}")
@@ -66,7 +79,8 @@ impl Rule for DjangoMigrationUnsafe {
                 }
                 "RenameModel" => {
                     let old = op.str_arg("old_name", 0, src).unwrap_or_default();
-                    if created(&old) {
+                    // With `Meta.db_table` pinned, the rename changes Django's state only.
+                    if created(&old) || history.table_pinned_before(&app, &old, &this) {
                         continue;
                     }
                     let new = op.str_arg("new_name", 1, src).unwrap_or_default();
@@ -93,7 +107,6 @@ impl Rule for DjangoMigrationUnsafe {
                 "AlterField" if !created(&model) && !m.initial => {
                     let field = op.str_arg("name", 1, src).unwrap_or_default();
                     let Some(new) = op.arg("field", 2).and_then(|f| field_decl(f, src)) else { continue };
-                    let history = &ctx.project.migrations;
                     let Some((was_in, before)) = history.before(&app, &model, &field, &this) else { continue };
                     // A data migration since the field was nullable is the backfill that makes this safe.
                     if new.nullable || new.has_default || new.no_column || !before.nullable {
@@ -110,7 +123,18 @@ impl Rule for DjangoMigrationUnsafe {
                     )
                 }
                 "RunSQL" => match destructive_sql(op, src) {
-                    Some(what) => format!("RunSQL {what}: the data is lost and the running release may still use it"),
+                    // The second step of a two-step removal: what it drops left Django's state
+                    // in an earlier migration, so no release still running reads it.
+                    Some((_, dropped))
+                        if !dropped.is_empty()
+                            && dropped.iter().all(|(table, column)| match column {
+                                Some(c) => history.removed_from_state_before(&app, "", c, &this),
+                                None => history.table_removed_from_state_before(&app, table, &this),
+                            }) =>
+                    {
+                        continue
+                    }
+                    Some((what, _)) => format!("RunSQL {what}: the data is lost and the running release may still use it"),
                     None => continue,
                 },
                 _ => continue,
@@ -138,8 +162,22 @@ fn destructive_re() -> &'static Regex {
     })
 }
 
-/// What the forward SQL of a `RunSQL` destroys, if anything.
-fn destructive_sql(op: &Operation<'_>, src: &str) -> Option<String> {
+fn dropped_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r#"(?i)\b(?:alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?"?(\w+)"?|drop\s+table\s+(?:if\s+exists\s+)?"?(\w+)"?|drop\s+(?:column\s+)?(?:if\s+exists\s+)?"?(\w+)"?)"#,
+        )
+        .unwrap()
+    })
+}
+
+/// A table and, for a column, the column's name.
+type Dropped = (String, Option<String>);
+
+/// What the forward SQL of a `RunSQL` destroys, if anything, and what it drops: (table, column)
+/// for each column, (table, None) for each table. Empty when some statement is not understood.
+fn destructive_sql(op: &Operation<'_>, src: &str) -> Option<(String, Vec<Dropped>)> {
     let sql = op.arg("sql", 0)?;
     let mut texts = Vec::new();
     let mut stack = vec![sql];
@@ -152,7 +190,7 @@ fn destructive_sql(op: &Operation<'_>, src: &str) -> Option<String> {
             _ => texts.extend(string_value(n, src)),
         }
     }
-    texts.iter().find_map(|t| destructive_re().find(t)).map(|m| {
+    let what = texts.iter().find_map(|t| destructive_re().find(t)).map(|m| {
         let verb = m.as_str().split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
         if verb.starts_with("TRUNCATE") {
             "truncates a table".to_string()
@@ -161,5 +199,36 @@ fn destructive_sql(op: &Operation<'_>, src: &str) -> Option<String> {
         } else {
             "drops a column".to_string()
         }
-    })
+    })?;
+    Some((what, dropped(&texts)))
+}
+
+/// The tables and columns that `DROP TABLE t` and `ALTER TABLE t DROP [COLUMN] c, ...` drop;
+/// empty when the SQL does anything else destructive (TRUNCATE, a DROP of something unnamed).
+fn dropped(texts: &[String]) -> Vec<Dropped> {
+    let mut out = Vec::new();
+    for t in texts {
+        if t.to_lowercase().contains("truncate") {
+            return Vec::new();
+        }
+        let mut table = String::new();
+        for c in dropped_re().captures_iter(t) {
+            if let Some(tb) = c.get(1) {
+                table = tb.as_str().to_string();
+            } else if let Some(tb) = c.get(2) {
+                out.push((tb.as_str().to_string(), None));
+            } else if let Some(col) = c.get(3) {
+                let col = col.as_str();
+                if ["index", "constraint", "default", "not", "trigger", "view", "sequence", "function"]
+                    .contains(&col.to_lowercase().as_str())
+                    || table.is_empty()
+                {
+                    // Not a column of a known table: an index, a default, a constraint.
+                    continue;
+                }
+                out.push((table.clone(), Some(col.to_string())));
+            }
+        }
+    }
+    out
 }

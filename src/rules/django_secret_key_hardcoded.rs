@@ -35,22 +35,17 @@ impl Rule for DjangoSecretKeyHardcoded {
             };
             vec![(b.at, msg)]
         });
-        // Never print the key: redact it in the snippet and fingerprint its hash.
+        // Never print the key: mask it in the snippet (the fingerprint then hashes the masked
+        // line, like every finding's).
         for f in &mut sink.out {
-            let mut key = None;
             for s in &secrets {
-                let redacted = redact_line(&f.snippet, s);
-                if redacted != f.snippet {
-                    key.get_or_insert_with(|| format!("{:016x}", crate::finding::fnv1a(&[s.as_bytes()])));
-                    f.snippet = redacted;
-                }
+                f.snippet = redact_line(&f.snippet, s);
                 // A clipped snippet may hold a piece of the key that `redact_line` cannot see
                 // as a whole: show no source line rather than a piece of a secret.
                 if s.len() >= 8 && s.as_bytes().windows(8).any(|w| f.snippet.as_bytes().windows(8).any(|x| x == w)) {
                     f.snippet.clear();
                 }
             }
-            f.key = Some(key.unwrap_or_else(|| "secret".into()));
         }
     }
 }

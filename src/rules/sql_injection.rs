@@ -6,7 +6,9 @@
 //! (`quote_name(...)`), a number (`int(...)`, `len(...)`) or a placeholder list
 //! (`", ".join(["%s"] * len(ids))`) is not injection and stays silent.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -39,13 +41,14 @@ impl Rule for SqlInjection {
         let Some(tree) = file.tree() else { return };
         let src = file.text.as_str();
         let mut reports = Vec::new();
+        let a = Analysis::new(src);
         crate::parse::for_each_node(tree.root_node(), |n| {
             if n.kind() != "call" {
                 return;
             }
             let Some((sink, args)) = sink_args(n, src) else { return };
             for arg in args {
-                if let Some(why) = unsafe_sql(arg, src, 0) {
+                if let Some(why) = a.unsafe_sql(arg, 0) {
                     reports.push((arg.start_byte(), arg.end_byte(), sink.clone(), why));
                     break;
                 }
@@ -116,8 +119,85 @@ fn elements(v: Node<'_>) -> Vec<Node<'_>> {
     }
 }
 
+
+/// The analysis of one file. Its three questions (is this SQL built unsafely, is this value
+/// tainted, is it safe) are pure functions of a node and a depth, so each answer is computed
+/// once: a variable reassigned n times from itself (`q = q + x`) used to be followed along
+/// every chain of its assignments, n^8 paths (32 reassignments: minutes), and is now n x 9
+/// answers. A scope's assignments are collected once. Every computed answer is a step of the
+/// rule's work budget; once it is spent, answers are "no" and the engine drops the file's
+/// findings of this rule.
+struct Analysis<'t> {
+    src: &'t str,
+    scopes: RefCell<HashMap<usize, Rc<Assignments<'t>>>>,
+    unsafe_memo: RefCell<HashMap<(usize, usize), Option<String>>>,
+    taint_memo: RefCell<HashMap<(usize, usize), bool>>,
+    safe_memo: RefCell<HashMap<(usize, usize), bool>>,
+}
+
+type Assignments<'t> = HashMap<String, Vec<Node<'t>>>;
+
+impl<'t> Analysis<'t> {
+    fn new(src: &'t str) -> Self {
+        Analysis {
+            src,
+            scopes: RefCell::default(),
+            unsafe_memo: RefCell::default(),
+            taint_memo: RefCell::default(),
+            safe_memo: RefCell::default(),
+        }
+    }
+
+    fn assignments(&self, scope: Node<'t>) -> Rc<Assignments<'t>> {
+        if let Some(a) = self.scopes.borrow().get(&scope.id()) {
+            return a.clone();
+        }
+        let a = Rc::new(assignments(scope, self.src));
+        self.scopes.borrow_mut().insert(scope.id(), a.clone());
+        a
+    }
+
+    fn unsafe_sql(&self, n: Node<'t>, depth: usize) -> Option<String> {
+        if let Some(r) = self.unsafe_memo.borrow().get(&(n.id(), depth)) {
+            return r.clone();
+        }
+        if !crate::budget::spend(1) {
+            return None;
+        }
+        let r = self.unsafe_sql_uncached(n, depth);
+        self.unsafe_memo.borrow_mut().insert((n.id(), depth), r.clone());
+        r
+    }
+
+    fn tainted(&self, n: Node<'t>, depth: usize) -> bool {
+        if let Some(&r) = self.taint_memo.borrow().get(&(n.id(), depth)) {
+            return r;
+        }
+        if !crate::budget::spend(1) {
+            return false;
+        }
+        let r = self.tainted_uncached(n, depth);
+        self.taint_memo.borrow_mut().insert((n.id(), depth), r);
+        r
+    }
+
+    fn safe_within(&self, n: Node<'t>, depth: usize) -> bool {
+        if let Some(&r) = self.safe_memo.borrow().get(&(n.id(), depth)) {
+            return r;
+        }
+        if !crate::budget::spend(1) {
+            return false;
+        }
+        let r = self.safe_within_uncached(n, depth);
+        self.safe_memo.borrow_mut().insert((n.id(), depth), r);
+        r
+    }
+}
+
+impl<'t> Analysis<'t> {
 /// Why the SQL expression is built from non-literal values, or `None` when it is not.
-fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
+fn unsafe_sql_uncached(&self, n: Node<'t>, depth: usize) -> Option<String> {
+    let src = self.src;
     if depth > 8 {
         return None;
     }
@@ -128,17 +208,17 @@ fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
                 .named_children(&mut c)
                 .filter(|ch| ch.kind() == "interpolation")
                 .filter_map(|i| i.child_by_field_name("expression").or_else(|| i.named_child(0)))
-                .filter(|e| tainted(*e, src, 0))
+                .filter(|e| self.tainted(*e, 0))
                 .map(|e| text(e, src).to_string())
                 .collect();
             (!bad.is_empty()).then(|| format!("an f-string interpolating `{}`", crate::finding::excerpt(&bad.join("`, `"))))
         }
         "concatenated_string" => {
             let mut c = n.walk();
-            let parts: Vec<Node<'_>> = n.named_children(&mut c).collect();
-            parts.into_iter().find_map(|p| unsafe_sql(p, src, depth + 1))
+            let parts: Vec<Node<'t>> = n.named_children(&mut c).collect();
+            parts.into_iter().find_map(|p| self.unsafe_sql(p, depth + 1))
         }
-        "parenthesized_expression" => unsafe_sql(n.named_child(0)?, src, depth + 1),
+        "parenthesized_expression" => self.unsafe_sql(n.named_child(0)?, depth + 1),
         "binary_operator" => {
             let op = n.child_by_field_name("operator").map(|o| text(o, src))?;
             let left = n.child_by_field_name("left")?;
@@ -146,16 +226,16 @@ fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
             match op {
                 "%" if is_stringish(left, src) => {
                     let vals = elements(right);
-                    let bad: Vec<&str> = vals.iter().filter(|v| tainted(**v, src, 0)).map(|v| text(*v, src)).collect();
+                    let bad: Vec<&str> = vals.iter().filter(|v| self.tainted(**v, 0)).map(|v| text(*v, src)).collect();
                     (!bad.is_empty()).then(|| format!("`%` formatting with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
                 }
                 "+" if is_stringish(left, src) || is_stringish(right, src) => {
-                    if let Some(w) = unsafe_sql(left, src, depth + 1).or_else(|| unsafe_sql(right, src, depth + 1)) {
+                    if let Some(w) = self.unsafe_sql(left, depth + 1).or_else(|| self.unsafe_sql(right, depth + 1)) {
                         return Some(w);
                     }
                     let bad: Vec<&str> = [left, right]
                         .into_iter()
-                        .filter(|v| !is_stringish(*v, src) && tainted(*v, src, 0))
+                        .filter(|v| !is_stringish(*v, src) && self.tainted(*v, 0))
                         .map(|v| text(v, src))
                         .collect();
                     (!bad.is_empty()).then(|| format!("concatenation with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
@@ -175,18 +255,18 @@ fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
             }
             let (pos, kw) = call_args(n, src);
             let bad: Vec<&str> =
-                pos.iter().chain(kw.iter().map(|(_, v)| v)).filter(|v| tainted(**v, src, 0)).map(|v| text(*v, src)).collect();
+                pos.iter().chain(kw.iter().map(|(_, v)| v)).filter(|v| self.tainted(**v, 0)).map(|v| text(*v, src)).collect();
             (!bad.is_empty()).then(|| format!("`.format()` with `{}`", crate::finding::excerpt(&bad.join("`, `"))))
         }
         "identifier" => {
             let name = text(n, src);
             let scope = enclosing_scope(n)?;
-            let assigned = assignments(scope, src);
+            let assigned = self.assignments(scope);
             let values = assigned.get(name)?;
             values
                 .iter()
                 .filter(|v| v.end_byte() <= n.start_byte())
-                .find_map(|v| unsafe_sql(*v, src, depth + 1))
+                .find_map(|v| self.unsafe_sql(*v, depth + 1))
                 .map(|why| format!("`{name}`, built by {why},"))
         }
         _ => None,
@@ -197,19 +277,20 @@ fn unsafe_sql(n: Node<'_>, src: &str, depth: usize) -> Option<String> {
 /// or an expression of those. Literals, constants and the safe forms of `safe_value` are not;
 /// nor is the result of a call the rule cannot see into (a helper returning a SQL fragment),
 /// except `str()`/`repr()` of a tainted value and reads of request data.
-fn tainted(n: Node<'_>, src: &str, depth: usize) -> bool {
-    if depth > 8 || safe_value(n, src) {
+fn tainted_uncached(&self, n: Node<'t>, depth: usize) -> bool {
+    let src = self.src;
+    if depth > 8 || self.safe_within(n, 0) {
         return false;
     }
     let t = text(n, src);
     match n.kind() {
         "identifier" => {
             let Some(scope) = enclosing_scope(n) else { return false };
-            match assignments(scope, src).get(t) {
+            match self.assignments(scope).get(t) {
                 // A parameter may come from a caller; a module name, an import, a loop or
                 // unpacking target is something the rule cannot follow, so it stays silent.
                 None => is_parameter(scope, t, src),
-                Some(vals) => vals.iter().any(|v| tainted(*v, src, depth + 1)),
+                Some(vals) => vals.iter().any(|v| self.tainted(*v, depth + 1)),
             }
         }
         "attribute" | "subscript" => {
@@ -225,27 +306,29 @@ fn tainted(n: Node<'_>, src: &str, depth: usize) -> bool {
             while let Some(inner) = root.child_by_field_name("object").or_else(|| root.child_by_field_name("value")) {
                 root = inner;
             }
-            root.kind() == "identifier" && !matches!(text(root, src), "self" | "cls") && tainted(root, src, depth + 1)
+            root.kind() == "identifier" && !matches!(text(root, src), "self" | "cls") && self.tainted(root, depth + 1)
         }
         "call" => {
             let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             if matches!(f, "str" | "repr") {
-                return call_args(n, src).0.first().is_some_and(|a| tainted(*a, src, depth + 1));
+                return call_args(n, src).0.first().is_some_and(|a| self.tainted(*a, depth + 1));
             }
             f.split('.').any(|p| matches!(p, "request" | "GET" | "POST" | "query_params" | "data" | "COOKIES" | "META"))
         }
         "binary_operator" => {
-            n.child_by_field_name("left").is_some_and(|l| tainted(l, src, depth + 1))
-                || n.child_by_field_name("right").is_some_and(|r| tainted(r, src, depth + 1))
+            n.child_by_field_name("left").is_some_and(|l| self.tainted(l, depth + 1))
+                || n.child_by_field_name("right").is_some_and(|r| self.tainted(r, depth + 1))
         }
         "string" => {
             let mut c = n.walk();
-            let parts: Vec<Node<'_>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
-            parts.iter().any(|i| i.named_child(0).is_some_and(|e| tainted(e, src, depth + 1)))
+            let parts: Vec<Node<'t>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
+            parts.iter().any(|i| i.named_child(0).is_some_and(|e| self.tainted(e, depth + 1)))
         }
-        "parenthesized_expression" => n.named_child(0).is_some_and(|x| tainted(x, src, depth + 1)),
+        "parenthesized_expression" => n.named_child(0).is_some_and(|x| self.tainted(x, depth + 1)),
         _ => false,
     }
+}
+
 }
 
 /// A string literal, an f-string, or a string expression (so `+`/`%` are string operations).
@@ -265,22 +348,20 @@ fn is_stringish(n: Node<'_>, src: &str) -> bool {
     }
 }
 
+impl<'t> Analysis<'t> {
 /// A value that cannot carry SQL from outside: literals, constants, table and column names
 /// from the ORM, quoted names, numbers, placeholder lists.
-fn safe_value(n: Node<'_>, src: &str) -> bool {
-    safe_within(n, src, 0)
-}
-
-fn safe_within(n: Node<'_>, src: &str, depth: usize) -> bool {
+fn safe_within_uncached(&self, n: Node<'t>, depth: usize) -> bool {
+    let src = self.src;
     if depth > 8 {
         return false;
     }
-    let safe_value = |x: Node<'_>, src: &str| safe_within(x, src, depth + 1);
+    let safe_value = |x: Node<'t>, _: &str| self.safe_within(x, depth + 1);
     let t = text(n, src);
     match n.kind() {
         "string" => {
             let mut c = n.walk();
-            let interpolations: Vec<Node<'_>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
+            let interpolations: Vec<Node<'t>> = n.named_children(&mut c).filter(|ch| ch.kind() == "interpolation").collect();
             interpolations.iter().all(|i| i.named_child(0).is_some_and(|e| safe_value(e, src)))
         }
         "integer" | "float" | "true" | "false" | "none" | "concatenated_string" => true,
@@ -290,7 +371,7 @@ fn safe_within(n: Node<'_>, src: &str, depth: usize) -> bool {
                 return true;
             }
             let Some(scope) = enclosing_scope(n) else { return false };
-            let assigned = assignments(scope, src);
+            let assigned = self.assignments(scope);
             // Only assignments completed before this use count: `expr = "CAST(%s)" % expr` reads the
             // earlier value of `expr`, not itself.
             let mut before = assigned.get(t).into_iter().flatten().filter(|v| v.end_byte() <= n.start_byte()).peekable();
@@ -306,7 +387,7 @@ fn safe_within(n: Node<'_>, src: &str, depth: usize) -> bool {
         }
         "tuple" | "list" | "parenthesized_expression" => {
             let mut c = n.walk();
-            let items: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            let items: Vec<Node<'t>> = n.named_children(&mut c).collect();
             items.into_iter().all(|x| safe_value(x, src))
         }
         "call" => {
@@ -342,6 +423,8 @@ fn safe_within(n: Node<'_>, src: &str, depth: usize) -> bool {
         }
         _ => false,
     }
+}
+
 }
 
 /// `ALLOWED`, `self.ALLOWED`, `settings.COLUMNS`: a constant table; never the request's

@@ -90,11 +90,15 @@ fn is_docstring(n: tree_sitter::Node<'_>) -> bool {
         })
 }
 
-/// The comment's text from the marker on: one line, at most 60 characters, comment closers cut.
+/// The comment's text from the marker on: one line, secrets masked, at most 60 characters,
+/// comment closers cut.
 fn quote(from_marker: &str) -> String {
     let line = from_marker.lines().next().unwrap_or("");
     let line = line.split("-->").next().unwrap_or(line);
     let line = line.split("#}").next().unwrap_or(line);
     let line = line.split("*/").next().unwrap_or(line).trim();
-    if line.chars().count() > 60 { format!("{}…", line.chars().take(59).collect::<String>()) } else { line.to_string() }
+    // Secrets masked before the cut, so a token cut in half is not shown half in clear.
+    let line = line.char_indices().nth(4096).map_or(line, |(i, _)| &line[..i]);
+    let line = crate::finding::redact_text(line);
+    if line.chars().count() > 60 { format!("{}…", line.chars().take(59).collect::<String>()) } else { line }
 }

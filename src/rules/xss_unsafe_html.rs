@@ -44,6 +44,100 @@ const SAFE_PRODUCERS: &[&str] = &[
     "marked.parse",
 ];
 
+/// Python calls whose result holds no HTML special character or is escaped: URLs built by
+/// Django or percent-encoded, and sanitizers. `quote` only as a bare call (`shlex.quote` quotes
+/// for a shell, not for HTML).
+const PY_SAFE_PRODUCERS: &[&str] = &[
+    "urlencode",
+    "parse.quote",
+    "quote_plus",
+    "reverse",
+    "reverse_lazy",
+    "get_absolute_url",
+    "iri_to_uri",
+    "escape_uri_path",
+    "nh3.clean",
+];
+
+/// Whether the Python callee `f` returns safe HTML: an escaper, a sanitizer, a URL builder.
+fn py_safe_call(f: &str) -> bool {
+    f == "quote"
+        || SAFE_PRODUCERS.iter().chain(PY_SAFE_PRODUCERS).any(|p| f == *p || f.ends_with(&format!(".{p}")))
+}
+
+/// A call of a function of the same module that returns only escaped values: each `return`
+/// gives an escaper's result, or a local that the function escapes and then only transforms
+/// (`text = escape(text); text = linkify(text); return text.replace("\n", "<br>")`).
+fn escaping_helper(call: Node<'_>, src: &str) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return false };
+    let name = text(f, src);
+    let mut root = call;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut defs = Vec::new();
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() == "function_definition" && n.child_by_field_name("name").is_some_and(|x| text(x, src) == name) {
+            defs.push(n);
+        }
+    });
+    let [def] = defs[..] else { return false };
+    let Some(body) = def.child_by_field_name("body") else { return false };
+    let mut returns = Vec::new();
+    let mut unescapes = false;
+    crate::parse::for_each_node(body, |n| {
+        if n.kind() == "return_statement" {
+            returns.push(n.named_child(0));
+        }
+        if n.kind() == "call" && n.child_by_field_name("function").is_some_and(|x| text(x, src).ends_with("unescape")) {
+            unescapes = true;
+        }
+    });
+    if unescapes || returns.is_empty() {
+        return false;
+    }
+    returns.iter().all(|r| {
+        let Some(r) = *r else { return false };
+        let r = receiver(r);
+        match r.kind() {
+            "call" => r.child_by_field_name("function").is_some_and(|x| py_safe_call(text(x, src))),
+            "identifier" => {
+                let var = text(r, src);
+                let mut escaped = false;
+                let mut other = false;
+                crate::parse::for_each_node(body, |n| {
+                    if n.kind() != "assignment"
+                        || !n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == var)
+                    {
+                        return;
+                    }
+                    let Some(v) = n.child_by_field_name("right") else { return };
+                    let callee = v.child_by_field_name("function").map(|x| text(x, src)).unwrap_or("");
+                    if v.kind() == "call" && py_safe_call(callee) {
+                        escaped = true;
+                    } else if v.kind() != "call" || !text(v, src).contains(var) {
+                        other = true;
+                    }
+                });
+                escaped && !other
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The innermost receiver of a method chain: `v.replace(a, b).strip()` → `v`.
+fn receiver(mut v: Node<'_>) -> Node<'_> {
+    while v.kind() == "call" {
+        let Some(func) = v.child_by_field_name("function") else { break };
+        match func.child_by_field_name("object") {
+            Some(obj) if func.kind() == "attribute" => v = obj,
+            _ => break,
+        }
+    }
+    v
+}
+
 impl Rule for XssUnsafeHtml {
     fn id(&self) -> &'static str {
         "xss-unsafe-html"
@@ -77,7 +171,26 @@ impl Rule for XssUnsafeHtml {
         let lang = ctx.file.class.lang;
         let mut out: Vec<(usize, usize, String)> = Vec::new();
         if lang == Lang::Template {
-            template(&ctx.file.text, &mut out);
+            match renders_html(&ctx.file.rel, &ctx.file.text) {
+                Output::Text => return,
+                Output::Html => {
+                    template(&ctx.file.text, &mut out);
+                    // Values every view of the project gives the template already escaped.
+                    let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
+                    if let Some(Some(keys)) = ctx.project.template_contexts.get(name) {
+                        out.retain(|(s, e, _)| {
+                            let var = safe_var(&ctx.file.text[*s..*e]);
+                            var.is_none_or(|v| keys.get(v) != Some(&true))
+                        });
+                    }
+                }
+                // A fragment without tags is judged only where it outputs a value named as HTML
+                // (`{{ html|safe }}`: a rich-text fragment included in pages).
+                Output::Untagged => {
+                    template(&ctx.file.text, &mut out);
+                    out.retain(|(s, e, _)| ctx.file.text[*s..*e].to_ascii_lowercase().contains("html"));
+                }
+            }
         } else if lang == Lang::Python {
             let Some(tree) = ctx.file.tree() else { return };
             python(tree.root_node(), &ctx.file.text, &mut out);
@@ -241,7 +354,8 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
             }
             let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
             let last = f.rsplit('.').next().unwrap_or(f);
-            if SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+            if py_safe_call(f)
+                || escaping_helper(n, src)
                 || matches!(last, "int" | "len" | "float" | "ord" | "escapejs" | "json_script")
                 || (last == "mark_safe" && py_unsafe_arg_is_literal(n, src))
             {
@@ -349,7 +463,8 @@ fn local_is_safe(id: Node<'_>, src: &str) -> bool {
                 "call" if is_literal(v, src) => true,
                 "call" => {
                     let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
-                    SAFE_PRODUCERS.iter().any(|p| f == *p || f.ends_with(&format!(".{p}")))
+                    py_safe_call(f)
+                        || escaping_helper(v, src)
                         || (f.ends_with("mark_safe") && py_unsafe_arg_is_literal(v, src))
                 }
                 _ => false,
@@ -361,6 +476,76 @@ fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
     call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
 }
 
+/// The variable of a `{{ var|safe }}` match, when it is a plain name (a context key).
+fn safe_var(m: &str) -> Option<&str> {
+    let inner = m.strip_prefix("{{")?.trim_start_matches('-').trim_start();
+    let var = inner.split(|c: char| c == '|' || c.is_whitespace()).next()?;
+    (!var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(var)
+}
+
+enum Output {
+    Html,
+    /// Plain text by its name: an e-mail's text part or subject.
+    Text,
+    /// No HTML tag or comment at all: SMS, chat and API messages, titles (or an HTML fragment).
+    Untagged,
+}
+
+/// Whether a template renders HTML. Not: plain-text e-mail bodies and subjects by their names
+/// (`alert-body-text.html`, `welcome_subject.html`, `body.text.html`); and most likely not a
+/// template without a single HTML tag or comment (SMS, chat and API messages, titles), whose
+/// output nobody parses as HTML. Escaping them would put `&amp;` in a text message.
+fn renders_html(rel: &str, src: &str) -> Output {
+    static TAG: OnceLock<Regex> = OnceLock::new();
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    let stem = name.split_once('.').map_or(name.as_str(), |(s, _)| s);
+    let text_name = ["text", "txt", "plain", "subject"].iter().any(|w| {
+        stem == *w
+            || stem.ends_with(&format!("-{w}"))
+            || stem.ends_with(&format!("_{w}"))
+            || name.contains(&format!(".{w}."))
+    });
+    let tag = TAG.get_or_init(|| Regex::new(r"<[A-Za-z!/]").unwrap());
+    if text_name {
+        Output::Text
+    } else if tag.is_match(src) {
+        Output::Html
+    } else {
+        Output::Untagged
+    }
+}
+
+/// Variables a template sets to literals only: `{% cycle '' '</tr><tr>' as row silent %}`,
+/// `{% with sep="<br>" %}`.
+fn literal_template_vars(src: &str) -> Vec<String> {
+    static CYCLE: OnceLock<Regex> = OnceLock::new();
+    static WITH: OnceLock<Regex> = OnceLock::new();
+    static LIT: OnceLock<Regex> = OnceLock::new();
+    let cycle = CYCLE.get_or_init(|| Regex::new(r"\{%-?\s*cycle\s+(.*?)\s+as\s+(\w+)").unwrap());
+    let with = WITH.get_or_init(|| Regex::new(r"\{%-?\s*with\s+([^%]*)%\}").unwrap());
+    let lit = LIT.get_or_init(|| Regex::new(r#"^(?:\s*(?:'[^']*'|"[^"]*"))+\s*$"#).unwrap());
+    let mut out = Vec::new();
+    for c in cycle.captures_iter(src) {
+        if lit.is_match(&c[1]) {
+            out.push(c[2].to_string());
+        }
+    }
+    static PAIR: OnceLock<Regex> = OnceLock::new();
+    let pair = PAIR.get_or_init(|| Regex::new(r#"(\w+)=(?:'[^']*'|"[^"]*"|(\S+))"#).unwrap());
+    for c in with.captures_iter(src) {
+        for p in pair.captures_iter(&c[1]) {
+            if p.get(2).is_none() {
+                out.push(p[1].to_string());
+            }
+        }
+    }
+    // A name set to a non-literal anywhere else in the template is not a constant.
+    out.retain(|v| {
+        !with.captures_iter(src).any(|c| pair.captures_iter(&c[1]).any(|p| &p[1] == v && p.get(2).is_some()))
+    });
+    out
+}
+
 fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     static SAFE: OnceLock<Regex> = OnceLock::new();
     static AUTO: OnceLock<Regex> = OnceLock::new();
@@ -368,8 +553,12 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     let auto = AUTO.get_or_init(|| {
         Regex::new(r"(?s)\{%-?\s*autoescape\s+off\s*-?%\}(.*?)\{%-?\s*endautoescape\s*-?%\}").unwrap()
     });
+    let literal_vars = literal_template_vars(src);
     for c in safe.captures_iter(src) {
         let var = c[1].trim();
+        if literal_vars.iter().any(|v| v == var) {
+            continue;
+        }
         // Literals; and help texts, which Django renders unescaped by design: developers write them.
         if var.starts_with('"') || var.starts_with('\'') || var.chars().all(|ch| ch.is_ascii_digit()) || var.ends_with("help_text") {
             continue;
@@ -422,6 +611,7 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
                 }
             }
             "identifier" if safe_locals.iter().any(|s| s == text(v, src)) => None,
+            "identifier" if server_response(v, src) => None,
             _ => Some(format!("`{}`", excerpt(text(v, src)))),
         }
     };
@@ -500,6 +690,56 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
     });
 }
 
+/// An identifier that is the body of the server's response, as an AJAX callback receives it:
+/// the parameter of a jQuery `success:` callback or of a `.done(...)` callback, or of the
+/// `.then(...)` callback after `response.text()`. That is HTML the project's own views rendered,
+/// with their templates' escaping; whether those escape is judged in the templates.
+fn server_response(id: Node<'_>, src: &str) -> bool {
+    let name = text(id, src);
+    let mut f = id.parent();
+    while let Some(n) = f {
+        if matches!(n.kind(), "arrow_function" | "function_expression" | "function") {
+            break;
+        }
+        f = n.parent();
+    }
+    let Some(func) = f else { return false };
+    // The identifier must be the callback's first parameter.
+    let first = func
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+        .or_else(|| func.child_by_field_name("parameter"));
+    if first.is_none_or(|p| text(p, src) != name) {
+        return false;
+    }
+    let Some(parent) = func.parent() else { return false };
+    if parent.kind() == "pair" {
+        // `$.ajax({ url, success: function (data) {...} })`
+        let ajax = parent
+            .parent()
+            .and_then(|o| o.parent())
+            .filter(|a| a.kind() == "arguments")
+            .and_then(|a| a.parent())
+            .and_then(|c| c.child_by_field_name("function"))
+            .is_some_and(|c| matches!(text(c, src), "$.ajax" | "jQuery.ajax" | "$.get" | "$.post"));
+        return ajax && parent.child_by_field_name("key").is_some_and(|k| text(k, src) == "success");
+    }
+    if parent.kind() != "arguments" {
+        return false;
+    }
+    let Some(call) = parent.parent().filter(|c| c.kind() == "call_expression") else { return false };
+    let Some(callee) = call.child_by_field_name("function").filter(|c| c.kind() == "member_expression") else {
+        return false;
+    };
+    let method = callee.child_by_field_name("property").map(|p| text(p, src)).unwrap_or("");
+    let object = callee.child_by_field_name("object").map(|o| text(o, src)).unwrap_or("");
+    match method {
+        "done" => object.contains("ajax") || object.contains("$.get") || object.contains("$.post"),
+        "then" => object.contains(".text()"),
+        _ => false,
+    }
+}
+
 /// Names declared from a sanitizer or escaper: `const clean = DOMPurify.sanitize(html)`.
 fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -519,6 +759,12 @@ fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
         }
         let safe = match v.kind() {
             "string" => true,
+            // A template literal without substitutions: markup written in the source.
+            "template_string" => {
+                let mut c = v.walk();
+                let constant = !v.named_children(&mut c).any(|x| x.kind() == "template_substitution");
+                constant
+            }
             "call_expression" => {
                 let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
                 let last = f.rsplit('.').next().unwrap_or(f);
@@ -531,4 +777,142 @@ fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
         }
     });
     out
+}
+
+/// Per template name (its path below `templates/`): each context key the project's views give
+/// it, and whether every value given is safe (a literal, an escaper's or a sanitizer's result,
+/// a URL, a same-module escaping helper's result). A template rendered anywhere with a context
+/// preflight cannot read (`context.update(...)`, `**kwargs`, a context from elsewhere) has no
+/// entry with `None`, and nothing in it counts as safe.
+pub type TemplateContexts = std::collections::HashMap<String, Option<std::collections::HashMap<String, bool>>>;
+
+/// The contexts one Python module gives to templates named in `wanted`, through
+/// `render_to_string(name, ctx)` and `render(request, name, ctx)` with a literal name.
+pub fn template_contexts(root: Node<'_>, src: &str, wanted: &std::collections::HashSet<String>, out: &mut TemplateContexts) {
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "call" {
+            return;
+        }
+        let f = n.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+        let (pos, kw) = call_args(n, src);
+        let (name_at, ctx_at) = match f.rsplit('.').next().unwrap_or(f) {
+            "render_to_string" => (0, 1),
+            "render" | "TemplateResponse" => (1, 2),
+            _ => return,
+        };
+        let Some(name) = kw
+            .iter()
+            .find(|(k, _)| k == "template_name")
+            .map(|(_, v)| *v)
+            .or_else(|| pos.get(name_at).copied())
+            .and_then(|a| crate::python::string_value(a, src))
+        else {
+            return;
+        };
+        if !wanted.contains(&name) {
+            return;
+        }
+        let ctx = kw.iter().find(|(k, _)| k == "context").map(|(_, v)| *v).or_else(|| pos.get(ctx_at).copied());
+        let keys = ctx.and_then(|c| context_keys(c, src));
+        let entry = out.entry(name).or_insert_with(|| Some(Default::default()));
+        match (entry.as_mut(), keys) {
+            (Some(map), Some(keys)) => {
+                for (k, safe) in keys {
+                    let e = map.entry(k).or_insert(true);
+                    *e &= safe;
+                }
+            }
+            _ => *entry = None,
+        }
+    });
+}
+
+/// The keys of a context argument and whether each value is safe: a dict literal, or a local
+/// built from a dict literal and `ctx["key"] = value` in the same function. `None` when the
+/// context is anything else.
+fn context_keys(ctx: Node<'_>, src: &str) -> Option<Vec<(String, bool)>> {
+    let mut keys = Vec::new();
+    let dict = |d: Node<'_>, keys: &mut Vec<(String, bool)>| -> Option<()> {
+        let mut c = d.walk();
+        for p in d.named_children(&mut c) {
+            if p.kind() != "pair" {
+                return None; // `**other`
+            }
+            let k = crate::python::string_value(p.child_by_field_name("key")?, src)?;
+            keys.push((k, safe_value(p.child_by_field_name("value")?, src)));
+        }
+        Some(())
+    };
+    match ctx.kind() {
+        "dictionary" => dict(ctx, &mut keys)?,
+        "identifier" => {
+            let name = text(ctx, src);
+            let mut scope = ctx.parent();
+            while let Some(s) = scope.filter(|s| s.kind() != "function_definition") {
+                scope = s.parent();
+            }
+            let scope = scope?;
+            let mut unknown = false;
+            crate::parse::for_each_node(scope, |n| {
+                let uses = n.kind() == "identifier" && text(n, src) == name;
+                if !uses || n.id() == ctx.id() {
+                    return;
+                }
+                let Some(p) = n.parent() else { return };
+                match p.kind() {
+                    // ctx = {...}
+                    "assignment" if p.child_by_field_name("left").is_some_and(|l| l.id() == n.id()) => {
+                        match p.child_by_field_name("right").filter(|r| r.kind() == "dictionary") {
+                            Some(d) => unknown |= dict(d, &mut keys).is_none(),
+                            None => unknown = true,
+                        }
+                    }
+                    // ctx["key"] = value
+                    "subscript" => {
+                        let assign = p.parent().filter(|a| {
+                            a.kind() == "assignment" && a.child_by_field_name("left").is_some_and(|l| l.id() == p.id())
+                        });
+                        let key = p.child_by_field_name("subscript").and_then(|k| crate::python::string_value(k, src));
+                        match (assign, key) {
+                            (Some(a), Some(k)) => {
+                                let safe = a.child_by_field_name("right").is_some_and(|v| safe_value(v, src));
+                                keys.push((k, safe));
+                            }
+                            // A read (`if ctx["k"]:`) changes nothing.
+                            (None, Some(_)) => {}
+                            _ => unknown = true,
+                        }
+                    }
+                    // A read of a key, or the render call itself.
+                    "argument_list" | "keyword_argument" => {
+                        let call = if p.kind() == "argument_list" { p.parent() } else { p.parent().and_then(|a| a.parent()) };
+                        let callee = call.and_then(|c| c.child_by_field_name("function")).map_or("", |f| text(f, src));
+                        let last = callee.rsplit('.').next().unwrap_or(callee);
+                        unknown |= !matches!(last, "render_to_string" | "render" | "TemplateResponse");
+                    }
+                    // ctx.update(...), ctx passed around, aliased: not followed.
+                    _ => unknown = true,
+                }
+            });
+            if unknown {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    Some(keys)
+}
+
+/// A value that is safe to mark safe: a literal, an escaper's or sanitizer's result, a URL,
+/// a same-module helper that escapes.
+fn safe_value(v: Node<'_>, src: &str) -> bool {
+    match v.kind() {
+        "string" | "concatenated_string" => !has_interpolation(v),
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "call" => {
+            let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+            is_literal(v, src) || py_safe_call(f) || escaping_helper(v, src)
+        }
+        _ => false,
+    }
 }

@@ -1,0 +1,180 @@
+//! The pre-deployment checklist (`rules/checklist/deployment.toml`, compiled in by `build.rs`)
+//! and each item's status after a run: passed, failed, needs a human, not applicable, or not
+//! checked. Knows nothing of output formats; `report::html` and `report::checklist` render it.
+
+use crate::engine::Outcome;
+use crate::finding::{Finding, Level};
+use crate::registry::{self, RuleMeta};
+
+pub struct ChecklistSection {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub name_ru: &'static str,
+    pub items: &'static [ChecklistItem],
+}
+
+pub struct ChecklistItem {
+    pub name: &'static str,
+    pub name_ru: &'static str,
+    /// Rules whose `checklist` field names this item; empty for items a human checks.
+    pub rules: &'static [&'static str],
+    /// How a human checks the item, when no rule decides it.
+    pub human: Option<&'static str>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/checklist.rs"));
+
+/// What the project pass saw of the project: what a reviewer needs to trust the statuses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// A Django project: a `manage.py`, or a settings module.
+    pub django: bool,
+    /// Production settings modules preflight judged, each with the modules whose settings are in
+    /// effect for it (itself first), and whether its chain imports a module the repository does
+    /// not hold (a `local.py` left to the deployment).
+    pub settings: Vec<SettingsRoot>,
+    /// Folders holding a `models.py` or `apps.py` (Django apps), by path.
+    pub apps: Vec<String>,
+    /// Model classes in the model graph (built only when a rule needs it; 0 otherwise).
+    pub models: usize,
+    /// Folders holding a `package.json` outside vendored code: the front-end roots.
+    pub frontend_roots: Vec<String>,
+    /// Production (not test, tooling, docs or vendored) Python and JS/TS files walked.
+    pub python_files: usize,
+    pub frontend_files: usize,
+    /// Ids of the rules that ran.
+    pub rules_run: Vec<&'static str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsRoot {
+    pub module: String,
+    pub chain: Vec<String>,
+    pub open: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Its rules ran and found nothing.
+    Passed,
+    /// Findings, by level.
+    Failed { errors: usize, warnings: usize, notes: usize },
+    /// No rule decides it: how to check it by hand.
+    Human(&'static str),
+    /// Nothing in the project it applies to (why).
+    NotApplicable(&'static str),
+    /// Its rules were not selected for this run.
+    NotChecked,
+}
+
+impl Status {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed { .. } => "failed",
+            Status::Human(_) => "needs a human",
+            Status::NotApplicable(_) => "not applicable",
+            Status::NotChecked => "not checked",
+        }
+    }
+
+    /// A stable word for styling and filtering.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed { .. } => "failed",
+            Status::Human(_) => "human",
+            Status::NotApplicable(_) => "na",
+            Status::NotChecked => "unchecked",
+        }
+    }
+}
+
+/// One item after the run, with the findings of its rules.
+pub struct ItemResult<'a> {
+    pub item: &'static ChecklistItem,
+    pub status: Status,
+    pub findings: Vec<&'a Finding>,
+}
+
+pub struct SectionResult<'a> {
+    pub section: &'static ChecklistSection,
+    pub items: Vec<ItemResult<'a>>,
+}
+
+/// Why a rule has nothing to look at in this project, if so: a Django rule (tag `django`) in a
+/// project without Django, a front-end rule in a project without JS/TS. A rule that also reads
+/// other files (secrets: any text) always applies.
+fn not_applicable(rule: &RuleMeta, facts: &Facts) -> Option<&'static str> {
+    let django_rule = rule.tags.contains(&"django");
+    let applies = rule.languages.iter().any(|l| match *l {
+        "python" | "template" => !django_rule || facts.django,
+        "javascript" | "jsx" | "typescript" | "tsx" => facts.frontend_files > 0,
+        _ => true,
+    });
+    if applies {
+        None
+    } else if django_rule && !facts.django {
+        Some("no Django project found")
+    } else {
+        Some("no front-end code found")
+    }
+}
+
+/// Every checklist item's status for `outcome`.
+pub fn evaluate(outcome: &Outcome) -> Vec<SectionResult<'_>> {
+    let facts = &outcome.facts;
+    CHECKLIST
+        .iter()
+        .map(|section| SectionResult {
+            section,
+            items: section
+                .items
+                .iter()
+                .map(|item| {
+                    let findings: Vec<&Finding> =
+                        outcome.findings.iter().filter(|f| item.rules.contains(&f.rule.id)).collect();
+                    let status = status(item, &findings, facts);
+                    ItemResult { item, status, findings }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn status(item: &'static ChecklistItem, findings: &[&Finding], facts: &Facts) -> Status {
+    if item.rules.is_empty() {
+        return Status::Human(item.human.unwrap_or(""));
+    }
+    if !findings.is_empty() {
+        let count = |l: Level| findings.iter().filter(|f| f.level == l).count();
+        return Status::Failed {
+            errors: count(Level::Error),
+            warnings: count(Level::Warning),
+            notes: count(Level::Note),
+        };
+    }
+    let ran: Vec<&RuleMeta> =
+        item.rules.iter().filter(|id| facts.rules_run.contains(id)).filter_map(|id| registry::meta(id)).collect();
+    if ran.is_empty() {
+        return Status::NotChecked;
+    }
+    let reasons: Vec<&'static str> = ran.iter().filter_map(|r| not_applicable(r, facts)).collect();
+    if reasons.len() == ran.len() {
+        return Status::NotApplicable(reasons[0]);
+    }
+    Status::Passed
+}
+
+/// Counts of items by status key, in a fixed order: failed, passed, human, na, unchecked.
+pub fn totals(results: &[SectionResult<'_>]) -> [(&'static str, usize); 5] {
+    let mut t = [("failed", 0), ("passed", 0), ("human", 0), ("na", 0), ("unchecked", 0)];
+    for s in results {
+        for i in &s.items {
+            if let Some(e) = t.iter_mut().find(|(k, _)| *k == i.status.key()) {
+                e.1 += 1;
+            }
+        }
+    }
+    t
+}

@@ -1,0 +1,261 @@
+//! artifact-committed: build output, installed dependencies and runtime data tracked by git,
+//! read from the git index (`Project::tracked`). One finding per folder (per file for the
+//! single-file kinds), with the file count, the size in the work tree and the fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+
+pub struct ArtifactCommitted;
+
+/// Folders that hold test data, samples and documentation: artifacts there are committed on
+/// purpose (a `node_modules` fixture of a resolver test, a sample log a parser is tested on).
+const DATA_DIRS: &[&str] = &[
+    "tests", "test", "__tests__", "fixtures", "__fixtures__", "testdata", "test_data", "testing", "spec", "e2e",
+    "cypress", "examples", "example", "samples", "sample", "docs", "doc",
+];
+
+/// Folders of vendored third-party code: a library committed with its release build is not the
+/// project's build output.
+const VENDOR_DIRS: &[&str] =
+    &["vendor", "vendors", "third_party", "third-party", "external", "bower_components", "lib", "libs"];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Kind {
+    NodeModules,
+    FrontendBuild,
+    Coverage,
+    Bytecode,
+    CollectedStatic,
+    Log,
+    Database,
+    RedisDump,
+    CeleryBeat,
+}
+
+impl Kind {
+    fn what(self) -> &'static str {
+        match self {
+            Kind::NodeModules => "installed npm packages",
+            Kind::FrontendBuild => "front-end build output",
+            Kind::Coverage => "test coverage reports",
+            Kind::Bytecode => "compiled Python bytecode",
+            Kind::CollectedStatic => "static files collected by `collectstatic` (STATIC_ROOT)",
+            Kind::Log => "log files",
+            Kind::Database => "a SQLite database (it may hold user data and password hashes)",
+            Kind::RedisDump => "a Redis snapshot (it may hold sessions, cache and queued tasks)",
+            Kind::CeleryBeat => "Celery beat's schedule state",
+        }
+    }
+
+    /// The `.gitignore` line that keeps the artifact out.
+    fn ignore_line(self, key: &str) -> String {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        match self {
+            Kind::NodeModules => "node_modules/".into(),
+            Kind::Bytecode => "__pycache__/` and `*.py[cod]".into(),
+            Kind::Log => "*.log".into(),
+            Kind::CeleryBeat => "celerybeat-schedule*".into(),
+            Kind::Database | Kind::RedisDump => name.into(),
+            Kind::Coverage if name.starts_with(".coverage") => ".coverage*".into(),
+            Kind::Coverage => format!("{name}/"),
+            Kind::FrontendBuild | Kind::CollectedStatic => format!("/{key}/"),
+        }
+    }
+}
+
+/// A test, fixture, sample or docs folder: `tests`, `unittests`, `api_tests`, `testdata`…
+fn is_data_dir(d: &str) -> bool {
+    DATA_DIRS.contains(&d) || d.starts_with("test") || d.ends_with("tests") || d.ends_with("_test")
+}
+
+fn parts(rel: &str) -> Vec<&str> {
+    rel.split('/').collect()
+}
+
+fn join(parts: &[&str]) -> String {
+    parts.join("/")
+}
+
+fn is_hashed_asset(name: &str) -> bool {
+    // `main.3f9a2c1b.js`, `index-4f8a1c2e.css`, `app.min.js`, source maps.
+    if name.ends_with(".map") || name.ends_with(".min.js") || name.ends_with(".min.css") {
+        return true;
+    }
+    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
+    if !matches!(ext, "js" | "css" | "mjs") {
+        return false;
+    }
+    stem.rsplit(['.', '-']).next().is_some_and(|h| {
+        h.len() >= 8 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && h.bytes().any(|b| b.is_ascii_digit())
+    })
+}
+
+fn is_front_source(name: &str) -> bool {
+    let source = [".ts", ".tsx", ".jsx", ".vue", ".svelte", ".py", ".scss", ".sass", ".less"];
+    (source.iter().any(|e| name.ends_with(e)) && !name.ends_with(".d.ts")) || name == "package.json"
+}
+
+/// Classifies every tracked path; returns the artifacts by (kind, folder or file).
+fn artifacts(tracked: &[String]) -> BTreeMap<(Kind, String), Vec<String>> {
+    let set: BTreeSet<&str> = tracked.iter().map(String::as_str).collect();
+    let mut out: BTreeMap<(Kind, String), Vec<String>> = BTreeMap::new();
+    // dist/ and build/ folders: their files, to judge them as a whole.
+    let mut builds: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    // coverage/ folders, likewise: a component folder can be named coverage.
+    let mut covs: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for rel in tracked {
+        let p = parts(rel);
+        let (dirs, name) = p.split_at(p.len() - 1);
+        let name = name[0];
+        let in_data = |upto: usize| dirs[..upto].iter().any(|d| is_data_dir(d));
+        let mut add = |kind: Kind, key: String| out.entry((kind, key)).or_default().push(rel.clone());
+        if let Some(i) = dirs.iter().position(|d| *d == "node_modules") {
+            if !in_data(i) {
+                add(Kind::NodeModules, join(&p[..=i]));
+            }
+            continue;
+        }
+        if in_data(dirs.len()) || dirs.iter().any(|d| VENDOR_DIRS.contains(d)) {
+            continue;
+        }
+        if let Some(i) = dirs.iter().position(|d| *d == "__pycache__") {
+            add(Kind::Bytecode, join(&p[..=i]));
+            continue;
+        }
+        if name.ends_with(".pyc") || name.ends_with(".pyo") {
+            add(Kind::Bytecode, join(dirs));
+            continue;
+        }
+        if let Some(i) = dirs.iter().position(|d| matches!(*d, "coverage" | "htmlcov" | ".nyc_output")) {
+            covs.entry(join(&p[..=i])).or_default().push(rel);
+            continue;
+        }
+        if name == ".coverage" || (name.starts_with(".coverage.") && !name.ends_with(".ini") && !name.ends_with("rc")) {
+            add(Kind::Coverage, rel.clone());
+            continue;
+        }
+        if let Some(i) = dirs.iter().position(|d| matches!(*d, "dist" | "build")) {
+            builds.entry(join(&p[..=i])).or_default().push(rel);
+            continue;
+        }
+        if let Some(root) = rel.strip_suffix("/admin/js/admin/RelatedObjectLookups.js") {
+            // Django's admin static, outside Django's own source: a collectstatic output.
+            if !root.ends_with("contrib/admin/static") && set.contains(format!("{root}/admin/css/base.css").as_str()) {
+                out.entry((Kind::CollectedStatic, root.to_string())).or_default();
+            }
+            continue;
+        }
+        if name.ends_with(".log") && name.len() > 4 {
+            add(Kind::Log, join(dirs));
+        } else if matches!(name, "db.sqlite3" | "db.sqlite3-journal") {
+            add(Kind::Database, rel.clone());
+        } else if name == "dump.rdb" {
+            add(Kind::RedisDump, rel.clone());
+        } else if name == "celerybeat-schedule"
+            || name.starts_with("celerybeat-schedule.")
+            || name == "celerybeat.pid"
+        {
+            add(Kind::CeleryBeat, rel.clone());
+        }
+    }
+    for (folder, files) in covs {
+        let report = [
+            "lcov.info",
+            "coverage-final.json",
+            "coverage-summary.json",
+            "clover.xml",
+            "cobertura-coverage.xml",
+            "index.html",
+            "status.json",
+        ];
+        let nyc = folder.ends_with(".nyc_output");
+        if nyc || files.iter().any(|f| report.contains(&f.rsplit('/').next().unwrap_or(f))) {
+            out.insert((Kind::Coverage, folder), files.into_iter().map(str::to_string).collect());
+        }
+    }
+    // A collected static root: every tracked file under it.
+    let roots: Vec<String> =
+        out.keys().filter(|(k, _)| *k == Kind::CollectedStatic).map(|(_, r)| r.clone()).collect();
+    for root in roots {
+        let files: Vec<String> = tracked.iter().filter(|r| r.starts_with(&format!("{root}/"))).cloned().collect();
+        // Its files were perhaps counted as something else (a hashed asset under a dist/): one
+        // finding for the folder is enough.
+        out.retain(|(k, key), _| *k == Kind::CollectedStatic || !key.starts_with(&format!("{root}/")));
+        builds.retain(|key, _| !key.starts_with(&format!("{root}/")));
+        out.insert((Kind::CollectedStatic, root), files);
+    }
+    // dist/ and build/ of a front end: beside a package.json, holding built assets (an
+    // index.html, hashed or minified bundles, source maps) and no source files. A build/
+    // folder of webpack scripts (Vue CLI 2) or a Python package named build is source.
+    for (folder, files) in builds {
+        let parent = folder.rsplit_once('/').map_or("", |(d, _)| d);
+        let manifest = if parent.is_empty() { "package.json".to_string() } else { format!("{parent}/package.json") };
+        let names = files.iter().map(|f| f.rsplit('/').next().unwrap_or(f));
+        let built = names.clone().any(|n| n == "index.html" || n == "asset-manifest.json" || is_hashed_asset(n));
+        let source = names.clone().any(is_front_source);
+        if set.contains(manifest.as_str()) && built && !source {
+            out.insert((Kind::FrontendBuild, folder), files.into_iter().map(str::to_string).collect());
+        }
+    }
+    out
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+impl Rule for ArtifactCommitted {
+    fn id(&self) -> &'static str {
+        "artifact-committed"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let Some(tracked) = &project.tracked else { return };
+        for ((kind, key), files) in artifacts(tracked) {
+            // Sizes as the work tree holds them; a file deleted there counts as 0.
+            let size: u64 = project.root.as_deref().map_or(0, |root| {
+                files.iter().filter_map(|f| std::fs::symlink_metadata(root.join(f)).ok()).map(|m| m.len()).sum()
+            });
+            let ignore = kind.ignore_line(&key);
+            let msg = if !(files.len() == 1 && files[0] == key) {
+                let n = files.len();
+                let s = if n == 1 { "" } else { "s" };
+                format!(
+                    "`{key}/` is committed: {n} file{s}, {}, of {}: remove it from git with \
+                     `git rm -r --cached {key}` and add `{ignore}` to .gitignore",
+                    human_size(size),
+                    kind.what()
+                )
+            } else {
+                format!(
+                    "`{key}` is committed ({}): {}: remove it from git with `git rm --cached {key}` and add \
+                     `{ignore}` to .gitignore",
+                    human_size(size),
+                    kind.what()
+                )
+            };
+            sink.report_file(&key, msg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_assets() {
+        assert!(is_hashed_asset("main.3f9a2c1b.js"));
+        assert!(is_hashed_asset("index-4f8a1c2e.css"));
+        assert!(is_hashed_asset("vendor.min.js"));
+        assert!(!is_hashed_asset("webpack.base.conf.js"));
+        assert!(!is_hashed_asset("build.js"));
+        assert!(!is_hashed_asset("check-versions.js"));
+    }
+}

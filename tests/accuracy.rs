@@ -1,0 +1,153 @@
+//! Issue 19: findings a reviewer can act on. Which migrations `django-migration-unsafe` judges
+//! by default (those a next deploy would apply), and how to judge the whole history.
+
+mod common;
+
+use common::*;
+
+const RULE: &str = "django-migration-unsafe";
+
+fn migration(deps: &[&str], ops: &str) -> String {
+    let deps: Vec<String> = deps.iter().map(|d| format!("(\"shop\", \"{d}\")")).collect();
+    format!(
+        "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [{}]\n\n    \
+         operations = [\n        {ops}\n    ]\n",
+        deps.join(", ")
+    )
+}
+
+fn shop() -> Project {
+    let create = "migrations.CreateModel(name=\"Item\", fields=[(\"id\", models.AutoField(primary_key=True)), \
+                  (\"a\", models.IntegerField()), (\"b\", models.IntegerField()), (\"c\", models.IntegerField())]),";
+    Project::new(&[
+        ("manage.py", ""),
+        ("shop/__init__.py", ""),
+        ("shop/migrations/__init__.py", ""),
+        ("shop/migrations/0001_initial.py", &migration(&[], create)),
+        ("shop/migrations/0002_drop_a.py", &migration(&["0001_initial"], "migrations.RemoveField(\"item\", \"a\"),")),
+        ("shop/migrations/0003_drop_b.py", &migration(&["0002_drop_a"], "migrations.RemoveField(\"item\", \"b\"),")),
+    ])
+}
+
+fn run_rule(p: &Project, extra: &[&str]) -> (Vec<(String, String, u64)>, String) {
+    let mut args = vec!["check", "--format", "json", "--select", RULE];
+    args.extend_from_slice(extra);
+    let o = p.run(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    (triples(&o), stderr(&o))
+}
+
+/// By default only each app's leaf migration is judged: older ones ran in earlier deploys. The
+/// summary says how many were left out and how to include them.
+#[test]
+fn only_the_migrations_a_next_deploy_applies_are_judged() {
+    let p = shop();
+    let (found, err) = run_rule(&p, &[]);
+    assert_eq!(found, vec![t(RULE, "shop/migrations/0003_drop_b.py", 8)]);
+    assert!(
+        err.contains(
+            ".: note: django-migration-unsafe judged only each app's latest migrations, the ones a next deploy would \
+             apply; 2 older migrations were not judged: `--all-migrations` (or `all-migrations = true` in the config) \
+             judges the whole history, `--diff-base REV` the migrations changed since REV (a release tag)"
+        ),
+        "{err}"
+    );
+
+    let all = vec![t(RULE, "shop/migrations/0002_drop_a.py", 8), t(RULE, "shop/migrations/0003_drop_b.py", 8)];
+    let (found, err) = run_rule(&p, &["--all-migrations"]);
+    assert_eq!(found, all);
+    assert!(!err.contains("not judged"), "{err}");
+    p.write("preflight.toml", "all-migrations = true\n");
+    assert_eq!(run_rule(&p, &[]).0, all);
+}
+
+/// A merge migration is the leaf, but the branches it joins are new too.
+#[test]
+fn a_merge_migration_brings_in_the_heads_it_joins() {
+    let p = shop();
+    p.write("shop/migrations/0003_drop_c.py", &migration(&["0002_drop_a"], "migrations.RemoveField(\"item\", \"c\"),"));
+    p.write("shop/migrations/0004_merge.py", &migration(&["0003_drop_b", "0003_drop_c"], ""));
+    let (found, err) = run_rule(&p, &[]);
+    assert_eq!(found, vec![t(RULE, "shop/migrations/0003_drop_b.py", 8), t(RULE, "shop/migrations/0003_drop_c.py", 8)]);
+    assert!(err.contains("; 2 older migrations were not judged"), "{err}");
+}
+
+/// With a diff base, the migrations changed since it are judged, however many.
+#[test]
+fn with_a_diff_base_every_changed_migration_is_judged() {
+    let p = shop();
+    p.git(&["init", "-q"]);
+    p.git(&["add", "manage.py", "shop/__init__.py", "shop/migrations/__init__.py", "shop/migrations/0001_initial.py"]);
+    p.git(&["commit", "-q", "-m", "v1"]);
+    p.git(&["tag", "v1"]);
+    let (found, err) = run_rule(&p, &["--diff-base", "v1"]);
+    assert_eq!(found, vec![t(RULE, "shop/migrations/0002_drop_a.py", 8), t(RULE, "shop/migrations/0003_drop_b.py", 8)]);
+    assert!(!err.contains("not judged"), "{err}");
+}
+
+fn json_findings(o: &std::process::Output) -> Vec<(String, u64, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json output");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const SETTINGS_WITH_SESSIONS: &str = "INSTALLED_APPS = ['api']\nROOT_URLCONF = 'api.urls'\nMIDDLEWARE = [\n    \
+     'django.contrib.sessions.middleware.SessionMiddleware',\n    'django.middleware.csrf.CsrfViewMiddleware',\n]\n";
+const SETTINGS_WITHOUT_SESSIONS: &str = "INSTALLED_APPS = ['api']\nROOT_URLCONF = 'api.urls'\nMIDDLEWARE = [\n    \
+     'django.middleware.security.SecurityMiddleware',\n    'django.middleware.csrf.CsrfViewMiddleware',\n]\n";
+
+/// csrf-disabled: an exempt GraphQL view imported into urls.py is reported only when the
+/// project authenticates browsers with a session cookie at all.
+#[test]
+fn csrf_exempt_graphql_view_matters_only_with_sessions() {
+    let urls = "from django.urls import path\nfrom django.views.decorators.csrf import csrf_exempt\n\n\
+                from .graphql import GraphQLView\n\nurlpatterns = [path(\"graphql/\", csrf_exempt(GraphQLView.as_view()))]\n";
+    let p = Project::new(&[("manage.py", ""), ("api/settings.py", SETTINGS_WITHOUT_SESSIONS), ("api/urls.py", urls)]);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    p.write("api/settings.py", SETTINGS_WITH_SESSIONS);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(
+        json_findings(&o),
+        vec![(
+            "api/urls.py".to_string(),
+            6,
+            "csrf_exempt switches off CSRF protection for `GraphQLView`, so any site can make a logged-in user's \
+             browser call it: remove it and send the token from the client (the X-CSRFToken header)"
+                .to_string()
+        )]
+    );
+}
+
+/// csrf-disabled: a webhook that verifies nothing is reported for that, not for a browser's
+/// cookie; one that checks a signature is not reported.
+#[test]
+fn csrf_exempt_webhook_is_about_the_signature() {
+    let views = "from django.http import HttpResponse\nfrom django.views.decorators.csrf import csrf_exempt\n\n\n\
+                 @csrf_exempt\ndef stripe_webhook(request):\n    Event.objects.create(body=request.body)\n    \
+                 return HttpResponse()\n\n\n@csrf_exempt\ndef github_webhook(request):\n    \
+                 if not check_signature(request.headers['X-Hub-Signature-256'], request.body):\n        \
+                 return HttpResponse(status=403)\n    return HttpResponse()\n";
+    let p = Project::new(&[("manage.py", ""), ("api/settings.py", SETTINGS_WITH_SESSIONS), ("api/views.py", views)]);
+    let o = p.run(&["check", "--format", "json", "--select", "csrf-disabled"]);
+    assert_eq!(
+        json_findings(&o),
+        vec![(
+            "api/views.py".to_string(),
+            5,
+            "`stripe_webhook` is exempt from CSRF and verifies nothing about the sender: anyone can call it; verify \
+             the sender's signature (e.g. the Stripe-Signature or X-Hub-Signature-256 header) before acting on the \
+             request"
+                .to_string()
+        )]
+    );
+}
