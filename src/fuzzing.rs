@@ -259,4 +259,11 @@ fn check_reports(outcome: &Outcome, root: &Path) {
     serde_json::from_str::<serde_json::Value>(&sarif).expect("SARIF output parses");
     let _ = report::github::render(&outcome.findings);
     let _ = report::markdown::render(outcome);
+    let _ = report::checklist::render(outcome);
+    let html = report::html::render(outcome);
+    assert!(!html.chars().any(|c| c.is_control() && c != '\n'), "control character in the HTML report");
+    serde_json::from_str::<serde_json::Value>(&report::gitlab::render(&outcome.findings))
+        .expect("GitLab report parses");
+    let junit = report::junit::render(&outcome.findings);
+    assert!(!junit.chars().any(|c| c.is_control() && c != '\n'), "control character in JUnit XML");
 }
