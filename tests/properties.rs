@@ -73,6 +73,18 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whole repositories on disk (names, symlinks, sockets, configs, `.git`), through walk,
+    /// project pass, every rule and every reporter, on one and two threads.
+    #[cfg(unix)]
+    #[test]
+    fn arbitrary_repositories(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        preflight::fuzzing::check_repo(&data);
+    }
+}
+
 #[test]
 fn fuzz_regressions_replay() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
@@ -82,9 +94,15 @@ fn fuzz_regressions_replay() {
         if !target.is_dir() {
             continue;
         }
-        let names = names_for_target(target.file_name().unwrap().to_str().unwrap());
+        let target_name = target.file_name().unwrap().to_str().unwrap().to_string();
         for input in std::fs::read_dir(&target).unwrap() {
-            check(names, &std::fs::read(input.unwrap().path()).unwrap());
+            let data = std::fs::read(input.unwrap().path()).unwrap();
+            if target_name == "repository" {
+                #[cfg(unix)]
+                preflight::fuzzing::check_repo(&data);
+            } else {
+                check(names_for_target(&target_name), &data);
+            }
             n += 1;
         }
     }
