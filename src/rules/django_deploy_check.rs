@@ -60,7 +60,7 @@ fn setting<'a>(chain: &Chain<'a>, name: &str) -> Setting<'a> {
         None if chain.open => Setting::Unknown,
         None => Setting::Absent,
         Some(b) => match &b.value.v {
-            V::Unknown | V::EnvUnset | V::EnvSchema(_) => Setting::Unknown,
+            V::Unknown | V::EnvUnset | V::EnvSchema(_) | V::Func(..) => Setting::Unknown,
             v => Setting::Known { v, fallback: b.value.fallback, at: b.at },
         },
     }
