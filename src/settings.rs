@@ -200,6 +200,9 @@ pub enum V {
     EnvSchema(Vec<(String, Expr)>),
     /// A function of the project: (its module's functions, its index there).
     Func(std::sync::Arc<Vec<Func>>, usize),
+    /// One of these, by the branch of an `if` a deployment takes (each variant with where it
+    /// was set); every variant is known.
+    Either(Vec<Elem>),
     Unknown,
 }
 
@@ -242,6 +245,10 @@ pub fn truthy(v: &V) -> Option<bool> {
         V::Bool(b) => Some(*b),
         V::None => Some(false),
         V::List(l) => Some(!l.is_empty()),
+        V::Either(variants) => {
+            let first = truthy(&variants.first()?.v)?;
+            variants.iter().all(|e| truthy(&e.v) == Some(first)).then_some(first)
+        }
         V::EnvUnset | V::EnvSchema(_) | V::Func(..) | V::Unknown => None,
     }
 }
@@ -260,6 +267,38 @@ pub struct Binding {
 }
 
 pub type Env = HashMap<String, Binding>;
+
+/// Whether a value is fully known (an `Either` of known variants included).
+fn known(v: &V) -> bool {
+    match v {
+        V::Str(_) | V::Int(_) | V::Bool(_) | V::None => true,
+        V::List(items) => items.iter().all(|e| known(&e.v)),
+        V::Either(variants) => variants.iter().all(|e| known(&e.v)),
+        V::EnvUnset | V::EnvSchema(_) | V::Func(..) | V::Unknown => false,
+    }
+}
+
+/// The value of a name that an undecided branch may set to `new`: either what it was before or
+/// `new`, when both are known; unknown otherwise.
+fn either(prev: Option<&Binding>, new: Elem) -> Value {
+    let Some(prev) = prev else { return Value::unknown() };
+    if !known(&prev.value.v) || !known(&new.v) {
+        return Value::unknown();
+    }
+    let mut variants = match &prev.value.v {
+        V::Either(vs) => vs.clone(),
+        v => vec![Elem { v: v.clone(), at: prev.at, fallback: prev.value.fallback }],
+    };
+    let fallback = prev.value.fallback || new.fallback;
+    match new.v {
+        V::Either(vs) => variants.extend(vs),
+        _ => variants.push(new),
+    }
+    if variants.len() > 16 {
+        return Value::unknown();
+    }
+    Value { v: V::Either(variants), fallback }
+}
 
 /// How the statements of a branch run in a replay.
 enum Mode {
@@ -1609,6 +1648,31 @@ impl SettingsIndex {
                     self.replay(t, env, stack, open);
                     stack.pop();
                 }
+                StmtKind::Assign(name, expr) if matches!(mode, Mode::Unknown) && s.ctx == Ctx::Plain => {
+                    // Under an undecided `if`: the value before or the one assigned here.
+                    let mut new = eval(expr, env, 0);
+                    stamp(&mut new.v, s.at, new.fallback);
+                    let value = either(env.get(name), Elem { v: new.v, at: s.at, fallback: new.fallback });
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() });
+                }
+                StmtKind::Extend(name, expr) if matches!(mode, Mode::Unknown) && s.ctx == Ctx::Plain => {
+                    let mut add = eval(expr, env, 0);
+                    stamp(&mut add.v, s.at, add.fallback);
+                    let Some(prev) = env.get(name) else { continue };
+                    let grown = match (&prev.value.v, add.v) {
+                        (V::List(items), V::List(more)) if known(&V::List(more.clone())) => {
+                            let mut all = items.clone();
+                            all.extend(more);
+                            V::List(all)
+                        }
+                        // What an undecided branch adds without saying what: ignored, as it
+                        // always was (the items before are there either way).
+                        _ => continue,
+                    };
+                    let fallback = prev.value.fallback || add.fallback;
+                    let value = either(Some(prev), Elem { v: grown, at: s.at, fallback });
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() });
+                }
                 StmtKind::Assign(name, expr) => {
                     let mut value = match (s.ctx, mode) {
                         (Ctx::Conditional, _) | (_, Mode::Unknown) => Value::unknown(),
@@ -1644,6 +1708,18 @@ impl SettingsIndex {
                     });
                     match (&mut entry.value.v, add.v) {
                         (V::List(items), V::List(more)) => items.extend(more),
+                        // Each branch's list grows the same way.
+                        (V::Either(variants), V::List(more)) => {
+                            for e in variants.iter_mut() {
+                                match &mut e.v {
+                                    V::List(items) => items.extend(more.iter().cloned()),
+                                    _ => {
+                                        entry.value = Value::unknown();
+                                        break;
+                                    }
+                                }
+                            }
+                        }
                         (_, _) => entry.value = Value::unknown(),
                     }
                 }
@@ -1884,6 +1960,18 @@ pub fn string_list(v: &V) -> Option<Vec<&str>> {
 /// (`ALLOWED_HOSTS = "*"` is iterated character by character, and still matches `*`).
 pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
     match &b.value.v {
+        // Under an undecided `if`: the elements every variant has.
+        V::Either(variants) => {
+            let each: Vec<Vec<(V, Loc, bool)>> = variants
+                .iter()
+                .map(|e| {
+                    let value = Value { v: e.v.clone(), fallback: e.fallback };
+                    elements(&Binding { value, at: e.at, module: b.module, unless: None, keys: Vec::new() })
+                })
+                .collect();
+            let Some((first, rest)) = each.split_first() else { return vec![] };
+            first.iter().filter(|(v, _, _)| rest.iter().all(|o| o.iter().any(|(w, _, _)| w == v))).cloned().collect()
+        }
         V::List(items) => items.iter().map(|e| (e.v.clone(), e.at, e.fallback || b.value.fallback)).collect(),
         V::Str(s) => vec![(V::Str(s.clone()), b.at, b.value.fallback)],
         _ => vec![],

@@ -16,6 +16,7 @@ use common::run_in;
 const ROOTS: &[&str] = &[
     "config.settings.production",
     "config.settings.staging",
+    "gateway.settings",
     "intranet.settings",
     "legacy.settings",
     "portal.settings",

@@ -16,7 +16,7 @@
 use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, string_list, truthy, Env, Loc, V};
+use crate::settings::{report_roots, string_list, truthy, Binding, Env, Loc, Value, V};
 
 pub struct DjangoDeployCheck;
 
@@ -61,6 +61,13 @@ fn setting<'a>(chain: &Chain<'a>, name: &str) -> Setting<'a> {
         None => Setting::Absent,
         Some(b) => match &b.value.v {
             V::Unknown | V::EnvUnset | V::EnvSchema(_) | V::Func(..) => Setting::Unknown,
+            // Set under an undecided `if`: judged only when every branch gives the same value.
+            V::Either(variants) => match variants.split_first() {
+                Some((first, rest)) if rest.iter().all(|e| e.v == first.v) => {
+                    Setting::Known { v: &first.v, fallback: b.value.fallback, at: first.at }
+                }
+                _ => Setting::Unknown,
+            },
             v => Setting::Known { v, fallback: b.value.fallback, at: b.at },
         },
     }
@@ -138,6 +145,25 @@ fn explicit_not_true(env: &Chain<'_>, name: &'static str, id: &'static str, effe
 
 /// Every check that fails for one resolved production root.
 fn failures(env: &Chain<'_>) -> Vec<Failure> {
+    // A list changed under an undecided `if`: judge each variant, keep what fails in all.
+    let branched = ["MIDDLEWARE", "INSTALLED_APPS"].into_iter().find_map(|name| match env.env.get(name) {
+        Some(Binding { value: Value { v: V::Either(variants), .. }, module, .. }) => Some((name, variants, module)),
+        _ => None,
+    });
+    if let Some((name, variants, module)) = branched {
+        let mut common: Option<Vec<Failure>> = None;
+        for e in variants {
+            let mut one = env.env.clone();
+            let value = Value { v: e.v.clone(), fallback: e.fallback };
+            one.insert(name.into(), Binding { value, at: e.at, module: *module, unless: None, keys: Vec::new() });
+            let found = failures(&Chain { env: &one, open: env.open });
+            common = Some(match common {
+                None => found,
+                Some(prev) => prev.into_iter().filter(|f| found.iter().any(|g| g.id == f.id && g.problem == f.problem)).collect(),
+            });
+        }
+        return common.unwrap_or_default();
+    }
     let mut out = Vec::new();
     // Without a fully known MIDDLEWARE the module is not a settings root the rule can judge.
     let Some((mw, mw_at)) = strings(env, "MIDDLEWARE") else { return out };
