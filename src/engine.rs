@@ -469,7 +469,8 @@ fn project_pass(files: &[Loaded], config: &Config, root: &Path, explicit: &[Path
         .collect();
     let t = std::time::Instant::now();
     let n_modules = modules.len();
-    let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
+    let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
+    let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
     let t_settings = t.elapsed();
     let migrations = migration_history(files, selected);
     let t_models = std::time::Instant::now();

@@ -1507,6 +1507,78 @@ fn lookup(default: Option<Value>, cast: Cast) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The index and resolution
 
+/// What the project says of `DJANGO_SETTINGS_MODULE`: the modules deployments load (named in
+/// wsgi.py, asgi.py, manage.py, celery.py, Dockerfiles, compose files, Procfiles, systemd units,
+/// Kubernetes manifests and production env files) and those only the tests load (pytest.ini,
+/// setup.cfg, tox.ini, conftest.py, pyproject.toml, CI workflows).
+#[derive(Debug, Default)]
+pub struct SettingsModules {
+    pub deploy: Vec<String>,
+    pub test: Vec<String>,
+}
+
+impl SettingsModules {
+    /// Reads the files a project names its settings module in. `files` gives each file's path
+    /// from the root and its text.
+    pub fn scan<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        static DSM: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = DSM.get_or_init(|| {
+            regex::Regex::new(
+                r#"(?:DJANGO_SETTINGS_MODULE["']?\s*(?:[,=:]|\s)\s*(?:\$\{DJANGO_SETTINGS_MODULE[:]?-)?["']?|--ds[= ]["']?)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)"#,
+            )
+            .unwrap()
+        });
+        let mut out = SettingsModules::default();
+        for (rel, text) in files {
+            let lower = rel.to_ascii_lowercase();
+            let name = lower.rsplit('/').next().unwrap_or(&lower);
+            let parts: Vec<&str> = lower.split(['/', '.', '_', '-']).collect();
+            let test = matches!(
+                name,
+                "pytest.ini" | "setup.cfg" | "tox.ini" | "conftest.py" | "pyproject.toml" | "noxfile.py"
+            ) || lower.starts_with(".github/")
+                || lower.starts_with(".gitlab")
+                || lower.starts_with(".circleci/");
+            let prod_path = parts.iter().any(|p| matches!(*p, "prod" | "production"));
+            let deploy = !test
+                && (matches!(name, "wsgi.py" | "asgi.py" | "manage.py" | "celery.py" | "celery_app.py" | "procfile")
+                    || lower.ends_with("asgi/__init__.py")
+                    || name.starts_with("dockerfile")
+                    || name.ends_with(".dockerfile")
+                    || name.ends_with(".service")
+                    || (name.contains("compose") && (name.ends_with(".yml") || name.ends_with(".yaml")))
+                    || ((name.ends_with(".yml")
+                        || name.ends_with(".yaml")
+                        || name.starts_with('.')
+                        || name.ends_with(".env")
+                        || !name.contains('.'))
+                        && prod_path));
+            if !test && !deploy {
+                continue;
+            }
+            // Only the head of big files: these are small configuration files.
+            let head = text.get(..text.len().min(200_000)).unwrap_or("");
+            if !head.contains("DJANGO_SETTINGS_MODULE") && !head.contains("--ds") {
+                continue;
+            }
+            for c in re.captures_iter(head) {
+                let m = c[1].to_string();
+                let list = if test { &mut out.test } else { &mut out.deploy };
+                if !list.contains(&m) {
+                    list.push(m);
+                }
+            }
+        }
+        out.deploy.sort();
+        out.test.sort();
+        out
+    }
+
+    fn names(list: &[String], m: &Module) -> bool {
+        list.iter().any(|d| m.dotted == *d || m.dotted.ends_with(&format!(".{d}")))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SettingsIndex {
     pub modules: Vec<Module>,
@@ -1522,6 +1594,13 @@ impl SettingsIndex {
     /// `candidates` are all modules extracted from prefiltered Python files; `overrides` maps a
     /// module index to forced dev (`true`) or production (`false`).
     pub fn build(candidates: Vec<Module>, force: impl Fn(&str) -> Option<bool>) -> Self {
+        Self::build_with(candidates, force, &SettingsModules::default())
+    }
+
+    /// [`build`](Self::build), knowing which modules deployments and tests load: a module a
+    /// deployment loads is a production root even when another settings module star-imports it
+    /// (unless its name says dev/test); one that only the tests load is dev/test.
+    pub fn build_with(candidates: Vec<Module>, force: impl Fn(&str) -> Option<bool>, named: &SettingsModules) -> Self {
         let all = candidates;
         let n = all.len();
         // Direct recognition, then modules that star-import a settings module (overlays).
@@ -1562,9 +1641,16 @@ impl SettingsIndex {
             }
         }
         let mut modules = all;
-        for m in &mut modules {
+        let mut deployed = vec![false; n];
+        for (i, m) in modules.iter_mut().enumerate() {
+            let deploy = SettingsModules::names(&named.deploy, m);
+            if !deploy && SettingsModules::names(&named.test, m) {
+                m.dev = true;
+            }
+            deployed[i] = deploy && !m.dev && is_settings[i];
             if let Some(dev) = force(&m.rel) {
                 m.dev = dev;
+                deployed[i] = false;
             }
         }
         // A root is a module no other settings module star-imports. In a star-import cycle
@@ -1590,7 +1676,7 @@ impl SettingsIndex {
         for i in 0..n {
             if is_settings[i]
                 && !index.modules[i].dev
-                && (!imported[comp[i]] || force(&index.modules[i].rel) == Some(false))
+                && (!imported[comp[i]] || force(&index.modules[i].rel) == Some(false) || deployed[i])
             {
                 let mut env = Env::new();
                 let mut open = false;
@@ -2023,5 +2109,41 @@ mod branch_tests {
         assert_eq!(dev_condition(&Expr::Name("USE_LOCAL_STORAGE".into())), None);
         assert_eq!(dev_condition(&Expr::Cmp(name("ENV"), CmpOp::In, strs(&["dev", "production"]))), None);
         assert_eq!(dev_condition(&Expr::Or(name("DEBUG"), name("X"))), None);
+    }
+}
+
+#[cfg(test)]
+mod named_tests {
+    use super::SettingsModules;
+
+    #[test]
+    fn settings_modules_named_by_deployments_and_tests() {
+        let files = [
+            ("app/wsgi.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"app.settings.prod\")\n"),
+            ("Dockerfile", "ENV DJANGO_SETTINGS_MODULE=app.settings.docker\n"),
+            ("docker-compose.yml", "    environment:\n      DJANGO_SETTINGS_MODULE: app.settings.compose\n"),
+            ("compose.dev.yml", "      - DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE-app.settings.devbox}\n"),
+            ("Procfile", "web: DJANGO_SETTINGS_MODULE=app.settings.heroku gunicorn app.wsgi\n"),
+            (".envs/.production/.django", "DJANGO_SETTINGS_MODULE=app.settings.envfile\n"),
+            ("pytest.ini", "[pytest]\nDJANGO_SETTINGS_MODULE = app.settings.pytest\n"),
+            ("pyproject.toml", "addopts = [\"--ds=app.settings.ds\"]\n"),
+            (".github/workflows/ci.yml", "export DJANGO_SETTINGS_MODULE=app.settings.ci_job\n"),
+            // Not read: documentation, and a module name without a package.
+            ("docs/deploy.md", "DJANGO_SETTINGS_MODULE=app.settings.docs\n"),
+            ("app/asgi.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"settings\")\n"),
+        ];
+        let named = SettingsModules::scan(files.iter().copied());
+        assert_eq!(
+            named.deploy,
+            [
+                "app.settings.compose",
+                "app.settings.devbox",
+                "app.settings.docker",
+                "app.settings.envfile",
+                "app.settings.heroku",
+                "app.settings.prod"
+            ]
+        );
+        assert_eq!(named.test, ["app.settings.ci_job", "app.settings.ds", "app.settings.pytest"]);
     }
 }
