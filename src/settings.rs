@@ -1874,6 +1874,20 @@ impl SettingsIndex {
         }
     }
 
+    /// The first project settings module a root star-imports (its base), if any.
+    pub fn direct_base(&self, root: usize) -> Option<usize> {
+        let m = &self.modules[root];
+        let mut base = None;
+        walk_stmts(&m.stmts, &mut |s| {
+            if let (None, StmtKind::StarImport(name)) = (base, &s.kind) {
+                base = resolve_import(&self.modules, m, name).filter(|&t| {
+                    t != root && !self.modules[t].dev && self.modules[t].django_names + self.modules[t].common_names > 0
+                });
+            }
+        });
+        base
+    }
+
     pub fn module(&self, idx: usize) -> &Module {
         &self.modules[idx]
     }

@@ -20,6 +20,8 @@ const ROOTS: &[&str] = &[
     "intranet.settings",
     "legacy.settings",
     "portal.settings",
+    "twins.settings.api",
+    "twins.settings.web",
 ];
 
 /// Where preflight reports less than Django, by design (README, "Django's deploy checks"):

@@ -354,15 +354,36 @@ impl Rule for DjangoDeployCheck {
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let idx = &project.settings;
         let before = sink.out.len();
+        // A setting left unset by every production module built on the same base module is
+        // that base's gap: one finding there, naming the modules it is in effect for, rather
+        // than one per module at its first line.
+        let missing: Vec<(usize, Option<usize>, Vec<&'static str>)> = idx
+            .roots
+            .iter()
+            .map(|(root, env)| {
+                let chain = Chain { env, open: idx.open.contains(root) };
+                let ids = failures(&chain).into_iter().filter(|f| f.at.is_none()).map(|f| f.id).collect();
+                (*root, idx.direct_base(*root), ids)
+            })
+            .collect();
+        let shared_gap = |root: usize, id: &str| -> Option<usize> {
+            let base = missing.iter().find(|(r, _, _)| *r == root)?.1?;
+            let siblings: Vec<&(usize, Option<usize>, Vec<&str>)> =
+                missing.iter().filter(|(_, b, _)| *b == Some(base)).collect();
+            (siblings.len() >= 2 && siblings.iter().all(|(_, _, ids)| ids.contains(&id))).then_some(base)
+        };
         report_roots(project, sink, |root, env| {
-            let module = idx.module(root);
             let chain = Chain { env, open: idx.open.contains(&root) };
             failures(&chain)
                 .into_iter()
                 .map(|f| {
+                    let base = if f.at.is_none() { shared_gap(root, f.id) } else { None };
+                    let module = idx.module(base.unwrap_or(root));
                     let mut msg = format!("{}: {}: {}", f.id, f.problem, f.fix);
                     if f.fallback {
                         msg.push_str(" (the value is the default used when the environment does not set it)");
+                    } else if f.at.is_none() && base.is_some() {
+                        msg.push_str(" (Django's default applies: neither this module nor a module built on it sets it)");
                     } else if f.at.is_none() {
                         msg.push_str(&format!(
                             " (Django's default applies: nothing in the settings chain of `{}` sets it)",
