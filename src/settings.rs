@@ -1145,7 +1145,9 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
                         (V::EnvUnset, V::None) => {
                             return Value { v: V::Bool(*op == CmpOp::Is), fallback: true };
                         }
-                        (V::None | V::Bool(_), _) | (_, V::None | V::Bool(_)) => scalar_eq(&l.v, &r.v),
+                        // Any known value other than None is not None.
+                        (v, V::None) | (V::None, v) if known(v) => Some(matches!(v, V::None)),
+                        (V::Bool(_), _) | (_, V::Bool(_)) => scalar_eq(&l.v, &r.v),
                         _ => None,
                     };
                     same.map(|eq| eq == (*op == CmpOp::Is))
@@ -1507,6 +1509,16 @@ fn lookup(default: Option<Value>, cast: Cast) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The index and resolution
 
+/// A test runner's settings module by its path: in a `tests`/`test`/`testing` folder, or named
+/// for tests (`test_settings.py`, `settings_test.py`, `testing.py`).
+fn test_module(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let mut parts = lower.trim_end_matches(".py").split('/').rev();
+    let stem = parts.next().unwrap_or_default();
+    parts.any(|d| matches!(d, "tests" | "test" | "testing"))
+        || stem.split(['_', '-', '.']).any(|p| matches!(p, "test" | "tests" | "testing" | "pytest"))
+}
+
 /// What the project says of `DJANGO_SETTINGS_MODULE`: the modules deployments load (named in
 /// wsgi.py, asgi.py, manage.py, celery.py, Dockerfiles, compose files, Procfiles, systemd units,
 /// Kubernetes manifests and production env files) and those only the tests load (pytest.ini,
@@ -1659,10 +1671,11 @@ impl SettingsIndex {
         // module outside it imports any of its members, each member is a root (either may be
         // the one DJANGO_SETTINGS_MODULE names; `replay` breaks the cycle where Python's
         // partial import does).
-        // A dev/test module that star-imports the production one (`tests/settings.py: from
+        // A test module that star-imports the production one (`tests/settings.py: from
         // ..settings import *`) does not make it a base: production still runs it as it is.
-        let settings_edges: Vec<Vec<usize>> =
-            (0..n).map(|i| if is_settings[i] && !modules[i].dev { imports[i].clone() } else { Vec::new() }).collect();
+        let settings_edges: Vec<Vec<usize>> = (0..n)
+            .map(|i| if is_settings[i] && !test_module(&modules[i].rel) { imports[i].clone() } else { Vec::new() })
+            .collect();
         let comp = components(&settings_edges);
         let mut imported = vec![false; n];
         for (i, targets) in settings_edges.iter().enumerate() {
