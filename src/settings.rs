@@ -1203,9 +1203,11 @@ fn call_func(
     kwargs: Vec<(String, Value)>,
     depth: usize,
 ) -> Value {
-    // Each call costs a good share of the depth budget: recursion ends quickly.
+    // Each call costs a good share of the depth budget: recursion ends quickly; and the calls
+    // one settings statement may make are counted, so a helper calling itself many times per
+    // body cannot multiply them.
     let depth = depth + 8;
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || HELPER_CALLS.with(|c| c.replace(c.get() + 1)) >= MAX_HELPER_CALLS {
         return Value::unknown();
     }
     let f = &table[i];
@@ -1226,6 +1228,13 @@ fn call_func(
     }
     let out = run_body(&f.body, &mut local, depth).unwrap_or_else(|| Value::new(V::None));
     Value { fallback: out.fallback || f.reads_env, ..out }
+}
+
+/// Helper calls allowed while evaluating one settings statement.
+const MAX_HELPER_CALLS: u32 = 256;
+
+thread_local! {
+    static HELPER_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Follows a helper's statements: `Some(value)` once it returns (unknown when it raises or the
@@ -1734,6 +1743,7 @@ impl SettingsIndex {
     ) {
         let m = &self.modules[idx];
         for s in stmts {
+            HELPER_CALLS.with(|c| c.set(0));
             match &s.kind {
                 StmtKind::StarImport(name) => {
                     let Some(t) = resolve_import(&self.modules, m, name) else {
@@ -1778,6 +1788,10 @@ impl SettingsIndex {
                         (Ctx::Plain, _) => eval(expr, env, 0),
                         (Ctx::Fallback, _) => Value { fallback: true, ..eval(expr, env, 0) },
                     };
+                    if HELPER_CALLS.with(|c| c.get()) >= MAX_HELPER_CALLS {
+                        // The helpers it calls ran out of budget: nothing of it is known.
+                        value = Value::unknown();
+                    }
                     let unless = match mode {
                         Mode::Unset(names) => {
                             value.fallback = true;
