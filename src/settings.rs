@@ -1170,7 +1170,19 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
         Expr::Comp { elt, var, iter, cond } => {
             let it = ev(iter);
             let V::List(items) = it.v else { return Value::unknown() };
-            let mut local = env.clone();
+            // Only the names the element and the filter use are copied, not the whole env.
+            let mut local = Env::new();
+            let mut used = |x: &Expr| {
+                if let Expr::Name(n) = x {
+                    if let Some(b) = env.get(n) {
+                        local.entry(n.clone()).or_insert_with(|| b.clone());
+                    }
+                }
+            };
+            visit(elt, &mut used);
+            if let Some(c) = cond {
+                visit(c, &mut used);
+            }
             let mut out = Vec::new();
             for item in items {
                 let fallback = item.fallback || it.fallback;
