@@ -76,7 +76,8 @@ impl FileClass {
 
 /// Settings modules named for development, tests, CI or the image build (`collectstatic` with a
 /// placeholder key), never for serving.
-const DEV_WORDS: &[&str] = &["dev", "development", "local", "test", "tests", "testing", "ci", "build"];
+const DEV_WORDS: &[&str] =
+    &["dev", "development", "local", "test", "tests", "testing", "ci", "build", "smoketest", "smoke"];
 const TEMPLATE_PARTS: &[&str] = &["example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults"];
 const TEST_DIRS: &[&str] =
     &["tests", "test", "__tests__", "__mocks__", "cypress", "e2e", "playwright", "testing", "spec"];
@@ -222,8 +223,13 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
     roles.migration = lang == Lang::Python && dirs.last().is_some_and(|d| d == "migrations") && lower != "__init__.py";
     roles.env_template = lang == Lang::Dotenv && is_dotenv_template(&lower);
     // Settings of tests, docs builds, CI jobs and demo projects never reach production.
-    roles.dev_settings_name =
-        is_dev_settings_name(rel) || roles.test || roles.docs || roles.vendored || in_dir(NON_PRODUCTION_DIRS);
+    // (A configuration under `scripts/` is a tool's, such as a smoke test's.)
+    roles.dev_settings_name = is_dev_settings_name(rel)
+        || roles.test
+        || roles.docs
+        || roles.vendored
+        || in_dir(NON_PRODUCTION_DIRS)
+        || in_dir(&["scripts"]);
     FileClass { lang, roles, forced_production: None }
 }
 

@@ -596,7 +596,8 @@ fn project_pass(
         .collect();
     let t = std::time::Instant::now();
     let n_modules = modules.len();
-    let settings = SettingsIndex::build(modules, |rel| config.settings_override(rel));
+    let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
+    let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
     let t_settings = t.elapsed();
     let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
     let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {

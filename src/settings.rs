@@ -55,6 +55,12 @@ pub fn is_candidate(rel: &str, text: &str) -> bool {
     if assign.is_match(text.as_bytes()) {
         return true;
     }
+    // A module of helpers around the environment that settings may import.
+    static HELPER: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let helper = HELPER.get_or_init(|| regex::bytes::Regex::new(r"(?-u)(?m)^def \w+\(").unwrap());
+    if (text.contains("environ") || text.contains("getenv")) && helper.is_match(text.as_bytes()) {
+        return true;
+    }
     let lower = rel.to_ascii_lowercase();
     text.contains("import *")
         && (lower.contains("settings") || lower.ends_with("__init__.py") || lower.contains("conf"))
@@ -76,13 +82,26 @@ pub enum Expr {
     Seq(Vec<Expr>),
     Name(String),
     Attr(Box<Expr>, String),
-    Call { func: Box<Expr>, args: Vec<Expr>, kwargs: Vec<(String, Expr)> },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+        kwargs: Vec<(String, Expr)>,
+    },
     Add(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
     Cmp(Box<Expr>, CmpOp, Box<Expr>),
     Subscript(Box<Expr>, Box<Expr>),
+    /// `[elt for var in iter if cond]` (one `for`, a plain name as target).
+    Comp {
+        elt: Box<Expr>,
+        var: String,
+        iter: Box<Expr>,
+        cond: Option<Box<Expr>>,
+    },
+    /// `a if cond else b`: (cond, a, b).
+    IfElse(Box<Expr>, Box<Expr>, Box<Expr>),
     Unknown,
 }
 
@@ -92,6 +111,37 @@ pub enum CmpOp {
     Ne,
     In,
     NotIn,
+    Is,
+    IsNot,
+}
+
+/// A function defined at a module's top level, kept to evaluate project helpers around the
+/// environment (`def env_bool(name, default): return os.getenv(name, default) == "True"`).
+#[derive(Debug)]
+pub struct Func {
+    pub name: String,
+    /// Parameter names with their default; `*args`/`**kwargs` are left out.
+    pub params: Vec<(String, Option<Expr>)>,
+    pub body: Vec<FStmt>,
+    /// The body reads the environment (directly or through a helper of the same module): what
+    /// the function returns when the variable is unset is an env default.
+    pub reads_env: bool,
+}
+
+impl PartialEq for Func {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+/// The statements of a helper's body that evaluation follows.
+#[derive(Clone, Debug)]
+pub enum FStmt {
+    Assign(String, Expr),
+    Return(Expr),
+    If(Expr, Vec<FStmt>, Vec<FStmt>),
+    /// `raise`, or a statement not modelled: reaching it makes the result unknown.
+    Abort,
 }
 
 /// Whether a statement always runs, runs only on some condition, or is an `except` fallback.
@@ -108,6 +158,12 @@ pub enum StmtKind {
     /// `+=`, `.append(x)` (wrapped in a one-item Seq) and `.extend(xs)`.
     Extend(String, Expr),
     StarImport(String),
+    /// `if cond: then else: els` at a module's top level (an `elif` is an `if` in `els`).
+    If(Expr, Vec<Stmt>, Vec<Stmt>),
+    /// `def name(...)`: index into the module's `funcs`.
+    Def(usize),
+    /// `from module import name as alias, ...`: (module, [(name, alias)]).
+    ImportNames(String, Vec<(String, String)>),
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +181,7 @@ pub struct Module {
     pub is_package: bool,
     pub dev: bool,
     pub stmts: Vec<Stmt>,
+    pub funcs: std::sync::Arc<Vec<Func>>,
     pub django_names: usize,
     pub common_names: usize,
 }
@@ -141,6 +198,11 @@ pub enum V {
     EnvUnset,
     /// A django-environ `Env(NAME=(cast, default), ...)` object.
     EnvSchema(Vec<(String, Expr)>),
+    /// A function of the project: (its module's functions, its index there).
+    Func(std::sync::Arc<Vec<Func>>, usize),
+    /// One of these, by the branch of an `if` a deployment takes (each variant with where it
+    /// was set); every variant is known.
+    Either(Vec<Elem>),
     Unknown,
 }
 
@@ -183,7 +245,11 @@ pub fn truthy(v: &V) -> Option<bool> {
         V::Bool(b) => Some(*b),
         V::None => Some(false),
         V::List(l) => Some(!l.is_empty()),
-        V::EnvUnset | V::EnvSchema(_) | V::Unknown => None,
+        V::Either(variants) => {
+            let first = truthy(&variants.first()?.v)?;
+            variants.iter().all(|e| truthy(&e.v) == Some(first)).then_some(first)
+        }
+        V::EnvUnset | V::EnvSchema(_) | V::Func(..) | V::Unknown => None,
     }
 }
 
@@ -193,20 +259,212 @@ pub struct Binding {
     pub at: Loc,
     /// The module that made the final assignment.
     pub module: usize,
+    /// Set when the value is what a deployment gets by leaving these variables unset or empty:
+    /// the branch of an `if` taken then (`if CORS_ALLOWED_ORIGINS: ... else: ...`).
+    pub unless: Option<String>,
+    /// The environment variables the value was read from (for naming them in messages).
+    pub keys: Vec<String>,
 }
 
 pub type Env = HashMap<String, Binding>;
+
+/// Whether a value is fully known (an `Either` of known variants included).
+fn known(v: &V) -> bool {
+    match v {
+        V::Str(_) | V::Int(_) | V::Bool(_) | V::None => true,
+        V::List(items) => items.iter().all(|e| known(&e.v)),
+        V::Either(variants) => variants.iter().all(|e| known(&e.v)),
+        V::EnvUnset | V::EnvSchema(_) | V::Func(..) | V::Unknown => false,
+    }
+}
+
+/// The value of a name that an undecided branch may set to `new`: either what it was before or
+/// `new`, when both are known; unknown otherwise.
+fn either(prev: Option<&Binding>, new: Elem) -> Value {
+    let Some(prev) = prev else { return Value::unknown() };
+    if !known(&prev.value.v) || !known(&new.v) {
+        return Value::unknown();
+    }
+    let mut variants = match &prev.value.v {
+        V::Either(vs) => vs.clone(),
+        v => vec![Elem { v: v.clone(), at: prev.at, fallback: prev.value.fallback }],
+    };
+    let fallback = prev.value.fallback || new.fallback;
+    match new.v {
+        V::Either(vs) => variants.extend(vs),
+        _ => variants.push(new),
+    }
+    if variants.len() > 16 {
+        return Value::unknown();
+    }
+    Value { v: V::Either(variants), fallback }
+}
+
+/// How the statements of a branch run in a replay.
+enum Mode {
+    /// Always, as far as the source says.
+    Plain,
+    /// Maybe: what they assign is unknown.
+    Unknown,
+    /// When the named variables are unset or empty: what they assign is a fallback.
+    Unset(String),
+}
+
+/// The environment variables an expression reads, directly or through the names it uses.
+fn env_keys(e: &Expr, env: &Env) -> Vec<String> {
+    let mut keys = Vec::new();
+    visit(e, &mut |x| match x {
+        Expr::Call { func, args, .. } => {
+            let d = expr_dotted(func).unwrap_or_default();
+            let envish = GETENV.contains(&d.as_str()) || d == "config" || d == "env" || d.starts_with("env.");
+            let helper =
+                matches!(func.as_ref(), Expr::Name(n) if matches!(env.get(n).map(|b| &b.value.v), Some(V::Func(..))));
+            if envish || helper {
+                if let Some(Expr::Str(k)) = args.first() {
+                    keys.push(k.clone());
+                }
+            }
+        }
+        Expr::Subscript(o, k) => {
+            if let (Some(d), Expr::Str(k)) = (expr_dotted(o), k.as_ref()) {
+                if ENVIRON.contains(&d.as_str()) {
+                    keys.push(k.clone());
+                }
+            }
+        }
+        Expr::Name(n) => {
+            if let Some(b) = env.get(n) {
+                keys.extend(b.keys.iter().cloned());
+            }
+        }
+        _ => {}
+    });
+    keys.dedup();
+    keys
+}
+
+/// Whether a condition tells dev/test runs from production ones: `Some(true)` when its true
+/// branch is dev/test only (`if DEBUG:`, `if TESTING:`, `if ENV in ("ci", "local"):`,
+/// `if "test" in sys.argv:`), `Some(false)` when its true branch is production only (`if not
+/// DEBUG:`, `if ENVIRONMENT == "production":`); `None` when it says neither.
+pub fn dev_condition(c: &Expr) -> Option<bool> {
+    const FLAGS: &[&str] = &[
+        "DEBUG",
+        "TESTING",
+        "TEST",
+        "TESTS",
+        "DEV",
+        "DEVELOPMENT",
+        "LOCAL",
+        "CI",
+        "DEBUG_MODE",
+        "TEST_MODE",
+        "TESTING_MODE",
+        "DEV_MODE",
+        "LOCAL_DEV",
+        "UNIT_TEST",
+        "UNIT_TESTS",
+        "RUNNING_TESTS",
+        "IS_TESTING",
+        "IS_TEST",
+        "IS_DEV",
+        "IS_LOCAL",
+        "IS_CI",
+        "IN_TEST",
+        "IN_TESTS",
+        "IS_DEBUG",
+    ];
+    const DEV_WORDS: &[&str] =
+        &["test", "tests", "testing", "dev", "develop", "development", "local", "ci", "debug", "pytest", "runserver"];
+    const PROD_WORDS: &[&str] = &["prod", "production", "live"];
+    let flag = |e: &Expr| -> bool {
+        let name = match e {
+            Expr::Name(n) => n.as_str(),
+            Expr::Attr(o, a) if matches!(o.as_ref(), Expr::Name(s) if s == "settings") => a.as_str(),
+            // `os.environ.get("TESTING")`, `env.bool("DEBUG")`
+            Expr::Call { func, args, .. } => {
+                let d = expr_dotted(func).unwrap_or_default();
+                let envish = GETENV.contains(&d.as_str()) || d == "config" || d == "env" || d.starts_with("env.");
+                match (envish, args.first()) {
+                    (true, Some(Expr::Str(k))) => k.as_str(),
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+        FLAGS.contains(&name.to_ascii_uppercase().as_str())
+    };
+    let words = |e: &Expr| -> Option<bool> {
+        let strs: Vec<String> = match e {
+            Expr::Str(s) => vec![s.to_ascii_lowercase()],
+            Expr::Seq(items) => {
+                let mut v = Vec::new();
+                for i in items {
+                    let Expr::Str(s) = i else { return None };
+                    v.push(s.to_ascii_lowercase());
+                }
+                v
+            }
+            _ => return None,
+        };
+        if !strs.is_empty() && strs.iter().all(|s| DEV_WORDS.contains(&s.as_str())) {
+            Some(true)
+        } else if !strs.is_empty() && strs.iter().all(|s| PROD_WORDS.contains(&s.as_str())) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let literal = |e: &Expr| matches!(e, Expr::Str(_) | Expr::Seq(_));
+    match c {
+        _ if flag(c) => Some(true),
+        Expr::Not(x) => dev_condition(x).map(|d| !d),
+        Expr::And(a, b) => match (dev_condition(a), dev_condition(b)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        Expr::Or(a, b) => match (dev_condition(a), dev_condition(b)) {
+            (Some(true), Some(true)) => Some(true),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            _ => None,
+        },
+        Expr::Cmp(l, op, r) => {
+            let positive = matches!(op, CmpOp::Eq | CmpOp::In | CmpOp::Is);
+            // `ENV == "dev"`, `ENV in ("ci", "local")`, `"test" in sys.argv`, `sys.argv[1] == "test"`
+            let side = if !literal(l) && literal(r) {
+                words(r)
+            } else if literal(l) && !literal(r) && matches!(op, CmpOp::In | CmpOp::NotIn) {
+                let target = match r.as_ref() {
+                    Expr::Subscript(o, _) => expr_dotted(o),
+                    other => expr_dotted(other),
+                };
+                if matches!(target.as_deref(), Some("sys.argv" | "sys.modules")) {
+                    words(l)
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            side.map(|d| if positive { d } else { !d })
+        }
+        _ => None,
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Extraction
 
 pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> Module {
     let mut stmts = Vec::new();
-    block(root, src, file, Ctx::Plain, &mut stmts, 0);
+    let mut funcs = Vec::new();
+    block(root, src, file, Ctx::Plain, &mut stmts, &mut funcs, 0);
+    helpers_reading_env(&mut funcs);
     let mut django_names = 0;
     let mut common_names = 0;
     let mut seen = std::collections::HashSet::new();
-    for s in &stmts {
+    walk_stmts(&stmts, &mut |s| {
         if let StmtKind::Assign(n, _) | StmtKind::Extend(n, _) = &s.kind {
             if seen.insert(n.clone()) {
                 if DJANGO_ONLY.contains(&n.as_str()) || n.starts_with("CORS_") {
@@ -216,7 +474,7 @@ pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> 
                 }
             }
         }
-    }
+    });
     let no_ext = rel.strip_suffix(".py").unwrap_or(rel);
     let is_package = no_ext.ends_with("__init__") && (no_ext.len() == 8 || no_ext.ends_with("/__init__"));
     let module_path = no_ext.strip_suffix("/__init__").unwrap_or(no_ext);
@@ -227,12 +485,253 @@ pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> 
         is_package,
         dev,
         stmts,
+        funcs: std::sync::Arc::new(funcs),
         django_names,
         common_names,
     }
 }
 
-fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, depth: usize) {
+/// Calls `f` on every statement, those inside top-level `if` branches included.
+pub fn walk_stmts<'a>(stmts: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+    for s in stmts {
+        f(s);
+        if let StmtKind::If(_, then, els) = &s.kind {
+            walk_stmts(then, f);
+            walk_stmts(els, f);
+        }
+    }
+}
+
+/// Marks the functions whose body reads the environment, directly or by calling another
+/// function of the same module that does.
+fn helpers_reading_env(funcs: &mut [Func]) {
+    fn calls(body: &[FStmt], out: &mut Vec<String>) {
+        fn expr(e: &Expr, out: &mut Vec<String>) {
+            visit(e, &mut |x| {
+                if let Expr::Call { func, .. } = x {
+                    if let Expr::Name(n) = func.as_ref() {
+                        out.push(n.clone());
+                    }
+                }
+            });
+        }
+        for s in body {
+            match s {
+                FStmt::Assign(_, e) | FStmt::Return(e) => expr(e, out),
+                FStmt::If(c, a, b) => {
+                    expr(c, out);
+                    calls(a, out);
+                    calls(b, out);
+                }
+                FStmt::Abort => {}
+            }
+        }
+    }
+    let called: Vec<Vec<String>> = funcs
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            calls(&f.body, &mut out);
+            out
+        })
+        .collect();
+    loop {
+        let mut changed = false;
+        for i in 0..funcs.len() {
+            if !funcs[i].reads_env && called[i].iter().any(|c| funcs.iter().any(|g| g.reads_env && g.name == *c)) {
+                funcs[i].reads_env = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Calls `f` on `e` and every expression inside it.
+fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Seq(items) => items.iter().for_each(|i| visit(i, f)),
+        Expr::Attr(o, _) | Expr::Not(o) => visit(o, f),
+        Expr::Call { func, args, kwargs } => {
+            visit(func, f);
+            args.iter().for_each(|a| visit(a, f));
+            kwargs.iter().for_each(|(_, a)| visit(a, f));
+        }
+        Expr::Add(a, b) | Expr::Or(a, b) | Expr::And(a, b) | Expr::Cmp(a, _, b) | Expr::Subscript(a, b) => {
+            visit(a, f);
+            visit(b, f);
+        }
+        Expr::Comp { elt, iter, cond, .. } => {
+            visit(elt, f);
+            visit(iter, f);
+            if let Some(c) = cond {
+                visit(c, f);
+            }
+        }
+        Expr::IfElse(c, a, b) => {
+            visit(c, f);
+            visit(a, f);
+            visit(b, f);
+        }
+        _ => {}
+    }
+}
+
+/// Whether an expression reads the environment: `os.environ`, `os.getenv(...)`, decouple's
+/// `config(...)`, django-environ's `env(...)` / `env.bool(...)`.
+fn mentions_env(e: &Expr) -> bool {
+    let mut found = false;
+    visit(e, &mut |x| {
+        let d = match x {
+            Expr::Attr(..) => expr_dotted(x),
+            Expr::Call { func, .. } => expr_dotted(func),
+            _ => None,
+        };
+        if let Some(d) = d {
+            found |= ENVIRON.contains(&d.as_str())
+                || GETENV.contains(&d.as_str())
+                || d == "config"
+                || d == "env"
+                || d.starts_with("env.");
+        }
+    });
+    found
+}
+
+/// A function definition at module level, as a [`Func`].
+fn function(def: Node<'_>, src: &str) -> Option<Func> {
+    let name = text(def.child_by_field_name("name")?, src).to_string();
+    let mut params = Vec::new();
+    let mut c = def.child_by_field_name("parameters")?.walk();
+    let plist = def.child_by_field_name("parameters")?;
+    for p in plist.named_children(&mut c) {
+        match p.kind() {
+            "identifier" => params.push((text(p, src).to_string(), None)),
+            "typed_parameter" => {
+                let mut c2 = p.walk();
+                let id = p.named_children(&mut c2).find(|x| x.kind() == "identifier");
+                // `*args: str` and `**kwargs: Any` have no plain name.
+                if let Some(id) = id {
+                    params.push((text(id, src).to_string(), None));
+                }
+            }
+            "default_parameter" | "typed_default_parameter" => {
+                let n = p.child_by_field_name("name")?;
+                let v = p.child_by_field_name("value").map(|v| to_expr(v, src, 0));
+                params.push((text(n, src).to_string(), v));
+            }
+            _ => {}
+        }
+    }
+    let body = def.child_by_field_name("body")?;
+    let body = fbody(body, src, 0);
+    let mut reads_env = false;
+    fn scan(b: &[FStmt], found: &mut bool) {
+        for s in b {
+            match s {
+                FStmt::Assign(_, e) | FStmt::Return(e) => *found |= mentions_env(e),
+                FStmt::If(c, a, b) => {
+                    *found |= mentions_env(c);
+                    scan(a, found);
+                    scan(b, found);
+                }
+                FStmt::Abort => {}
+            }
+        }
+    }
+    scan(&body, &mut reads_env);
+    Some(Func { name, params, body, reads_env })
+}
+
+fn fbody(node: Node<'_>, src: &str, depth: usize) -> Vec<FStmt> {
+    let mut out = Vec::new();
+    if depth > 8 {
+        out.push(FStmt::Abort);
+        return out;
+    }
+    let mut cursor = node.walk();
+    for stmt in node.named_children(&mut cursor) {
+        match stmt.kind() {
+            "expression_statement" => {
+                let mut c2 = stmt.walk();
+                for e in stmt.named_children(&mut c2) {
+                    if e.kind() == "assignment" {
+                        let (Some(l), Some(r)) = (e.child_by_field_name("left"), e.child_by_field_name("right")) else {
+                            out.push(FStmt::Abort);
+                            continue;
+                        };
+                        if l.kind() == "identifier" && r.kind() != "assignment" {
+                            out.push(FStmt::Assign(text(l, src).to_string(), to_expr(r, src, 0)));
+                        } else {
+                            out.push(FStmt::Abort);
+                        }
+                    } else if e.kind() == "augmented_assignment" {
+                        out.push(FStmt::Abort);
+                    }
+                    // Calls (logging, warnings) and docstrings change nothing evaluation follows.
+                }
+            }
+            "return_statement" => {
+                let mut c2 = stmt.walk();
+                let v = stmt.named_children(&mut c2).next();
+                out.push(FStmt::Return(v.map_or(Expr::None, |v| to_expr(v, src, 0))));
+            }
+            "if_statement" => {
+                // `if name := expr:` binds first.
+                if let Some(c) = stmt.child_by_field_name("condition").filter(|c| c.kind() == "named_expression") {
+                    if let (Some(n), Some(v)) = (c.child_by_field_name("name"), c.child_by_field_name("value")) {
+                        out.push(FStmt::Assign(text(n, src).to_string(), to_expr(v, src, 0)));
+                    }
+                }
+                out.push(fif(stmt, src, depth));
+            }
+            "try_statement" => {
+                // The path without an exception: the `try` body.
+                let mut c2 = stmt.walk();
+                let b = stmt.named_children(&mut c2).find(|n| n.kind() == "block");
+                match b {
+                    Some(b) => out.extend(fbody(b, src, depth + 1)),
+                    None => out.push(FStmt::Abort),
+                }
+            }
+            "pass_statement" | "comment" | "import_statement" | "import_from_statement" => {}
+            _ => out.push(FStmt::Abort),
+        }
+    }
+    out
+}
+
+fn fif(stmt: Node<'_>, src: &str, depth: usize) -> FStmt {
+    let cond = stmt.child_by_field_name("condition").map_or(Expr::Unknown, |c| match c.kind() {
+        "named_expression" => {
+            c.child_by_field_name("name").map_or(Expr::Unknown, |n| Expr::Name(text(n, src).to_string()))
+        }
+        _ => to_expr(c, src, 0),
+    });
+    let then = stmt.child_by_field_name("consequence").map_or_else(|| vec![FStmt::Abort], |b| fbody(b, src, depth + 1));
+    let mut c2 = stmt.walk();
+    let alts: Vec<Node<'_>> = stmt.children_by_field_name("alternative", &mut c2).collect();
+    // `elif` chains nest: if a: .. elif b: .. else: .. == if a: .. else: (if b: .. else: ..)
+    let mut els = Vec::new();
+    for alt in alts.iter().rev() {
+        els = match alt.kind() {
+            "elif_clause" => {
+                let c = alt.child_by_field_name("condition").map_or(Expr::Unknown, |c| to_expr(c, src, 0));
+                let b = alt
+                    .child_by_field_name("consequence")
+                    .map_or_else(|| vec![FStmt::Abort], |b| fbody(b, src, depth + 1));
+                vec![FStmt::If(c, b, els)]
+            }
+            _ => alt.child_by_field_name("body").map_or_else(|| vec![FStmt::Abort], |b| fbody(b, src, depth + 1)),
+        };
+    }
+    FStmt::If(cond, then, els)
+}
+
+fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, funcs: &mut Vec<Func>, depth: usize) {
     if depth > 8 {
         return;
     }
@@ -252,17 +751,68 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                 let star = stmt.named_children(&mut c2).any(|c| c.kind() == "wildcard_import");
                 if let (true, Some(m)) = (star, stmt.child_by_field_name("module_name")) {
                     out.push(Stmt { kind: StmtKind::StarImport(text(m, src).to_string()), at, ctx });
+                } else if let (false, Some(m)) = (star, stmt.child_by_field_name("module_name")) {
+                    let mut names = Vec::new();
+                    let mut c3 = stmt.walk();
+                    for n in stmt.children_by_field_name("name", &mut c3) {
+                        match n.kind() {
+                            "dotted_name" => names.push((text(n, src).to_string(), text(n, src).to_string())),
+                            "aliased_import" => {
+                                if let (Some(a), Some(b)) =
+                                    (n.child_by_field_name("name"), n.child_by_field_name("alias"))
+                                {
+                                    names.push((text(a, src).to_string(), text(b, src).to_string()));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    if !names.is_empty() {
+                        out.push(Stmt { kind: StmtKind::ImportNames(text(m, src).to_string(), names), at, ctx });
+                    }
                 }
+            }
+            "function_definition" if ctx == Ctx::Plain => {
+                if let Some(f) = function(stmt, src) {
+                    funcs.push(f);
+                    out.push(Stmt { kind: StmtKind::Def(funcs.len() - 1), at, ctx });
+                }
+            }
+            "if_statement" if ctx == Ctx::Plain => {
+                // Each branch is kept apart: replay decides which one production takes.
+                let cond = stmt.child_by_field_name("condition").map_or(Expr::Unknown, |c| to_expr(c, src, 0));
+                let mut then = Vec::new();
+                if let Some(b) = stmt.child_by_field_name("consequence") {
+                    block(b, src, file, Ctx::Plain, &mut then, funcs, depth + 1);
+                }
+                let mut c2 = stmt.walk();
+                let alts: Vec<Node<'_>> = stmt.children_by_field_name("alternative", &mut c2).collect();
+                let mut els = Vec::new();
+                for alt in alts.iter().rev() {
+                    let mut body = Vec::new();
+                    let b = alt.child_by_field_name("consequence").or_else(|| alt.child_by_field_name("body"));
+                    if let Some(b) = b {
+                        block(b, src, file, Ctx::Plain, &mut body, funcs, depth + 1);
+                    }
+                    els = if alt.kind() == "elif_clause" {
+                        let c = alt.child_by_field_name("condition").map_or(Expr::Unknown, |c| to_expr(c, src, 0));
+                        let at = Loc { file, start: alt.start_byte(), end: alt.end_byte() };
+                        vec![Stmt { kind: StmtKind::If(c, body, els), at, ctx }]
+                    } else {
+                        body
+                    };
+                }
+                out.push(Stmt { kind: StmtKind::If(cond, then, els), at, ctx });
             }
             "if_statement" => {
                 if let Some(b) = stmt.child_by_field_name("consequence") {
-                    block(b, src, file, cond, out, depth + 1);
+                    block(b, src, file, cond, out, funcs, depth + 1);
                 }
                 let mut c2 = stmt.walk();
                 for alt in stmt.children_by_field_name("alternative", &mut c2) {
                     let body = alt.child_by_field_name("consequence").or_else(|| alt.child_by_field_name("body"));
                     if let Some(b) = body {
-                        block(b, src, file, cond, out, depth + 1);
+                        block(b, src, file, cond, out, funcs, depth + 1);
                     }
                 }
             }
@@ -270,13 +820,13 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                 let mut c2 = stmt.walk();
                 for child in stmt.named_children(&mut c2) {
                     match child.kind() {
-                        "block" => block(child, src, file, ctx, out, depth + 1),
+                        "block" => block(child, src, file, ctx, out, funcs, depth + 1),
                         "except_clause" | "except_group_clause" => {
                             let mut c3 = child.walk();
                             let handler = child.named_children(&mut c3).filter(|n| n.kind() == "block").last();
                             if let Some(b) = handler {
                                 let fb = if ctx == Ctx::Plain { Ctx::Fallback } else { ctx };
-                                block(b, src, file, fb, out, depth + 1);
+                                block(b, src, file, fb, out, funcs, depth + 1);
                             }
                         }
                         "else_clause" | "finally_clause" => {
@@ -286,7 +836,7 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                                 b
                             });
                             if let Some(b) = body {
-                                block(b, src, file, ctx, out, depth + 1);
+                                block(b, src, file, ctx, out, funcs, depth + 1);
                             }
                         }
                         _ => {}
@@ -295,12 +845,12 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
             }
             "with_statement" => {
                 if let Some(b) = stmt.child_by_field_name("body") {
-                    block(b, src, file, ctx, out, depth + 1);
+                    block(b, src, file, ctx, out, funcs, depth + 1);
                 }
             }
             "for_statement" | "while_statement" => {
                 if let Some(b) = stmt.child_by_field_name("body") {
-                    block(b, src, file, cond, out, depth + 1);
+                    block(b, src, file, cond, out, funcs, depth + 1);
                 }
             }
             _ => {}
@@ -433,6 +983,8 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
                 ["!="] => CmpOp::Ne,
                 ["in"] => CmpOp::In,
                 ["not", "in"] => CmpOp::NotIn,
+                ["is"] => CmpOp::Is,
+                ["is", "not"] => CmpOp::IsNot,
                 _ => return Expr::Unknown,
             };
             Expr::Cmp(
@@ -442,6 +994,46 @@ pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
             )
         }
         "subscript" => Expr::Subscript(Box::new(sub("value")), Box::new(sub("subscript"))),
+        "list_comprehension" => {
+            let Some(body) = n.child_by_field_name("body") else { return Expr::Unknown };
+            let mut c = n.walk();
+            let clauses: Vec<Node<'_>> = n.named_children(&mut c).filter(|x| x.id() != body.id()).collect();
+            let (fors, ifs): (Vec<Node<'_>>, Vec<Node<'_>>) = clauses.iter().partition(|x| x.kind() == "for_in_clause");
+            let [f] = fors.as_slice() else { return Expr::Unknown };
+            if ifs.len() > 1 || ifs.iter().any(|x| x.kind() != "if_clause") {
+                return Expr::Unknown;
+            }
+            let (Some(var), Some(iter)) = (f.child_by_field_name("left"), f.child_by_field_name("right")) else {
+                return Expr::Unknown;
+            };
+            if var.kind() != "identifier" {
+                return Expr::Unknown;
+            }
+            let cond = ifs.first().and_then(|i| {
+                let mut c2 = i.walk();
+                let e = i.named_children(&mut c2).next();
+                e.map(|e| Box::new(to_expr(e, src, depth + 1)))
+            });
+            if ifs.len() == 1 && cond.is_none() {
+                return Expr::Unknown;
+            }
+            Expr::Comp {
+                elt: Box::new(to_expr(body, src, depth + 1)),
+                var: text(var, src).to_string(),
+                iter: Box::new(to_expr(iter, src, depth + 1)),
+                cond,
+            }
+        }
+        "conditional_expression" => {
+            let mut c = n.walk();
+            let parts: Vec<Node<'_>> = n.named_children(&mut c).filter(|x| x.kind() != "comment").collect();
+            let [a, cond, b] = parts.as_slice() else { return Expr::Unknown };
+            Expr::IfElse(
+                Box::new(to_expr(*cond, src, depth + 1)),
+                Box::new(to_expr(*a, src, depth + 1)),
+                Box::new(to_expr(*b, src, depth + 1)),
+            )
+        }
         _ => Expr::Unknown,
     }
 }
@@ -547,12 +1139,145 @@ pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
             let fallback = l.fallback || r.fallback;
             let result = match op {
                 CmpOp::Eq | CmpOp::Ne => scalar_eq(&l.v, &r.v).map(|eq| eq == (*op == CmpOp::Eq)),
+                // `value is None` after `value = os.environ.get(name)`: true when the variable is unset.
+                CmpOp::Is | CmpOp::IsNot => {
+                    let same = match (&l.v, &r.v) {
+                        (V::EnvUnset, V::None) => {
+                            return Value { v: V::Bool(*op == CmpOp::Is), fallback: true };
+                        }
+                        // Any known value other than None is not None.
+                        (v, V::None) | (V::None, v) if known(v) => Some(matches!(v, V::None)),
+                        (V::Bool(_), _) | (_, V::Bool(_)) => scalar_eq(&l.v, &r.v),
+                        _ => None,
+                    };
+                    same.map(|eq| eq == (*op == CmpOp::Is))
+                }
                 CmpOp::In | CmpOp::NotIn => contains(&r.v, &l.v).map(|c| c == (*op == CmpOp::In)),
             };
             result.map_or_else(Value::unknown, |b| Value { v: V::Bool(b), fallback })
         }
         Expr::Call { func, args, kwargs } => eval_call(func, args, kwargs, env, depth),
+        Expr::IfElse(c, a, b) => {
+            let c = ev(c);
+            match c.truthy() {
+                Some(t) => {
+                    let x = ev(if t { a } else { b });
+                    Value { fallback: x.fallback || c.fallback, ..x }
+                }
+                None => Value::unknown(),
+            }
+        }
+        Expr::Comp { elt, var, iter, cond } => {
+            let it = ev(iter);
+            let V::List(items) = it.v else { return Value::unknown() };
+            // Only the names the element and the filter use are copied, not the whole env.
+            let mut local = Env::new();
+            let mut used = |x: &Expr| {
+                if let Expr::Name(n) = x {
+                    if let Some(b) = env.get(n) {
+                        local.entry(n.clone()).or_insert_with(|| b.clone());
+                    }
+                }
+            };
+            visit(elt, &mut used);
+            if let Some(c) = cond {
+                visit(c, &mut used);
+            }
+            let mut out = Vec::new();
+            for item in items {
+                let fallback = item.fallback || it.fallback;
+                let at = Loc { file: usize::MAX, start: 0, end: 0 };
+                let value = Value { v: item.v, fallback };
+                local.insert(var.clone(), Binding { value, at, module: usize::MAX, unless: None, keys: Vec::new() });
+                if let Some(c) = cond {
+                    match eval(c, &local, depth + 1).truthy() {
+                        Some(true) => {}
+                        Some(false) => continue,
+                        None => return Value::unknown(),
+                    }
+                }
+                let v = eval(elt, &local, depth + 1);
+                out.push(Elem { v: v.v, at, fallback: v.fallback || fallback });
+            }
+            Value { v: V::List(out), fallback: it.fallback }
+        }
     }
+}
+
+/// Calls a function of the project on evaluated arguments: its body is followed with its
+/// parameters bound (and the other functions of its module in sight). What it returns when
+/// the environment is silent is an env default, marked as a fallback, when the body reads the
+/// environment.
+fn call_func(
+    table: &std::sync::Arc<Vec<Func>>,
+    i: usize,
+    args: Vec<Value>,
+    kwargs: Vec<(String, Value)>,
+    depth: usize,
+) -> Value {
+    // Each call costs a good share of the depth budget: recursion ends quickly; and the calls
+    // one settings statement may make are counted, so a helper calling itself many times per
+    // body cannot multiply them.
+    let depth = depth + 8;
+    if depth > MAX_DEPTH || HELPER_CALLS.with(|c| c.replace(c.get() + 1)) >= MAX_HELPER_CALLS {
+        return Value::unknown();
+    }
+    let f = &table[i];
+    let nowhere = Loc { file: usize::MAX, start: 0, end: 0 };
+    let bind = |value: Value| Binding { value, at: nowhere, module: usize::MAX, unless: None, keys: Vec::new() };
+    let mut local = Env::new();
+    for (j, g) in table.iter().enumerate() {
+        local.insert(g.name.clone(), bind(Value::new(V::Func(table.clone(), j))));
+    }
+    let mut args = args.into_iter();
+    for (name, default) in &f.params {
+        let v = match (args.next(), kwargs.iter().find(|(k, _)| k == name)) {
+            (Some(v), _) => v,
+            (None, Some((_, v))) => v.clone(),
+            (None, None) => default.as_ref().map_or_else(Value::unknown, |d| eval(d, &Env::new(), depth)),
+        };
+        local.insert(name.clone(), bind(v));
+    }
+    let out = run_body(&f.body, &mut local, depth).unwrap_or_else(|| Value::new(V::None));
+    Value { fallback: out.fallback || f.reads_env, ..out }
+}
+
+/// Helper calls allowed while evaluating one settings statement.
+const MAX_HELPER_CALLS: u32 = 256;
+
+thread_local! {
+    static HELPER_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Follows a helper's statements: `Some(value)` once it returns (unknown when it raises or the
+/// way through depends on something unknown), `None` when it falls off the end.
+fn run_body(body: &[FStmt], local: &mut Env, depth: usize) -> Option<Value> {
+    for s in body {
+        match s {
+            FStmt::Assign(n, e) => {
+                let value = eval(e, local, depth);
+                let at = Loc { file: usize::MAX, start: 0, end: 0 };
+                local.insert(n.clone(), Binding { value, at, module: usize::MAX, unless: None, keys: Vec::new() });
+            }
+            FStmt::Return(e) => return Some(eval(e, local, depth)),
+            FStmt::If(c, a, b) => {
+                let c = eval(c, local, depth);
+                // Inside a helper, an env lookup without a default is None when the variable is
+                // unset, the case evaluation follows.
+                let c = if c.v == V::EnvUnset { Value { v: V::None, fallback: true } } else { c };
+                let taken = match c.truthy() {
+                    Some(true) => a,
+                    Some(false) => b,
+                    None => return Some(Value::unknown()),
+                };
+                if let Some(v) = run_body(taken, local, depth) {
+                    return Some(Value { fallback: v.fallback || c.fallback, ..v });
+                }
+            }
+            FStmt::Abort => return Some(Value::unknown()),
+        }
+    }
+    None
 }
 
 fn scalar_eq(a: &V, b: &V) -> Option<bool> {
@@ -599,6 +1324,14 @@ fn eval_call(func: &Expr, args: &[Expr], kwargs: &[(String, Expr)], env: &Env, d
     let dotted = name.as_deref().unwrap_or("");
     let default = || args.get(1).or_else(|| kwarg(kwargs, "default"));
 
+    // A function of the project (defined above in the module, or imported from a module of the project).
+    if let Expr::Name(n) = func {
+        if let Some(Binding { value: Value { v: V::Func(table, i), .. }, .. }) = env.get(n) {
+            let args = args.iter().map(ev).collect();
+            let kwargs = kwargs.iter().map(|(k, v)| (k.clone(), ev(v))).collect();
+            return call_func(table, *i, args, kwargs, depth);
+        }
+    }
     // os.getenv / os.environ.get / setdefault
     if GETENV.contains(&dotted) {
         return lookup(default().map(ev), Cast::None);
@@ -623,7 +1356,15 @@ fn eval_call(func: &Expr, args: &[Expr], kwargs: &[(String, Expr)], env: &Env, d
         if let Some(schema) = env_schema(n, env) {
             let key = args.first().map(ev);
             if let Some(d) = default() {
-                return lookup(Some(ev(d)), Cast::None);
+                let cast = match kwarg(kwargs, "cast") {
+                    Some(Expr::Name(c)) if c == "bool" => Cast::Bool,
+                    Some(Expr::Name(c)) if c == "int" => Cast::Int,
+                    Some(Expr::Name(c)) if c == "list" => Cast::List,
+                    Some(Expr::Name(c)) if c == "str" => Cast::Str,
+                    None => Cast::None,
+                    Some(_) => return Value::unknown(),
+                };
+                return lookup(Some(ev(d)), cast);
             }
             // Env(NAME=(cast, default)) supplies the default.
             if let (Some(Value { v: V::Str(key), .. }), Some(schema)) = (key, schema) {
@@ -697,6 +1438,37 @@ fn eval_call(func: &Expr, args: &[Expr], kwargs: &[(String, Expr)], env: &Env, d
             };
             Value { v, fallback: x.fallback }
         }
+        ("list" | "tuple", [x]) => {
+            let x = ev(x);
+            match x.v {
+                V::List(_) => x,
+                _ => Value::unknown(),
+            }
+        }
+        // `json.loads` of a default such as "true", "0" or '["*"]' (strings only in lists).
+        ("json.loads", [x]) => {
+            let x = ev(x);
+            let V::Str(s) = &x.v else { return Value::unknown() };
+            let t = s.trim();
+            let v = match t {
+                "true" => V::Bool(true),
+                "false" => V::Bool(false),
+                "null" => V::None,
+                _ if t.starts_with('[') && t.ends_with(']') => {
+                    let inner = t[1..t.len() - 1].trim();
+                    let mut items = Vec::new();
+                    for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                        match part.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                            Some(p) if !p.contains(['"', '\\']) => items.push(p),
+                            _ => return Value::unknown(),
+                        }
+                    }
+                    list_of(items.into_iter())
+                }
+                _ => t.parse().map_or(V::Unknown, V::Int),
+            };
+            Value { v, fallback: x.fallback }
+        }
         ("strtobool" | "distutils.util.strtobool", [x]) => {
             let x = ev(x);
             let v = match &x.v {
@@ -758,6 +1530,88 @@ fn lookup(default: Option<Value>, cast: Cast) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The index and resolution
 
+/// A test runner's settings module by its path: in a `tests`/`test`/`testing` folder, or named
+/// for tests (`test_settings.py`, `settings_test.py`, `testing.py`).
+fn test_module(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let mut parts = lower.trim_end_matches(".py").split('/').rev();
+    let stem = parts.next().unwrap_or_default();
+    parts.any(|d| matches!(d, "tests" | "test" | "testing"))
+        || stem.split(['_', '-', '.']).any(|p| matches!(p, "test" | "tests" | "testing" | "pytest"))
+}
+
+/// What the project says of `DJANGO_SETTINGS_MODULE`: the modules deployments load (named in
+/// wsgi.py, asgi.py, manage.py, celery.py, Dockerfiles, compose files, Procfiles, systemd units,
+/// Kubernetes manifests and production env files) and those only the tests load (pytest.ini,
+/// setup.cfg, tox.ini, conftest.py, pyproject.toml, CI workflows).
+#[derive(Debug, Default)]
+pub struct SettingsModules {
+    pub deploy: Vec<String>,
+    pub test: Vec<String>,
+}
+
+impl SettingsModules {
+    /// Reads the files a project names its settings module in. `files` gives each file's path
+    /// from the root and its text.
+    pub fn scan<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        static DSM: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = DSM.get_or_init(|| {
+            regex::Regex::new(
+                r#"(?:DJANGO_SETTINGS_MODULE["']?\s*(?:[,=:]|\s)\s*(?:\$\{DJANGO_SETTINGS_MODULE[:]?-)?["']?|--ds[= ]["']?)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)"#,
+            )
+            .unwrap()
+        });
+        let mut out = SettingsModules::default();
+        for (rel, text) in files {
+            let lower = rel.to_ascii_lowercase();
+            let name = lower.rsplit('/').next().unwrap_or(&lower);
+            let parts: Vec<&str> = lower.split(['/', '.', '_', '-']).collect();
+            let test = matches!(
+                name,
+                "pytest.ini" | "setup.cfg" | "tox.ini" | "conftest.py" | "pyproject.toml" | "noxfile.py"
+            ) || lower.starts_with(".github/")
+                || lower.starts_with(".gitlab")
+                || lower.starts_with(".circleci/");
+            let prod_path = parts.iter().any(|p| matches!(*p, "prod" | "production"));
+            let deploy = !test
+                && (matches!(name, "wsgi.py" | "asgi.py" | "manage.py" | "celery.py" | "celery_app.py" | "procfile")
+                    || lower.ends_with("asgi/__init__.py")
+                    || name.starts_with("dockerfile")
+                    || name.ends_with(".dockerfile")
+                    || name.ends_with(".service")
+                    || (name.contains("compose") && (name.ends_with(".yml") || name.ends_with(".yaml")))
+                    || ((name.ends_with(".yml")
+                        || name.ends_with(".yaml")
+                        || name.starts_with('.')
+                        || name.ends_with(".env")
+                        || !name.contains('.'))
+                        && prod_path));
+            if !test && !deploy {
+                continue;
+            }
+            // Only the head of big files: these are small configuration files.
+            let head = text.get(..text.len().min(200_000)).unwrap_or("");
+            if !head.contains("DJANGO_SETTINGS_MODULE") && !head.contains("--ds") {
+                continue;
+            }
+            for c in re.captures_iter(head) {
+                let m = c[1].to_string();
+                let list = if test { &mut out.test } else { &mut out.deploy };
+                if !list.contains(&m) {
+                    list.push(m);
+                }
+            }
+        }
+        out.deploy.sort();
+        out.test.sort();
+        out
+    }
+
+    fn names(list: &[String], m: &Module) -> bool {
+        list.iter().any(|d| m.dotted == *d || m.dotted.ends_with(&format!(".{d}")))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SettingsIndex {
     pub modules: Vec<Module>,
@@ -773,6 +1627,13 @@ impl SettingsIndex {
     /// `candidates` are all modules extracted from prefiltered Python files; `overrides` maps a
     /// module index to forced dev (`true`) or production (`false`).
     pub fn build(candidates: Vec<Module>, force: impl Fn(&str) -> Option<bool>) -> Self {
+        Self::build_with(candidates, force, &SettingsModules::default())
+    }
+
+    /// [`build`](Self::build), knowing which modules deployments and tests load: a module a
+    /// deployment loads is a production root even when another settings module star-imports it
+    /// (unless its name says dev/test); one that only the tests load is dev/test.
+    pub fn build_with(candidates: Vec<Module>, force: impl Fn(&str) -> Option<bool>, named: &SettingsModules) -> Self {
         let all = candidates;
         let n = all.len();
         // Direct recognition, then modules that star-import a settings module (overlays).
@@ -788,13 +1649,13 @@ impl SettingsIndex {
         let imports: Vec<Vec<usize>> = all
             .iter()
             .map(|m| {
-                m.stmts
-                    .iter()
-                    .filter_map(|s| match &s.kind {
-                        StmtKind::StarImport(name) => resolve_import(&all, m, name),
-                        _ => None,
-                    })
-                    .collect()
+                let mut targets = Vec::new();
+                walk_stmts(&m.stmts, &mut |s| {
+                    if let StmtKind::StarImport(name) = &s.kind {
+                        targets.extend(resolve_import(&all, m, name));
+                    }
+                });
+                targets
             })
             .collect();
         loop {
@@ -813,9 +1674,16 @@ impl SettingsIndex {
             }
         }
         let mut modules = all;
-        for m in &mut modules {
+        let mut deployed = vec![false; n];
+        for (i, m) in modules.iter_mut().enumerate() {
+            let deploy = SettingsModules::names(&named.deploy, m);
+            if !deploy && SettingsModules::names(&named.test, m) {
+                m.dev = true;
+            }
+            deployed[i] = deploy && !m.dev && is_settings[i];
             if let Some(dev) = force(&m.rel) {
                 m.dev = dev;
+                deployed[i] = false;
             }
         }
         // A root is a module no other settings module star-imports. In a star-import cycle
@@ -824,8 +1692,11 @@ impl SettingsIndex {
         // module outside it imports any of its members, each member is a root (either may be
         // the one DJANGO_SETTINGS_MODULE names; `replay` breaks the cycle where Python's
         // partial import does).
-        let settings_edges: Vec<Vec<usize>> =
-            (0..n).map(|i| if is_settings[i] { imports[i].clone() } else { Vec::new() }).collect();
+        // A test module that star-imports the production one (`tests/settings.py: from
+        // ..settings import *`) does not make it a base: production still runs it as it is.
+        let settings_edges: Vec<Vec<usize>> = (0..n)
+            .map(|i| if is_settings[i] && !test_module(&modules[i].rel) { imports[i].clone() } else { Vec::new() })
+            .collect();
         let comp = components(&settings_edges);
         let mut imported = vec![false; n];
         for (i, targets) in settings_edges.iter().enumerate() {
@@ -839,7 +1710,7 @@ impl SettingsIndex {
         for i in 0..n {
             if is_settings[i]
                 && !index.modules[i].dev
-                && (!imported[comp[i]] || force(&index.modules[i].rel) == Some(false))
+                && (!imported[comp[i]] || force(&index.modules[i].rel) == Some(false) || deployed[i])
             {
                 let mut env = Env::new();
                 let mut open = false;
@@ -850,12 +1721,41 @@ impl SettingsIndex {
                 }
             }
         }
+        if std::env::var_os("PREFLIGHT_SETTINGS").is_some() {
+            // A diagnostic listing of how each settings module was understood.
+            for (i, m) in index.modules.iter().enumerate() {
+                if is_settings[i] {
+                    let role = if index.roots.iter().any(|(r, _)| *r == i) {
+                        "production root"
+                    } else if m.dev {
+                        "dev/test"
+                    } else {
+                        "imported"
+                    };
+                    eprintln!("settings: {} ({role})", m.rel);
+                }
+            }
+        }
         index
     }
 
     fn replay(&self, idx: usize, env: &mut Env, stack: &mut Vec<usize>, open: &mut bool) {
         let m = &self.modules[idx];
-        for s in &m.stmts {
+        self.replay_stmts(idx, &m.stmts, env, stack, open, &Mode::Plain);
+    }
+
+    fn replay_stmts(
+        &self,
+        idx: usize,
+        stmts: &[Stmt],
+        env: &mut Env,
+        stack: &mut Vec<usize>,
+        open: &mut bool,
+        mode: &Mode,
+    ) {
+        let m = &self.modules[idx];
+        for s in stmts {
+            HELPER_CALLS.with(|c| c.set(0));
             match &s.kind {
                 StmtKind::StarImport(name) => {
                     let Some(t) = resolve_import(&self.modules, m, name) else {
@@ -869,33 +1769,162 @@ impl SettingsIndex {
                     self.replay(t, env, stack, open);
                     stack.pop();
                 }
+                StmtKind::Assign(name, expr) if matches!(mode, Mode::Unknown) && s.ctx == Ctx::Plain => {
+                    // Under an undecided `if`: the value before or the one assigned here.
+                    let mut new = eval(expr, env, 0);
+                    stamp(&mut new.v, s.at, new.fallback);
+                    let value = either(env.get(name), Elem { v: new.v, at: s.at, fallback: new.fallback });
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() });
+                }
+                StmtKind::Extend(name, expr) if matches!(mode, Mode::Unknown) && s.ctx == Ctx::Plain => {
+                    let mut add = eval(expr, env, 0);
+                    stamp(&mut add.v, s.at, add.fallback);
+                    let Some(prev) = env.get(name) else { continue };
+                    let grown = match (&prev.value.v, add.v) {
+                        (V::List(items), V::List(more)) if known(&V::List(more.clone())) => {
+                            let mut all = items.clone();
+                            all.extend(more);
+                            V::List(all)
+                        }
+                        // What an undecided branch adds without saying what: ignored, as it
+                        // always was (the items before are there either way).
+                        _ => continue,
+                    };
+                    let fallback = prev.value.fallback || add.fallback;
+                    let value = either(Some(prev), Elem { v: grown, at: s.at, fallback });
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() });
+                }
                 StmtKind::Assign(name, expr) => {
-                    let mut value = match s.ctx {
-                        Ctx::Conditional => Value::unknown(),
-                        Ctx::Plain => eval(expr, env, 0),
-                        Ctx::Fallback => Value { fallback: true, ..eval(expr, env, 0) },
+                    let mut value = match (s.ctx, mode) {
+                        (Ctx::Conditional, _) | (_, Mode::Unknown) => Value::unknown(),
+                        (Ctx::Plain, _) => eval(expr, env, 0),
+                        (Ctx::Fallback, _) => Value { fallback: true, ..eval(expr, env, 0) },
+                    };
+                    if HELPER_CALLS.with(|c| c.get()) >= MAX_HELPER_CALLS {
+                        // The helpers it calls ran out of budget: nothing of it is known.
+                        value = Value::unknown();
+                    }
+                    let unless = match mode {
+                        Mode::Unset(names) => {
+                            value.fallback = true;
+                            Some(names.clone())
+                        }
+                        _ => None,
                     };
                     stamp(&mut value.v, s.at, value.fallback);
-                    env.insert(name.clone(), Binding { value, at: s.at, module: idx });
+                    let keys = env_keys(expr, env);
+                    env.insert(name.clone(), Binding { value, at: s.at, module: idx, unless, keys });
                 }
                 StmtKind::Extend(name, expr) => {
-                    if s.ctx == Ctx::Conditional {
+                    if s.ctx == Ctx::Conditional || matches!(mode, Mode::Unknown) {
                         continue;
                     }
                     let mut add = eval(expr, env, 0);
+                    if let Mode::Unset(_) = mode {
+                        add.fallback = true;
+                    }
                     stamp(&mut add.v, s.at, add.fallback);
                     let entry = env.entry(name.clone()).or_insert_with(|| Binding {
                         value: Value::unknown(),
                         at: s.at,
                         module: idx,
+                        unless: None,
+                        keys: Vec::new(),
                     });
                     match (&mut entry.value.v, add.v) {
                         (V::List(items), V::List(more)) => items.extend(more),
+                        // Each branch's list grows the same way.
+                        (V::Either(variants), V::List(more)) => {
+                            for e in variants.iter_mut() {
+                                match &mut e.v {
+                                    V::List(items) => items.extend(more.iter().cloned()),
+                                    _ => {
+                                        entry.value = Value::unknown();
+                                        break;
+                                    }
+                                }
+                            }
+                        }
                         (_, _) => entry.value = Value::unknown(),
                     }
                 }
+                StmtKind::Def(i) => {
+                    let value = Value::new(V::Func(m.funcs.clone(), *i));
+                    let b = Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() };
+                    env.insert(m.funcs[*i].name.clone(), b);
+                }
+                StmtKind::ImportNames(module, names) => {
+                    let Some(t) = resolve_import(&self.modules, m, module) else { continue };
+                    let funcs = &self.modules[t].funcs;
+                    for (name, alias) in names {
+                        if let Some(j) = funcs.iter().position(|f| f.name == *name) {
+                            let value = Value::new(V::Func(funcs.clone(), j));
+                            env.insert(
+                                alias.clone(),
+                                Binding { value, at: s.at, module: idx, unless: None, keys: Vec::new() },
+                            );
+                        }
+                    }
+                }
+                StmtKind::If(cond, then, els) => {
+                    if let Mode::Unknown = mode {
+                        self.replay_stmts(idx, then, env, stack, open, mode);
+                        self.replay_stmts(idx, els, env, stack, open, mode);
+                        continue;
+                    }
+                    // A dev/test guard: production takes the other branch.
+                    if let Some(then_is_dev) = dev_condition(cond) {
+                        let prod = if then_is_dev { els } else { then };
+                        self.replay_stmts(idx, prod, env, stack, open, mode);
+                        continue;
+                    }
+                    let c = eval(cond, env, 0);
+                    let Some(t) = c.truthy() else {
+                        self.replay_stmts(idx, then, env, stack, open, &Mode::Unknown);
+                        self.replay_stmts(idx, els, env, stack, open, &Mode::Unknown);
+                        continue;
+                    };
+                    let (taken, other) = if t { (then, els) } else { (els, then) };
+                    if !c.fallback {
+                        // Decided by the source alone (`USE_S3 = False` above): Python's own way.
+                        self.replay_stmts(idx, taken, env, stack, open, mode);
+                        continue;
+                    }
+                    // Decided by env defaults: the taken branch is what a deployment that sets
+                    // nothing gets; what the other branch sets depends on the deployment.
+                    let mut keys = env_keys(cond, env);
+                    if keys.is_empty() {
+                        visit(cond, &mut |x| {
+                            if let Expr::Name(n) = x {
+                                keys.push(n.clone());
+                            }
+                        });
+                    }
+                    if let Mode::Unset(outer) = mode {
+                        keys.insert(0, outer.clone());
+                    }
+                    keys.dedup();
+                    let names = keys.join("`, `");
+                    // What only the other branch sets is unknown; what the taken one sets wins.
+                    self.replay_stmts(idx, other, env, stack, open, &Mode::Unknown);
+                    self.replay_stmts(idx, taken, env, stack, open, &Mode::Unset(names));
+                }
             }
         }
+    }
+
+    /// The first project settings module a root star-imports (its base), if any.
+    pub fn direct_base(&self, root: usize) -> Option<usize> {
+        let m = &self.modules[root];
+        let mut base = None;
+        walk_stmts(&m.stmts, &mut |s| {
+            if let (None, StmtKind::StarImport(name)) = (base, &s.kind) {
+                base = resolve_import(&self.modules, m, name).filter(|&t| {
+                    t != root && !self.modules[t].dev && self.modules[t].django_names + self.modules[t].common_names > 0
+                });
+            }
+        });
+        base
     }
 
     pub fn module(&self, idx: usize) -> &Module {
@@ -1070,6 +2099,18 @@ pub fn string_list(v: &V) -> Option<Vec<&str>> {
 /// (`ALLOWED_HOSTS = "*"` is iterated character by character, and still matches `*`).
 pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
     match &b.value.v {
+        // Under an undecided `if`: the elements every variant has.
+        V::Either(variants) => {
+            let each: Vec<Vec<(V, Loc, bool)>> = variants
+                .iter()
+                .map(|e| {
+                    let value = Value { v: e.v.clone(), fallback: e.fallback };
+                    elements(&Binding { value, at: e.at, module: b.module, unless: None, keys: Vec::new() })
+                })
+                .collect();
+            let Some((first, rest)) = each.split_first() else { return vec![] };
+            first.iter().filter(|(v, _, _)| rest.iter().all(|o| o.iter().any(|(w, _, _)| w == v))).cloned().collect()
+        }
         V::List(items) => items.iter().map(|e| (e.v.clone(), e.at, e.fallback || b.value.fallback)).collect(),
         V::Str(s) => vec![(V::Str(s.clone()), b.at, b.value.fallback)],
         _ => vec![],
@@ -1093,5 +2134,69 @@ mod tests {
         // A chain of 100,000 star imports: no recursion, no stack overflow.
         let long: Vec<Vec<usize>> = (0..100_000).map(|i| if i + 1 < 100_000 { vec![i + 1] } else { vec![0] }).collect();
         assert!(components(&long).iter().all(|&x| x == 0));
+    }
+}
+
+#[cfg(test)]
+mod branch_tests {
+    use super::{dev_condition, CmpOp, Expr};
+
+    fn name(n: &str) -> Box<Expr> {
+        Box::new(Expr::Name(n.into()))
+    }
+    fn strs(items: &[&str]) -> Box<Expr> {
+        Box::new(Expr::Seq(items.iter().map(|s| Expr::Str((*s).into())).collect()))
+    }
+
+    #[test]
+    fn dev_and_production_conditions() {
+        assert_eq!(dev_condition(&Expr::Name("DEBUG".into())), Some(true));
+        assert_eq!(dev_condition(&Expr::Not(name("TESTING"))), Some(false));
+        assert_eq!(dev_condition(&Expr::Cmp(name("APP_ENV"), CmpOp::In, strs(&["ci", "local"]))), Some(true));
+        assert_eq!(dev_condition(&Expr::Cmp(name("ENV"), CmpOp::Ne, strs(&["production"]))), Some(true));
+        assert_eq!(dev_condition(&Expr::Cmp(name("ENV"), CmpOp::Eq, Box::new(Expr::Str("prod".into())))), Some(false));
+        let argv = Box::new(Expr::Attr(name("sys"), "argv".into()));
+        assert_eq!(dev_condition(&Expr::Cmp(Box::new(Expr::Str("test".into())), CmpOp::In, argv)), Some(true));
+        assert_eq!(dev_condition(&Expr::And(name("DEBUG"), name("X"))), Some(true));
+        // Neither: a feature flag, a mixed list, a word that only contains a dev word.
+        assert_eq!(dev_condition(&Expr::Name("USE_LOCAL_STORAGE".into())), None);
+        assert_eq!(dev_condition(&Expr::Cmp(name("ENV"), CmpOp::In, strs(&["dev", "production"]))), None);
+        assert_eq!(dev_condition(&Expr::Or(name("DEBUG"), name("X"))), None);
+    }
+}
+
+#[cfg(test)]
+mod named_tests {
+    use super::SettingsModules;
+
+    #[test]
+    fn settings_modules_named_by_deployments_and_tests() {
+        let files = [
+            ("app/wsgi.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"app.settings.prod\")\n"),
+            ("Dockerfile", "ENV DJANGO_SETTINGS_MODULE=app.settings.docker\n"),
+            ("docker-compose.yml", "    environment:\n      DJANGO_SETTINGS_MODULE: app.settings.compose\n"),
+            ("compose.dev.yml", "      - DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE-app.settings.devbox}\n"),
+            ("Procfile", "web: DJANGO_SETTINGS_MODULE=app.settings.heroku gunicorn app.wsgi\n"),
+            (".envs/.production/.django", "DJANGO_SETTINGS_MODULE=app.settings.envfile\n"),
+            ("pytest.ini", "[pytest]\nDJANGO_SETTINGS_MODULE = app.settings.pytest\n"),
+            ("pyproject.toml", "addopts = [\"--ds=app.settings.ds\"]\n"),
+            (".github/workflows/ci.yml", "export DJANGO_SETTINGS_MODULE=app.settings.ci_job\n"),
+            // Not read: documentation, and a module name without a package.
+            ("docs/deploy.md", "DJANGO_SETTINGS_MODULE=app.settings.docs\n"),
+            ("app/asgi.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"settings\")\n"),
+        ];
+        let named = SettingsModules::scan(files.iter().copied());
+        assert_eq!(
+            named.deploy,
+            [
+                "app.settings.compose",
+                "app.settings.devbox",
+                "app.settings.docker",
+                "app.settings.envfile",
+                "app.settings.heroku",
+                "app.settings.prod"
+            ]
+        );
+        assert_eq!(named.test, ["app.settings.ci_job", "app.settings.ds", "app.settings.pytest"]);
     }
 }

@@ -16,9 +16,12 @@ use common::run_in;
 const ROOTS: &[&str] = &[
     "config.settings.production",
     "config.settings.staging",
+    "gateway.settings",
     "intranet.settings",
     "legacy.settings",
     "portal.settings",
+    "twins.settings.api",
+    "twins.settings.web",
 ];
 
 /// Where preflight reports less than Django, by design (README, "Django's deploy checks"):

@@ -22,7 +22,11 @@ impl Rule for DjangoCorsAllowAll {
                 if b.value.truthy() != Some(true) {
                     return vec![];
                 }
-                let how = if b.value.fallback { " by its environment default" } else { "" };
+                let how = match &b.unless {
+                    Some(vars) => format!(" when `{vars}` is unset or empty (set it in every deployment)"),
+                    None if b.value.fallback => " by its environment default".to_string(),
+                    None => String::new(),
+                };
                 return vec![(
                     b.at,
                     format!(

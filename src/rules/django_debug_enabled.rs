@@ -17,6 +17,11 @@ impl Rule for DjangoDebugEnabled {
                 return vec![];
             }
             let msg = match (&b.value.v, b.value.fallback) {
+                (_, true) if b.unless.is_some() => format!(
+                    "DEBUG is on when `{}` is unset or empty: make the branch a deployment takes by \
+                     default turn debug mode off",
+                    b.unless.as_deref().unwrap_or_default()
+                ),
                 (V::Str(s), _) => format!(
                     "DEBUG is the string {s:?}, which is truthy, so debug mode is on: compare instead, \
                      `DEBUG = os.environ.get(\"DEBUG\", \"\") == \"True\"`"

@@ -16,7 +16,7 @@
 use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, string_list, truthy, Env, Loc, V};
+use crate::settings::{report_roots, string_list, truthy, Binding, Env, Loc, Value, V};
 
 pub struct DjangoDeployCheck;
 
@@ -60,7 +60,14 @@ fn setting<'a>(chain: &Chain<'a>, name: &str) -> Setting<'a> {
         None if chain.open => Setting::Unknown,
         None => Setting::Absent,
         Some(b) => match &b.value.v {
-            V::Unknown | V::EnvUnset | V::EnvSchema(_) => Setting::Unknown,
+            V::Unknown | V::EnvUnset | V::EnvSchema(_) | V::Func(..) => Setting::Unknown,
+            // Set under an undecided `if`: judged only when every branch gives the same value.
+            V::Either(variants) => match variants.split_first() {
+                Some((first, rest)) if rest.iter().all(|e| e.v == first.v) => {
+                    Setting::Known { v: &first.v, fallback: b.value.fallback, at: first.at }
+                }
+                _ => Setting::Unknown,
+            },
             v => Setting::Known { v, fallback: b.value.fallback, at: b.at },
         },
     }
@@ -138,6 +145,25 @@ fn explicit_not_true(env: &Chain<'_>, name: &'static str, id: &'static str, effe
 
 /// Every check that fails for one resolved production root.
 fn failures(env: &Chain<'_>) -> Vec<Failure> {
+    // A list changed under an undecided `if`: judge each variant, keep what fails in all.
+    let branched = ["MIDDLEWARE", "INSTALLED_APPS"].into_iter().find_map(|name| match env.env.get(name) {
+        Some(Binding { value: Value { v: V::Either(variants), .. }, module, .. }) => Some((name, variants, module)),
+        _ => None,
+    });
+    if let Some((name, variants, module)) = branched {
+        let mut common: Option<Vec<Failure>> = None;
+        for e in variants {
+            let mut one = env.env.clone();
+            let value = Value { v: e.v.clone(), fallback: e.fallback };
+            one.insert(name.into(), Binding { value, at: e.at, module: *module, unless: None, keys: Vec::new() });
+            let found = failures(&Chain { env: &one, open: env.open });
+            common = Some(match common {
+                None => found,
+                Some(prev) => prev.into_iter().filter(|f| found.iter().any(|g| g.id == f.id && g.problem == f.problem)).collect(),
+            });
+        }
+        return common.unwrap_or_default();
+    }
     let mut out = Vec::new();
     // Without a fully known MIDDLEWARE the module is not a settings root the rule can judge.
     let Some((mw, mw_at)) = strings(env, "MIDDLEWARE") else { return out };
@@ -328,15 +354,36 @@ impl Rule for DjangoDeployCheck {
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let idx = &project.settings;
         let before = sink.out.len();
+        // A setting left unset by every production module built on the same base module is
+        // that base's gap: one finding there, naming the modules it is in effect for, rather
+        // than one per module at its first line.
+        let missing: Vec<(usize, Option<usize>, Vec<&'static str>)> = idx
+            .roots
+            .iter()
+            .map(|(root, env)| {
+                let chain = Chain { env, open: idx.open.contains(root) };
+                let ids = failures(&chain).into_iter().filter(|f| f.at.is_none()).map(|f| f.id).collect();
+                (*root, idx.direct_base(*root), ids)
+            })
+            .collect();
+        let shared_gap = |root: usize, id: &str| -> Option<usize> {
+            let base = missing.iter().find(|(r, _, _)| *r == root)?.1?;
+            let siblings: Vec<&(usize, Option<usize>, Vec<&str>)> =
+                missing.iter().filter(|(_, b, _)| *b == Some(base)).collect();
+            (siblings.len() >= 2 && siblings.iter().all(|(_, _, ids)| ids.contains(&id))).then_some(base)
+        };
         report_roots(project, sink, |root, env| {
-            let module = idx.module(root);
             let chain = Chain { env, open: idx.open.contains(&root) };
             failures(&chain)
                 .into_iter()
                 .map(|f| {
+                    let base = if f.at.is_none() { shared_gap(root, f.id) } else { None };
+                    let module = idx.module(base.unwrap_or(root));
                     let mut msg = format!("{}: {}: {}", f.id, f.problem, f.fix);
                     if f.fallback {
                         msg.push_str(" (the value is the default used when the environment does not set it)");
+                    } else if f.at.is_none() && base.is_some() {
+                        msg.push_str(" (Django's default applies: neither this module nor a module built on it sets it)");
                     } else if f.at.is_none() {
                         msg.push_str(&format!(
                             " (Django's default applies: nothing in the settings chain of `{}` sets it)",
