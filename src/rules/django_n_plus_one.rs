@@ -404,7 +404,13 @@ impl Analysis<'_, '_> {
                 return;
             }
             let method = method_attr.child_by_field_name("attribute").map(|a| text(a, self.src)).unwrap_or("");
-            if WRITE_METHODS.contains(&method) {
+            // `x.rel.all().delete()`: a write through the read, which no prefetch saves.
+            let then_writes = call
+                .parent()
+                .filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(call))
+                .and_then(|p| p.child_by_field_name("attribute"))
+                .is_some_and(|m| WRITE_METHODS.contains(&text(m, self.src)));
+            if WRITE_METHODS.contains(&method) || then_writes {
                 return;
             }
             let call_text = crate::finding::excerpt(text(call, self.src));
