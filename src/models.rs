@@ -721,6 +721,16 @@ fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports:
     if let Some(module) = imports.get(name) {
         let target = ModuleDir::of(module, dir);
         let found: Vec<&String> = keys.iter().filter(|k| target.holds(dir_of(k, name))).collect();
+        if found.is_empty() && keys.len() == 1 {
+            // A module of the project re-exporting the class (`from dojo.models import
+            // Engagement` defined in `dojo/engagement/models.py`): the one class of that name,
+            // when it lives under the imported package's top folder.
+            let top = module.trim_start_matches('.').split('.').next().unwrap_or("");
+            let relative = module.starts_with('.');
+            if relative || (!top.is_empty() && dir_of(&keys[0], name).split('/').any(|seg| seg == top)) {
+                return Some(keys[0].clone());
+            }
+        }
         return (found.len() == 1).then(|| found[0].clone());
     }
     let here: Vec<&String> = keys.iter().filter(|k| dir_of(k, name) == dir).collect();
@@ -1053,10 +1063,17 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                     s.declared.push((field, SerField::Source { source: String::new() }));
                 }
             }
-            "function_definition" => {
-                if let Some(n) = stmt.child_by_field_name("name") {
-                    s.methods.insert(text(n, src).to_string(), object_chains(stmt, src));
-                    s.queries.insert(text(n, src).to_string(), manager_queries(stmt, src));
+            "function_definition" | "decorated_definition" => {
+                // `@extend_schema_field(...)` and other decorators on a method field's method.
+                let def = match stmt.kind() {
+                    "decorated_definition" => {
+                        stmt.child_by_field_name("definition").filter(|d| d.kind() == "function_definition")
+                    }
+                    _ => Some(stmt),
+                };
+                if let Some((def, n)) = def.and_then(|d| Some((d, d.child_by_field_name("name")?))) {
+                    s.methods.insert(text(n, src).to_string(), object_chains(def, src));
+                    s.queries.insert(text(n, src).to_string(), manager_queries(def, src));
                 }
             }
             "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
