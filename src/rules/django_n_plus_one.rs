@@ -1,5 +1,11 @@
 //! django-n-plus-one: a loop over a queryset that reads a relation the queryset did not load,
-//! and a DRF list view whose serializer reads relations its queryset did not load.
+//! and a DRF list view or `Serializer(rows, many=True)` call whose serializer reads relations
+//! the queryset did not load, or queries once per row in a method field whatever it loads.
+//!
+//! List views are DRF's list classes and the project's bases built on them; the serializer is
+//! `serializer_class` or what `get_serializer_class()` returns for listing. A project base or
+//! mixin defining `get_queryset`/`list` hides the queryset (only per-row queries are reported);
+//! one defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
 //!
 //! Querysets are tracked per function: `Model.objects.<chain>`, custom managers and queryset
 //! methods the project defines, local variables bound to them (the union of every binding, so a
