@@ -1047,7 +1047,9 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 let many = kwarg("many").is_some_and(|v| text(v, src) == "True");
                 let source = kwarg("source").and_then(|v| string_value(v, src));
                 if callee == "SerializerMethodField" {
+                    let (pos, _) = call_args(right, src);
                     let method = kwarg("method_name")
+                        .or_else(|| pos.first().copied())
                         .and_then(|v| string_value(v, src))
                         .unwrap_or_else(|| format!("get_{field}"));
                     s.declared.push((field, SerField::Method { method }));
@@ -1057,6 +1059,11 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 } else if let Some((_, loads)) = RELATED_FIELDS.iter().find(|(n, _)| *n == callee) {
                     let source = source.unwrap_or_else(|| field.clone());
                     s.declared.push((field, SerField::Related { many, loads: *loads, source }));
+                } else if many && callee.ends_with("Field") && callee != "ListField" {
+                    // The project's own related field (`TagsField(PrimaryKeyRelatedField)`)
+                    // with many=True: it reads every related row.
+                    let source = source.unwrap_or_else(|| field.clone());
+                    s.declared.push((field, SerField::Related { many: true, loads: false, source }));
                 } else if let Some(src_path) = source.filter(|p| p.contains('.')) {
                     s.declared.push((field, SerField::Source { source: src_path }));
                 } else {
