@@ -485,6 +485,10 @@ impl Analysis<'_, '_> {
                 self.eval(v, env, depth + 1)
             }
             "attribute" => {
+                // A related manager of the view's object (see `bind_object_managers`).
+                if let Some(v) = env.get(text(n, self.src)).filter(|_| text(n, self.src).contains('.')) {
+                    return v.clone();
+                }
                 // Model.objects, Model._default_manager, Model.<custom manager>; self.queryset.
                 let obj = n.child_by_field_name("object")?;
                 let attr = text(n.child_by_field_name("attribute")?, self.src);
@@ -780,6 +784,13 @@ impl Analysis<'_, '_> {
         if let Some(p) = def.child_by_field_name("parameters") {
             nodes.insert(0, p);
         }
+        // The view's object (`self.get_object()`, or a name bound to it once): its related
+        // managers are querysets of the related model, loading what the view's queryset
+        // prefetched under them.
+        let object_qs = info.get_queryset.as_ref().and_then(|g| g.0.clone()).or_else(|| info.queryset.clone());
+        if let Some(oq) = object_qs.filter(|q| !q.opaque && !q.values) {
+            self.bind_object_managers(&nodes, &oq, &mut seed);
+        }
         let env = self.env_of(&nodes, &seed);
         let Some(body) = def.child_by_field_name("body") else { return };
         let mut calls = Vec::new();
@@ -835,11 +846,64 @@ impl Analysis<'_, '_> {
                 None => self.eval(*rows, &env, 0),
                 Some(l) => self.paged_rows(l, *rows, &env),
             };
+            let qs = qs.map(|mut q| {
+                if q.line == 0 {
+                    q.line = self.line(*rows);
+                }
+                q
+            });
             let target = match &qs {
                 Some(q) => format!("the queryset on line {}", q.line),
                 None => "the queryset".to_string(),
             };
             self.list_check(ser, qs, call, &who, target);
+        }
+    }
+
+    /// Binds `obj.rel` (for `obj = self.get_object()`, the name's only assignment) and
+    /// `self.get_object().rel`, for each related manager `rel` of the view's model, in `env`
+    /// under the expression's text.
+    fn bind_object_managers(&self, nodes: &[Node<'_>], view_qs: &Qs, env: &mut Env) {
+        let src = self.src;
+        let Some(model) = self.graph.model(&view_qs.model) else { return };
+        let mut objects: Vec<&str> = vec!["self.get_object()"];
+        for n in nodes.iter().filter(|n| n.kind() == "assignment") {
+            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { continue };
+            if l.kind() == "identifier" && text(r, src) == "self.get_object()" {
+                objects.push(text(l, src));
+            }
+        }
+        objects.retain(|o| {
+            *o == "self.get_object()"
+                || nodes
+                    .iter()
+                    .filter(|n| n.kind() == "assignment")
+                    .filter_map(|n| n.child_by_field_name("left"))
+                    .filter(|l| text(*l, src) == *o)
+                    .count()
+                    == 1
+        });
+        let mut rels: Vec<(&String, &crate::models::Relation)> = model.relations.iter().collect();
+        rels.sort_by(|a, b| a.0.cmp(b.0));
+        for o in objects {
+            for (name, rel) in &rels {
+                let Some(t) = rel.target.clone().filter(|_| !rel.kind.is_single()) else { continue };
+                let sub = format!("{name}__");
+                let loaded: Vec<String> =
+                    view_qs.prefetch.iter().filter_map(|p| p.strip_prefix(&sub).map(str::to_string)).collect();
+                let qs = Qs {
+                    model: t,
+                    manager: None,
+                    select: Vec::new(),
+                    select_all: false,
+                    prefetch: loaded,
+                    opaque: false,
+                    values: false,
+                    // Where the rows are read, not the view's queryset: set by the caller.
+                    line: 0,
+                };
+                env.insert(format!("{o}.{name}"), Some(qs));
+            }
         }
     }
 
