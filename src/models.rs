@@ -125,8 +125,8 @@ pub struct Serializer {
     /// Method name → the attribute chains it reads on its object argument (`obj.author.name`
     /// → `["author", "name"]`).
     pub methods: HashMap<String, Vec<Vec<String>>>,
-    /// Method name → the model class names whose default manager it queries
-    /// (`Model.objects.<...>`, `Model._default_manager.<...>`): one query per call.
+    /// Method name → the names (model classes, or variables holding one) whose default manager
+    /// it queries (`Model.objects.<...>`, `Model._default_manager.<...>`): one query per call.
     pub queries: HashMap<String, Vec<String>>,
 }
 
@@ -1149,7 +1149,7 @@ fn object_chains(def: Node<'_>, src: &str) -> Vec<Vec<String>> {
 
 /// The class names whose default manager a function queries: `Name.objects.<method>(...)`,
 /// `Name._default_manager.<method>(...)`, outside nested functions and lambdas (they may not
-/// run). Only names that look like classes (capitalised).
+/// run). `Name` may be a variable holding a model class (`entity_model.objects.get(...)`).
 fn manager_queries(def: Node<'_>, src: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let Some(body) = def.child_by_field_name("body") else { return out };
@@ -1164,13 +1164,14 @@ fn manager_queries(def: Node<'_>, src: &str) -> Vec<String> {
             return;
         }
         let name = text(obj, src);
-        if !name.starts_with(|c: char| c.is_ascii_uppercase()) || out.iter().any(|o| o == name) {
+        if name == "self" || out.iter().any(|o| o == name) {
             return;
         }
-        // A method call on the manager, not the manager passed on.
+        // A method call on the manager, not the manager passed on (`.none()` runs no query).
         let called = n
             .parent()
             .filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(n))
+            .filter(|p| p.child_by_field_name("attribute").is_some_and(|m| text(m, src) != "none"))
             .and_then(|p| p.parent())
             .is_some_and(|c| c.kind() == "call");
         let mut up = n.parent();

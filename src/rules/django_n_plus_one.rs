@@ -1002,11 +1002,15 @@ impl Analysis<'_, '_> {
                 SerField::Method { method } => {
                     let label = format!("`{}.{field}`", ser.name);
                     for name in ser.queries.get(method).into_iter().flatten() {
-                        if let Some(key) = self.graph.resolve_model(name, &ser.dir, &ser.imports) {
-                            let q = format!("{label} queries `{}.objects`", short(&key));
-                            if !out.contains(&q) {
-                                out.push(q);
-                            }
+                        // A class name must be a project model; a variable holds a model class.
+                        let shown = match self.graph.resolve_model(name, &ser.dir, &ser.imports) {
+                            Some(key) => short(&key).to_string(),
+                            None if name.starts_with(|c: char| c.is_ascii_lowercase()) => name.clone(),
+                            None => continue,
+                        };
+                        let q = format!("{label} queries `{shown}.objects`");
+                        if !out.contains(&q) {
+                            out.push(q);
                         }
                     }
                     let Some(mut cur) = model else { continue };
