@@ -125,6 +125,9 @@ pub struct Serializer {
     /// Method name → the attribute chains it reads on its object argument (`obj.author.name`
     /// → `["author", "name"]`).
     pub methods: HashMap<String, Vec<Vec<String>>>,
+    /// Method name → the names (model classes, or variables holding one) whose default manager
+    /// it queries (`Model.objects.<...>`, `Model._default_manager.<...>`): one query per call.
+    pub queries: HashMap<String, Vec<String>>,
 }
 
 #[derive(Default)]
@@ -144,6 +147,16 @@ pub struct ModelGraph {
     ser_names: HashMap<String, Vec<String>>,
     /// Classes that may be models through a project base, until `finish`.
     pending: Vec<Model>,
+    /// The project's view and mixin classes (name, bases, the methods of `VIEW_HOOKS` they
+    /// define), until `finish`.
+    view_bases: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Project view and mixin class name → the methods of `VIEW_HOOKS` it defines or inherits
+    /// from project bases (the union over classes of one name).
+    pub view_hooks: HashMap<String, HashSet<String>>,
+    /// Names of the project's view classes that list rows through their serializer (they
+    /// derive from a DRF list view, directly or through project bases). A name defined twice
+    /// counts only when every definition lists.
+    pub list_views: HashSet<String>,
 }
 
 const FK_TYPES: &[&str] = &["ForeignKey", "ParentalKey", "TreeForeignKey"];
@@ -163,10 +176,18 @@ const MODEL_BASES: &[&str] = &[
 ];
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
 
+/// View methods that decide what a list serializes: a base class defining one hides the
+/// queryset or the serializer from its subclasses' attributes.
+pub const VIEW_HOOKS: &[&str] = &["get_queryset", "get_serializer", "get_serializer_class", "list"];
+
+/// DRF classes whose views list rows through their serializer.
+pub const LIST_VIEWS: &[&str] =
+    &["ModelViewSet", "ReadOnlyModelViewSet", "ListAPIView", "ListCreateAPIView", "ListModelMixin"];
+
 /// Whether code can hold a DRF list view for the N+1 rule to follow into its serializer: it
-/// names a `serializer_class` and a `queryset`.
+/// names a `serializer_class` and a `queryset`, or serializes many rows (`many=True`).
 pub fn may_hold_list_view(text: &str) -> bool {
-    text.contains("serializer_class") && text.contains("queryset")
+    (text.contains("serializer_class") && text.contains("queryset")) || text.contains("many=True")
 }
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
@@ -177,7 +198,12 @@ pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
         let class = |bases: &str| {
             regex::bytes::Regex::new(&format!(r"(?m)^class\s+\w+\s*\([^)]*(?:{bases})\b")).expect("regex")
         };
-        [class("Serializer|Manager|QuerySet|Model"), class("Manager|QuerySet|Model")]
+        let views = "ModelViewSet|ReadOnlyModelViewSet|ListAPIView|ListCreateAPIView|ListModelMixin|ViewSet|APIView";
+        let with = format!(
+            r"{}|(?m)^class\s+\w*(?:Mixin|ViewSet|APIView)\b",
+            class(&format!("Serializer|Manager|QuerySet|Model|{views}"))
+        );
+        [regex::bytes::Regex::new(&with).expect("regex"), class("Manager|QuerySet|Model")]
     });
     let class = if serializers { with_serializers } else { without };
     (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
@@ -218,6 +244,32 @@ pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: 
                 insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
             }
             continue;
+        }
+        let viewish = |b: &str| b.ends_with("ViewSet") || b.ends_with("APIView") || LIST_VIEWS.contains(&b);
+        if viewish(&name) || name.ends_with("Mixin") || bases.iter().any(|b| viewish(b)) {
+            let mut hooks = Vec::new();
+            if let Some(body) = body {
+                let mut c = body.walk();
+                for stmt in body.named_children(&mut c) {
+                    let def = match stmt.kind() {
+                        "decorated_definition" => stmt.child_by_field_name("definition"),
+                        _ => Some(stmt),
+                    };
+                    let Some(n) =
+                        def.filter(|d| d.kind() == "function_definition").and_then(|d| d.child_by_field_name("name"))
+                    else {
+                        continue;
+                    };
+                    if VIEW_HOOKS.contains(&text(n, src)) {
+                        hooks.push(text(n, src).to_string());
+                    }
+                }
+            }
+            graph.view_bases.push((name.clone(), bases.clone(), hooks));
+            // A mixin may be a model mixin too: it goes on to be read as one.
+            if viewish(&name) || bases.iter().any(|b| viewish(b)) {
+                continue;
+            }
         }
         if bases.iter().any(|b| b.ends_with("Manager") || b.ends_with("QuerySet")) {
             if let Some(body) = body {
@@ -275,6 +327,7 @@ impl ModelGraph {
         }
         self.ambiguous.extend(other.ambiguous);
         self.pending.extend(other.pending);
+        self.view_bases.extend(other.view_bases);
     }
 
     /// Resolves inheritance and creates the reverse accessors, once every file is in.
@@ -298,6 +351,7 @@ impl ModelGraph {
             }
         }
         self.pending.clear();
+        self.find_list_views();
         for a in self.ambiguous.clone() {
             self.models.remove(&a);
             self.serializers.remove(&a);
@@ -422,6 +476,43 @@ impl ModelGraph {
                     continue;
                 }
                 m.relations.entry(acc).or_insert(r);
+            }
+        }
+    }
+
+    /// The project's list view classes: a fixed point over the view classes' bases.
+    fn find_list_views(&mut self) {
+        let views = std::mem::take(&mut self.view_bases);
+        let mut names: HashMap<&str, Vec<&Vec<String>>> = HashMap::new();
+        for (n, b, hooks) in &views {
+            names.entry(n.as_str()).or_default().push(b);
+            self.view_hooks.entry(n.clone()).or_default().extend(hooks.iter().cloned());
+        }
+        // Hooks inherited through project bases, to a fixed point.
+        loop {
+            let mut grew = false;
+            for (n, b, _) in &views {
+                let inherited: Vec<String> =
+                    b.iter().filter_map(|b| self.view_hooks.get(b)).flatten().cloned().collect();
+                let own = self.view_hooks.entry(n.clone()).or_default();
+                for h in inherited {
+                    grew |= own.insert(h);
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        let lists = |b: &String, found: &HashSet<String>| LIST_VIEWS.contains(&b.as_str()) || found.contains(b);
+        loop {
+            let before = self.list_views.len();
+            for (n, defs) in &names {
+                if defs.iter().all(|bases| bases.iter().any(|b| lists(b, &self.list_views))) {
+                    self.list_views.insert(n.to_string());
+                }
+            }
+            if self.list_views.len() == before {
+                break;
             }
         }
     }
@@ -564,10 +655,11 @@ pub fn class_dir(rel: &str) -> String {
 
 /// The folders a class imported from `module` (in a module in `from_dir`) can be filed under.
 enum ModuleDir {
-    /// A relative import: exactly this folder.
-    Exact(String),
-    /// An absolute import: this folder path, under any parent folder.
-    Suffix(String),
+    /// A relative import: exactly one of these folders (the module's, or the package's own
+    /// folder when the module is a package re-exporting its submodules' classes).
+    Exact(Vec<String>),
+    /// An absolute import: one of these folder paths, under any parent folder.
+    Suffix(Vec<String>),
     Nowhere,
 }
 
@@ -576,33 +668,44 @@ impl ModuleDir {
         let dots = module.chars().take_while(|&c| c == '.').count();
         let rest = &module[dots..];
         let mut parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('.').collect() };
+        let mut tails = Vec::new();
         match parts.iter().position(|p| *p == "models") {
             Some(i) => parts.truncate(i),
             None => {
+                // `a.b.serializers` is a module in `a/b` or a package folder `a/b/serializers`.
+                if !parts.is_empty() {
+                    tails.push(parts.join("/"));
+                }
                 parts.pop();
             }
         }
-        let tail = parts.join("/");
+        tails.insert(0, parts.join("/"));
         if dots == 0 {
-            return if tail.is_empty() { ModuleDir::Nowhere } else { ModuleDir::Suffix(tail) };
+            tails.retain(|t| !t.is_empty());
+            return if tails.is_empty() { ModuleDir::Nowhere } else { ModuleDir::Suffix(tails) };
         }
         let mut base = from_dir;
         for _ in 1..dots {
             base = base.rsplit_once('/').map_or("", |(p, _)| p);
         }
-        ModuleDir::Exact(match (base.is_empty(), tail.is_empty()) {
-            (_, true) => base.to_string(),
-            (true, false) => tail,
-            (false, false) => format!("{base}/{tail}"),
-        })
+        ModuleDir::Exact(
+            tails
+                .into_iter()
+                .map(|tail| match (base.is_empty(), tail.is_empty()) {
+                    (_, true) => base.to_string(),
+                    (true, false) => tail,
+                    (false, false) => format!("{base}/{tail}"),
+                })
+                .collect(),
+        )
     }
 
     fn holds(&self, dir: &str) -> bool {
         match self {
-            ModuleDir::Exact(want) => dir == want,
-            ModuleDir::Suffix(tail) => {
-                dir == tail || dir.strip_suffix(tail.as_str()).is_some_and(|head| head.ends_with('/'))
-            }
+            ModuleDir::Exact(want) => want.iter().any(|w| dir == w),
+            ModuleDir::Suffix(tails) => tails
+                .iter()
+                .any(|tail| dir == tail || dir.strip_suffix(tail.as_str()).is_some_and(|head| head.ends_with('/'))),
             ModuleDir::Nowhere => false,
         }
     }
@@ -618,6 +721,16 @@ fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports:
     if let Some(module) = imports.get(name) {
         let target = ModuleDir::of(module, dir);
         let found: Vec<&String> = keys.iter().filter(|k| target.holds(dir_of(k, name))).collect();
+        if found.is_empty() && keys.len() == 1 {
+            // A module of the project re-exporting the class (`from dojo.models import
+            // Engagement` defined in `dojo/engagement/models.py`): the one class of that name,
+            // when it lives under the imported package's top folder.
+            let top = module.trim_start_matches('.').split('.').next().unwrap_or("");
+            let relative = module.starts_with('.');
+            if relative || (!top.is_empty() && dir_of(&keys[0], name).split('/').any(|seg| seg == top)) {
+                return Some(keys[0].clone());
+            }
+        }
         return (found.len() == 1).then(|| found[0].clone());
     }
     let here: Vec<&String> = keys.iter().filter(|k| dir_of(k, name) == dir).collect();
@@ -663,6 +776,8 @@ fn class_bases(class: Node<'_>, src: &str) -> Vec<String> {
     if let Some(args) = class.child_by_field_name("superclasses") {
         let mut c = args.walk();
         for a in args.named_children(&mut c) {
+            // `ModelViewSet[Tag]`, `models.Manager["Book"]`: the generic class itself.
+            let a = if a.kind() == "subscript" { a.child_by_field_name("value").unwrap_or(a) } else { a };
             if let Some(d) = dotted(a, src) {
                 out.push(d.rsplit('.').next().unwrap_or(&d).to_string());
             } else if a.kind() == "call" {
@@ -852,7 +967,12 @@ fn read_qs_methods(body: Node<'_>, src: &str) -> HashMap<String, QsMethod> {
                                     && f.child_by_field_name("attribute")
                                         .is_some_and(|a| QS_CHAIN.contains(&text(a, src)))
                                     && text(f, src).starts_with("self")
+                                || f.kind() == "attribute"
+                                    && f.child_by_field_name("attribute")
+                                        .is_some_and(|a| QS_CHAIN.contains(&text(a, src)))
+                                    && builds_queryset(text(f, src))
                         })
+                        || v.kind() == "call" && builds_queryset(text(v, src))
                 });
                 if !ok {
                     m.returns_queryset = false;
@@ -887,6 +1007,16 @@ fn read_qs_methods(body: Node<'_>, src: &str) -> HashMap<String, QsMethod> {
     out
 }
 
+/// `SomeQuerySet(self.model, ...)...`: a manager's `get_queryset()` building its queryset class
+/// for its own model (soft-delete managers do).
+fn builds_queryset(code: &str) -> bool {
+    let name_end = code.find('(').unwrap_or(0);
+    let name = &code[..name_end];
+    name.ends_with("QuerySet")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && code[name_end + 1..].trim_start().starts_with("self.model")
+}
+
 const RELATED_FIELDS: &[(&str, bool)] = &[
     ("PrimaryKeyRelatedField", false),
     ("HyperlinkedRelatedField", false),
@@ -917,7 +1047,9 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 let many = kwarg("many").is_some_and(|v| text(v, src) == "True");
                 let source = kwarg("source").and_then(|v| string_value(v, src));
                 if callee == "SerializerMethodField" {
+                    let (pos, _) = call_args(right, src);
                     let method = kwarg("method_name")
+                        .or_else(|| pos.first().copied())
                         .and_then(|v| string_value(v, src))
                         .unwrap_or_else(|| format!("get_{field}"));
                     s.declared.push((field, SerField::Method { method }));
@@ -927,15 +1059,28 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 } else if let Some((_, loads)) = RELATED_FIELDS.iter().find(|(n, _)| *n == callee) {
                     let source = source.unwrap_or_else(|| field.clone());
                     s.declared.push((field, SerField::Related { many, loads: *loads, source }));
+                } else if many && callee.ends_with("Field") && callee != "ListField" {
+                    // The project's own related field (`TagsField(PrimaryKeyRelatedField)`)
+                    // with many=True: it reads every related row.
+                    let source = source.unwrap_or_else(|| field.clone());
+                    s.declared.push((field, SerField::Related { many: true, loads: false, source }));
                 } else if let Some(src_path) = source.filter(|p| p.contains('.')) {
                     s.declared.push((field, SerField::Source { source: src_path }));
                 } else {
                     s.declared.push((field, SerField::Source { source: String::new() }));
                 }
             }
-            "function_definition" => {
-                if let Some(n) = stmt.child_by_field_name("name") {
-                    s.methods.insert(text(n, src).to_string(), object_chains(stmt, src));
+            "function_definition" | "decorated_definition" => {
+                // `@extend_schema_field(...)` and other decorators on a method field's method.
+                let def = match stmt.kind() {
+                    "decorated_definition" => {
+                        stmt.child_by_field_name("definition").filter(|d| d.kind() == "function_definition")
+                    }
+                    _ => Some(stmt),
+                };
+                if let Some((def, n)) = def.and_then(|d| Some((d, d.child_by_field_name("name")?))) {
+                    s.methods.insert(text(n, src).to_string(), object_chains(def, src));
+                    s.queries.insert(text(n, src).to_string(), manager_queries(def, src));
                 }
             }
             "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
@@ -997,6 +1142,50 @@ fn object_chains(def: Node<'_>, src: &str) -> Vec<Vec<String>> {
         }
         if !chain.is_empty() {
             out.push(chain);
+        }
+    });
+    out
+}
+
+/// The class names whose default manager a function queries: `Name.objects.<method>(...)`,
+/// `Name._default_manager.<method>(...)`, outside nested functions and lambdas (they may not
+/// run). `Name` may be a variable holding a model class (`entity_model.objects.get(...)`).
+fn manager_queries(def: Node<'_>, src: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Some(body) = def.child_by_field_name("body") else { return out };
+    crate::parse::for_each_node(body, |n| {
+        if n.kind() != "attribute" {
+            return;
+        }
+        let (Some(obj), Some(attr)) = (n.child_by_field_name("object"), n.child_by_field_name("attribute")) else {
+            return;
+        };
+        if obj.kind() != "identifier" || !matches!(text(attr, src), "objects" | "_default_manager") {
+            return;
+        }
+        let name = text(obj, src);
+        if name == "self" || out.iter().any(|o| o == name) {
+            return;
+        }
+        // A method call on the manager, not the manager passed on (`.none()` runs no query).
+        let called = n
+            .parent()
+            .filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(n))
+            .filter(|p| p.child_by_field_name("attribute").is_some_and(|m| text(m, src) != "none"))
+            .and_then(|p| p.parent())
+            .is_some_and(|c| c.kind() == "call");
+        let mut up = n.parent();
+        while let Some(p) = up {
+            if p == body {
+                break;
+            }
+            if matches!(p.kind(), "lambda" | "function_definition" | "class_definition") {
+                return;
+            }
+            up = p.parent();
+        }
+        if called {
+            out.push(name.to_string());
         }
     });
     out

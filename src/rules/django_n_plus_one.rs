@@ -1,5 +1,11 @@
 //! django-n-plus-one: a loop over a queryset that reads a relation the queryset did not load,
-//! and a DRF list view whose serializer reads relations its queryset did not load.
+//! and a DRF list view or `Serializer(rows, many=True)` call whose serializer reads relations
+//! the queryset did not load, or queries once per row in a method field whatever it loads.
+//!
+//! List views are DRF's list classes and the project's bases built on them; the serializer is
+//! `serializer_class` or what `get_serializer_class()` returns for listing. A project base or
+//! mixin defining `get_queryset`/`list` hides the queryset (only per-row queries are reported);
+//! one defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
 //!
 //! Querysets are tracked per function: `Model.objects.<chain>`, custom managers and queryset
 //! methods the project defines, local variables bound to them (the union of every binding, so a
@@ -13,7 +19,9 @@ use tree_sitter::Node;
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::models::{class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, QS_CHAIN};
+use crate::models::{
+    class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, LIST_VIEWS, QS_CHAIN,
+};
 use crate::python::{call_args, dotted, string_value, text};
 use crate::registry::Rule;
 
@@ -88,14 +96,20 @@ const BYPASS_METHODS: &[&str] = &[
     "earliest",
 ];
 
-/// List endpoints: they serialize many rows.
-const LIST_VIEWS: &[&str] = &[
-    "ModelViewSet",
-    "ReadOnlyModelViewSet",
-    "ListAPIView",
-    "ListCreateAPIView",
-    "ListModelMixin",
-];
+/// What a view class says about the rows it lists.
+#[derive(Default)]
+struct ViewInfo<'t> {
+    qs_node: Option<Node<'t>>,
+    queryset: Option<Qs>,
+    /// `get_queryset()`'s result (or the class queryset) and the node to report at.
+    get_queryset: Option<(Option<Qs>, Node<'t>)>,
+    serializer: Option<String>,
+    /// The serializer is chosen at run time in a way not followed.
+    dynamic: bool,
+    /// The class defines `get_serializer_class()` itself.
+    dynamic_own_class: bool,
+    own_list: bool,
+}
 
 impl Rule for DjangoNPlusOne {
     fn id(&self) -> &'static str {
@@ -103,7 +117,7 @@ impl Rule for DjangoNPlusOne {
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
-        &["objects", "_manager", "queryset", "Manager", "prefetch_related", "select_related"]
+        &["objects", "_manager", "queryset", "Manager", "prefetch_related", "select_related", "many=True"]
     }
 
     fn wants(&self, class: &FileClass) -> bool {
@@ -138,9 +152,18 @@ impl Rule for DjangoNPlusOne {
         let imports = imports_of(root, src);
         let mut scopes = vec![root];
         let mut classes = Vec::new();
+        let mut serializing = Vec::new();
         crate::parse::for_each_node(root, |n| match n.kind() {
-            // Only a scope with a `for` can loop over a queryset.
-            "function_definition" if has_for(&src[n.byte_range()]) => scopes.push(n),
+            "function_definition" => {
+                let code = &src[n.byte_range()];
+                // Only a scope with a `for` can loop over a queryset.
+                if has_for(code) {
+                    scopes.push(n);
+                }
+                if view && code.contains("many=True") {
+                    serializing.push(n);
+                }
+            }
             "class_definition" if view => classes.push(n),
             _ => {}
         });
@@ -150,6 +173,9 @@ impl Rule for DjangoNPlusOne {
         }
         for class in classes {
             a.drf_view(class);
+        }
+        for def in serializing {
+            a.many_calls(def);
         }
         for (start, end, msg) in reports {
             ctx.report(start, end, msg);
@@ -384,7 +410,13 @@ impl Analysis<'_, '_> {
                 return;
             }
             let method = method_attr.child_by_field_name("attribute").map(|a| text(a, self.src)).unwrap_or("");
-            if WRITE_METHODS.contains(&method) {
+            // `x.rel.all().delete()`: a write through the read, which no prefetch saves.
+            let then_writes = call
+                .parent()
+                .filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(call))
+                .and_then(|p| p.child_by_field_name("attribute"))
+                .is_some_and(|m| WRITE_METHODS.contains(&text(m, self.src)));
+            if WRITE_METHODS.contains(&method) || then_writes {
                 return;
             }
             let call_text = crate::finding::excerpt(text(call, self.src));
@@ -453,6 +485,10 @@ impl Analysis<'_, '_> {
                 self.eval(v, env, depth + 1)
             }
             "attribute" => {
+                // A related manager of the view's object (see `bind_object_managers`).
+                if let Some(v) = env.get(text(n, self.src)).filter(|_| text(n, self.src).contains('.')) {
+                    return v.clone();
+                }
                 // Model.objects, Model._default_manager, Model.<custom manager>; self.queryset.
                 let obj = n.child_by_field_name("object")?;
                 let attr = text(n.child_by_field_name("attribute")?, self.src);
@@ -504,6 +540,19 @@ impl Analysis<'_, '_> {
                 let method = text(f.child_by_field_name("attribute")?, self.src);
                 if method == "get_queryset" && text(obj, self.src).starts_with("super(") {
                     return env.get("@queryset").cloned().flatten();
+                }
+                if text(obj, self.src) == "self" {
+                    let (pos, kw) = call_args(n, self.src);
+                    return match method {
+                        "get_queryset" if pos.is_empty() && kw.is_empty() => {
+                            env.get("@get_queryset").cloned().flatten()
+                        }
+                        // The rows a view filters or pages are the rows of its queryset.
+                        "filter_queryset" | "paginate_queryset" if pos.len() == 1 && kw.is_empty() => {
+                            self.eval(pos[0], env, depth + 1)
+                        }
+                        _ => None,
+                    };
                 }
                 let mut qs = self.eval(obj, env, depth + 1)?;
                 let (pos, kw) = call_args(n, self.src);
@@ -589,25 +638,12 @@ impl Analysis<'_, '_> {
         }
     }
 
-    /// A DRF list view: the serializer's reads against the queryset's loads.
-    fn drf_view(&mut self, class: Node<'_>) {
+    /// What a view class says about the rows it lists: its `queryset`, what its `get_queryset()`
+    /// returns (and the node to report at), its serializer.
+    fn view_info<'t>(&self, class: Node<'t>) -> ViewInfo<'t> {
         let src = self.src;
-        let Some(args) = class.child_by_field_name("superclasses") else { return };
-        let is_list = {
-            let mut c = args.walk();
-            let bases: Vec<String> = args
-                .named_children(&mut c)
-                .filter_map(|b| dotted(b, src))
-                .map(|d| d.rsplit('.').next().unwrap_or(&d).to_string())
-                .collect();
-            bases.iter().any(|b| LIST_VIEWS.contains(&b.as_str()))
-        };
-        if !is_list {
-            return;
-        }
-        let Some(body) = class.child_by_field_name("body") else { return };
-        let mut qs_node = None;
-        let mut serializer = None;
+        let mut info = ViewInfo::default();
+        let Some(body) = class.child_by_field_name("body") else { return info };
         let mut get_queryset = None;
         let mut c = body.walk();
         for stmt in body.named_children(&mut c) {
@@ -616,7 +652,13 @@ impl Analysis<'_, '_> {
             if def.kind() == "function_definition" {
                 match def.child_by_field_name("name").map(|n| text(n, src)) {
                     Some("get_queryset") => get_queryset = Some(def),
-                    Some("get_serializer_class" | "list" | "get_serializer") => return,
+                    Some("get_serializer_class") => {
+                        info.serializer = self.listed_serializer(def);
+                        info.dynamic = info.serializer.is_none();
+                        info.dynamic_own_class = true;
+                    }
+                    Some("get_serializer") => info.dynamic = true,
+                    Some("list") => info.own_list = true,
                     _ => {}
                 }
                 continue;
@@ -624,83 +666,388 @@ impl Analysis<'_, '_> {
             let Some(a) = def.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
             let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else { continue };
             match text(l, src) {
-                "queryset" => qs_node = Some(r),
-                "serializer_class" => serializer = dotted(r, src),
+                "queryset" => info.qs_node = Some(r),
+                "serializer_class" if !info.dynamic && info.serializer.is_none() => info.serializer = dotted(r, src),
                 _ => {}
             }
         }
-        let Some(ser_name) = serializer else { return };
-        let Some(ser) = self.graph.resolve_serializer(&ser_name, self.dir, self.imports) else { return };
-        let class_qs = qs_node.and_then(|q| self.eval(q, &Env::new(), 0));
-        // The queryset the list serializes, and the node to report at.
-        let (qs, at) = match get_queryset {
-            None => match (class_qs, qs_node) {
-                (Some(q), Some(n)) => (q, n),
-                _ => return,
-            },
-            Some(def) => {
-                let mut seed = Env::new();
-                seed.insert("@queryset".into(), class_qs);
-                let nodes = scope_nodes(def);
-                let env = self.env_of(&nodes, &seed);
-                let returns: Vec<Node<'_>> = nodes
-                    .iter()
-                    .filter(|n| n.kind() == "return_statement")
-                    .filter_map(|r| r.named_child(0))
-                    .collect();
-                if returns.is_empty() {
-                    return;
-                }
-                let mut merged: Option<Qs> = None;
-                for r in &returns {
-                    let Some(q) = self.eval(*r, &env, 0) else { return };
-                    merged = match merged {
-                        None => Some(q),
-                        Some(m) => match m.merge(q) {
-                            Some(x) => Some(x),
-                            None => return,
-                        },
-                    };
-                }
-                let Some(q) = merged else { return };
-                (q, returns[0])
-            }
+        // What the project's base classes and mixins override hides what this class says.
+        let inherited: HashSet<&str> = class_base_names(class, src)
+            .iter()
+            .filter_map(|b| self.graph.view_hooks.get(b))
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let own_serializer_class = info.serializer.is_some() && !info.dynamic && info.dynamic_own_class;
+        if inherited.contains("get_serializer") || (inherited.contains("get_serializer_class") && !own_serializer_class) {
+            info.dynamic = true;
+        }
+        let hidden_qs = inherited.contains("list") || inherited.contains("get_queryset");
+        info.queryset = info.qs_node.filter(|_| !hidden_qs).and_then(|q| self.eval(q, &Env::new(), 0));
+        info.get_queryset = match get_queryset {
+            None => info.qs_node.map(|n| (info.queryset.clone(), n)),
+            Some(def) => self.returned_qs(def, &info.queryset).map(|(q, n)| (q.filter(|_| !inherited.contains("list")), n)),
         };
-        if qs.opaque || qs.values || ser.model.as_deref() != Some(qs.model.as_str()) {
+        info
+    }
+
+    /// The serializer `get_serializer_class()` picks for listing: the one every `return` names,
+    /// or the one returned under `if self.action == "list"` (or `in (..., "list")`).
+    fn listed_serializer(&self, def: Node<'_>) -> Option<String> {
+        let src = self.src;
+        let nodes = scope_nodes(def);
+        let mut names = HashSet::new();
+        let mut for_list = None;
+        for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
+            let name = dotted(r.named_child(0)?, src)?;
+            let under_list = r.parent().and_then(|b| b.parent()).filter(|i| i.kind() == "if_statement").is_some_and(|i| {
+                i.child_by_field_name("consequence") == r.parent()
+                    && i.child_by_field_name("condition").is_some_and(|c| {
+                        let t = text(c, src);
+                        t.starts_with("self.action ==") && (t.ends_with("\"list\"") || t.ends_with("'list'"))
+                            || t.starts_with("self.action in") && (t.contains("\"list\"") || t.contains("'list'"))
+                    })
+            });
+            if under_list && for_list.is_none() {
+                for_list = Some(name.clone());
+            }
+            names.insert(name);
+        }
+        for_list.or_else(|| (names.len() == 1).then(|| names.into_iter().next()).flatten())
+    }
+
+    /// What a `get_queryset()` returns (every `return` merged) and the first return's node;
+    /// `None` inside when a return is not understood.
+    fn returned_qs<'t>(&self, def: Node<'t>, class_qs: &Option<Qs>) -> Option<(Option<Qs>, Node<'t>)> {
+        let mut seed = Env::new();
+        seed.insert("@queryset".into(), class_qs.clone());
+        let nodes = scope_nodes(def);
+        let env = self.env_of(&nodes, &seed);
+        let returns: Vec<Node<'_>> =
+            nodes.iter().filter(|n| n.kind() == "return_statement").filter_map(|r| r.named_child(0)).collect();
+        let first = *returns.first()?;
+        let mut merged: Option<Qs> = None;
+        for r in &returns {
+            let Some(q) = self.eval(*r, &env, 0) else { return Some((None, first)) };
+            merged = match merged {
+                None => Some(q),
+                Some(m) => match m.merge(q) {
+                    Some(x) => Some(x),
+                    None => return Some((None, first)),
+                },
+            };
+        }
+        Some((merged, first))
+    }
+
+    fn is_list_view(&self, class: Node<'_>) -> bool {
+        // `ModelViewSet[Tag]` (django-stubs generics) is `ModelViewSet`.
+        class_base_names(class, self.src)
+            .iter().any(|b| LIST_VIEWS.contains(&b.as_str()) || self.graph.list_views.contains(b))
+    }
+
+    /// A DRF list view: the serializer's reads against the queryset's loads.
+    fn drf_view(&mut self, class: Node<'_>) {
+        if !self.is_list_view(class) {
             return;
         }
-        let mut needs = Vec::new();
-        self.serializer_needs(ser, &qs.model, "", false, 0, &mut needs);
-        let mut missing: Vec<(String, bool, String)> = Vec::new();
-        for (path, many, field) in needs {
-            let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
-            if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
-                missing.push((path, many, field));
+        let info = self.view_info(class);
+        // An own `list()` serializes what it chooses: its `many=True` call is checked instead.
+        if info.own_list || info.dynamic {
+            return;
+        }
+        let Some(ser_name) = info.serializer else { return };
+        let Some(ser) = self.graph.resolve_serializer(&ser_name, self.dir, self.imports) else { return };
+        let name = class.child_by_field_name("name");
+        // Without a queryset to show, the per-row queries are reported at the class name.
+        let Some((qs, at)) = info.get_queryset.or_else(|| name.map(|n| (None, n))) else { return };
+        let view = name.map(|n| text(n, self.src)).unwrap_or("view");
+        self.list_check(ser, qs, at, &format!("`{view}`"), "this queryset".to_string());
+    }
+
+    /// Every `XSerializer(rows, many=True)` (and `self.get_serializer(rows, many=True)`) in a
+    /// function: the serializer's reads against what `rows` loads, and the queries the
+    /// serializer runs per row whatever `rows` loads.
+    fn many_calls(&mut self, def: Node<'_>) {
+        let src = self.src;
+        let class = def
+            .parent()
+            .map(|p| if p.kind() == "decorated_definition" { p.parent().unwrap_or(p) } else { p })
+            .filter(|b| b.kind() == "block")
+            .and_then(|b| b.parent())
+            .filter(|c| c.kind() == "class_definition");
+        let info = class.map(|c| self.view_info(c)).unwrap_or_default();
+        let mut seed = Env::new();
+        seed.insert("@queryset".into(), info.queryset.clone());
+        seed.insert("@get_queryset".into(), info.get_queryset.as_ref().and_then(|g| g.0.clone()));
+        let mut nodes = scope_nodes(def);
+        if let Some(p) = def.child_by_field_name("parameters") {
+            nodes.insert(0, p);
+        }
+        // The view's object (`self.get_object()`, or a name bound to it once): its related
+        // managers are querysets of the related model, loading what the view's queryset
+        // prefetched under them.
+        let object_qs = info.get_queryset.as_ref().and_then(|g| g.0.clone()).or_else(|| info.queryset.clone());
+        if let Some(oq) = object_qs.filter(|q| !q.opaque && !q.values) {
+            self.bind_object_managers(&nodes, &oq, &mut seed);
+        }
+        let env = self.env_of(&nodes, &seed);
+        let Some(body) = def.child_by_field_name("body") else { return };
+        let mut calls = Vec::new();
+        crate::parse::for_each_node(body, |n| {
+            if n.kind() == "call" && text(n, src).contains("many=True") {
+                calls.push(n);
+            }
+        });
+        let fname = def.child_by_field_name("name").map(|n| text(n, src)).unwrap_or("function");
+        let who = match class.and_then(|c| c.child_by_field_name("name")) {
+            Some(c) => format!("`{}.{fname}`", text(c, src)),
+            None => format!("`{fname}`"),
+        };
+        for call in calls {
+            let (pos, kw) = call_args(call, src);
+            let many = kw.iter().any(|(k, v)| k == "many" && text(*v, src) == "True");
+            let Some(rows) = pos.first() else { continue };
+            // `fields=`/`exclude=`/`expand=`: a dynamic serializer picks its fields at run time.
+            let dynamic = kw.iter().any(|(k, v)| {
+                matches!(k.as_str(), "fields" | "exclude" | "expand" | "omit") && text(*v, src) != "None"
+            });
+            if !many || dynamic {
+                continue;
+            }
+            let Some(f) = call.child_by_field_name("function").and_then(|f| dotted(f, src)) else { continue };
+            let ser_name = if f == "self.get_serializer" {
+                if info.dynamic {
+                    continue;
+                }
+                match &info.serializer {
+                    Some(s) => s.clone(),
+                    None => continue,
+                }
+            } else {
+                f
+            };
+            let Some(ser) = self.graph.resolve_serializer(&ser_name, self.dir, self.imports) else { continue };
+            // Rows named inside a nested function or lambda are that scope's own.
+            // (a nested function is checked on its own).
+            let (mut lambda, mut own) = (None, true);
+            let mut up = call.parent();
+            while let Some(p) = up.filter(|p| *p != body) {
+                if p.kind() == "lambda" && lambda.is_none() {
+                    lambda = Some(p);
+                }
+                own &= !matches!(p.kind(), "function_definition" | "class_definition");
+                up = p.parent();
+            }
+            if !own {
+                continue;
+            }
+            let qs = match lambda {
+                None => self.eval(*rows, &env, 0),
+                Some(l) => self.paged_rows(l, *rows, &env),
+            };
+            let qs = qs.map(|mut q| {
+                if q.line == 0 {
+                    q.line = self.line(*rows);
+                }
+                q
+            });
+            let target = match &qs {
+                Some(q) => format!("the queryset on line {}", q.line),
+                None => "the queryset".to_string(),
+            };
+            self.list_check(ser, qs, call, &who, target);
+        }
+    }
+
+    /// Binds `obj.rel` (for `obj = self.get_object()`, the name's only assignment) and
+    /// `self.get_object().rel`, for each related manager `rel` of the view's model, in `env`
+    /// under the expression's text.
+    fn bind_object_managers(&self, nodes: &[Node<'_>], view_qs: &Qs, env: &mut Env) {
+        let src = self.src;
+        let Some(model) = self.graph.model(&view_qs.model) else { return };
+        let mut objects: Vec<&str> = vec!["self.get_object()"];
+        for n in nodes.iter().filter(|n| n.kind() == "assignment") {
+            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { continue };
+            if l.kind() == "identifier" && text(r, src) == "self.get_object()" {
+                objects.push(text(l, src));
             }
         }
-        if missing.is_empty() {
+        objects.retain(|o| {
+            *o == "self.get_object()"
+                || nodes
+                    .iter()
+                    .filter(|n| n.kind() == "assignment")
+                    .filter_map(|n| n.child_by_field_name("left"))
+                    .filter(|l| text(*l, src) == *o)
+                    .count()
+                    == 1
+        });
+        let mut rels: Vec<(&String, &crate::models::Relation)> = model.relations.iter().collect();
+        rels.sort_by(|a, b| a.0.cmp(b.0));
+        for o in objects {
+            for (name, rel) in &rels {
+                let Some(t) = rel.target.clone().filter(|_| !rel.kind.is_single()) else { continue };
+                let sub = format!("{name}__");
+                let loaded: Vec<String> =
+                    view_qs.prefetch.iter().filter_map(|p| p.strip_prefix(&sub).map(str::to_string)).collect();
+                let qs = Qs {
+                    model: t,
+                    manager: None,
+                    select: Vec::new(),
+                    select_all: false,
+                    prefetch: loaded,
+                    opaque: false,
+                    values: false,
+                    // Where the rows are read, not the view's queryset: set by the caller.
+                    line: 0,
+                };
+                env.insert(format!("{o}.{name}"), Some(qs));
+            }
+        }
+    }
+
+    /// The rows a callback lambda serializes: `paginate(queryset=qs, on_results=lambda rows:
+    /// S(rows, many=True))` hands the lambda a page of `qs`.
+    fn paged_rows(&self, lambda: Node<'_>, rows: Node<'_>, env: &Env) -> Option<Qs> {
+        let src = self.src;
+        let params = lambda.child_by_field_name("parameters")?;
+        if params.named_child_count() != 1 || rows.kind() != "identifier" {
+            return None;
+        }
+        let param = params.named_child(0).filter(|p| p.kind() == "identifier")?;
+        if text(param, src) != text(rows, src) {
+            return None;
+        }
+        let kwarg = lambda.parent().filter(|k| k.kind() == "keyword_argument")?;
+        let call = kwarg.parent().and_then(|a| a.parent()).filter(|c| c.kind() == "call")?;
+        let (_, kw) = call_args(call, src);
+        let qs = kw.iter().find(|(k, _)| k == "queryset").map(|(_, v)| *v)?;
+        self.eval(qs, env, 0)
+    }
+
+    /// Reports what serializing many rows of `qs` (unknown: `None`) through `ser` costs: the
+    /// relations it reads that `qs` does not load, and the queries it runs per row anyway.
+    fn list_check(&mut self, ser: &Serializer, qs: Option<Qs>, at: Node<'_>, who: &str, target: String) {
+        let mut parts = Vec::new();
+        let mut rows = ser.model.as_deref().map(short).unwrap_or("the").to_string();
+        if let Some(qs) = qs.filter(|q| !q.opaque && !q.values && ser.model.as_deref() == Some(q.model.as_str())) {
+            rows = short(&qs.model).to_string();
+            let mut needs = Vec::new();
+            self.serializer_needs(ser, &qs.model, "", false, 0, &mut needs);
+            let mut missing: Vec<(String, bool, String)> = Vec::new();
+            for (path, many, field) in needs {
+                let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
+                if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
+                    missing.push((path, many, field));
+                }
+            }
+            if !missing.is_empty() {
+                let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("`{f}` reads `{p}`")).collect();
+                // One path per chain: `select_related("a__b")` loads `a` too.
+                let paths = |many: bool| -> Vec<String> {
+                    let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
+                    of.iter()
+                        .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
+                        .map(|p| format!("\"{p}\""))
+                        .collect()
+                };
+                let (select, prefetch) = (paths(false), paths(true));
+                let mut fix = Vec::new();
+                if !select.is_empty() {
+                    fix.push(format!(".select_related({})", select.join(", ")));
+                }
+                if !prefetch.is_empty() {
+                    fix.push(format!(".prefetch_related({})", prefetch.join(", ")));
+                }
+                let the = if target.starts_with("this") { "this" } else { "the" };
+                parts.push(format!(
+                    "whose {} without {the} queryset loading it: one query per row (N+1); add `{}` to {target}",
+                    fields.join(", "),
+                    fix.join("")
+                ));
+            }
+        }
+        let mut queries = Vec::new();
+        self.serializer_queries(ser, 0, &mut queries);
+        if !queries.is_empty() {
+            let lead = if parts.is_empty() { "whose " } else { "and whose " };
+            parts.push(format!(
+                "{lead}{} for every row (N+1, whatever the queryset loads): compute it for all rows at once \
+                 (an annotation on the queryset, or a `Prefetch(..., to_attr=...)`) and read that instead",
+                queries.join(", ")
+            ));
+        }
+        if parts.is_empty() {
             return;
         }
-        let view = class.child_by_field_name("name").map(|n| text(n, src)).unwrap_or("view");
-        let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("`{f}` reads `{p}`")).collect();
-        let select: Vec<String> = missing.iter().filter(|m| !m.1).map(|m| format!("\"{}\"", m.0)).collect();
-        let prefetch: Vec<String> = missing.iter().filter(|m| m.1).map(|m| format!("\"{}\"", m.0)).collect();
-        let mut fix = Vec::new();
-        if !select.is_empty() {
-            fix.push(format!(".select_related({})", select.join(", ")));
-        }
-        if !prefetch.is_empty() {
-            fix.push(format!(".prefetch_related({})", prefetch.join(", ")));
-        }
-        let msg = format!(
-            "`{view}` lists {} rows through `{}`, whose {} without this queryset loading it: one query per row \
-             (N+1); add `{}` to this queryset",
-            short(&qs.model),
-            ser.name,
-            fields.join(", "),
-            fix.join("")
-        );
+        let msg = format!("{who} lists {rows} rows through `{}`, {}", ser.name, parts.join("; "));
         self.reports.push((at.start_byte(), at.end_byte(), msg));
+    }
+
+    /// The queries a serializer runs for each object whatever the queryset loads: a
+    /// `SerializerMethodField` method that queries a model's manager, or calls a filtering
+    /// method on a related manager (a prefetch does not serve it); nested serializers too.
+    fn serializer_queries(&self, ser: &Serializer, depth: usize, out: &mut Vec<String>) {
+        if depth > 4 {
+            return;
+        }
+        let listed = |field: &str| ser.fields.as_ref().is_none_or(|f| f.iter().any(|x| x == field));
+        let model = ser.model.as_deref().and_then(|m| self.graph.model(m));
+        for (field, kind) in &ser.declared {
+            if !listed(field) {
+                continue;
+            }
+            match kind {
+                SerField::Method { method } => {
+                    let label = format!("`{}.{field}`", ser.name);
+                    for name in ser.queries.get(method).into_iter().flatten() {
+                        // A class name must be a project model; a variable holds a model class.
+                        let shown = match self.graph.resolve_model(name, &ser.dir, &ser.imports) {
+                            Some(key) => short(&key).to_string(),
+                            None if name.starts_with(|c: char| c.is_ascii_lowercase()) => name.clone(),
+                            None => continue,
+                        };
+                        let q = format!("{label} queries `{shown}.objects`");
+                        if !out.contains(&q) {
+                            out.push(q);
+                        }
+                    }
+                    let Some(mut cur) = model else { continue };
+                    for chain in ser.methods.get(method).into_iter().flatten() {
+                        let mut shown = String::from("obj");
+                        for (i, attr) in chain.iter().enumerate() {
+                            let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+                            shown.push('.');
+                            shown.push_str(attr);
+                            if rel.kind.is_single() {
+                                match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                                    Some(t) => cur = t,
+                                    None => break,
+                                }
+                                continue;
+                            }
+                            if let Some(m) = chain.get(i + 1).filter(|m| BYPASS_METHODS.contains(&m.as_str())) {
+                                let q = format!("{label} calls `{shown}.{m}()`");
+                                if !out.contains(&q) {
+                                    out.push(q);
+                                }
+                            }
+                            break;
+                        }
+                        cur = model.expect("model");
+                    }
+                }
+                SerField::Nested { serializer, .. } => {
+                    if let Some(inner) = self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports) {
+                        if !std::ptr::eq(inner, ser) {
+                            self.serializer_queries(inner, depth + 1, out);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Relation paths a serializer reads for each object: (path, needs prefetch, field label).
@@ -878,6 +1225,17 @@ fn is_store(attr: Node<'_>) -> bool {
     attr.parent().is_some_and(|p| {
         matches!(p.kind(), "assignment" | "augmented_assignment") && p.child_by_field_name("left") == Some(attr)
     })
+}
+
+/// The last names of a class's bases (`viewsets.ModelViewSet[Tag]` → `ModelViewSet`).
+fn class_base_names(class: Node<'_>, src: &str) -> Vec<String> {
+    let Some(args) = class.child_by_field_name("superclasses") else { return Vec::new() };
+    let mut c = args.walk();
+    args.named_children(&mut c)
+        .map(|b| if b.kind() == "subscript" { b.child_by_field_name("value").unwrap_or(b) } else { b })
+        .filter_map(|b| dotted(b, src))
+        .map(|d| d.rsplit('.').next().unwrap_or(&d).to_string())
+        .collect()
 }
 
 fn within(n: Node<'_>, outer: Node<'_>) -> bool {
