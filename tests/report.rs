@@ -49,7 +49,12 @@ fn checklist_statuses_and_counts() {
     );
     assert!(line_of(&out, "All tests pass")
         .starts_with("- [ ] **All tests pass** · Все тесты проходят — 👤 needs a human: "));
-    assert!(out.contains("**4 failed** · 13 passed · 16 need a human · 0 not applicable · 0 not checked"), "{out}");
+    // The production settings set no CACHES: the caching item is decided by a rule now.
+    assert_eq!(
+        line_of(&out, "Caching configured (Redis)"),
+        "- [ ] **Caching configured (Redis)** · Кэширование настроено (Redis) — ❌ failed: 1 note (`django-cache-not-configured`)"
+    );
+    assert!(out.contains("**5 failed** · 13 passed · 15 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"

@@ -1,0 +1,94 @@
+//! Shared evidence for the project-level "is it set up at all" rules (caching, logging, error
+//! tracking, health check): the modules of a resolved production settings chain and their text,
+//! whether a chain can be judged, and bounded reads of other project files.
+//!
+//! These rules stay silent when the analysis cannot be sure: a chain that star-imports a module
+//! the repository does not hold (`try: from .local import *`) or that assembles itself with
+//! django-split-settings may get anything from elsewhere.
+
+use crate::project::Project;
+use crate::settings::{Env, Loc};
+
+/// Files larger than this are not read for evidence (a generated bundle says nothing here).
+const MAX_EVIDENCE_BYTES: u64 = 1 << 20;
+
+/// The module indexes of a production root's chain: the root and every module that made one of
+/// its final bindings, sorted.
+pub fn chain_modules(root: usize, env: &Env) -> Vec<usize> {
+    let mut mods: Vec<usize> = env.values().map(|b| b.module).collect();
+    mods.push(root);
+    mods.sort_unstable();
+    mods.dedup();
+    mods
+}
+
+/// The texts of a production root's chain modules.
+pub fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a str> {
+    let idx = &project.settings;
+    chain_modules(root, env).into_iter().map(|m| project.file(idx.module(m).file).text.as_str()).collect()
+}
+
+/// Whether a root's chain can be judged for a setting it leaves unset: not open to a module the
+/// repository does not hold, not assembled by django-split-settings' `include()`.
+pub fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
+    !project.settings.open.contains(&root)
+        && !chain_texts(project, root, env).iter().any(|t| t.contains("split_settings") || t.contains("importlib"))
+}
+
+/// The first line of a production root module, where a finding about what its chain lacks goes.
+pub fn root_line(project: &Project, root: usize) -> Loc {
+    let module = project.settings.module(root);
+    let text = &project.file(module.file).text;
+    Loc { file: module.file, start: 0, end: text.find('\n').unwrap_or(text.len()) }
+}
+
+/// The source text of a binding's statement.
+pub fn stmt_text(project: &Project, at: Loc) -> &str {
+    project.file(at.file).text.get(at.start..at.end).unwrap_or("")
+}
+
+/// Reads a project file (relative to the report root) for evidence; `None` when it is missing,
+/// too large or not a regular file.
+pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
+    if let Some(&i) = project.by_rel.get(rel) {
+        return Some(project.file(i).text.clone());
+    }
+    let path = project.root.as_ref()?.join(rel);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_EVIDENCE_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(&path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The production Python files the walk saw (tests, docs, vendored code and migrations left
+/// out), relative to the report root.
+pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
+    project
+        .walked
+        .iter()
+        .filter(|(_, c)| c.lang == crate::classify::Lang::Python && c.is_production() && !c.roles.migration)
+        .map(|(rel, _)| rel.as_str())
+}
+
+/// Whether `text` holds `word` with no identifier character on either side.
+pub fn has_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(ident) && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_word;
+
+    #[test]
+    fn words_are_whole_identifiers() {
+        assert!(has_word("CACHES = {}", "CACHES"));
+        assert!(has_word("from .cache import CACHES\n", "CACHES"));
+        assert!(!has_word("MY_CACHES = {}", "CACHES"));
+        assert!(!has_word("CACHES_TTL = 3", "CACHES"));
+    }
+}
