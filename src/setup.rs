@@ -30,8 +30,14 @@ pub fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a 
 
 /// Whether a root's chain can be judged for a setting it leaves unset: not open to a module the
 /// repository does not hold, not assembled by django-split-settings' `include()`.
+/// A production root named as a test, example or template configuration (`smoketest_settings.py`,
+/// `configuration_example.py`, `settings.sample.py`) is a file a deployment copies or a CI job
+/// uses, not the settings a deployment runs: it is not judged.
 pub fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
-    !project.settings.open.contains(&root)
+    let rel = project.settings.module(root).rel.to_ascii_lowercase();
+    let stand_in = ["test", "example", "sample", "template"].iter().any(|w| rel.contains(w));
+    !stand_in
+        && !project.settings.open.contains(&root)
         && !chain_texts(project, root, env).iter().any(|t| t.contains("split_settings") || t.contains("importlib"))
 }
 
@@ -70,6 +76,34 @@ pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
         .iter()
         .filter(|(_, c)| c.lang == crate::classify::Lang::Python && c.is_production() && !c.roles.migration)
         .map(|(rel, _)| rel.as_str())
+}
+
+/// The folder of the Django project a production root belongs to: the nearest folder above the
+/// settings module that holds a `manage.py`, or the report root (`""`).
+pub fn project_dir(project: &Project, root: usize) -> String {
+    let rel = &project.settings.module(root).rel;
+    let manages: std::collections::HashSet<&str> = project
+        .walked
+        .iter()
+        .filter_map(|(r, _)| if r == "manage.py" { Some("") } else { r.strip_suffix("/manage.py") })
+        .collect();
+    let mut dir = rel.as_str();
+    while let Some((up, _)) = dir.rsplit_once('/') {
+        if manages.contains(up) {
+            return up.to_string();
+        }
+        dir = up;
+    }
+    String::new()
+}
+
+/// Whether a production Python file of the Django project in `dir` (or at the top of the
+/// repository, where `gunicorn.conf.py` lives) holds one of `needles`; files are read from disk
+/// when the project pass did not load them, and an unreadable file is no evidence.
+pub fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool {
+    production_python(project)
+        .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
+        .any(|rel| read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n))))
 }
 
 /// Whether `text` holds `word` with no identifier character on either side.

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 
-const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nCACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache'}}\n";
+const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nCACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache'}}\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}}\n";
 
 fn split_settings() -> Project {
     Project::new(&[
@@ -317,10 +317,14 @@ fn bad_files_become_notes_and_the_run_goes_on() {
     std::fs::write(p.path().join("app/settings.py"), settings).unwrap();
     let o = p.run(&["check", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    // No CACHES in these settings: Django's per-process default (django-cache-not-configured).
+    // No CACHES and no LOGGING in these settings: the set-up rules report them on line 1.
     assert_eq!(
         triples(&o),
-        vec![t("django-cache-not-configured", "app/settings.py", 1), t("django-debug-enabled", "app/settings.py", 4)]
+        vec![
+            t("django-cache-not-configured", "app/settings.py", 1),
+            t("django-logging-not-configured", "app/settings.py", 1),
+            t("django-debug-enabled", "app/settings.py", 4)
+        ]
     );
     let err = stderr(&o);
     assert!(err.contains("app/blob.py: note: binary file, skipped"), "{err}");

@@ -117,8 +117,16 @@ fn hardcoded_secret_key_is_reported_with_the_django_rule_switched_off() {
         &format!("SECRET_KEY = \"{key}\"  # preflight: ignore[secret-hardcoded] rotated\nINSTALLED_APPS = ['proj']\n"),
     );
     let o = p.run(&["check", "--format", "json"]);
-    // What is left is the settings' missing CACHES.
-    assert_eq!(triples(&o), vec![t("django-cache-not-configured", "proj/settings.py", 1)], "{}", stdout(&o));
+    // What is left is the settings' missing CACHES and LOGGING.
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("django-cache-not-configured", "proj/settings.py", 1),
+            t("django-logging-not-configured", "proj/settings.py", 1)
+        ],
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Issue 25: debugger-statement flagged a project's own `set_trace()`. A bare call is a

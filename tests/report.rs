@@ -54,7 +54,11 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "Caching configured (Redis)"),
         "- [ ] **Caching configured (Redis)** · Кэширование настроено (Redis) — ❌ failed: 1 note (`django-cache-not-configured`)"
     );
-    assert!(out.contains("**5 failed** · 13 passed · 15 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "Logging configured"),
+        "- [ ] **Logging configured** · Логирование настроено — ❌ failed: 1 warning (`django-logging-not-configured`)"
+    );
+    assert!(out.contains("**6 failed** · 13 passed · 14 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
