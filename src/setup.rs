@@ -68,13 +68,18 @@ pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The production Python files the walk saw (tests, docs, vendored code and migrations left
-/// out), relative to the report root.
+/// The production Python files the walk saw (tests, docs, vendored code, migrations and dev/test
+/// settings modules left out), relative to the report root.
 pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
     project
         .walked
         .iter()
-        .filter(|(_, c)| c.lang == crate::classify::Lang::Python && c.is_production() && !c.roles.migration)
+        .filter(|(_, c)| {
+            c.lang == crate::classify::Lang::Python
+                && c.is_production()
+                && !c.roles.migration
+                && !c.roles.dev_settings_name
+        })
         .map(|(rel, _)| rel.as_str())
 }
 
@@ -104,6 +109,37 @@ pub fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool 
     production_python(project)
         .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
         .any(|rel| read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n))))
+}
+
+/// The dependency manifests and process files of the Django project in `dir` and of the
+/// repository top (requirements*.txt and requirements/, pyproject.toml, Pipfile, setup.cfg,
+/// setup.py, Procfile, Dockerfile*), read from disk.
+pub fn manifests(project: &Project, dir: &str) -> Vec<String> {
+    let Some(top) = project.root.as_ref() else { return vec![] };
+    let wanted = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        n.starts_with("requirements")
+            || n.starts_with("dockerfile")
+            || matches!(n.as_str(), "pyproject.toml" | "pipfile" | "setup.cfg" | "setup.py" | "procfile")
+    };
+    let mut dirs = vec![String::new()];
+    if !dir.is_empty() {
+        dirs.push(dir.to_string());
+    }
+    for d in dirs.clone() {
+        dirs.push(if d.is_empty() { "requirements".into() } else { format!("{d}/requirements") });
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(top.join(&d)) else { continue };
+        let mut names: Vec<String> = entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+        names.sort();
+        for name in names.into_iter().filter(|n| wanted(n) || d.ends_with("requirements")) {
+            let rel = if d.is_empty() { name } else { format!("{d}/{name}") };
+            out.extend(read_rel(project, &rel));
+        }
+    }
+    out
 }
 
 /// Whether `text` holds `word` with no identifier character on either side.

@@ -58,7 +58,11 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "Logging configured"),
         "- [ ] **Logging configured** · Логирование настроено — ❌ failed: 1 warning (`django-logging-not-configured`)"
     );
-    assert!(out.contains("**6 failed** · 13 passed · 14 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "Error tracking works"),
+        "- [ ] **Error tracking works** · Трекинг ошибок работает (Sentry) — ❌ failed: 1 note (`error-tracking-missing`)"
+    );
+    assert!(out.contains("**7 failed** · 13 passed · 13 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
