@@ -30,12 +30,13 @@ pub fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a 
 
 /// Whether a root's chain can be judged for a setting it leaves unset: not open to a module the
 /// repository does not hold, not assembled by django-split-settings' `include()`.
-/// A production root named as a test, example or template configuration (`smoketest_settings.py`,
+/// A production root whose file is named as a test, example or template configuration (`smoketest_settings.py`,
 /// `configuration_example.py`, `settings.sample.py`) is a file a deployment copies or a CI job
 /// uses, not the settings a deployment runs: it is not judged.
 pub fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
     let rel = project.settings.module(root).rel.to_ascii_lowercase();
-    let stand_in = ["test", "example", "sample", "template"].iter().any(|w| rel.contains(w));
+    let name = rel.rsplit('/').next().unwrap_or(&rel);
+    let stand_in = ["test", "example", "sample", "template"].iter().any(|w| name.contains(w));
     !stand_in
         && !project.settings.open.contains(&root)
         && !chain_texts(project, root, env).iter().any(|t| t.contains("split_settings") || t.contains("importlib"))

@@ -84,7 +84,10 @@ fn minimum(rule: &str) -> (usize, usize) {
         "secret-hardcoded" => (15, 40),
         "sql-injection" | "xss-unsafe-html" | "csrf-disabled" | "django-deploy-check" => (12, 12),
         // Project-level rules report once per project: fewer positives, one per project missing the thing.
-        "django-cache-not-configured" | "django-logging-not-configured" | "error-tracking-missing" => (3, 5),
+        "django-cache-not-configured"
+        | "django-logging-not-configured"
+        | "error-tracking-missing"
+        | "health-endpoint-missing" => (3, 5),
         _ => (10, 10),
     }
 }

@@ -62,7 +62,12 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "Error tracking works"),
         "- [ ] **Error tracking works** · Трекинг ошибок работает (Sentry) — ❌ failed: 1 note (`error-tracking-missing`)"
     );
-    assert!(out.contains("**7 failed** · 13 passed · 13 need a human · 0 not applicable · 0 not checked"), "{out}");
+    // No URLconf in the repository: the health-check rule has nothing to judge, and passes.
+    assert_eq!(
+        line_of(&out, "Health check endpoint works"),
+        "- [x] **Health check endpoint works** · Health check работает (/api/health/) — ✅ passed (`health-endpoint-missing`)"
+    );
+    assert!(out.contains("**7 failed** · 14 passed · 12 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
