@@ -25,7 +25,7 @@ fn route_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)\b(?:path|re_path|url|register|get|route|api_route|add_url_rule)\(\s*[rbu]?["']\^?/?(?:[^"'\s]*/)?(?:health[\w-]*|ready\w*|readiness|live|liveness|livez|ping|status|heartbeat|alive)[/?$]*["']"#,
+            r#"(?i)(?:\b(?:path|re_path|url|add_url_rule)\(|\.register\(|@[\w.]*\.(?:get|route|api_route)\()\s*[rbu]?["']\^?/?(?:[^"'\s]*/)?(?:health[\w-]*|ready\w*|readiness|live|liveness|livez|ping|status|heartbeat|alive)[/?$]*["']"#,
         )
         .unwrap()
     })
@@ -103,5 +103,8 @@ mod tests {
         assert!(!has_health("path(\"status-report/<int:pk>/\", report)"));
         assert!(!has_health("order.status = \"ready\""));
         assert!(!has_health("path(\"live-stream/\", stream)"));
+        // A dict lookup or a call that is not a route declaration.
+        assert!(!has_health("if data.get(\"status\") is not None:"));
+        assert!(!has_health("requests.get(\"https://example.com/health\")"));
     }
 }
