@@ -84,6 +84,18 @@ pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
         .map(|(rel, _)| rel.as_str())
 }
 
+/// Whether a file belongs to the Django project in `dir`: it is inside `dir`, or inside no other
+/// Django project's folder (a `deploy/nginx/` beside `backend/` serves the backend).
+pub fn belongs_to(project: &Project, rel: &str, dir: &str) -> bool {
+    let under = |d: &str| d.is_empty() || rel.strip_prefix(d).is_some_and(|r| r.starts_with('/'));
+    under(dir)
+        || !project
+            .walked
+            .iter()
+            .filter_map(|(r, _)| r.strip_suffix("/manage.py"))
+            .any(|other| other != dir && under(other))
+}
+
 /// The folder of the Django project a production root belongs to: the nearest folder above the
 /// settings module that holds a `manage.py`, or the report root (`""`).
 pub fn project_dir(project: &Project, root: usize) -> String {
@@ -138,6 +150,54 @@ pub fn manifests(project: &Project, dir: &str) -> Vec<String> {
         for name in names.into_iter().filter(|n| wanted(n) || d.ends_with("requirements")) {
             let rel = if d.is_empty() { name } else { format!("{d}/{name}") };
             out.extend(read_rel(project, &rel));
+        }
+    }
+    out
+}
+
+/// Server and build configuration files of the repository (nginx and Apache `.conf`, Caddyfile,
+/// vite/webpack/next configs), found by a bounded walk from disk (depth 5, 20,000 entries;
+/// dot folders, `node_modules` and virtualenvs skipped), sorted, with their text. The same in a
+/// whole run and when files are named.
+pub fn server_configs(project: &Project) -> Vec<(String, String)> {
+    let Some(top) = project.root.as_ref() else { return vec![] };
+    let wanted = |n: &str| {
+        n.ends_with(".conf")
+            || n.ends_with(".conf.template")
+            || n.contains("nginx")
+            || n == "caddyfile"
+            || n.starts_with("vite.config.")
+            || n.starts_with("webpack")
+            || n.starts_with("next.config.")
+    };
+    let mut out = Vec::new();
+    let mut queue = std::collections::VecDeque::from([(String::new(), 0usize)]);
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = queue.pop_front() {
+        let Ok(entries) = std::fs::read_dir(top.join(&dir)) else { continue };
+        let mut items: Vec<(String, bool)> = entries
+            .flatten()
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?.is_dir())))
+            .collect();
+        items.sort();
+        for (name, is_dir) in items {
+            seen += 1;
+            if seen > 20_000 {
+                return out;
+            }
+            let rel = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+            let skip_dir = name.starts_with('.')
+                || matches!(name.as_str(), "node_modules" | "venv" | "site-packages" | "__pycache__")
+                || top.join(&rel).join("pyvenv.cfg").exists();
+            if is_dir {
+                if depth < 5 && !skip_dir {
+                    queue.push_back((rel, depth + 1));
+                }
+            } else if wanted(&name.to_ascii_lowercase()) {
+                if let Some(t) = read_rel(project, &rel) {
+                    out.push((rel, t));
+                }
+            }
         }
     }
     out

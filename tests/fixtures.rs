@@ -87,7 +87,8 @@ fn minimum(rule: &str) -> (usize, usize) {
         "django-cache-not-configured"
         | "django-logging-not-configured"
         | "error-tracking-missing"
-        | "health-endpoint-missing" => (3, 5),
+        | "health-endpoint-missing"
+        | "django-static-not-compressed" => (3, 5),
         _ => (10, 10),
     }
 }

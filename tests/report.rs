@@ -67,7 +67,7 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "Health check endpoint works"),
         "- [x] **Health check endpoint works** · Health check работает (/api/health/) — ✅ passed (`health-endpoint-missing`)"
     );
-    assert!(out.contains("**7 failed** · 14 passed · 12 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert!(out.contains("**7 failed** · 15 passed · 11 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
