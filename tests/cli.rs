@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 
-const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nCACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache'}}\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}}\nsentry_sdk.init(dsn=os.environ.get('SENTRY_DSN'))\n";
+const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nCACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache'}}\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}}\nsentry_sdk.init(dsn=os.environ.get('SENTRY_DSN'))\nINSTALLED_APPS += ['django_prometheus']\n";
 
 fn split_settings() -> Project {
     Project::new(&[
@@ -324,6 +324,7 @@ fn bad_files_become_notes_and_the_run_goes_on() {
             t("django-cache-not-configured", "app/settings.py", 1),
             t("django-logging-not-configured", "app/settings.py", 1),
             t("error-tracking-missing", "app/settings.py", 1),
+            t("metrics-missing", "app/settings.py", 1),
             t("django-debug-enabled", "app/settings.py", 4)
         ]
     );

@@ -117,13 +117,15 @@ fn hardcoded_secret_key_is_reported_with_the_django_rule_switched_off() {
         &format!("SECRET_KEY = \"{key}\"  # preflight: ignore[secret-hardcoded] rotated\nINSTALLED_APPS = ['proj']\n"),
     );
     let o = p.run(&["check", "--format", "json"]);
-    // What is left is what the settings do not set up: a shared cache, logging, error tracking.
+    // What is left is what the settings do not set up: a shared cache, logging, error tracking,
+    // metrics.
     assert_eq!(
         triples(&o),
         vec![
             t("django-cache-not-configured", "proj/settings.py", 1),
             t("django-logging-not-configured", "proj/settings.py", 1),
-            t("error-tracking-missing", "proj/settings.py", 1)
+            t("error-tracking-missing", "proj/settings.py", 1),
+            t("metrics-missing", "proj/settings.py", 1)
         ],
         "{}",
         stdout(&o)

@@ -67,7 +67,11 @@ fn checklist_statuses_and_counts() {
         line_of(&out, "Health check endpoint works"),
         "- [x] **Health check endpoint works** · Health check работает (/api/health/) — ✅ passed (`health-endpoint-missing`)"
     );
-    assert!(out.contains("**7 failed** · 15 passed · 11 need a human · 0 not applicable · 0 not checked"), "{out}");
+    assert_eq!(
+        line_of(&out, "Metrics are collected"),
+        "- [ ] **Metrics are collected** · Метрики собираются — ❌ failed: 1 note (`metrics-missing`)"
+    );
+    assert!(out.contains("**8 failed** · 15 passed · 10 need a human · 0 not applicable · 0 not checked"), "{out}");
     assert!(
         out.contains(
             "- Production settings `shop/settings/prod.py`: `shop/settings/prod.py` ← `shop/settings/base.py`"
