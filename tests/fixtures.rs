@@ -89,7 +89,8 @@ fn minimum(rule: &str) -> (usize, usize) {
         | "error-tracking-missing"
         | "health-endpoint-missing"
         | "django-static-not-compressed"
-        | "metrics-missing" => (3, 5),
+        | "metrics-missing"
+        | "image-unoptimized" => (3, 5),
         // One repository per tree: one CI finding (tests/setup_rules.rs has the set-up variants).
         "ci-security-scan-missing" => (1, 5),
         _ => (10, 10),

@@ -42,3 +42,33 @@ fn a_scanner_in_any_ci_file_or_no_ci_at_all_is_silent() {
     // No CI files: CI may live in a service the repository does not configure.
     assert_eq!(ci_findings(&[("app/views.py", "def f():\n    return 1\n")]), vec![]);
 }
+
+/// A PNG header for `w`×`h` pixels, padded with zeros to `size` bytes.
+fn png(w: u32, h: u32, size: usize) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.resize(size, 0);
+    b
+}
+
+#[test]
+fn only_committed_images_over_the_budget_are_reported() {
+    let p = Project::new(&[("app/views.py", "def f():\n    return 1\n")]);
+    std::fs::create_dir_all(p.path().join("frontend/public")).unwrap();
+    std::fs::write(p.path().join("frontend/public/hero.png"), png(3000, 2000, 600 * 1024)).unwrap();
+    std::fs::write(p.path().join("frontend/public/icon.png"), png(32, 32, 2048)).unwrap();
+    let run = || triples(&p.run(&["check", "--format", "json", "--select", "image-unoptimized"]));
+    // Outside a git repository: nothing is known to be committed.
+    assert_eq!(run(), vec![]);
+    p.git(&["init", "-q"]);
+    assert_eq!(run(), vec![], "untracked images are not committed");
+    p.git(&["add", "frontend/public/hero.png", "frontend/public/icon.png"]);
+    assert_eq!(run(), vec![t("image-unoptimized", "frontend/public/hero.png", 1)]);
+    let o = p.run(&["check", "--format", "json", "--select", "image-unoptimized"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v[0]["message"].as_str().unwrap().starts_with("PNG image of 600 KB, 3000×2000 pixels, over the 300 KB budget"),
+        "{v}"
+    );
+}
