@@ -618,10 +618,10 @@ fn project_pass(
             models.models.len()
         );
     }
-    // Only the files a rule or the checklist's facts ask for by name (dotenv files; manage.py,
-    // models.py, apps.py, package.json), not every walked file: memory per file stays small.
-    let walked =
-        files.iter().filter(|l| is_kept_name(&l.file.rel)).map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    // Every loaded file, and of the empty ones (not loaded: a tree of a million empty files
+    // must not cost a path each) those with a name a rule or the checklist's facts ask for
+    // (`is_kept_name`, added by the caller).
+    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
     let production_files =
         files.iter().filter(|l| l.target && l.file.class.is_production()).fold((0, 0), |(py, js), l| {
             match l.file.class.lang {

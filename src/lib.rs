@@ -27,6 +27,7 @@ pub mod registry;
 pub mod report;
 pub mod secrets;
 pub mod settings;
+pub mod setup;
 pub mod source;
 pub mod suppress;
 pub mod walk;

@@ -15,10 +15,9 @@ pub struct Project {
     /// Files the project pass loaded (settings candidates); `Loc::file` indexes this.
     pub files: Vec<Arc<SourceFile>>,
     pub settings: SettingsIndex,
-    /// Walked files with the names rules and the checklist ask for (dotenv files such as `.env`,
-    /// `.env.prod`, `prod.env`; manage.py, models.py, apps.py, package.json), relative to the
-    /// report root, with their class. Only those: a list of every file cost a path per file for
-    /// the whole run.
+    /// Every walked file with content, and the empty ones with a name rules and the checklist
+    /// ask for (dotenv files, manage.py, models.py, apps.py, package.json), relative to the
+    /// report root, with their class. Other empty files are counted, not listed.
     pub walked: Vec<(String, FileClass)>,
     /// Production (not test, tooling, docs or vendored) Python and JS/TS files checked.
     pub production_files: (usize, usize),

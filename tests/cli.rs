@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 
-const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\n";
+const SETTINGS_BASE: &str = "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nCACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache'}}\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}}\nsentry_sdk.init(dsn=os.environ.get('SENTRY_DSN'))\nINSTALLED_APPS += ['django_prometheus']\n";
 
 fn split_settings() -> Project {
     Project::new(&[
@@ -317,7 +317,17 @@ fn bad_files_become_notes_and_the_run_goes_on() {
     std::fs::write(p.path().join("app/settings.py"), settings).unwrap();
     let o = p.run(&["check", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(triples(&o), vec![t("django-debug-enabled", "app/settings.py", 4)]);
+    // No CACHES and no LOGGING in these settings: the set-up rules report them on line 1.
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("django-cache-not-configured", "app/settings.py", 1),
+            t("django-logging-not-configured", "app/settings.py", 1),
+            t("error-tracking-missing", "app/settings.py", 1),
+            t("metrics-missing", "app/settings.py", 1),
+            t("django-debug-enabled", "app/settings.py", 4)
+        ]
+    );
     let err = stderr(&o);
     assert!(err.contains("app/blob.py: note: binary file, skipped"), "{err}");
     assert!(err.contains("app/huge.js: note: 3145728 bytes, over the 2097152 byte limit, skipped"), "{err}");

@@ -11,7 +11,7 @@ fn a_lone_cr_ends_a_line_as_it_does_for_python() {
     // of the comment.
     let settings = "INSTALLED_APPS = []\nROOT_URLCONF = 'x'\n# production\rDEBUG = True\n";
     let p = Project::new(&[("proj/settings.py", settings)]);
-    let o = p.run(&["check", "--format", "json"]);
+    let o = p.run(&["check", "--format", "json", "--select", "django-debug-enabled"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(triples(&o), vec![t("django-debug-enabled", "proj/settings.py", 4)]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -83,6 +83,16 @@ fn minimum(rule: &str) -> (usize, usize) {
         "django-migration-irreversible" | "django-migration-unsafe" => (12, 12),
         "secret-hardcoded" => (15, 40),
         "sql-injection" | "xss-unsafe-html" | "csrf-disabled" | "django-deploy-check" => (12, 12),
+        // Project-level rules report once per project: fewer positives, one per project missing the thing.
+        "django-cache-not-configured"
+        | "django-logging-not-configured"
+        | "error-tracking-missing"
+        | "health-endpoint-missing"
+        | "django-static-not-compressed"
+        | "metrics-missing"
+        | "image-unoptimized" => (3, 5),
+        // One repository per tree: one CI finding (tests/setup_rules.rs has the set-up variants).
+        "ci-security-scan-missing" => (1, 5),
         _ => (10, 10),
     }
 }

@@ -227,12 +227,17 @@ fn one_scan_writes_several_formats() {
     assert_eq!(o.status.code(), Some(1));
     let annotations = stdout(&o);
     let levels: Vec<&str> = annotations.lines().map(|l| l.split_once(' ').map_or(l, |(cmd, _)| cmd)).collect();
-    assert_eq!(levels, ["::error", "::error", "::warning", "::warning"], "{}", stdout(&o));
+    assert_eq!(
+        levels,
+        ["::error", "::error", "::warning", "::warning", "::warning", "::notice", "::notice", "::notice"],
+        "{}",
+        stdout(&o)
+    );
     let read = |f: &str| std::fs::read_to_string(p.path().join(f)).unwrap();
     let sarif = read("out/report.sarif");
     assert_valid_sarif(&sarif);
     let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
-    assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 4);
+    assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 8);
     assert!(read("summary.md").contains("django-debug-enabled"));
     let gl: serde_json::Value = serde_json::from_str(&read("gl.json")).unwrap();
     let checks: Vec<(&str, &str, u64)> = gl
@@ -252,14 +257,18 @@ fn one_scan_writes_several_formats() {
         [
             ("console-log", "frontend/src/api.ts", 3),
             ("django-debug-enabled", "shop/settings/base.py", 3),
+            ("django-cache-not-configured", "shop/settings/prod.py", 1),
+            ("django-logging-not-configured", "shop/settings/prod.py", 1),
+            ("error-tracking-missing", "shop/settings/prod.py", 1),
+            ("metrics-missing", "shop/settings/prod.py", 1),
             ("django-allowed-hosts-wildcard", "shop/settings/prod.py", 3),
             ("todo-fixme", "shop/views.py", 2)
         ]
     );
     let junit = read("junit.xml");
-    assert_eq!(junit.matches("<testcase ").count(), 4);
-    assert_eq!(junit.matches("<failure ").count(), 4);
-    assert!(junit.contains("<testsuites name=\"preflight\" tests=\"4\" failures=\"4\">"), "{junit}");
+    assert_eq!(junit.matches("<testcase ").count(), 8);
+    assert_eq!(junit.matches("<failure ").count(), 8);
+    assert!(junit.contains("<testsuites name=\"preflight\" tests=\"8\" failures=\"8\">"), "{junit}");
     // An unknown format is a usage error.
     let o = p.run(&["check", "--output-format", "yaml:x.yml"]);
     assert_eq!(o.status.code(), Some(2));

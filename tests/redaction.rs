@@ -127,6 +127,10 @@ fn a_secret_key_on_the_debug_line_is_masked() {
         &[("manage.py", ""), ("shop/settings/__init__.py", ""), ("shop/settings/prod.py", &prod)],
         &[&key],
         &[
+            ("django-cache-not-configured", "shop/settings/prod.py", 1),
+            ("django-logging-not-configured", "shop/settings/prod.py", 1),
+            ("error-tracking-missing", "shop/settings/prod.py", 1),
+            ("metrics-missing", "shop/settings/prod.py", 1),
             ("django-debug-enabled", "shop/settings/prod.py", 3),
             ("django-secret-key-hardcoded", "shop/settings/prod.py", 3),
         ],

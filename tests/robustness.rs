@@ -248,6 +248,10 @@ fn deep_nesting_neither_overflows_nor_hides_later_findings() {
         triples(&o),
         vec![
             t("todo-fixme", "app/deep.py", line_of(&py, "# TODO")),
+            t("django-cache-not-configured", "proj/settings.py", 1),
+            t("django-logging-not-configured", "proj/settings.py", 1),
+            t("error-tracking-missing", "proj/settings.py", 1),
+            t("metrics-missing", "proj/settings.py", 1),
             t("django-debug-enabled", "proj/settings.py", 4),
             t("console-log", "src/Deep.tsx", line_of(&tsx, "console.log")),
         ]

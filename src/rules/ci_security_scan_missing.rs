@@ -1,0 +1,106 @@
+//! ci-security-scan-missing: the repository has CI (GitHub Actions workflows, `.gitlab-ci.yml`)
+//! and no job of it runs a security scan.
+//!
+//! Read from disk at the report root, so a pre-commit run sees what a whole run sees. A scanner
+//! named anywhere in the CI files (a step, an action, an included template) counts, as does a
+//! workflow that runs preflight itself. Without CI files the rule says nothing: CI may live in a
+//! service the repository does not configure.
+
+use crate::project::{Project, ProjectSink};
+use crate::registry::Rule;
+use crate::setup::read_rel;
+
+pub struct CiSecurityScanMissing;
+
+/// Security scanners as CI files name them (lower-cased).
+const SCANNERS: &[&str] = &[
+    "preflight",
+    "bandit",
+    "semgrep",
+    "codeql",
+    "pip-audit",
+    "pip_audit",
+    "safety check",
+    "safety scan",
+    "npm audit",
+    "yarn audit",
+    "pnpm audit",
+    "yarn npm audit",
+    "trivy",
+    "gitleaks",
+    "trufflehog",
+    "detect-secrets",
+    "snyk",
+    "grype",
+    "osv-scanner",
+    "dependency-review-action",
+    "scorecard",
+    "zizmor",
+    "sonar",
+    "checkov",
+    "anchore",
+    // GitLab's security templates and jobs (not a bare "sast": "disaster" holds it).
+    "sast.gitlab-ci",
+    "sast.latest.gitlab-ci",
+    "sast:",
+    "secret-detection",
+    "secret_detection",
+    "dependency-scanning",
+    "dependency_scanning",
+    "container-scanning",
+    "container_scanning",
+    "security-scan",
+    "security_scan",
+];
+
+/// The CI files of the repository at the report root, sorted.
+fn ci_files(project: &Project) -> Vec<String> {
+    let Some(top) = project.root.as_ref() else { return vec![] };
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(top.join(".github/workflows")) {
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+            .map(|n| format!(".github/workflows/{n}"))
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    if top.join(".gitlab-ci.yml").is_file() {
+        out.push(".gitlab-ci.yml".to_string());
+    }
+    out
+}
+
+impl Rule for CiSecurityScanMissing {
+    fn id(&self) -> &'static str {
+        "ci-security-scan-missing"
+    }
+
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let files = ci_files(project);
+        let Some(first) = files.first() else { return };
+        let mut any_read = false;
+        for rel in &files {
+            let Some(text) = read_rel(project, rel) else { return };
+            any_read = true;
+            let lower = text.to_ascii_lowercase();
+            if SCANNERS.iter().any(|s| lower.contains(s)) {
+                return;
+            }
+        }
+        if any_read {
+            sink.report_file(
+                first,
+                format!(
+                    "no CI job runs a security scan ({} CI file{} read: no preflight, Bandit, Semgrep, CodeQL, \
+                     pip-audit, npm audit, Trivy or gitleaks): add a workflow, e.g. .github/workflows/security-scan.yml \
+                     running `preflight check . --format sarif` and `pip-audit` on every pull request",
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
+    }
+}
