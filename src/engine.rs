@@ -599,8 +599,13 @@ fn project_pass(
     let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
     let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
     let t_settings = t.elapsed();
-    let unsafe_rule = RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "django-migration-unsafe");
-    let deploy_migrations = (unsafe_rule && !config.raw.all_migrations).then(|| {
+    // The migration rules judge what a next deploy applies (each app's leaves), unless told to
+    // judge the whole history.
+    let migration_rule = RULES
+        .iter()
+        .zip(selected)
+        .any(|(m, &s)| s && matches!(m.id, "django-migration-unsafe" | "django-migration-irreversible"));
+    let deploy_migrations = (migration_rule && !config.raw.all_migrations).then(|| {
         let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
         crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
     });

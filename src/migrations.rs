@@ -460,7 +460,8 @@ pub fn scope_note<'a>(
     (older > 0).then(|| crate::engine::Note {
         path: ".".to_string(),
         message: format!(
-            "django-migration-unsafe judged only each app's latest migrations, the ones a next deploy would apply; \
+            "django-migration-unsafe and django-migration-irreversible judged only each app's latest migrations, \
+             the ones a next deploy would apply; \
              {older} older migration{} not judged: `--all-migrations` (or `all-migrations = true` in the config) judges \
              the whole history, `--diff-base REV` the migrations changed since REV (a release tag)",
             if older == 1 { " was" } else { "s were" }

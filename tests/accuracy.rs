@@ -46,8 +46,8 @@ fn only_the_migrations_a_next_deploy_applies_are_judged() {
     assert_eq!(found, vec![t(RULE, "shop/migrations/0003_drop_b.py", 8)]);
     assert!(
         err.contains(
-            ".: note: django-migration-unsafe judged only each app's latest migrations, the ones a next deploy would \
-             apply; 2 older migrations were not judged: `--all-migrations` (or `all-migrations = true` in the config) \
+            ".: note: django-migration-unsafe and django-migration-irreversible judged only each app's latest \
+             migrations, the ones a next deploy would apply; 2 older migrations were not judged: `--all-migrations` (or `all-migrations = true` in the config) \
              judges the whole history, `--diff-base REV` the migrations changed since REV (a release tag)"
         ),
         "{err}"
@@ -149,5 +149,30 @@ fn csrf_exempt_webhook_is_about_the_signature() {
              request"
                 .to_string()
         )]
+    );
+}
+
+/// django-migration-irreversible has the same scope: a rollback concerns the migrations a next
+/// deploy applies, not those earlier releases ran.
+#[test]
+fn irreversible_migrations_are_judged_in_the_same_scope() {
+    let p = shop();
+    let run_python = "migrations.RunPython(fill),";
+    let body = |deps: &[&str]| {
+        migration(deps, run_python)
+            .replace("class Migration", "def fill(apps, schema_editor):\n    pass\n\n\nclass Migration")
+    };
+    p.write("shop/migrations/0002_drop_a.py", &body(&["0001_initial"]));
+    p.write("shop/migrations/0003_drop_b.py", &body(&["0002_drop_a"]));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--format", "json", "--select", "django-migration-irreversible"];
+        args.extend_from_slice(extra);
+        triples(&p.run(&args))
+    };
+    let irr = "django-migration-irreversible";
+    assert_eq!(run(&[]), vec![t(irr, "shop/migrations/0003_drop_b.py", 12)]);
+    assert_eq!(
+        run(&["--all-migrations"]),
+        vec![t(irr, "shop/migrations/0002_drop_a.py", 12), t(irr, "shop/migrations/0003_drop_b.py", 12)]
     );
 }

@@ -131,7 +131,7 @@ fn pre_commit_hook_refuses_debug_true() {
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
     let p = Project::new(&[
         ("manage.py", ""),
-        ("app/settings.py", "import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = False\nSECRET_KEY = os.environ['SECRET_KEY']\n"),
+        ("app/settings.py", "import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = False\nSECRET_KEY = os.environ['SECRET_KEY']\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}, 'root': {'handlers': ['console']}}\n"),
         (".pre-commit-config.yaml", &format!("repos:\n  - repo: {here}\n    rev: {head}\n    hooks:\n      - id: preflight\n")),
     ]);
     p.git(&["init", "-q"]);
@@ -163,7 +163,7 @@ fn pre_commit_hook_refuses_debug_true() {
     };
     let o = commit("clean");
     assert!(o.status.success(), "clean commit refused:\n{}{}", stdout(&o), stderr(&o));
-    p.write("app/settings.py", "import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = True\nSECRET_KEY = os.environ['SECRET_KEY']\n");
+    p.write("app/settings.py", "import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = True\nSECRET_KEY = os.environ['SECRET_KEY']\nLOGGING = {'version': 1, 'handlers': {'console': {'class': 'logging.StreamHandler'}}, 'root': {'handlers': ['console']}}\n");
     p.git(&["add", "app/settings.py"]);
     let o = commit("debug on");
     let out = format!("{}{}", stdout(&o), stderr(&o));
@@ -363,7 +363,7 @@ fn pre_commit_python_hook_needs_no_rust() {
     git(mirror.path(), &["commit", "-qm", "mirror"]);
     let rev = git(mirror.path(), &["rev-parse", "HEAD"]);
     let settings = |debug: &str| {
-        format!("import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = {debug}\nSECRET_KEY = os.environ['SECRET_KEY']\n")
+        format!("import os\nINSTALLED_APPS = ['app']\nROOT_URLCONF = 'app.urls'\nDEBUG = {debug}\nSECRET_KEY = os.environ['SECRET_KEY']\nLOGGING = {{'version': 1, 'handlers': {{'console': {{'class': 'logging.StreamHandler'}}}}, 'root': {{'handlers': ['console']}}}}\n")
     };
     let config =
         format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: preflight\n", mirror.path().display());

@@ -181,10 +181,10 @@ fn html_report_in_headless_chromium() {
     assert_eq!(items["All tests pass"], "human");
     assert_eq!(items.as_object().unwrap().len(), 33, "every checklist item is on the page");
     let f = &v["filters"];
-    assert_eq!((f["all"].as_u64(), f["level_error"].as_u64()), (Some(4), Some(2)), "{f}");
+    assert_eq!((f["all"].as_u64(), f["level_error"].as_u64()), (Some(8), Some(2)), "{f}");
     assert_eq!((f["rule_console-log"].as_u64(), f["rule_todo-fixme"].as_u64()), (Some(1), Some(1)), "{f}");
-    assert_eq!(f["path_settings"].as_u64(), Some(2), "{f}");
-    assert_eq!(f["status_text"], "2 of 4 findings shown");
+    assert_eq!(f["path_settings"].as_u64(), Some(6), "{f}");
+    assert_eq!(f["status_text"], "6 of 8 findings shown");
     assert_eq!(v["darkBg"], "rgb(13, 17, 23)", "dark mode");
     assert!(shot.is_file());
 }

@@ -28,6 +28,11 @@ impl Rule for DjangoMigrationIrreversible {
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;
+        // A rollback concerns what a next deploy applies: older migrations already ran, and no
+        // release rolls back past its own (`--all-migrations` judges the whole history).
+        if ctx.project.deploy_migrations.as_ref().is_some_and(|leaves| !leaves.contains(&file.rel)) {
+            return;
+        }
         // Only RunPython, RunSQL and irreversible project operations can be reported: a
         // migration without them is not parsed.
         let t = file.text.as_str();
