@@ -304,7 +304,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     };
     {
         let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
-        let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
+        let mut sup_cache: HashMap<&str, suppress::Set> = HashMap::new();
         findings.retain(|f| {
             if excluded_path(f) {
                 return false;
@@ -312,8 +312,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             let Some(file) = by_rel.get(f.path.as_str()) else {
                 return true;
             };
-            let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
-            !suppress::is_suppressed(sups, f.rule.id, f.line)
+            let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::Set::of(file));
+            !sups.suppresses(f.rule.id, f.line)
         });
     }
 
@@ -329,8 +329,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         .map(|l| {
             let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
             if !found.is_empty() {
-                let sups = suppress::parse(&l.file);
-                found.retain(|f| !excluded_path(f) && !suppress::is_suppressed(&sups, f.rule.id, f.line));
+                let sups = suppress::Set::of(&l.file);
+                found.retain(|f| !excluded_path(f) && !sups.suppresses(f.rule.id, f.line));
             }
             (found, notes)
         })
