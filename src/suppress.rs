@@ -88,6 +88,19 @@ pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
         .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
 }
 
+/// Where the file has a syntax tree, whether `offset` sits in a comment node (not a docstring
+/// or a string that happens to contain `# preflight: ignore`).
+pub fn in_comment(file: &SourceFile, offset: usize) -> bool {
+    let lang = file.class.lang;
+    if lang != crate::classify::Lang::Python && !lang.is_js_family() {
+        return true;
+    }
+    let Some(tree) = file.tree() else { return true };
+    tree.root_node()
+        .descendant_for_byte_range(offset, offset + 1)
+        .is_some_and(|n| n.kind() == "comment" || n.kind().ends_with("_comment"))
+}
+
 /// Another tool's suppression code and the preflight rule it stands for.
 pub struct PeerCode {
     /// `eslint`, `noqa` (Ruff, flake8) or `nosec` (Bandit).
@@ -165,6 +178,17 @@ impl Set {
     pub fn of(file: &SourceFile) -> Set {
         let (peers, regions) = peer_markers(file);
         Set { own: parse(file), peers, regions }
+    }
+
+    /// The indexes in `own` of the preflight markers that suppress a finding of `rule` on
+    /// 1-based `line` (a marker on the line and one on the line above may both name it).
+    pub fn own_markers_for(&self, rule: &str, line: usize) -> Vec<usize> {
+        let l0 = line.saturating_sub(1);
+        let from = self.own.partition_point(|s| s.line + 1 < l0);
+        (from..self.own.len())
+            .take_while(|&k| self.own[k].line <= l0)
+            .filter(|&k| self.own[k].ids.iter().any(|i| i == rule))
+            .collect()
     }
 
     /// Whether a finding of `rule` on 1-based `line` is suppressed by any marker.

@@ -97,3 +97,66 @@ fn secret_allow_markers_suppress_secret_hardcoded() {
     // s5 names another rule; s6's marker is inside a string.
     assert_eq!(findings(&p), vec![t("secret-hardcoded", "deploy/s5.py", 1), t("secret-hardcoded", "deploy/s6.sh", 1)]);
 }
+
+const VIEWS: &str = r##"def total(prices):
+    # TODO: paginate  # preflight: ignore[todo-fixme] tracked in SHOP-12
+    n = sum(prices)  # preflight: ignore[todo-fixme] the task was done
+    m = 2  # preflight: ignore[sql-injection, debugger-statement]
+    k = 3  # noqa: S608
+    s = "# preflight: ignore[todo-fixme]"
+    return n + m + k  # preflight: ignore[django-debug-enabled]
+"##;
+
+#[test]
+fn unused_suppressions_are_reported_for_rules_that_ran() {
+    let p = Project::new(&[("shop/views.py", VIEWS)]);
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(String, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (f["rule"].as_str().unwrap().into(), f["line"].as_u64().unwrap(), f["message"].as_str().unwrap().into())
+        })
+        .collect();
+    // Line 2's marker is used by its TODO; line 3's is not (line 3 has no TODO: a marker covers
+    // its line and the next, not the one above). A string, a peer marker and a project rule's
+    // marker are not judged.
+    assert_eq!(
+        got,
+        vec![
+            (
+                "unused-suppression".into(),
+                3,
+                "`todo-fixme` found nothing on this line or the next, so this suppression is unused: remove it".into()
+            ),
+            (
+                "unused-suppression".into(),
+                4,
+                "`sql-injection`, `debugger-statement` found nothing on this line or the next, so these \
+                 suppressions are unused: remove them"
+                    .into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unused_suppressions_only_for_selected_rules_on_their_files() {
+    let p = Project::new(&[("shop/views.py", VIEWS)]);
+    // Only todo-fixme ran: the sql-injection and debugger-statement ids are not judged.
+    let o = p.run(&["check", "--format", "json", "--select", "todo-fixme,unused-suppression"]);
+    assert_eq!(triples(&o), vec![t("unused-suppression", "shop/views.py", 3)]);
+    // Not selected: nothing.
+    let o = p.run(&["check", "--format", "json", "--select", "todo-fixme"]);
+    assert_eq!(triples(&o), vec![]);
+    // A per-path ignore of the named rule means the rule did not run there.
+    p.write("preflight.toml", "[per-path-ignores]\n\"shop/**\" = [\"todo-fixme\", \"sql-injection\"]\n");
+    assert_eq!(findings(&p), vec![t("unused-suppression", "shop/views.py", 4)]);
+    // A test file: todo-fixme looks at production code only, so its marker is not judged there.
+    std::fs::remove_file(p.path().join("preflight.toml")).unwrap();
+    p.write("shop/tests/test_views.py", "x = 1  # preflight: ignore[todo-fixme]\n");
+    assert!(!findings(&p).iter().any(|f| f.1 == "shop/tests/test_views.py"), "{:?}", findings(&p));
+}
