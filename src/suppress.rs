@@ -286,12 +286,21 @@ fn peer_markers(file: &SourceFile) -> (Vec<PeerMarker>, Vec<(usize, usize, &'sta
                 break;
             }
         }
-        // Ruff / flake8: `# noqa: T100, S105` (a bare `# noqa` names nothing).
-        if let Some(pos) =
-            lower.find("noqa").filter(|&p| text[..p].trim_end().ends_with('#') && starts_comment(text, p))
-        {
-            if let Some(list) = text[pos + 4..].trim_start().strip_prefix(':') {
-                codes(list).iter().filter_map(|c| peer_rule("noqa", c)).for_each(|r| push(r, Scope::SameOrNext));
+        // Ruff / flake8: `# noqa: T100, S105` (a bare `# noqa` names nothing), and Ruff's
+        // file-level `# ruff: noqa: S105` for the whole file.
+        if let Some(pos) = lower.find("noqa") {
+            let before = lower[..pos].trim_end();
+            let file_level = before.ends_with("# ruff:") && opener_outside_quotes(before);
+            if (before.ends_with('#') && starts_comment(text, pos)) || file_level {
+                if let Some(list) = text[pos + 4..].trim_start().strip_prefix(':') {
+                    for r in codes(list).iter().filter_map(|c| peer_rule("noqa", c)) {
+                        if file_level {
+                            regions.push((0, usize::MAX, r));
+                        } else {
+                            push(r, Scope::SameOrNext);
+                        }
+                    }
+                }
             }
         }
         // Bandit: `# nosec B105, B608` or `# nosec: B105` (a bare `# nosec` names nothing).
@@ -317,4 +326,52 @@ fn peer_markers(file: &SourceFile) -> (Vec<PeerMarker>, Vec<(usize, usize, &'sta
     regions.extend(open.into_iter().map(|(r, from)| (from, usize::MAX, r)));
     peers.sort_by_key(|p| p.line);
     (peers, regions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(name: &str, text: &str) -> Set {
+        let class = crate::classify::classify(name, text.as_bytes());
+        Set::of(&SourceFile::new(name.into(), name.into(), class, text.into()))
+    }
+
+    #[test]
+    fn noqa_codes_any_case_and_spacing() {
+        let s = set("a.py", "X = 1  # NOQA:s105,S608\nY = 2  #noqa : T100 S107\n");
+        assert!(s.suppresses("secret-hardcoded", 1) && s.suppresses("sql-injection", 1));
+        assert!(s.suppresses("debugger-statement", 2) && s.suppresses("secret-hardcoded", 2));
+        // A trailing marker covers its own line only.
+        assert!(!s.suppresses("sql-injection", 2));
+    }
+
+    #[test]
+    fn ruff_file_level_noqa_covers_the_file() {
+        let s = set("a.py", "# ruff: noqa: S105\nA = 1\n\n\nB = 2\n");
+        assert!(s.suppresses("secret-hardcoded", 5));
+        assert!(!s.suppresses("sql-injection", 5));
+        // `# flake8: noqa` names nothing.
+        assert!(!set("a.py", "# flake8: noqa\nA = 1\n").suppresses("secret-hardcoded", 2));
+    }
+
+    #[test]
+    fn eslint_regions_end_per_rule() {
+        let js = "/* eslint-disable no-console, no-debugger */\na();\n/* eslint-enable no-console */\nb();\n";
+        let s = set("web/src/a.js", js);
+        assert!(s.suppresses("console-log", 2) && s.suppresses("debugger-statement", 2));
+        assert!(!s.suppresses("console-log", 4));
+        assert!(s.suppresses("debugger-statement", 4));
+        // `eslint-disable-line` is not the start of a region.
+        let s = set("web/src/a.js", "a(); // eslint-disable-line no-console\nb();\n");
+        assert!(s.suppresses("console-log", 1) && !s.suppresses("console-log", 2));
+    }
+
+    #[test]
+    fn nosec_and_jsx_comments() {
+        let s = set("a.py", "q = 1  # nosec: B608, B105\n");
+        assert!(s.suppresses("sql-injection", 1) && s.suppresses("secret-hardcoded", 1));
+        let s = set("web/src/a.jsx", "{/* eslint-disable-next-line no-console */}\n{console.log(1)}\n");
+        assert!(s.suppresses("console-log", 2));
+    }
 }
