@@ -302,9 +302,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         excluded.matched_path_or_any_parents(&abs, abs.is_dir()).is_ignore()
             || config.ignored_for_path(f.rule.id, &f.path)
     };
+    // The preflight markers that suppressed a project rule's finding: (path, marker index, rule).
+    let mut used_markers: std::collections::HashSet<(String, usize, &'static str)> = Default::default();
+    let report_unused = selected[crate::registry::index_of("unused-suppression")];
     {
         let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
-        let mut sup_cache: HashMap<&str, Vec<suppress::Suppression>> = HashMap::new();
+        let mut sup_cache: HashMap<&str, suppress::Set> = HashMap::new();
         findings.retain(|f| {
             if excluded_path(f) {
                 return false;
@@ -312,8 +315,13 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             let Some(file) = by_rel.get(f.path.as_str()) else {
                 return true;
             };
-            let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::parse(file));
-            !suppress::is_suppressed(sups, f.rule.id, f.line)
+            let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::Set::of(file));
+            let by = sups.own_markers_for(f.rule.id, f.line);
+            if !by.is_empty() {
+                used_markers.extend(by.into_iter().map(|k| (file.rel.clone(), k, f.rule.id)));
+                return false;
+            }
+            !sups.suppresses(f.rule.id, f.line)
         });
     }
 
@@ -328,9 +336,31 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         .filter(|l| l.target)
         .map(|l| {
             let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
-            if !found.is_empty() {
-                let sups = suppress::parse(&l.file);
-                found.retain(|f| !excluded_path(f) && !suppress::is_suppressed(&sups, f.rule.id, f.line));
+            let judge_markers = report_unused && l.file.text.contains(suppress::MARKER);
+            if !found.is_empty() || judge_markers {
+                let sups = suppress::Set::of(&l.file);
+                let mut used_here: std::collections::HashSet<(usize, &'static str)> = Default::default();
+                found.retain(|f| {
+                    if excluded_path(f) {
+                        return false;
+                    }
+                    let by = sups.own_markers_for(f.rule.id, f.line);
+                    if !by.is_empty() {
+                        used_here.extend(by.into_iter().map(|k| (k, f.rule.id)));
+                        return false;
+                    }
+                    !sups.suppresses(f.rule.id, f.line)
+                });
+                if judge_markers {
+                    let used = |k: usize, id: &str| {
+                        used_here.contains(&(k, id))
+                            || (!used_markers.is_empty() && used_markers.contains(&(l.file.rel.clone(), k, id)))
+                    };
+                    let unused = unused_suppressions(&l.file, &sups, used, &active, &notes, config);
+                    found.extend(
+                        unused.into_iter().filter(|f| !excluded_path(f) && !sups.suppresses(f.rule.id, f.line)),
+                    );
+                }
             }
             (found, notes)
         })
@@ -897,6 +927,47 @@ fn check_file(
         notes.push(Note { path: file.rel.clone(), message: n.to_string() });
     }
     (out, notes)
+}
+
+/// `unused-suppression`: the preflight markers of `file` naming a rule that ran on the file
+/// (selected, its language, a file it wants, not ignored for the path, not stopped on its
+/// budget) and suppressed nothing. Project-wide rules are not judged: whether they ran on a
+/// file is not known here. Other tools' markers are never judged.
+fn unused_suppressions(
+    file: &SourceFile,
+    sups: &suppress::Set,
+    used: impl Fn(usize, &str) -> bool,
+    active: &[(usize, &dyn Rule)],
+    notes: &[Note],
+    config: &Config,
+) -> Vec<Finding> {
+    let meta = &RULES[crate::registry::index_of("unused-suppression")];
+    let lang = file.class.lang.name();
+    let ran = |id: &str| {
+        active.iter().any(|(i, r)| {
+            let m = &RULES[*i];
+            m.id == id && (m.languages.contains(&lang) || m.languages.contains(&"any")) && r.wants(&file.class)
+        }) && !config.ignored_for_path(id, &file.rel)
+            && !notes
+                .iter()
+                .any(|n| n.message.contains(&format!("rule {id} ")) || n.message.contains(&format!("rule {id};")))
+    };
+    let mut out = Vec::new();
+    for (k, s) in sups.own.iter().enumerate() {
+        let unused: Vec<&str> =
+            s.ids.iter().map(String::as_str).filter(|id| *id != meta.id && ran(id) && !used(k, id)).collect();
+        if unused.is_empty() || !suppress::in_comment(file, s.offset) {
+            continue;
+        }
+        let names = unused.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+        let message = if unused.len() == 1 {
+            format!("{names} found nothing on this line or the next, so this suppression is unused: remove it")
+        } else {
+            format!("{names} found nothing on this line or the next, so these suppressions are unused: remove them")
+        };
+        out.push(Finding::at(meta, file, s.offset, s.offset + suppress::MARKER.len(), message));
+    }
+    out
 }
 
 #[cfg(test)]

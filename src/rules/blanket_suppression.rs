@@ -22,7 +22,7 @@ impl Rule for BlanketSuppression {
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         for s in suppress::parse(ctx.file) {
-            if !in_comment(ctx, s.offset) {
+            if !suppress::in_comment(ctx.file, s.offset) {
                 continue;
             }
             let end = s.offset + suppress::MARKER.len();
@@ -40,17 +40,4 @@ impl Rule for BlanketSuppression {
             }
         }
     }
-}
-
-/// Where the file has a syntax tree, the marker must sit in a comment node (not a docstring or
-/// a string that happens to contain `# preflight: ignore`).
-fn in_comment(ctx: &FileCtx<'_>, offset: usize) -> bool {
-    let lang = ctx.file.class.lang;
-    if lang != crate::classify::Lang::Python && !lang.is_js_family() {
-        return true;
-    }
-    let Some(tree) = ctx.tree() else { return true };
-    tree.root_node()
-        .descendant_for_byte_range(offset, offset + 1)
-        .is_some_and(|n| n.kind() == "comment" || n.kind().ends_with("_comment"))
 }

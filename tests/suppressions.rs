@@ -1,0 +1,162 @@
+//! Other tools' suppression markers (ESLint, Ruff/flake8 `noqa`, Bandit `nosec`, detect-secrets,
+//! gitleaks) honoured for the one preflight rule each maps to, and
+//! `unused-suppression`.
+
+mod common;
+use common::*;
+
+fn findings(p: &Project) -> Vec<(String, String, u64)> {
+    triples(&p.run(&["check", "--format", "json", "--exit-zero"]))
+}
+
+#[test]
+fn eslint_markers_suppress_console_log_and_debugger_only() {
+    let p = Project::new(&[
+        ("frontend/package.json", r#"{"name": "web", "dependencies": {"react": "18.0.0"}}"#),
+        (
+            "frontend/src/app.js",
+            r#"export function f(x) {
+  // eslint-disable-next-line no-console
+  console.log(x);
+  console.log(x); // eslint-disable-line no-console
+  console.log(x); // eslint-disable-line no-debugger
+  // eslint-disable-next-line no-debugger -- stepping through
+  debugger;
+  const s = "// eslint-disable-next-line no-console";
+  console.log(s);
+  // eslint-disable-next-line
+  console.log(x);
+}
+/* eslint-disable no-console */
+console.log(1);
+console.log(2);
+/* eslint-enable */
+console.log(3);
+"#,
+        ),
+    ]);
+    // Line 5 names another rule, line 9's marker is in a string, line 11's names no rule (a
+    // blanket peer marker is not honoured), line 17 is after `eslint-enable`.
+    let f = "frontend/src/app.js";
+    assert_eq!(
+        findings(&p),
+        vec![t("console-log", f, 5), t("console-log", f, 9), t("console-log", f, 11), t("console-log", f, 17)]
+    );
+}
+
+#[test]
+fn noqa_and_nosec_codes_suppress_their_rule_only() {
+    let p = Project::new(&[(
+        "shop/views.py",
+        r#"from django.db import connection
+from django.utils.safestring import mark_safe
+
+
+def report(request, field, table):
+    breakpoint()  # noqa: T100
+    breakpoint()  # noqa: T201
+    breakpoint()  # noqa
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(%s) FROM shop_order" % field)  # noqa: S608
+        cursor.execute("SELECT MAX(%s) FROM shop_order" % field)  # nosec B608
+        cursor.execute("SELECT COUNT(*) FROM " + table)  # nosec
+        cursor.execute("SELECT COUNT(*) FROM " + table)  # nosec B105
+    a = mark_safe(request.GET["q"])  # noqa: S308
+    b = mark_safe(request.GET["q"])  # nosec: B703
+    c = mark_safe(request.GET["q"])  # noqa: S608
+    return a, b, c
+"#,
+    )]);
+    // A trailing marker covers its own line only (line 6's T100 does not reach line 7); T201
+    // (print) maps to no rule; bare `# noqa` / `# nosec` suppress nothing; B105 and S608 name
+    // other rules than the one on their line.
+    let f = "shop/views.py";
+    assert_eq!(
+        findings(&p),
+        vec![
+            t("debugger-statement", f, 7),
+            t("debugger-statement", f, 8),
+            t("sql-injection", f, 12),
+            t("sql-injection", f, 13),
+            t("xss-unsafe-html", f, 16),
+        ]
+    );
+}
+
+#[test]
+fn secret_allow_markers_suppress_secret_hardcoded() {
+    let p = Project::new(&[
+        ("deploy/s1.sh", "export API_TOKEN=\"tok-83jd-29dk-2ksl\"  # pragma: allowlist secret\n"),
+        ("deploy/s2.sh", "export API_TOKEN=\"tok-83jd-29dk-2ksm\"  # gitleaks:allow\n"),
+        ("deploy/s3.py", "API_TOKEN = \"tok-83jd-29dk-2ksn\"  # nosec B105\n"),
+        ("deploy/s4.py", "API_TOKEN = \"tok-83jd-29dk-2kso\"  # noqa: S105\n"),
+        ("deploy/s5.py", "API_TOKEN = \"tok-83jd-29dk-2ksp\"  # noqa: S608\n"),
+        ("deploy/s6.sh", "echo \"# gitleaks:allow\"; export API_TOKEN=\"tok-83jd-29dk-2ksq\"\n"),
+        ("deploy/s7.sh", "# pragma: allowlist nextline secret\nexport API_TOKEN=\"tok-83jd-29dk-2ksr\"\n"),
+    ]);
+    // s5 names another rule; s6's marker is inside a string.
+    assert_eq!(findings(&p), vec![t("secret-hardcoded", "deploy/s5.py", 1), t("secret-hardcoded", "deploy/s6.sh", 1)]);
+}
+
+const VIEWS: &str = r##"def total(prices):
+    # TODO: paginate  # preflight: ignore[todo-fixme] tracked in SHOP-12
+    n = sum(prices)  # preflight: ignore[todo-fixme] the task was done
+    m = 2  # preflight: ignore[sql-injection, debugger-statement]
+    k = 3  # noqa: S608
+    s = "# preflight: ignore[todo-fixme]"
+    return n + m + k  # preflight: ignore[django-debug-enabled]
+"##;
+
+#[test]
+fn unused_suppressions_are_reported_for_rules_that_ran() {
+    let p = Project::new(&[("shop/views.py", VIEWS)]);
+    let o = p.run(&["check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(String, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (f["rule"].as_str().unwrap().into(), f["line"].as_u64().unwrap(), f["message"].as_str().unwrap().into())
+        })
+        .collect();
+    // Line 2's marker is used by its TODO; line 3's is not (line 3 has no TODO: a marker covers
+    // its line and the next, not the one above). A string, a peer marker and a project rule's
+    // marker are not judged.
+    assert_eq!(
+        got,
+        vec![
+            (
+                "unused-suppression".into(),
+                3,
+                "`todo-fixme` found nothing on this line or the next, so this suppression is unused: remove it".into()
+            ),
+            (
+                "unused-suppression".into(),
+                4,
+                "`sql-injection`, `debugger-statement` found nothing on this line or the next, so these \
+                 suppressions are unused: remove them"
+                    .into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unused_suppressions_only_for_selected_rules_on_their_files() {
+    let p = Project::new(&[("shop/views.py", VIEWS)]);
+    // Only todo-fixme ran: the sql-injection and debugger-statement ids are not judged.
+    let o = p.run(&["check", "--format", "json", "--select", "todo-fixme,unused-suppression"]);
+    assert_eq!(triples(&o), vec![t("unused-suppression", "shop/views.py", 3)]);
+    // Not selected: nothing.
+    let o = p.run(&["check", "--format", "json", "--select", "todo-fixme"]);
+    assert_eq!(triples(&o), vec![]);
+    // A per-path ignore of the named rule means the rule did not run there.
+    p.write("preflight.toml", "[per-path-ignores]\n\"shop/**\" = [\"todo-fixme\", \"sql-injection\"]\n");
+    assert_eq!(findings(&p), vec![t("unused-suppression", "shop/views.py", 4)]);
+    // A test file: todo-fixme looks at production code only, so its marker is not judged there.
+    std::fs::remove_file(p.path().join("preflight.toml")).unwrap();
+    p.write("shop/tests/test_views.py", "x = 1  # preflight: ignore[todo-fixme]\n");
+    assert!(!findings(&p).iter().any(|f| f.1 == "shop/tests/test_views.py"), "{:?}", findings(&p));
+}
