@@ -342,7 +342,18 @@ impl Analysis<'_, '_> {
                 uses.push(n);
             }
         });
+        // `x.rel = obj` in the loop body caches `obj` on the instance: a later `x.rel` in the
+        // same body reads that object, not the database.
+        fn first_attr<'t, 's>(u: Node<'t>, src: &'s str) -> Option<(Node<'t>, &'s str)> {
+            let p = u.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(u))?;
+            Some((p, text(p.child_by_field_name("attribute")?, src)))
+        }
+        let stores: Vec<(&str, usize)> =
+            uses.iter().filter_map(|&u| first_attr(u, self.src)).filter(|(p, _)| is_store(*p)).map(|(p, a)| (a, p.end_byte())).collect();
         for u in uses {
+            if first_attr(u, self.src).is_some_and(|(p, a)| stores.iter().any(|&(s, end)| s == a && end <= p.start_byte())) {
+                continue;
+            }
             self.chain(u, qs, prefix, &mut reported);
         }
     }
