@@ -468,11 +468,25 @@ impl Analysis<'_, '_> {
                 return;
             }
             if reported.insert(full.clone()) {
-                let msg = format!(
-                    "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
-                     `.prefetch_related(\"{prefix}{full}\")` to that queryset",
-                    short(&qs.model), qs.line
-                );
+                // `.filter()`, `.values_list()`...: a new query even on a prefetched relation,
+                // so `prefetch_related` alone is not the fix.
+                let msg = if BYPASS_METHODS.contains(&method) {
+                    format!(
+                        "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1), and \
+                         `.{method}()` on a related manager queries even when the relation is prefetched: prefetch \
+                         the rows it needs with `Prefetch(\"{prefix}{full}\", queryset=...)` and read them with \
+                         `.all()`, or make one query for all rows before the loop",
+                        short(&qs.model),
+                        qs.line
+                    )
+                } else {
+                    format!(
+                        "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
+                         `.prefetch_related(\"{prefix}{full}\")` to that queryset",
+                        short(&qs.model),
+                        qs.line
+                    )
+                };
                 self.reports.push((call.start_byte(), call.end_byte(), msg));
             }
             return;

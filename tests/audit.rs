@@ -1,0 +1,49 @@
+//! Messages and shapes from the audit of findings on real repositories: each message names the
+//! exact problem and a fix that works.
+
+mod common;
+
+use common::*;
+
+const MODELS: &str = "from django.db import models\n\n\
+class Machine(models.Model):\n    name = models.CharField(max_length=50)\n\n\
+class Port(models.Model):\n    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name=\"ports\")\n";
+
+fn n_plus_one(view: &str) -> serde_json::Value {
+    let p = Project::new(&[("inv/__init__.py", ""), ("inv/models.py", MODELS), ("inv/filters.py", view)]);
+    let o = p.run(&["check", "--format", "json", "--select", "django-n-plus-one"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// netbox's filter sets call `vm.interfaces.values_list("id", flat=True)` per row: the message
+/// said to add `.prefetch_related("interfaces")`, which does not help (`.values_list()` on a
+/// related manager queries even when it is prefetched).
+#[test]
+fn related_manager_query_per_row_names_a_fix_that_works() {
+    let v = n_plus_one(
+        "from inv.models import Machine\n\n\ndef port_ids():\n    ids = []\n    for m in Machine.objects.all():\n        \
+         ids.extend(m.ports.values_list(\"id\", flat=True))\n    return ids\n",
+    );
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["path"], "inv/filters.py");
+    assert_eq!(v[0]["line"], 7);
+    assert_eq!(
+        v[0]["message"],
+        "`m.ports.values_list(\"id\", flat=True)` runs one query per Machine in the loop over the queryset on line 6 \
+         (N+1), and `.values_list()` on a related manager queries even when the relation is prefetched: prefetch \
+         the rows it needs with `Prefetch(\"ports\", queryset=...)` and read them with `.all()`, or make one query \
+         for all rows before the loop"
+    );
+    // `.all()` is what a prefetch serves: that fix stays.
+    let v = n_plus_one(
+        "from inv.models import Machine\n\n\ndef port_names():\n    out = []\n    for m in Machine.objects.all():\n        \
+         out.append([p.name for p in m.ports.all()])\n    return out\n",
+    );
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        v[0]["message"],
+        "`m.ports.all()` runs one query per Machine in the loop over the queryset on line 6 (N+1): add \
+         `.prefetch_related(\"ports\")` to that queryset"
+    );
+}
