@@ -47,3 +47,33 @@ fn related_manager_query_per_row_names_a_fix_that_works() {
          `.prefetch_related(\"ports\")` to that queryset"
     );
 }
+
+/// DefectDojo's dashboards write chart data into scripts (`let punchcardData = {{ punchcard|safe }};`):
+/// the advice "let Django escape it" breaks the script; `json_script` is the fix there. Outside
+/// a script the advice stays.
+#[test]
+fn safe_filter_in_a_script_block_names_json_script() {
+    let p = Project::new(&[(
+        "app/templates/app/dash.html",
+        "<h1>{{ title }}</h1>\n<SCRIPT>\n  let data = {{ stats.week|safe }};\n</SCRIPT>\n\
+         <script src=\"/s.js\"></script>\n<p>{{ note|safe }}</p>\n",
+    )]);
+    let o = p.run(&["check", "--format", "json", "--select", "xss-unsafe-html"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v[0]["line"], 3);
+    assert_eq!(
+        v[0]["message"],
+        "`{{ stats.week|safe }}` writes `stats.week` into a `<script>` block unescaped: a value holding `</script>` \
+         ends the block and the rest runs as HTML (XSS): render it with \
+         `{{ stats.week|json_script:\"stats-week\" }}` outside the script and read it with \
+         `JSON.parse(document.getElementById(\"stats-week\").textContent)`"
+    );
+    assert_eq!(v[1]["line"], 6);
+    assert_eq!(
+        v[1]["message"],
+        "`{{ note|safe }}` marks `note` safe, so the template does not escape it (XSS): let Django escape it, or \
+         build the HTML in Python with `format_html()`"
+    );
+}

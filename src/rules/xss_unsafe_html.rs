@@ -546,6 +546,14 @@ fn literal_template_vars(src: &str) -> Vec<String> {
     out
 }
 
+/// Whether byte `at` of a template is inside a `<script>` element: the last `<script` before it
+/// is not closed before it.
+/// `lower` is the template lower-cased (ASCII, so its offsets are the source's).
+fn in_script(lower: &str, at: usize) -> bool {
+    let before = lower.get(..at).unwrap_or("");
+    before.rfind("<script").is_some_and(|open| !before[open..].contains("</script"))
+}
+
 fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     static SAFE: OnceLock<Regex> = OnceLock::new();
     static AUTO: OnceLock<Regex> = OnceLock::new();
@@ -554,6 +562,7 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
         Regex::new(r"(?s)\{%-?\s*autoescape\s+off\s*-?%\}(.*?)\{%-?\s*endautoescape\s*-?%\}").unwrap()
     });
     let literal_vars = literal_template_vars(src);
+    let lower = src.to_ascii_lowercase();
     for c in safe.captures_iter(src) {
         let var = c[1].trim();
         if literal_vars.iter().any(|v| v == var) {
@@ -564,15 +573,24 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
             continue;
         }
         let m = c.get(0).expect("match");
-        out.push((
-            m.start(),
-            m.end(),
+        // In a `<script>` block, HTML escaping is not the fix (it garbles JSON and strings);
+        // `json_script` is.
+        let msg = if in_script(&lower, m.start()) {
+            let id: String = var.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' }).collect();
+            format!(
+                "`{}` writes `{var}` into a `<script>` block unescaped: a value holding `</script>` ends the block \
+                 and the rest runs as HTML (XSS): render it with `{{{{ {var}|json_script:\"{id}\" }}}}` outside the \
+                 script and read it with `JSON.parse(document.getElementById(\"{id}\").textContent)`",
+                excerpt(m.as_str())
+            )
+        } else {
             format!(
                 "`{}` marks `{var}` safe, so the template does not escape it (XSS): let Django escape it, or build \
                  the HTML in Python with `format_html()`",
                 excerpt(m.as_str())
-            ),
-        ));
+            )
+        };
+        out.push((m.start(), m.end(), msg));
     }
     for c in auto.captures_iter(src) {
         let body = c.get(1).expect("body");
