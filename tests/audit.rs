@@ -77,3 +77,51 @@ fn safe_filter_in_a_script_block_names_json_script() {
          build the HTML in Python with `format_html()`"
     );
 }
+
+/// DefectDojo's and plane's compose files and scripts (`DD_SECRET_KEY: "${DD_SECRET_KEY:-…}"`)
+/// and committed env files were told to read the value with `os.environ[...]`: they already
+/// are the environment. Each place now gets the fix that applies there.
+#[test]
+fn hardcoded_credential_fix_fits_the_file() {
+    let p = Project::new(&[
+        ("docker-compose.yml", "services:\n  web:\n    environment:\n      APP_SECRET: \"${APP_SECRET:-q7Rz2mWx9Lk4Tb8N}\"\n"),
+        ("docker/Dockerfile", "FROM python:3.12\nENV APP_SECRET=${APP_SECRET:-q7Rz2mWx9Lk4Tb8N}\n"),
+        ("deploy/variables.env", "APP_SECRET=q7Rz2mWx9Lk4Tb8N\n"),
+        ("app/client.py", "API_TOKEN = \"q7Rz2mWx9Lk4Tb8N\"\n"),
+    ]);
+    let o = p.run(&["check", "--format", "json", "--select", "secret-hardcoded"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .collect();
+    let want = [
+        (
+            "app/client.py",
+            "`API_TOKEN` is a hardcoded credential (\"q7Rz…\" (16 chars)): read it from the environment \
+             (`os.environ[\"API_TOKEN\"]`) and rotate it",
+        ),
+        (
+            "deploy/variables.env",
+            "`APP_SECRET` is a hardcoded credential (\"q7Rz…\" (16 chars)) in a committed env file: set it in the \
+             deployment's environment or a secrets manager instead, leave a placeholder here, and rotate it",
+        ),
+        (
+            "docker-compose.yml",
+            "`APP_SECRET` is a hardcoded credential (\"q7Rz…\" (16 chars)): it is the default of \
+             `${APP_SECRET:-…}`, used whenever APP_SECRET is unset: drop the default (with `${APP_SECRET:?}` a \
+             missing value stops with an error) and rotate it",
+        ),
+        (
+            "docker/Dockerfile",
+            "`APP_SECRET` is a hardcoded credential (\"q7Rz…\" (16 chars)): the default of `${APP_SECRET:-…}` is \
+             baked into the image, where anyone with the image can read it: remove it from the Dockerfile, pass \
+             APP_SECRET when the container starts, and rotate it",
+        ),
+    ];
+    let want: Vec<(String, String)> = want.iter().map(|(p, m)| (p.to_string(), m.to_string())).collect();
+    assert_eq!(got, want);
+}
