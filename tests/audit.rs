@@ -84,7 +84,10 @@ fn safe_filter_in_a_script_block_names_json_script() {
 #[test]
 fn hardcoded_credential_fix_fits_the_file() {
     let p = Project::new(&[
-        ("docker-compose.yml", "services:\n  web:\n    environment:\n      APP_SECRET: \"${APP_SECRET:-q7Rz2mWx9Lk4Tb8N}\"\n"),
+        (
+            "docker-compose.yml",
+            "services:\n  web:\n    environment:\n      APP_SECRET: \"${APP_SECRET:-q7Rz2mWx9Lk4Tb8N}\"\n",
+        ),
         ("docker/Dockerfile", "FROM python:3.12\nENV APP_SECRET=${APP_SECRET:-q7Rz2mWx9Lk4Tb8N}\n"),
         ("deploy/variables.env", "APP_SECRET=q7Rz2mWx9Lk4Tb8N\n"),
         ("app/client.py", "API_TOKEN = \"q7Rz2mWx9Lk4Tb8N\"\n"),
@@ -124,4 +127,34 @@ fn hardcoded_credential_fix_fits_the_file() {
     ];
     let want: Vec<(String, String)> = want.iter().map(|(p, m)| (p.to_string(), m.to_string())).collect();
     assert_eq!(got, want);
+}
+
+/// DefectDojo runs Ruff in CI with flake8-bandit's checks selected (`"S1", "S2", …` in
+/// ruff.toml): that is a security scan, but was reported as missing.
+#[test]
+fn ruff_with_bandit_checks_is_a_security_scan() {
+    let ruff_ci =
+        "on: [pull_request]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: ruff check .\n";
+    let run = |files: &[(&str, &str)]| {
+        let p = Project::new(files);
+        triples(&p.run(&["check", "--format", "json", "--select", "ci-security-scan-missing"]))
+    };
+    let reported = vec![t("ci-security-scan-missing", ".github/workflows/ruff.yml", 1)];
+    for (rel, config) in [
+        ("ruff.toml", "[lint]\nselect = [\n    \"E\",\n    \"S1\", \"S608\",\n]\n"),
+        (".ruff.toml", "lint.extend-select = ['S']\n"),
+        ("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.ruff.lint]\nselect = [\"ALL\"]\n"),
+    ] {
+        assert_eq!(run(&[(".github/workflows/ruff.yml", ruff_ci), (rel, config)]), vec![], "{rel}");
+    }
+    // Ruff without the bandit checks, or commented out, or the checks with no Ruff in CI.
+    for (ci, rel, config) in [
+        (ruff_ci, "ruff.toml", "[lint]\nselect = [\"E\", \"F\", \"SIM\"]\n"),
+        (ruff_ci, "ruff.toml", "[lint]\nselect = [\n    \"E\",\n    # \"S\",\n]\n"),
+        (ruff_ci, "ruff.toml", "[lint]\nselect = [\"E\"]\nignore = [\"S101\"]\n"),
+        (ruff_ci, "pyproject.toml", "[tool.black]\nselect = [\"S\"]\n"),
+        ("jobs:\n  t:\n    steps:\n      - run: pytest\n", "ruff.toml", "[lint]\nselect = [\"S\"]\n"),
+    ] {
+        assert_eq!(run(&[(".github/workflows/ruff.yml", ci), (rel, config)]), reported, "{config}");
+    }
 }

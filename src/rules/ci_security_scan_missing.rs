@@ -73,6 +73,25 @@ fn ci_files(project: &Project) -> Vec<String> {
     out
 }
 
+/// Whether the root's Ruff configuration (ruff.toml, .ruff.toml, pyproject.toml's
+/// `[tool.ruff]`) selects flake8-bandit's checks (`"S"`, `"S1"`, `"S608"`…, or `"ALL"`): CI
+/// running Ruff then runs Bandit's rules.
+fn ruff_selects_bandit(project: &Project) -> bool {
+    static SELECT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static CODE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let select = SELECT.get_or_init(|| regex::Regex::new(r"(?m)^\s*(?:[\w.]+\.)?(?:extend-)?select\s*=\s*\[([^\]]*)\]").unwrap());
+    let code = CODE.get_or_init(|| regex::Regex::new(r#"["'](?:S\d*|ALL)["']"#).unwrap());
+    ["ruff.toml", ".ruff.toml", "pyproject.toml"].iter().any(|rel| {
+        let Some(text) = read_rel(project, rel) else { return false };
+        if *rel == "pyproject.toml" && !text.contains("[tool.ruff") {
+            return false;
+        }
+        // Only lines outside comments: a commented-out `# "S",` selects nothing.
+        let text: String = text.lines().map(|l| l.split('#').next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        select.captures_iter(&text).any(|c| code.is_match(&c[1]))
+    })
+}
+
 impl Rule for CiSecurityScanMissing {
     fn id(&self) -> &'static str {
         "ci-security-scan-missing"
@@ -87,6 +106,9 @@ impl Rule for CiSecurityScanMissing {
             any_read = true;
             let lower = text.to_ascii_lowercase();
             if SCANNERS.iter().any(|s| lower.contains(s)) {
+                return;
+            }
+            if lower.contains("ruff") && ruff_selects_bandit(project) {
                 return;
             }
         }
