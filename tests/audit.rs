@@ -158,3 +158,22 @@ fn ruff_with_bandit_checks_is_a_security_scan() {
         assert_eq!(run(&[(".github/workflows/ruff.yml", ci), (rel, config)]), reported, "{config}");
     }
 }
+
+/// cookiecutter-django's CI only names Ruff as an argument of a version script; that is not a
+/// run, whatever pyproject.toml selects. pre-commit running a Ruff hook is.
+#[test]
+fn a_mention_of_ruff_is_not_a_run() {
+    let config = ("pyproject.toml", "[tool.ruff]\nlint.select = [\"S\"]\n");
+    let run = |files: &[(&str, &str)]| {
+        let p = Project::new(files);
+        triples(&p.run(&["check", "--format", "json", "--select", "ci-security-scan-missing"]))
+    };
+    let align = "jobs:\n  align:\n    steps:\n      - run: python scripts/version.py ruff\n";
+    assert_eq!(
+        run(&[(".github/workflows/align.yml", align), config]),
+        vec![t("ci-security-scan-missing", ".github/workflows/align.yml", 1)]
+    );
+    let hooks = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    hooks:\n      - id: ruff\n";
+    let pre_commit = "jobs:\n  lint:\n    steps:\n      - run: pre-commit run --all-files\n";
+    assert_eq!(run(&[(".github/workflows/lint.yml", pre_commit), (".pre-commit-config.yaml", hooks), config]), vec![]);
+}

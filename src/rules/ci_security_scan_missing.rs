@@ -73,6 +73,19 @@ fn ci_files(project: &Project) -> Vec<String> {
     out
 }
 
+/// Whether a CI file's text (lower-cased) runs Ruff: `ruff check`, `ruff .`, the Ruff action, or
+/// pre-commit with a Ruff hook in the root's .pre-commit-config.yaml. A mere mention (a version
+/// script's argument) is not a run.
+fn runs_ruff(project: &Project, lower: &str) -> bool {
+    if ["ruff check", "ruff .", "ruff-action", "ruff src"].iter().any(|r| lower.contains(r)) {
+        return true;
+    }
+    (lower.contains("pre-commit run") || lower.contains("pre-commit/action"))
+        && read_rel(project, ".pre-commit-config.yaml").is_some_and(|t| {
+            t.lines().any(|l| matches!(l.trim().trim_start_matches("- ").trim(), "id: ruff" | "id: ruff-check"))
+        })
+}
+
 /// Whether the root's Ruff configuration (ruff.toml, .ruff.toml, pyproject.toml's
 /// `[tool.ruff]`) selects flake8-bandit's checks (`"S"`, `"S1"`, `"S608"`…, or `"ALL"`): CI
 /// running Ruff then runs Bandit's rules.
@@ -108,7 +121,7 @@ impl Rule for CiSecurityScanMissing {
             if SCANNERS.iter().any(|s| lower.contains(s)) {
                 return;
             }
-            if lower.contains("ruff") && ruff_selects_bandit(project) {
+            if runs_ruff(project, &lower) && ruff_selects_bandit(project) {
                 return;
             }
         }
