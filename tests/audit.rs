@@ -176,4 +176,12 @@ fn a_mention_of_ruff_is_not_a_run() {
     let hooks = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    hooks:\n      - id: ruff\n";
     let pre_commit = "jobs:\n  lint:\n    steps:\n      - run: pre-commit run --all-files\n";
     assert_eq!(run(&[(".github/workflows/lint.yml", pre_commit), (".pre-commit-config.yaml", hooks), config]), vec![]);
+    // pre-commit.ci (a `ci:` section) runs the hooks on every pull request, outside the CI files.
+    let hosted = format!("ci:\n  autoupdate_schedule: weekly\n{hooks}");
+    assert_eq!(run(&[(".github/workflows/align.yml", align), (".pre-commit-config.yaml", &hosted), config]), vec![]);
+    // A Ruff hook alone, run by nobody the repository shows.
+    assert_eq!(
+        run(&[(".github/workflows/align.yml", align), (".pre-commit-config.yaml", hooks), config]),
+        vec![t("ci-security-scan-missing", ".github/workflows/align.yml", 1)]
+    );
 }

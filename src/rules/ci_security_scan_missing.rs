@@ -74,16 +74,19 @@ fn ci_files(project: &Project) -> Vec<String> {
 }
 
 /// Whether a CI file's text (lower-cased) runs Ruff: `ruff check`, `ruff .`, the Ruff action, or
-/// pre-commit with a Ruff hook in the root's .pre-commit-config.yaml. A mere mention (a version
+/// pre-commit (in CI, or pre-commit.ci configured by a `ci:` section) with a Ruff hook in the
+/// root's .pre-commit-config.yaml. A mere mention (a version
 /// script's argument) is not a run.
 fn runs_ruff(project: &Project, lower: &str) -> bool {
     if ["ruff check", "ruff .", "ruff-action", "ruff src"].iter().any(|r| lower.contains(r)) {
         return true;
     }
-    (lower.contains("pre-commit run") || lower.contains("pre-commit/action"))
-        && read_rel(project, ".pre-commit-config.yaml").is_some_and(|t| {
-            t.lines().any(|l| matches!(l.trim().trim_start_matches("- ").trim(), "id: ruff" | "id: ruff-check"))
-        })
+    // pre-commit in CI, or pre-commit.ci (its `ci:` section), running a Ruff hook.
+    read_rel(project, ".pre-commit-config.yaml").is_some_and(|t| {
+        let hook = t.lines().any(|l| matches!(l.trim().trim_start_matches("- ").trim(), "id: ruff" | "id: ruff-check"));
+        let pre_commit_ci = t.lines().any(|l| l.starts_with("ci:"));
+        hook && (pre_commit_ci || lower.contains("pre-commit run") || lower.contains("pre-commit/action"))
+    })
 }
 
 /// Whether the root's Ruff configuration (ruff.toml, .ruff.toml, pyproject.toml's
