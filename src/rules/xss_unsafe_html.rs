@@ -611,6 +611,17 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
 
 fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
     let safe_locals = sanitized_locals(root, src);
+    // An escaper imported under another name: `import { escapeHtml as h } from "./utils"`.
+    let mut safe_aliases: Vec<&str> = Vec::new();
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "import_specifier" {
+            return;
+        }
+        let (Some(name), Some(alias)) = (n.child_by_field_name("name"), n.child_by_field_name("alias")) else { return };
+        if SAFE_PRODUCERS.contains(&text(name, src)) {
+            safe_aliases.push(text(alias, src));
+        }
+    });
     let js_unsafe = |v: Node<'_>| -> Option<String> {
         match v.kind() {
             "string" | "number" | "null" | "undefined" => None,
@@ -622,7 +633,7 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
             "call_expression" => {
                 let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
                 let last = f.rsplit('.').next().unwrap_or(f);
-                if SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p) {
+                if SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p) || safe_aliases.contains(&f) {
                     None
                 } else {
                     Some(format!("`{}`", excerpt(text(v, src))))
