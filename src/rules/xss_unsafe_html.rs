@@ -57,6 +57,8 @@ const PY_SAFE_PRODUCERS: &[&str] = &[
     "iri_to_uri",
     "escape_uri_path",
     "nh3.clean",
+    // Django's `flatatt(attrs)`: ` key="value"` pairs with each value escaped.
+    "flatatt",
 ];
 
 /// Whether the Python callee `f` returns safe HTML: an escaper, a sanitizer, a URL builder.
