@@ -59,6 +59,8 @@ const PY_SAFE_PRODUCERS: &[&str] = &[
     "nh3.clean",
     // Django's `flatatt(attrs)`: ` key="value"` pairs with each value escaped.
     "flatatt",
+    // `obj.__html__()`: the safe-HTML protocol (Django, MarkupSafe); the object vouches for it.
+    "__html__",
 ];
 
 /// Whether the Python callee `f` returns safe HTML: an escaper, a sanitizer, a URL builder.
