@@ -76,8 +76,20 @@ impl FileClass {
 
 /// Settings modules named for development, tests, CI or the image build (`collectstatic` with a
 /// placeholder key), never for serving.
-const DEV_WORDS: &[&str] =
-    &["dev", "development", "local", "test", "tests", "testing", "ci", "build", "smoketest", "smoke"];
+const DEV_WORDS: &[&str] = &[
+    "dev",
+    "development",
+    "local",
+    "test",
+    "tests",
+    "testing",
+    "unittest",
+    "unittests",
+    "ci",
+    "build",
+    "smoketest",
+    "smoke",
+];
 const TEMPLATE_PARTS: &[&str] = &["example", "examples", "sample", "template", "tmpl", "tpl", "dist", "defaults"];
 const TEST_DIRS: &[&str] =
     &["tests", "test", "__tests__", "__mocks__", "cypress", "e2e", "playwright", "testing", "spec"];

@@ -370,7 +370,8 @@ pub fn is_credential_name(name: &str) -> bool {
         let tail = name.bytes().rev().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase());
         tail.take(suffix.len()).eq(suffix.bytes().rev())
     };
-    CREDENTIAL_SUFFIXES.iter().any(|s| ends_with(s)) && !ends_with("csrftoken") && !ends_with("xsrftoken")
+    CREDENTIAL_SUFFIXES.iter().any(|s| ends_with(s))
+        && !["csrftoken", "xsrftoken", "pagetoken", "pagingtoken"].iter().any(|s| ends_with(s))
 }
 
 const PLACEHOLDER_WORDS: &[&str] = &[

@@ -464,10 +464,16 @@ pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> 
     let mut django_names = 0;
     let mut common_names = 0;
     let mut seen = std::collections::HashSet::new();
+    // The CORS_* names count once together: a CORS middleware's own module-level constants
+    // (`CORS_ALLOWED_ORIGINS = "*"`, `CORS_ALLOWED_METHODS = [...]`) are not a settings module.
+    let mut cors_seen = false;
     walk_stmts(&stmts, &mut |s| {
         if let StmtKind::Assign(n, _) | StmtKind::Extend(n, _) = &s.kind {
             if seen.insert(n.clone()) {
-                if DJANGO_ONLY.contains(&n.as_str()) || n.starts_with("CORS_") {
+                let cors = n.starts_with("CORS_");
+                if cors && std::mem::replace(&mut cors_seen, true) {
+                    // Another CORS_* name: already counted.
+                } else if DJANGO_ONLY.contains(&n.as_str()) || cors {
                     django_names += 1;
                 } else if COMMON.contains(&n.as_str()) {
                     common_names += 1;

@@ -73,6 +73,41 @@ fn ci_files(project: &Project) -> Vec<String> {
     out
 }
 
+/// Whether a CI file's text (lower-cased) runs Ruff: `ruff check`, `ruff .`, the Ruff action, or
+/// pre-commit (in CI, or pre-commit.ci configured by a `ci:` section) with a Ruff hook in the
+/// root's .pre-commit-config.yaml. A mere mention (a version
+/// script's argument) is not a run.
+fn runs_ruff(project: &Project, lower: &str) -> bool {
+    if ["ruff check", "ruff .", "ruff-action", "ruff src"].iter().any(|r| lower.contains(r)) {
+        return true;
+    }
+    // pre-commit in CI, or pre-commit.ci (its `ci:` section), running a Ruff hook.
+    read_rel(project, ".pre-commit-config.yaml").is_some_and(|t| {
+        let hook = t.lines().any(|l| matches!(l.trim().trim_start_matches("- ").trim(), "id: ruff" | "id: ruff-check"));
+        let pre_commit_ci = t.lines().any(|l| l.starts_with("ci:"));
+        hook && (pre_commit_ci || lower.contains("pre-commit run") || lower.contains("pre-commit/action"))
+    })
+}
+
+/// Whether the root's Ruff configuration (ruff.toml, .ruff.toml, pyproject.toml's
+/// `[tool.ruff]`) selects flake8-bandit's checks (`"S"`, `"S1"`, `"S608"`…, or `"ALL"`): CI
+/// running Ruff then runs Bandit's rules.
+fn ruff_selects_bandit(project: &Project) -> bool {
+    static SELECT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static CODE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let select = SELECT.get_or_init(|| regex::Regex::new(r"(?m)^\s*(?:[\w.]+\.)?(?:extend-)?select\s*=\s*\[([^\]]*)\]").unwrap());
+    let code = CODE.get_or_init(|| regex::Regex::new(r#"["'](?:S\d*|ALL)["']"#).unwrap());
+    ["ruff.toml", ".ruff.toml", "pyproject.toml"].iter().any(|rel| {
+        let Some(text) = read_rel(project, rel) else { return false };
+        if *rel == "pyproject.toml" && !text.contains("[tool.ruff") {
+            return false;
+        }
+        // Only lines outside comments: a commented-out `# "S",` selects nothing.
+        let text: String = text.lines().map(|l| l.split('#').next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        select.captures_iter(&text).any(|c| code.is_match(&c[1]))
+    })
+}
+
 impl Rule for CiSecurityScanMissing {
     fn id(&self) -> &'static str {
         "ci-security-scan-missing"
@@ -87,6 +122,9 @@ impl Rule for CiSecurityScanMissing {
             any_read = true;
             let lower = text.to_ascii_lowercase();
             if SCANNERS.iter().any(|s| lower.contains(s)) {
+                return;
+            }
+            if runs_ruff(project, &lower) && ruff_selects_bandit(project) {
                 return;
             }
         }

@@ -342,7 +342,18 @@ impl Analysis<'_, '_> {
                 uses.push(n);
             }
         });
+        // `x.rel = obj` in the loop body caches `obj` on the instance: a later `x.rel` in the
+        // same body reads that object, not the database.
+        fn first_attr<'t, 's>(u: Node<'t>, src: &'s str) -> Option<(Node<'t>, &'s str)> {
+            let p = u.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(u))?;
+            Some((p, text(p.child_by_field_name("attribute")?, src)))
+        }
+        let stores: Vec<(&str, usize)> =
+            uses.iter().filter_map(|&u| first_attr(u, self.src)).filter(|(p, _)| is_store(*p)).map(|(p, a)| (a, p.end_byte())).collect();
         for u in uses {
+            if first_attr(u, self.src).is_some_and(|(p, a)| stores.iter().any(|&(s, end)| s == a && end <= p.start_byte())) {
+                continue;
+            }
             self.chain(u, qs, prefix, &mut reported);
         }
     }
@@ -457,11 +468,25 @@ impl Analysis<'_, '_> {
                 return;
             }
             if reported.insert(full.clone()) {
-                let msg = format!(
-                    "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
-                     `.prefetch_related(\"{prefix}{full}\")` to that queryset",
-                    short(&qs.model), qs.line
-                );
+                // `.filter()`, `.values_list()`...: a new query even on a prefetched relation,
+                // so `prefetch_related` alone is not the fix.
+                let msg = if BYPASS_METHODS.contains(&method) {
+                    format!(
+                        "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1), and \
+                         `.{method}()` on a related manager queries even when the relation is prefetched: prefetch \
+                         the rows it needs with `Prefetch(\"{prefix}{full}\", queryset=...)` and read them with \
+                         `.all()`, or make one query for all rows before the loop",
+                        short(&qs.model),
+                        qs.line
+                    )
+                } else {
+                    format!(
+                        "`{call_text}` runs one query per {} in the loop over the queryset on line {} (N+1): add \
+                         `.prefetch_related(\"{prefix}{full}\")` to that queryset",
+                        short(&qs.model),
+                        qs.line
+                    )
+                };
                 self.reports.push((call.start_byte(), call.end_byte(), msg));
             }
             return;

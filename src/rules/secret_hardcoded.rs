@@ -170,15 +170,53 @@ pub(crate) fn hits(text: &str, place: &Place<'_>) -> Vec<Hit> {
             continue;
         }
         taken.push((start, end));
-        let msg = format!(
-            "`{name}` is a hardcoded credential ({}): read it from the environment (`os.environ[\"{}\"]`) and rotate it",
-            redact(value),
-            env_name(name)
-        );
+        // The fix depends on where the value sits: a `${VAR:-default}` in a compose file or a
+        // script already reads the environment, and a dotenv file is the environment.
+        let file_name = place.rel.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        let dockerfile = file_name.starts_with("dockerfile") || file_name.ends_with(".dockerfile");
+        let msg = if let Some(var) = expansion_default_of(text, start).filter(|_| dockerfile) {
+            format!(
+                "`{name}` is a hardcoded credential ({}): the default of `${{{var}:-…}}` is baked into the image, \
+                 where anyone with the image can read it: remove it from the Dockerfile, pass {var} when the \
+                 container starts, and rotate it",
+                redact(value)
+            )
+        } else if let Some(var) = expansion_default_of(text, start) {
+            format!(
+                "`{name}` is a hardcoded credential ({}): it is the default of `${{{var}:-…}}`, used whenever \
+                 {var} is unset: drop the default (with `${{{var}:?}}` a missing value stops with an error) and \
+                 rotate it",
+                redact(value)
+            )
+        } else if place.lang == Lang::Dotenv {
+            format!(
+                "`{name}` is a hardcoded credential ({}) in a committed env file: set it in the deployment's \
+                 environment or a secrets manager instead, leave a placeholder here, and rotate it",
+                redact(value)
+            )
+        } else {
+            format!(
+                "`{name}` is a hardcoded credential ({}): read it from the environment (`os.environ[\"{}\"]`) and \
+                 rotate it",
+                redact(value),
+                env_name(name)
+            )
+        };
         out.push(Hit { start, end, name: name.to_string(), msg, level: None });
     }
     out.sort_by_key(|h| (h.start, h.end));
     out
+}
+
+/// The variable whose shell/compose expansion default starts at byte `pos`
+/// (`${SECRET_KEY:-value}` or `${SECRET_KEY-value}` → `SECRET_KEY`).
+fn expansion_default_of(text: &str, pos: usize) -> Option<&str> {
+    let before = text.get(..pos)?;
+    let before = before.strip_suffix('-')?;
+    let before = before.strip_suffix(':').unwrap_or(before);
+    let open = before.rfind("${")?;
+    let var = &before[open + 2..];
+    (!var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(var)
 }
 
 /// The line of `text` holding byte `pos`, without its line break.

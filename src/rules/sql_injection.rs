@@ -383,7 +383,11 @@ fn safe_within_uncached(&self, n: Node<'t>, depth: usize) -> bool {
         }
         "attribute" => {
             let last = t.rsplit('.').next().unwrap_or(t);
-            is_constant_ref(t) || t.contains("_meta.") || last == "db_table" || last == "column"
+            // A model's primary key (`user.id`, `obj.pk`) is an integer or a UUID; never one
+            // read from the request's data.
+            let pk = matches!(last, "id" | "pk")
+                && !t.split('.').any(|p| matches!(p, "data" | "query_params" | "GET" | "POST" | "json" | "kwargs"));
+            is_constant_ref(t) || t.contains("_meta.") || last == "db_table" || last == "column" || pk
         }
         "tuple" | "list" | "parenthesized_expression" => {
             let mut c = n.walk();

@@ -57,6 +57,10 @@ const PY_SAFE_PRODUCERS: &[&str] = &[
     "iri_to_uri",
     "escape_uri_path",
     "nh3.clean",
+    // Django's `flatatt(attrs)`: ` key="value"` pairs with each value escaped.
+    "flatatt",
+    // `obj.__html__()`: the safe-HTML protocol (Django, MarkupSafe); the object vouches for it.
+    "__html__",
 ];
 
 /// Whether the Python callee `f` returns safe HTML: an escaper, a sanitizer, a URL builder.
@@ -546,6 +550,14 @@ fn literal_template_vars(src: &str) -> Vec<String> {
     out
 }
 
+/// Whether byte `at` of a template is inside a `<script>` element: the last `<script` before it
+/// is not closed before it.
+/// `lower` is the template lower-cased (ASCII, so its offsets are the source's).
+fn in_script(lower: &str, at: usize) -> bool {
+    let before = lower.get(..at).unwrap_or("");
+    before.rfind("<script").is_some_and(|open| !before[open..].contains("</script"))
+}
+
 fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
     static SAFE: OnceLock<Regex> = OnceLock::new();
     static AUTO: OnceLock<Regex> = OnceLock::new();
@@ -554,6 +566,7 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
         Regex::new(r"(?s)\{%-?\s*autoescape\s+off\s*-?%\}(.*?)\{%-?\s*endautoescape\s*-?%\}").unwrap()
     });
     let literal_vars = literal_template_vars(src);
+    let lower = src.to_ascii_lowercase();
     for c in safe.captures_iter(src) {
         let var = c[1].trim();
         if literal_vars.iter().any(|v| v == var) {
@@ -564,15 +577,24 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
             continue;
         }
         let m = c.get(0).expect("match");
-        out.push((
-            m.start(),
-            m.end(),
+        // In a `<script>` block, HTML escaping is not the fix (it garbles JSON and strings);
+        // `json_script` is.
+        let msg = if in_script(&lower, m.start()) {
+            let id: String = var.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' }).collect();
+            format!(
+                "`{}` writes `{var}` into a `<script>` block unescaped: a value holding `</script>` ends the block \
+                 and the rest runs as HTML (XSS): render it with `{{{{ {var}|json_script:\"{id}\" }}}}` outside the \
+                 script and read it with `JSON.parse(document.getElementById(\"{id}\").textContent)`",
+                excerpt(m.as_str())
+            )
+        } else {
             format!(
                 "`{}` marks `{var}` safe, so the template does not escape it (XSS): let Django escape it, or build \
                  the HTML in Python with `format_html()`",
                 excerpt(m.as_str())
-            ),
-        ));
+            )
+        };
+        out.push((m.start(), m.end(), msg));
     }
     for c in auto.captures_iter(src) {
         let body = c.get(1).expect("body");
@@ -593,6 +615,17 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
 
 fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
     let safe_locals = sanitized_locals(root, src);
+    // An escaper imported under another name: `import { escapeHtml as h } from "./utils"`.
+    let mut safe_aliases: Vec<&str> = Vec::new();
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() != "import_specifier" {
+            return;
+        }
+        let (Some(name), Some(alias)) = (n.child_by_field_name("name"), n.child_by_field_name("alias")) else { return };
+        if SAFE_PRODUCERS.contains(&text(name, src)) {
+            safe_aliases.push(text(alias, src));
+        }
+    });
     let js_unsafe = |v: Node<'_>| -> Option<String> {
         match v.kind() {
             "string" | "number" | "null" | "undefined" => None,
@@ -604,7 +637,7 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
             "call_expression" => {
                 let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
                 let last = f.rsplit('.').next().unwrap_or(f);
-                if SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p) {
+                if SAFE_PRODUCERS.iter().any(|p| f == *p || last == *p) || safe_aliases.contains(&f) {
                     None
                 } else {
                     Some(format!("`{}`", excerpt(text(v, src))))
