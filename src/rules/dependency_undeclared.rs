@@ -254,6 +254,32 @@ const TOOL_FILES: &[&str] =
     &["setup.py", "noxfile.py", "fabfile.py", "tasks.py", "dodo.py", "conf.py", "conftest.py", "manage.py"];
 const TOOL_DIRS: &[&str] = &["scripts", "script", "tools", "bin", "dev", "devtools", "benchmarks", "bench"];
 
+/// Whether an imported top-level module needs no declaration: the standard library, the
+/// project's own, or provided by a declared distribution.
+fn known(top: &str, declared: &Declared) -> bool {
+    top.is_empty()
+        || top == "__future__"
+        || stdlib().contains(top)
+        || declared.first_party.contains(top)
+        || provided(top, declared)
+}
+
+/// The top-level modules an `import a.b, c as d` or `from a.b import …` line names (none for a
+/// relative import or any other line). A cheap over-approximation: it reads docstrings too, which
+/// only costs a parse.
+fn import_line_names(line: &str) -> impl Iterator<Item = &str> {
+    let t = line.trim_start();
+    let (list, from) = match (t.strip_prefix("import "), t.strip_prefix("from ")) {
+        (Some(r), _) => (r, false),
+        (_, Some(r)) => (r, true),
+        _ => ("", false),
+    };
+    let list = if from { list.split_whitespace().next().unwrap_or("") } else { list.split('#').next().unwrap_or("") };
+    list.split(',').map(|n| n.split_whitespace().next().unwrap_or("").split('.').next().unwrap_or("")).filter(|n| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+    })
+}
+
 impl Rule for DependencyUndeclaredRule {
     fn id(&self) -> &'static str {
         "dependency-undeclared"
@@ -283,6 +309,15 @@ impl Rule for DependencyUndeclaredRule {
         {
             return;
         }
+        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, ctx.config.max_file_size())) else {
+            return;
+        };
+        // Before any parse: the modules the file's import lines name. Only when one of them could
+        // be undeclared is the file parsed (for the guards and positions); generated modules
+        // that import only the standard library and declared packages cost no parse.
+        if !file.text.lines().any(|l| import_line_names(l).any(|top| !known(top, declared))) {
+            return;
+        }
         let Some(tree) = file.tree() else { return };
         let src = file.text.as_str();
         let mut imports: Vec<(usize, usize, &str)> = Vec::new();
@@ -308,21 +343,9 @@ impl Rule for DependencyUndeclaredRule {
                 imports.push((t.start_byte(), t.start_byte() + top.len(), top));
             }
         });
-        if imports.is_empty() {
-            return;
-        }
-        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, ctx.config.max_file_size())) else {
-            return;
-        };
         let mut seen = HashSet::new();
         for (start, end, top) in imports {
-            if top.is_empty()
-                || top == "__future__"
-                || stdlib().contains(top)
-                || declared.first_party.contains(top)
-                || provided(top, declared)
-                || !seen.insert(top)
-            {
+            if known(top, declared) || !seen.insert(top) {
                 continue;
             }
             let hint = import_names()
@@ -354,5 +377,23 @@ mod tests {
         assert_eq!(requirement_name("zope.interface").as_deref(), Some("zope-interface"));
         assert_eq!(requirement_name("# a comment"), None);
         assert_eq!(requirement_name(""), None);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::import_line_names;
+
+    #[test]
+    fn import_lines_name_their_top_level_modules() {
+        fn names(l: &str) -> Vec<&str> {
+            import_line_names(l).collect()
+        }
+        assert_eq!(names("import os, requests.adapters as ra  # net"), ["os", "requests"]);
+        assert_eq!(names("    from django.db import models"), ["django"]);
+        assert_eq!(names("from . import views"), Vec::<&str>::new());
+        assert_eq!(names("from .models import Order"), Vec::<&str>::new());
+        assert_eq!(names("x = 1  # import nothing"), Vec::<&str>::new());
+        assert_eq!(names("importlib.import_module(name)"), Vec::<&str>::new());
     }
 }
