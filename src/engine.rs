@@ -336,7 +336,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         .filter(|l| l.target)
         .map(|l| {
             let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
-            let judge_markers = report_unused && l.file.text.contains(suppress::MARKER);
+            // A marker in documentation is an example of one, not a suppression to judge.
+            let judge_markers = report_unused && !l.file.class.roles.docs && l.file.text.contains(suppress::MARKER);
             if !found.is_empty() || judge_markers {
                 let sups = suppress::Set::of(&l.file);
                 let mut used_here: std::collections::HashSet<(usize, &'static str)> = Default::default();

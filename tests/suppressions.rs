@@ -160,3 +160,14 @@ fn unused_suppressions_only_for_selected_rules_on_their_files() {
     p.write("shop/tests/test_views.py", "x = 1  # preflight: ignore[todo-fixme]\n");
     assert!(!findings(&p).iter().any(|f| f.1 == "shop/tests/test_views.py"), "{:?}", findings(&p));
 }
+
+/// A marker shown in documentation (a README's example) is not judged as unused.
+#[test]
+fn markers_in_documentation_are_examples_not_unused() {
+    let p = Project::new(&[
+        ("README.md", "```python\nTOKEN = \"x\"  # preflight: ignore[secret-hardcoded] sandbox token\n```\n"),
+        ("app/views.py", "x = 1  # preflight: ignore[debugger-statement] stale\n"),
+    ]);
+    let o = p.run(&["check", "--format", "json", "--select", "unused-suppression,secret-hardcoded,debugger-statement"]);
+    assert_eq!(triples(&o), vec![t("unused-suppression", "app/views.py", 1)]);
+}

@@ -17,19 +17,7 @@ use crate::registry;
 
 /// Text for an element or a quoted attribute.
 fn h(s: &str) -> String {
-    let s = super::sanitize(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::escape_markup(s, "&#39;", false)
 }
 
 const STYLE: &str = r#"

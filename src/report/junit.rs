@@ -11,20 +11,7 @@ use crate::finding::Finding;
 /// zero-width characters: `super::sanitize`) become visible escapes first, which also removes
 /// every character XML 1.0 cannot hold.
 fn xml(s: &str) -> String {
-    let s = super::sanitize(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\u{fffe}' | '\u{ffff}' => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
+    super::escape_markup(s, "&apos;", true)
 }
 
 pub fn render(findings: &[Finding]) -> String {

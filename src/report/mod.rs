@@ -86,6 +86,26 @@ pub fn escape_json_invisible(json: String) -> String {
     out
 }
 
+/// Sanitised text (`sanitize`) escaped for an element or a quoted attribute of HTML or XML: `&`,
+/// `<`, `>`, `"` and `'` as entities (`apos` is the apostrophe's entity, `&#39;` or `&apos;`);
+/// with `xml`, the noncharacters U+FFFE and U+FFFF, which XML 1.0 cannot hold, as visible escapes.
+pub(crate) fn escape_markup(s: &str, apos: &str, xml: bool) -> String {
+    let s = sanitize(s);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str(apos),
+            '\u{fffe}' | '\u{ffff}' if xml => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
