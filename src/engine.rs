@@ -15,10 +15,10 @@ use rayon::prelude::*;
 
 use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
+use crate::django::settings::{self, SettingsIndex};
 use crate::finding::{finalize, Finding};
 use crate::project::{Project, ProjectSink};
 use crate::registry::{rules_impl, Rule, RuleMeta, RULES};
-use crate::settings::{self, SettingsIndex};
 use crate::source::{decode, Decoded, SourceFile};
 use crate::suppress;
 use crate::walk::{self, WalkOptions};
@@ -284,7 +284,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let mut project = project_pass(&files, config, root, tracked, &with_stand_ins(selected));
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
-    notes.extend(crate::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
+    notes.extend(crate::django::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
     // Project rules.
@@ -638,7 +638,7 @@ fn project_pass(
         .any(|(m, &s)| s && matches!(m.id, "django-migration-unsafe" | "django-migration-irreversible"));
     let deploy_migrations = (migration_rule && !config.raw.all_migrations).then(|| {
         let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
-        crate::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
     });
     let migrations = migration_history(files, selected, deploy_migrations.as_ref());
     let t_models = std::time::Instant::now();
@@ -684,10 +684,7 @@ fn project_pass(
 
 /// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
 /// mark a value safe; only modules that name one of those templates are parsed.
-fn template_contexts(
-    files: &[Loaded],
-    selected: &[bool],
-) -> crate::registry::rules_impl::xss_unsafe_html::TemplateContexts {
+fn template_contexts(files: &[Loaded], selected: &[bool]) -> crate::django::html::TemplateContexts {
     let mut out = Default::default();
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "xss-unsafe-html") {
         return out;
@@ -705,14 +702,7 @@ fn template_contexts(
         if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
             continue;
         }
-        f.with_tree(|tree| {
-            crate::registry::rules_impl::xss_unsafe_html::template_contexts(
-                tree.root_node(),
-                &f.text,
-                &wanted,
-                &mut out,
-            )
-        });
+        f.with_tree(|tree| crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out));
     }
     out
 }
@@ -724,8 +714,8 @@ fn migration_history(
     files: &[Loaded],
     selected: &[bool],
     scope: Option<&std::collections::HashSet<String>>,
-) -> crate::migrations::FieldHistory {
-    use crate::migrations::FieldHistory;
+) -> crate::django::migrations::FieldHistory {
+    use crate::django::migrations::FieldHistory;
     // Only the migrations being checked are compared with the history: with file names given
     // (a pre-commit hook) and none of them a migration, it is not built.
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations"))
@@ -735,7 +725,7 @@ fn migration_history(
     }
     // Only an AlterField is compared with earlier migrations, and only with those of its own
     // app: the history holds the apps of the checked migrations that alter a field.
-    let app_of = |rel: &str| crate::migrations::app_and_name(rel).0;
+    let app_of = |rel: &str| crate::django::migrations::app_and_name(rel).0;
     let apps: std::collections::HashSet<String> = files
         .iter()
         .filter(|l| {
@@ -780,15 +770,15 @@ fn migration_history(
 
 /// The model graph (models, managers, querysets, serializers), from only the files that can
 /// define them; their trees are cached and reused by the per-file pass.
-fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::models::ModelGraph {
-    use crate::models::{add_file, is_candidate, ModelGraph};
+fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::django::models::ModelGraph {
+    use crate::django::models::{add_file, is_candidate, ModelGraph};
     let mut graph = ModelGraph::default();
     // The graph answers two questions of the checked Python code: what a loop over a queryset
     // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
     // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
     let checked =
         || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
-    let is_view = crate::models::may_hold_list_view;
+    let is_view = crate::django::models::may_hold_list_view;
     if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm"))
         || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text))
     {

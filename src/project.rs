@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::classify::FileClass;
+use crate::django::settings::SettingsIndex;
 use crate::finding::Finding;
+use crate::python::eval::Loc;
 use crate::registry::RuleMeta;
-use crate::settings::{Loc, SettingsIndex};
 use crate::source::SourceFile;
 
 pub struct Project {
@@ -25,14 +26,14 @@ pub struct Project {
     pub tracked: Option<Vec<String>>,
     pub by_rel: HashMap<String, usize>,
     /// Field declarations across each app's migrations, and irreversible operation classes.
-    pub migrations: crate::migrations::FieldHistory,
+    pub migrations: crate::django::migrations::FieldHistory,
     /// The migrations a next deploy would apply (each app's leaves), when the run is scoped to
     /// them; `None`: every migration is judged (`--all-migrations`, `--diff-base`).
     pub deploy_migrations: Option<std::collections::HashSet<String>>,
     /// What the project's views give the templates that mark values safe (xss-unsafe-html).
-    pub template_contexts: crate::registry::rules_impl::xss_unsafe_html::TemplateContexts,
+    pub template_contexts: crate::django::html::TemplateContexts,
     /// Models, managers, querysets and serializers of the whole project.
-    pub models: crate::models::ModelGraph,
+    pub models: crate::django::models::ModelGraph,
     /// The report root (absolute), to read files the walk did not load.
     pub root: Option<std::path::PathBuf>,
 }

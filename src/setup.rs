@@ -7,7 +7,7 @@
 //! django-split-settings may get anything from elsewhere.
 
 use crate::project::Project;
-use crate::settings::{Env, Loc};
+use crate::python::eval::{Env, Loc};
 
 /// Files larger than this are not read for evidence (a generated bundle says nothing here).
 const MAX_EVIDENCE_BYTES: u64 = 1 << 20;

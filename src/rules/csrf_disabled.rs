@@ -11,9 +11,9 @@ use crate::classify::FileClass;
 use crate::engine::FileCtx;
 use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
-use crate::python::{call_args, text};
+use crate::python::syntax::{call_args, text};
 use crate::registry::Rule;
-use crate::settings::{report_setting, string_list};
+use crate::django::settings::{report_setting, string_list};
 
 pub struct CsrfDisabled;
 
@@ -67,7 +67,7 @@ impl Rule for CsrfDisabled {
         let mut out: Vec<(usize, usize, String)> = Vec::new();
         // `from django.views.decorators.csrf import csrf_exempt as no_csrf`
         let mut names = vec!["csrf_exempt".to_string()];
-        for (local, module) in crate::models::imports_of(tree.root_node(), src) {
+        for (local, module) in crate::django::models::imports_of(tree.root_node(), src) {
             if module.ends_with("decorators.csrf") && src.contains(&format!("csrf_exempt as {local}")) {
                 names.push(local);
             }

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 use crate::classify::{FileClass, Lang};
 use crate::engine::FileCtx;
 use crate::parse::for_each_node;
-use crate::python::{dotted, text};
+use crate::python::syntax::{dotted, text};
 use crate::registry::Rule;
 
 pub struct DebuggerStatement;

@@ -9,7 +9,7 @@
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::report_roots;
+use crate::django::settings::report_roots;
 use crate::setup::{chain_texts, has_word, judgeable, root_line, stmt_text};
 
 pub struct DjangoCacheNotConfigured;

@@ -2,7 +2,8 @@
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{elements, report_setting, V};
+use crate::django::settings::{elements, report_setting};
+use crate::python::eval::V;
 
 pub struct DjangoCorsAllowAll;
 

@@ -16,7 +16,8 @@
 use crate::finding::Level;
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, string_list, truthy, Binding, Env, Loc, Value, V};
+use crate::django::settings::{report_roots, string_list};
+use crate::python::eval::{truthy, Binding, Env, Loc, Value, V};
 
 pub struct DjangoDeployCheck;
 

@@ -10,7 +10,8 @@
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, V};
+use crate::django::settings::report_roots;
+use crate::python::eval::V;
 use crate::setup::{any_python_holds, project_dir, chain_texts, has_word, judgeable, root_line, stmt_text};
 
 pub struct DjangoLoggingNotConfigured;

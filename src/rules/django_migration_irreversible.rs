@@ -2,8 +2,8 @@
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::migrations::read;
-use crate::python::text;
+use crate::django::migrations::read;
+use crate::python::syntax::text;
 use crate::registry::Rule;
 
 pub struct DjangoMigrationIrreversible;

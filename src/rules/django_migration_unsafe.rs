@@ -6,8 +6,8 @@ use regex::Regex;
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::migrations::{app_and_name, field_decl, read, Operation};
-use crate::python::string_value;
+use crate::django::migrations::{app_and_name, field_decl, read, Operation};
+use crate::python::syntax::string_value;
 use crate::registry::Rule;
 
 pub struct DjangoMigrationUnsafe;

@@ -19,10 +19,10 @@ use tree_sitter::Node;
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::models::{
+use crate::django::models::{
     class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, LIST_VIEWS, QS_CHAIN,
 };
-use crate::python::{call_args, dotted, string_value, text};
+use crate::python::syntax::{call_args, dotted, string_value, text};
 use crate::registry::Rule;
 
 pub struct DjangoNPlusOne;
@@ -140,7 +140,7 @@ impl Rule for DjangoNPlusOne {
             && (text.contains(".objects")
                 || text.contains("._default_manager")
                 || graph.manager_names.iter().any(|m| text.contains(m.as_str())));
-        let view = crate::models::may_hold_list_view(text);
+        let view = crate::django::models::may_hold_list_view(text);
         if !loops && !view {
             return;
         }
@@ -908,7 +908,7 @@ impl Analysis<'_, '_> {
                     .count()
                     == 1
         });
-        let mut rels: Vec<(&String, &crate::models::Relation)> = model.relations.iter().collect();
+        let mut rels: Vec<(&String, &crate::django::models::Relation)> = model.relations.iter().collect();
         rels.sort_by(|a, b| a.0.cmp(b.0));
         for o in objects {
             for (name, rel) in &rels {

@@ -3,7 +3,8 @@
 use crate::finding::{redact, redact_line};
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_setting, V};
+use crate::django::settings::report_setting;
+use crate::python::eval::V;
 
 pub struct DjangoSecretKeyHardcoded;
 

@@ -9,7 +9,7 @@
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::{report_roots, string_list};
+use crate::django::settings::{report_roots, string_list};
 use crate::setup::{belongs_to, chain_texts, has_word, judgeable, project_dir, root_line, server_configs, stmt_text};
 
 pub struct DjangoStaticNotCompressed;

@@ -11,7 +11,7 @@
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::report_roots;
+use crate::django::settings::report_roots;
 use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
 
 pub struct ErrorTrackingMissing;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::project::{Project, ProjectSink};
 use crate::registry::Rule;
-use crate::settings::V;
+use crate::python::eval::V;
 use crate::setup::{judgeable, production_python, project_dir, read_rel};
 
 pub struct HealthEndpointMissing;

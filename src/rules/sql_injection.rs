@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use crate::classify::FileClass;
 use crate::engine::FileCtx;
-use crate::python::{call_args, text};
+use crate::python::syntax::{call_args, text};
 use crate::registry::Rule;
 
 pub struct SqlInjection;

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use crate::parse::for_each_node;
-use crate::python::{call_args, dotted, string_value, text};
+use crate::python::syntax::{call_args, dotted, string_value, text};
 
 pub struct Operation<'t> {
     /// The operation's class name (`RunPython`, `AddField`, ...).

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use crate::python::{call_args, dotted, string_value, text};
+use crate::python::syntax::{call_args, dotted, string_value, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelKind {

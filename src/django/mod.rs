@@ -1,0 +1,8 @@
+//! What preflight knows about Django, built on `python`: the settings chain (`settings`), the
+//! model graph with managers, querysets and DRF serializers (`models`), and migration history
+//! (`migrations`). Nothing here knows about findings, rules or reporting.
+
+pub mod html;
+pub mod migrations;
+pub mod models;
+pub mod settings;
