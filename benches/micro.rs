@@ -8,10 +8,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
+use preflight::catalog::RULES;
 use preflight::classify::{classify, Lang};
 use preflight::config::{Config, RawConfig};
 use preflight::engine::run_in_memory;
-use preflight::registry::RULES;
 
 fn bench(name: &str, mut f: impl FnMut()) {
     // Calibrate a batch to about 20 ms, then take the median of 9 batches.

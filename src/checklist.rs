@@ -2,9 +2,11 @@
 //! and each item's status after a run: passed, failed, needs a human, not applicable, or not
 //! checked. Knows nothing of output formats; `report::html` and `report::checklist` render it.
 
+use crate::catalog;
+use crate::catalog::RuleMeta;
 use crate::engine::Outcome;
 use crate::finding::{Finding, Level};
-use crate::registry::{self, RuleMeta};
+use crate::project::Facts;
 
 pub struct ChecklistSection {
     pub id: &'static str,
@@ -23,35 +25,6 @@ pub struct ChecklistItem {
 }
 
 include!(concat!(env!("OUT_DIR"), "/checklist.rs"));
-
-/// What the project pass saw of the project: what a reviewer needs to trust the statuses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// A Django project: a `manage.py`, or a settings module.
-    pub django: bool,
-    /// Production settings modules preflight judged, each with the modules whose settings are in
-    /// effect for it (itself first), and whether its chain imports a module the repository does
-    /// not hold (a `local.py` left to the deployment).
-    pub settings: Vec<SettingsRoot>,
-    /// Folders holding a `models.py` or `apps.py` (Django apps), by path.
-    pub apps: Vec<String>,
-    /// Model classes in the model graph (built only when a rule needs it; 0 otherwise).
-    pub models: usize,
-    /// Folders holding a `package.json` outside vendored code: the front-end roots.
-    pub frontend_roots: Vec<String>,
-    /// Production (not test, tooling, docs or vendored) Python and JS/TS files walked.
-    pub python_files: usize,
-    pub frontend_files: usize,
-    /// Ids of the rules that ran.
-    pub rules_run: Vec<&'static str>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SettingsRoot {
-    pub module: String,
-    pub chain: Vec<String>,
-    pub open: bool,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -155,7 +128,7 @@ fn status(item: &'static ChecklistItem, findings: &[&Finding], facts: &Facts) ->
         };
     }
     let ran: Vec<&RuleMeta> =
-        item.rules.iter().filter(|id| facts.rules_run.contains(id)).filter_map(|id| registry::meta(id)).collect();
+        item.rules.iter().filter(|id| facts.rules_run.contains(id)).filter_map(|id| catalog::meta(id)).collect();
     if ran.is_empty() {
         return Status::NotChecked;
     }

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::catalog::RULES;
 use crate::config::Config;
 use crate::engine::{self, Scan};
 use crate::finding::Level;
 use crate::output::{self, eprint};
-use crate::registry::RULES;
 use crate::report;
 
 #[derive(Parser, Debug)]
@@ -227,7 +227,7 @@ pub fn main() -> i32 {
             }
         }
         Command::Rules { format } => print_or_2(&list_rules(format)),
-        Command::Rule { id } => match crate::registry::meta(&id) {
+        Command::Rule { id } => match crate::catalog::meta(&id) {
             Some(r) => print_or_2(&report::sarif::rule_markdown(r)),
             None => {
                 eprint(&format!("preflight: error: no rule `{}` (see `preflight rules`)\n", report::sanitize(&id)));
@@ -301,7 +301,7 @@ pub fn select_rules(
     config: &Config,
 ) -> Result<Vec<bool>, String> {
     let check = |id: &String| {
-        if id == "ALL" || crate::registry::meta(id).is_some() {
+        if id == "ALL" || crate::catalog::meta(id).is_some() {
             Ok(())
         } else {
             Err(format!("unknown rule id `{id}` (see `preflight rules`)"))
@@ -445,7 +445,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     // is still written, with its notes; a baseline is not).
     let nothing_read = (outcome.files_scanned == 0)
         .then(|| {
-            let unreadable: Vec<&engine::Note> =
+            let unreadable: Vec<&crate::finding::Note> =
                 outcome.notes.iter().filter(|n| engine::is_unreadable_note(&n.message)).collect();
             let first = unreadable.first()?;
             let more = match unreadable.len() - 1 {

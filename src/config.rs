@@ -199,7 +199,7 @@ impl Config {
         let mut per_path = Vec::new();
         for (glob, ids) in &raw.per_path_ignores {
             for id in ids {
-                if crate::registry::meta(id).is_none() {
+                if crate::catalog::meta(id).is_none() {
                     return Err(format!("per-path-ignores: unknown rule id `{id}`"));
                 }
             }

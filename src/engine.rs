@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::catalog::{RuleMeta, RULES};
 use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
-use crate::django::settings::{self, SettingsIndex};
-use crate::finding::{finalize, Finding};
-use crate::project::{Project, ProjectSink};
-use crate::registry::{rules_impl, Rule, RuleMeta, RULES};
+use crate::finding::{finalize, Finding, Note};
+use crate::fsread::path_text;
+use crate::project::{Loaded, Needs, Project};
+use crate::registry::{rules_impl, FileCtx, ProjectSink, Rule};
 use crate::source::{decode, Decoded, SourceFile};
 use crate::suppress;
 use crate::walk::{self, WalkOptions};
@@ -35,74 +36,13 @@ pub struct Scan {
     pub root: PathBuf,
 }
 
-/// A per-file remark: a file skipped or only partly analysed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Note {
-    pub path: String,
-    pub message: String,
-}
-
 pub struct Outcome {
     pub findings: Vec<Finding>,
     /// What the project pass saw (settings roots, apps, front-end roots), for the checklist.
-    pub facts: crate::checklist::Facts,
+    pub facts: crate::project::Facts,
     pub notes: Vec<Note>,
     pub files_scanned: usize,
     pub elapsed: Duration,
-}
-
-pub struct FileCtx<'a> {
-    pub file: &'a SourceFile,
-    pub project: &'a Project,
-    pub rule: &'static RuleMeta,
-    pub config: &'a Config,
-    pub out: &'a mut Vec<Finding>,
-}
-
-impl FileCtx<'_> {
-    pub fn tree(&self) -> Option<&tree_sitter::Tree> {
-        self.file.tree()
-    }
-
-    pub fn report(&mut self, start: usize, end: usize, message: String) {
-        self.out.push(Finding::at(self.rule, self.file, start, end, message));
-    }
-
-    /// Reports with the snippet replaced by the flagged line with a known secret masked.
-    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String) {
-        let mut f = Finding::at(self.rule, self.file, start, end, message);
-        f.set_snippet(&snippet);
-        self.out.push(f);
-    }
-}
-
-/// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
-/// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
-/// turned into a separator), so two files whose names differ only in those bytes stay two
-/// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
-/// back into the bytes.
-pub fn path_text(path: &Path) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        bytes_text(path.as_os_str().as_bytes())
-    }
-    #[cfg(not(unix))]
-    {
-        path.to_string_lossy().replace('\\', "/")
-    }
-}
-
-/// `path_text` for a path given as bytes.
-pub fn bytes_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(&chunk.valid().replace('\\', "/"));
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
 }
 
 fn rel_path(path: &Path, root: &Path) -> String {
@@ -113,11 +53,6 @@ fn rel_path(path: &Path, root: &Path) -> String {
     } else {
         s
     }
-}
-
-struct Loaded {
-    file: Arc<SourceFile>,
-    target: bool,
 }
 
 /// What loading a walked file gave.
@@ -281,10 +216,10 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     phase("load");
     let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
-    let mut project = project_pass(&files, config, root, tracked, &with_stand_ins(selected));
+    let mut project = crate::project::build(&files, config, root, tracked, needs(&rules, &with_stand_ins(selected)));
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
-    notes.extend(crate::django::migrations::scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
+    notes.extend(migration_scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
     // Project rules.
@@ -304,7 +239,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     };
     // The preflight markers that suppressed a project rule's finding: (path, marker index, rule).
     let mut used_markers: std::collections::HashSet<(String, usize, &'static str)> = Default::default();
-    let report_unused = selected[crate::registry::index_of("unused-suppression")];
+    let report_unused = selected[crate::catalog::index_of("unused-suppression")];
     {
         let by_rel: HashMap<&str, &SourceFile> = files.iter().map(|l| (l.file.rel.as_str(), l.file.as_ref())).collect();
         let mut sup_cache: HashMap<&str, suppress::Set> = HashMap::new();
@@ -427,7 +362,8 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
         }
     }
     let files_scanned = loaded.len();
-    let mut project = project_pass(&loaded, config, Path::new(""), None, &with_stand_ins(selected));
+    let mut project =
+        crate::project::build(&loaded, config, Path::new(""), None, needs(&rules, &with_stand_ins(selected)));
     project.root = None;
     let mut findings = project_findings(&rules, selected, &project);
     let prefilter = Prefilter::new(&active);
@@ -443,6 +379,29 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() }
 }
 
+/// The summary's word on the migrations left out of the default scope: how many, and how to
+/// judge them.
+fn migration_scope_note<'a>(
+    project: &Project,
+    targets: impl Iterator<Item = &'a crate::source::SourceFile>,
+) -> Option<Note> {
+    let scope = project.deploy_migrations.as_ref()?;
+    let older = targets
+        .filter(|f| f.class.roles.migration && !f.class.roles.test && !f.class.roles.vendored)
+        .filter(|f| !f.rel.ends_with("__init__.py") && f.text.contains("class Migration") && !scope.contains(&f.rel))
+        .count();
+    (older > 0).then(|| Note {
+        path: ".".to_string(),
+        message: format!(
+            "django-migration-unsafe and django-migration-irreversible judged only each app's latest migrations, \
+             the ones a next deploy would apply; \
+             {older} older migration{} not judged: `--all-migrations` (or `all-migrations = true` in the config) judges \
+             the whole history, `--diff-base REV` the migrations changed since REV (a release tag)",
+            if older == 1 { " was" } else { "s were" }
+        ),
+    })
+}
+
 /// Cross-rule deduplication, which only the engine can do: it alone knows the selection.
 /// `(rule, owner)`: `rule` leaves these findings to `owner`, which judges them better, and
 /// reports them itself only when `owner` is not selected. secret-hardcoded leaves `SECRET_KEY`
@@ -453,13 +412,18 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
 /// once whichever of the two is selected, never by nobody.
 const DEFERS_TO: &[(&str, &str)] = &[("secret-hardcoded", "django-secret-key-hardcoded")];
 
+/// What the project pass builds: what the rules in `selected` declare they need.
+fn needs(rules: &[Box<dyn Rule>], selected: &[bool]) -> Needs {
+    rules.iter().zip(selected).filter(|(_, &s)| s).fold(Needs::NONE, |n, (r, _)| n.union(r.needs()))
+}
+
 /// The selection the project pass builds facts for: the selected rules and the owners standing
 /// in for them (`DEFERS_TO`).
 fn with_stand_ins(selected: &[bool]) -> Vec<bool> {
     let mut with = selected.to_vec();
     for (rule, owner) in DEFERS_TO {
-        if selected[crate::registry::index_of(rule)] {
-            with[crate::registry::index_of(owner)] = true;
+        if selected[crate::catalog::index_of(rule)] {
+            with[crate::catalog::index_of(owner)] = true;
         }
     }
     with
@@ -472,8 +436,8 @@ fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Projec
     for (i, rule) in rules.iter().enumerate() {
         let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
             .iter()
-            .filter(|(r, owner)| *owner == RULES[i].id && !selected[i] && selected[crate::registry::index_of(r)])
-            .map(|(r, _)| &RULES[crate::registry::index_of(r)])
+            .filter(|(r, owner)| *owner == RULES[i].id && !selected[i] && selected[crate::catalog::index_of(r)])
+            .map(|(r, _)| &RULES[crate::catalog::index_of(r)])
             .collect();
         if !selected[i] && stands_in_for.is_empty() {
             continue;
@@ -595,225 +559,6 @@ fn tracked_not_walked(
         .collect()
 }
 
-fn project_pass(
-    files: &[Loaded],
-    config: &Config,
-    root: &Path,
-    tracked: Option<Vec<String>>,
-    selected: &[bool],
-) -> Project {
-    let needs_settings = RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"settings"));
-    let candidates: Vec<Arc<SourceFile>> = if needs_settings {
-        files
-            .iter()
-            .filter(|l| {
-                let f = &l.file;
-                f.class.lang == Lang::Python
-                    && !f.class.roles.vendored
-                    && !f.class.roles.migration
-                    && settings::is_candidate(&f.rel, &f.text)
-            })
-            .map(|l| l.file.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let modules: Vec<settings::Module> = candidates
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.tree().map(|t| settings::extract(i, &f.rel, f.class.roles.dev_settings_name, &f.text, t.root_node()))
-        })
-        .collect();
-    let t = std::time::Instant::now();
-    let n_modules = modules.len();
-    let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
-    let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
-    let t_settings = t.elapsed();
-    // The migration rules judge what a next deploy applies (each app's leaves), unless told to
-    // judge the whole history.
-    let migration_rule = RULES
-        .iter()
-        .zip(selected)
-        .any(|(m, &s)| s && matches!(m.id, "django-migration-unsafe" | "django-migration-irreversible"));
-    let deploy_migrations = (migration_rule && !config.raw.all_migrations).then(|| {
-        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
-        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
-    });
-    let migrations = migration_history(files, selected, deploy_migrations.as_ref());
-    let t_models = std::time::Instant::now();
-    let models = model_graph(files, selected);
-    let t_models = t_models.elapsed();
-    if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
-        eprintln!(
-            "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms, model graph {:.1} ms \
-             ({} models)",
-            t_settings.as_secs_f64() * 1e3,
-            (t.elapsed() - t_settings - t_models).as_secs_f64() * 1e3,
-            t_models.as_secs_f64() * 1e3,
-            models.models.len()
-        );
-    }
-    // Every loaded file, and of the empty ones (not loaded: a tree of a million empty files
-    // must not cost a path each) those with a name a rule or the checklist's facts ask for
-    // (`is_kept_name`, added by the caller).
-    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
-    let production_files =
-        files.iter().filter(|l| l.target && l.file.class.is_production()).fold((0, 0), |(py, js), l| {
-            match l.file.class.lang {
-                Lang::Python => (py + 1, js),
-                lang if lang.is_js_family() => (py, js + 1),
-                _ => (py, js),
-            }
-        });
-    let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
-    Project {
-        files: candidates,
-        settings,
-        walked,
-        production_files,
-        tracked,
-        by_rel,
-        migrations,
-        deploy_migrations,
-        template_contexts: template_contexts(files, selected),
-        models,
-        root: Some(root.to_path_buf()),
-    }
-}
-
-/// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
-/// mark a value safe; only modules that name one of those templates are parsed.
-fn template_contexts(files: &[Loaded], selected: &[bool]) -> crate::django::html::TemplateContexts {
-    let mut out = Default::default();
-    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.id == "xss-unsafe-html") {
-        return out;
-    }
-    let wanted: std::collections::HashSet<String> = files
-        .iter()
-        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
-        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
-        .collect();
-    if wanted.is_empty() {
-        return out;
-    }
-    for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
-        let f = &l.file;
-        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
-            continue;
-        }
-        f.with_tree(|tree| crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out));
-    }
-    out
-}
-
-/// Field declarations of every migration, for rules that compare a migration with earlier ones,
-/// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
-/// the file and reused by the per-file pass.
-fn migration_history(
-    files: &[Loaded],
-    selected: &[bool],
-    scope: Option<&std::collections::HashSet<String>>,
-) -> crate::django::migrations::FieldHistory {
-    use crate::django::migrations::FieldHistory;
-    // Only the migrations being checked are compared with the history: with file names given
-    // (a pre-commit hook) and none of them a migration, it is not built.
-    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"migrations"))
-        || !files.iter().any(|l| l.target && l.file.class.roles.migration)
-    {
-        return FieldHistory::default();
-    }
-    // Only an AlterField is compared with earlier migrations, and only with those of its own
-    // app: the history holds the apps of the checked migrations that alter a field.
-    let app_of = |rel: &str| crate::django::migrations::app_and_name(rel).0;
-    let apps: std::collections::HashSet<String> = files
-        .iter()
-        .filter(|l| {
-            let c = &l.file.class;
-            let t = &l.file.text;
-            l.target
-                && scope.is_none_or(|s| s.contains(&l.file.rel))
-                && c.roles.migration
-                && !c.roles.test
-                && !c.roles.vendored
-                // AlterField, a database-only drop and a model rename are compared with earlier
-                // migrations.
-                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
-        })
-        .map(|l| app_of(&l.file.rel))
-        .collect();
-    let mut history = files
-        .par_iter()
-        .filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored)
-        .filter_map(|l| {
-            let f = &l.file;
-            let migration = f.class.roles.migration && apps.contains(&app_of(&f.rel)) && f.text.contains("Migration");
-            let op_class = f.text.contains("reversible = False");
-            if !migration && !op_class {
-                return None;
-            }
-            f.with_tree(|tree| {
-                let mut h = FieldHistory::default();
-                if migration {
-                    h.add_migration(&f.rel, tree.root_node(), &f.text);
-                }
-                if op_class {
-                    h.add_operation_classes(tree.root_node(), &f.text);
-                }
-                h
-            })
-        })
-        .reduce(FieldHistory::default, FieldHistory::merge);
-    history.finish();
-    history
-}
-
-/// The model graph (models, managers, querysets, serializers), from only the files that can
-/// define them; their trees are cached and reused by the per-file pass.
-fn model_graph(files: &[Loaded], selected: &[bool]) -> crate::django::models::ModelGraph {
-    use crate::django::models::{add_file, is_candidate, ModelGraph};
-    let mut graph = ModelGraph::default();
-    // The graph answers two questions of the checked Python code: what a loop over a queryset
-    // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
-    // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
-    let checked =
-        || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
-    let is_view = crate::django::models::may_hold_list_view;
-    if !RULES.iter().zip(selected).any(|(m, &s)| s && m.tags.contains(&"orm"))
-        || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text))
-    {
-        return graph;
-    }
-    let serializers = checked().any(|l| is_view(&l.file.text));
-    let candidates: Vec<&Arc<SourceFile>> = files
-        .iter()
-        .map(|l| &l.file)
-        .filter(|f| {
-            f.class.lang == Lang::Python
-                && !f.class.roles.vendored
-                && !f.class.roles.migration
-                && !f.class.roles.test
-                && is_candidate(&f.rel, &f.text, serializers)
-        })
-        .collect();
-    // Read in parallel, one graph per file, merged in path order so that the graph does not
-    // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
-    // a rule needs.
-    let parts: Vec<ModelGraph> = candidates
-        .par_iter()
-        .map(|f| {
-            let mut g = ModelGraph::default();
-            f.with_tree(|t| add_file(&mut g, f, t));
-            g
-        })
-        .collect();
-    for part in parts {
-        graph.absorb(part);
-    }
-    graph.finish();
-    graph
-}
-
 /// Which rules' literals occur in a file, in one scan per literal set.
 struct Prefilter {
     /// For each active rule (same order), the indices of its literals in `ac`; empty = always.
@@ -932,7 +677,7 @@ fn unused_suppressions(
     notes: &[Note],
     config: &Config,
 ) -> Vec<Finding> {
-    let meta = &RULES[crate::registry::index_of("unused-suppression")];
+    let meta = &RULES[crate::catalog::index_of("unused-suppression")];
     let lang = file.class.lang.name();
     let ran = |id: &str| {
         active.iter().any(|(i, r)| {

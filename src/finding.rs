@@ -9,31 +9,14 @@
 //! Every finding's message and snippet go through `redact_text` before a reporter sees them:
 //! whatever rule made the finding, the secrets on the shown line are masked.
 
-use std::fmt;
+use crate::catalog::RuleMeta;
+pub use crate::level::Level;
 
-use crate::registry::RuleMeta;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Note,
-    Warning,
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Note => "note",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// A per-file remark: a file skipped or only partly analysed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub path: String,
+    pub message: String,
 }
 
 /// One reported problem. Positions are 1-based; `end_col` is the column just past the span
@@ -190,25 +173,23 @@ pub fn excerpt(s: &str) -> String {
     }
 }
 
-/// Longest snippet kept, in characters.
-pub const MAX_SNIPPET: usize = 400;
-
 /// Characters on either side of a shown window that are scanned for secrets with it, so a
 /// secret that starts before the window (a one-line PEM block is up to ~3,300 characters) is
 /// still recognised and masked where the window cuts it.
 const MASK_WINDOW: usize = 4096;
 
-/// `line` with its secrets masked, or when it is longer than `MAX_SNIPPET` characters a window
+/// `line` with its secrets masked, or when it is longer than `crate::source::MAX_SNIPPET` characters a window
 /// of it starting a little before column `col` (1-based); with the number of characters left
 /// out before the window. Masking keeps every character's column.
 pub fn clip_line(line: &str, col: usize) -> (String, usize) {
-    if line.len() <= MAX_SNIPPET || line.chars().count() <= MAX_SNIPPET {
+    if line.len() <= crate::source::MAX_SNIPPET || line.chars().count() <= crate::source::MAX_SNIPPET {
         return (redact_text(line), 0);
     }
-    let from = col.saturating_sub(1).saturating_sub(MAX_SNIPPET / 4);
+    let from = col.saturating_sub(1).saturating_sub(crate::source::MAX_SNIPPET / 4);
     let scan_from = from.saturating_sub(MASK_WINDOW);
-    let region: String = line.chars().skip(scan_from).take(from - scan_from + MAX_SNIPPET + MASK_WINDOW).collect();
-    (redact_text(&region).chars().skip(from - scan_from).take(MAX_SNIPPET).collect(), from)
+    let region: String =
+        line.chars().skip(scan_from).take(from - scan_from + crate::source::MAX_SNIPPET + MASK_WINDOW).collect();
+    (redact_text(&region).chars().skip(from - scan_from).take(crate::source::MAX_SNIPPET).collect(), from)
 }
 
 /// `text` with every secret `secrets::secret_spans` finds in it masked: each character after

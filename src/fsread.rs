@@ -97,6 +97,35 @@ pub fn read_text_capped(path: &Path, cap: u64) -> Result<String, ReadError> {
 /// files, ignore files, git's HEAD, refs and config.
 pub const SMALL_FILE_CAP: u64 = 4 << 20;
 
+/// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
+/// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
+/// turned into a separator), so two files whose names differ only in those bytes stay two
+/// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
+/// back into the bytes.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        bytes_text(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// `path_text` for a path given as bytes.
+pub fn bytes_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "/"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+use crate::catalog::RULES;
 use crate::config::{Config, RawConfig};
 use crate::engine::{run_in_memory, Outcome};
-use crate::registry::RULES;
 use crate::report;
 
 /// Names a Python input is checked under: each role the classifier knows.

@@ -283,10 +283,10 @@ pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Index> {
             p
         };
         // Sparse-index directory entries (mode 040000) are not files; names that are not UTF-8 keep
-        // their bytes, as the walk's do (`engine::bytes_text`). The position in the
+        // their bytes, as the walk's do (`fsread::bytes_text`). The position in the
         // list is kept (a split index's bitmaps count every entry).
         let dir = mode & 0o170000 == 0o040000;
-        entries.push((if dir { String::new() } else { crate::engine::bytes_text(&path) }, mode));
+        entries.push((if dir { String::new() } else { crate::fsread::bytes_text(&path) }, mode));
         prev = path;
     }
     // Extensions: a 4-byte signature and a 32-bit size each, up to the trailing checksum.

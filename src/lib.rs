@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod budget;
+pub mod catalog;
 pub mod checklist;
 pub mod classify;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;
 pub mod gitindex;
+pub mod level;
 pub mod lexgate;
 pub mod output;
 pub mod parse;

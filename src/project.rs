@@ -1,16 +1,60 @@
 //! The project pass: facts that need more than one file, built before the per-file pass.
 //! Today: the Django settings chain and the repository's git index. Project rules report
-//! through `ProjectSink`.
+//! through `registry::ProjectSink`.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::classify::FileClass;
-use crate::django::settings::SettingsIndex;
-use crate::finding::Finding;
-use crate::python::eval::Loc;
-use crate::registry::RuleMeta;
+use rayon::prelude::*;
+
+use crate::classify::{FileClass, Lang};
+use crate::config::Config;
+use crate::django::settings::{self, SettingsIndex};
 use crate::source::SourceFile;
+
+/// A file the run loaded; `target` when it is reported on (not only context for the project).
+pub struct Loaded {
+    pub file: Arc<SourceFile>,
+    pub target: bool,
+}
+
+/// The project facts a rule needs built before it runs: each rule declares them (`Rule::needs`)
+/// and the project pass builds the union for the selected rules, nothing more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The settings chain: settings modules, production roots, resolved values.
+    pub settings: bool,
+    /// Field declarations across migrations, and irreversible operation classes.
+    pub migration_history: bool,
+    /// The migrations a next deploy applies (each app's leaves).
+    pub deploy_migrations: bool,
+    /// The model graph: models, managers, querysets, serializers.
+    pub models: bool,
+    /// What views give the templates that mark values safe.
+    pub template_contexts: bool,
+}
+
+impl Needs {
+    pub const NONE: Needs = Needs {
+        settings: false,
+        migration_history: false,
+        deploy_migrations: false,
+        models: false,
+        template_contexts: false,
+    };
+    pub const SETTINGS: Needs = Needs { settings: true, ..Needs::NONE };
+
+    pub fn union(self, o: Needs) -> Needs {
+        Needs {
+            settings: self.settings || o.settings,
+            migration_history: self.migration_history || o.migration_history,
+            deploy_migrations: self.deploy_migrations || o.deploy_migrations,
+            models: self.models || o.models,
+            template_contexts: self.template_contexts || o.template_contexts,
+        }
+    }
+}
 
 pub struct Project {
     /// Files the project pass loaded (settings candidates); `Loc::file` indexes this.
@@ -44,30 +88,39 @@ impl Project {
     }
 }
 
-/// Collects findings of one project rule.
-pub struct ProjectSink<'a> {
-    pub project: &'a Project,
-    pub rule: &'static RuleMeta,
-    pub out: Vec<Finding>,
+/// What the project pass saw of the project: what a reviewer needs to trust the statuses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// A Django project: a `manage.py`, or a settings module.
+    pub django: bool,
+    /// Production settings modules preflight judged, each with the modules whose settings are in
+    /// effect for it (itself first), and whether its chain imports a module the repository does
+    /// not hold (a `local.py` left to the deployment).
+    pub settings: Vec<SettingsRoot>,
+    /// Folders holding a `models.py` or `apps.py` (Django apps), by path.
+    pub apps: Vec<String>,
+    /// Model classes in the model graph (built only when a rule needs it; 0 otherwise).
+    pub models: usize,
+    /// Folders holding a `package.json` outside vendored code: the front-end roots.
+    pub frontend_roots: Vec<String>,
+    /// Production (not test, tooling, docs or vendored) Python and JS/TS files walked.
+    pub python_files: usize,
+    pub frontend_files: usize,
+    /// Ids of the rules that ran.
+    pub rules_run: Vec<&'static str>,
 }
 
-impl ProjectSink<'_> {
-    pub fn report(&mut self, at: Loc, message: String) {
-        let file = self.project.file(at.file);
-        self.out.push(Finding::at(self.rule, file, at.start, at.end, message));
-    }
-
-    /// A finding about a whole file that may not be loaded (line 1, no snippet).
-    pub fn report_file(&mut self, rel: &str, message: String) {
-        self.out.push(Finding::whole_file(self.rule, rel, message));
-    }
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsRoot {
+    pub module: String,
+    pub chain: Vec<String>,
+    pub open: bool,
 }
 
 impl Project {
     /// What the project pass saw, for the checklist report: settings roots and their chains,
     /// apps, models, front-end roots, file counts. `rules_run` are the ids of the rules that ran.
-    pub fn facts(&self, rules_run: Vec<&'static str>) -> crate::checklist::Facts {
-        use crate::checklist::{Facts, SettingsRoot};
+    pub fn facts(&self, rules_run: Vec<&'static str>) -> Facts {
         let name = |rel: &str| rel.rsplit('/').next().unwrap_or(rel).to_string();
         let parent = |rel: &str| rel.rsplit_once('/').map_or(".".to_string(), |(d, _)| d.to_string());
         let mut apps = std::collections::BTreeSet::new();
@@ -114,4 +167,210 @@ impl Project {
             rules_run,
         }
     }
+}
+
+/// Builds the project facts that `needs` asks for from the loaded files.
+pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
+    let needs_settings = needs.settings;
+    let candidates: Vec<Arc<SourceFile>> = if needs_settings {
+        files
+            .iter()
+            .filter(|l| {
+                let f = &l.file;
+                f.class.lang == Lang::Python
+                    && !f.class.roles.vendored
+                    && !f.class.roles.migration
+                    && settings::is_candidate(&f.rel, &f.text)
+            })
+            .map(|l| l.file.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let modules: Vec<settings::Module> = candidates
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.tree().map(|t| settings::extract(i, &f.rel, f.class.roles.dev_settings_name, &f.text, t.root_node()))
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let n_modules = modules.len();
+    let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
+    let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
+    let t_settings = t.elapsed();
+    // The migration rules judge what a next deploy applies (each app's leaves), unless told to
+    // judge the whole history.
+    let deploy_migrations = (needs.deploy_migrations && !config.raw.all_migrations).then(|| {
+        let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
+        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+    });
+    let migrations = migration_history(files, needs, deploy_migrations.as_ref());
+    let t_models = std::time::Instant::now();
+    let models = model_graph(files, needs);
+    let t_models = t_models.elapsed();
+    if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
+        eprintln!(
+            "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms, model graph {:.1} ms \
+             ({} models)",
+            t_settings.as_secs_f64() * 1e3,
+            (t.elapsed() - t_settings - t_models).as_secs_f64() * 1e3,
+            t_models.as_secs_f64() * 1e3,
+            models.models.len()
+        );
+    }
+    // Every loaded file, and of the empty ones (not loaded: a tree of a million empty files
+    // must not cost a path each) those with a name a rule or the checklist's facts ask for
+    // (`is_kept_name`, added by the caller).
+    let walked = files.iter().map(|l| (l.file.rel.clone(), l.file.class)).collect();
+    let production_files =
+        files.iter().filter(|l| l.target && l.file.class.is_production()).fold((0, 0), |(py, js), l| {
+            match l.file.class.lang {
+                Lang::Python => (py + 1, js),
+                lang if lang.is_js_family() => (py, js + 1),
+                _ => (py, js),
+            }
+        });
+    let by_rel = candidates.iter().enumerate().map(|(i, f)| (f.rel.clone(), i)).collect();
+    Project {
+        files: candidates,
+        settings,
+        walked,
+        production_files,
+        tracked,
+        by_rel,
+        migrations,
+        deploy_migrations,
+        template_contexts: template_contexts(files, needs),
+        models,
+        root: Some(root.to_path_buf()),
+    }
+}
+
+/// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
+/// mark a value safe; only modules that name one of those templates are parsed.
+fn template_contexts(files: &[Loaded], needs: Needs) -> crate::django::html::TemplateContexts {
+    let mut out = Default::default();
+    if !needs.template_contexts {
+        return out;
+    }
+    let wanted: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
+        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
+        let f = &l.file;
+        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+            continue;
+        }
+        f.with_tree(|tree| crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out));
+    }
+    out
+}
+
+/// Field declarations of every migration, for rules that compare a migration with earlier ones,
+/// and project operation classes declaring `reversible = False`. Trees parsed here are cached on
+/// the file and reused by the per-file pass.
+fn migration_history(
+    files: &[Loaded],
+    needs: Needs,
+    scope: Option<&std::collections::HashSet<String>>,
+) -> crate::django::migrations::FieldHistory {
+    use crate::django::migrations::FieldHistory;
+    // Only the migrations being checked are compared with the history: with file names given
+    // (a pre-commit hook) and none of them a migration, it is not built.
+    if !needs.migration_history || !files.iter().any(|l| l.target && l.file.class.roles.migration) {
+        return FieldHistory::default();
+    }
+    // Only an AlterField is compared with earlier migrations, and only with those of its own
+    // app: the history holds the apps of the checked migrations that alter a field.
+    let app_of = |rel: &str| crate::django::migrations::app_and_name(rel).0;
+    let apps: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| {
+            let c = &l.file.class;
+            let t = &l.file.text;
+            l.target
+                && scope.is_none_or(|s| s.contains(&l.file.rel))
+                && c.roles.migration
+                && !c.roles.test
+                && !c.roles.vendored
+                // AlterField, a database-only drop and a model rename are compared with earlier
+                // migrations.
+                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
+        })
+        .map(|l| app_of(&l.file.rel))
+        .collect();
+    let mut history = files
+        .par_iter()
+        .filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored)
+        .filter_map(|l| {
+            let f = &l.file;
+            let migration = f.class.roles.migration && apps.contains(&app_of(&f.rel)) && f.text.contains("Migration");
+            let op_class = f.text.contains("reversible = False");
+            if !migration && !op_class {
+                return None;
+            }
+            f.with_tree(|tree| {
+                let mut h = FieldHistory::default();
+                if migration {
+                    h.add_migration(&f.rel, tree.root_node(), &f.text);
+                }
+                if op_class {
+                    h.add_operation_classes(tree.root_node(), &f.text);
+                }
+                h
+            })
+        })
+        .reduce(FieldHistory::default, FieldHistory::merge);
+    history.finish();
+    history
+}
+
+/// The model graph (models, managers, querysets, serializers), from only the files that can
+/// define them; their trees are cached and reused by the per-file pass.
+fn model_graph(files: &[Loaded], needs: Needs) -> crate::django::models::ModelGraph {
+    use crate::django::models::{add_file, is_candidate, ModelGraph};
+    let mut graph = ModelGraph::default();
+    // The graph answers two questions of the checked Python code: what a loop over a queryset
+    // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
+    // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
+    let checked =
+        || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
+    let is_view = crate::django::models::may_hold_list_view;
+    if !needs.models || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text)) {
+        return graph;
+    }
+    let serializers = checked().any(|l| is_view(&l.file.text));
+    let candidates: Vec<&Arc<SourceFile>> = files
+        .iter()
+        .map(|l| &l.file)
+        .filter(|f| {
+            f.class.lang == Lang::Python
+                && !f.class.roles.vendored
+                && !f.class.roles.migration
+                && !f.class.roles.test
+                && is_candidate(&f.rel, &f.text, serializers)
+        })
+        .collect();
+    // Read in parallel, one graph per file, merged in path order so that the graph does not
+    // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
+    // a rule needs.
+    let parts: Vec<ModelGraph> = candidates
+        .par_iter()
+        .map(|f| {
+            let mut g = ModelGraph::default();
+            f.with_tree(|t| add_file(&mut g, f, t));
+            g
+        })
+        .collect();
+    for part in parts {
+        graph.absorb(part);
+    }
+    graph.finish();
+    graph
 }

@@ -1,34 +1,15 @@
-//! The rule catalogue: metadata compiled from `rules/*.toml` by `build.rs`, and the `Rule` trait
-//! every rule implements. The catalogue is sorted by id; a rule's index in it is its SARIF
-//! `ruleIndex` and its bit in the engine's selection mask.
+//! The rules' side of the house: the `Rule` trait every rule implements, what a rule is given
+//! (`FileCtx` for a file, `ProjectSink` for the project) and how it reports (`Extra`). The
+//! rules themselves are `rules_impl` (`src/rules/`, one module per `rules/<id>.toml`).
 
+use crate::catalog::RuleMeta;
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
-use crate::finding::Level;
-use crate::project::{Project, ProjectSink};
-
-/// Everything about a rule that is data: identity, level, documentation.
-#[derive(Debug)]
-pub struct RuleMeta {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub level: Level,
-    pub summary: &'static str,
-    pub checklist: &'static str,
-    pub languages: &'static [&'static str],
-    pub tags: &'static [&'static str],
-    pub cwe: &'static [&'static str],
-    pub precision: &'static str,
-    pub security_severity: Option<&'static str>,
-    pub since: &'static str,
-    pub what: &'static str,
-    pub why: &'static str,
-    pub example: &'static str,
-    pub use_instead: &'static str,
-    pub references: &'static [&'static str],
-}
-
-include!(concat!(env!("OUT_DIR"), "/rules.rs"));
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::level::Level;
+use crate::project::{Needs, Project};
+use crate::python::eval::Loc;
+use crate::source::SourceFile;
 
 /// The procedural part of a rule. The engine gates each file by language (from the metadata),
 /// then `wants` (roles), then the literal `prefilter`, and parses only when a rule that passed
@@ -51,6 +32,11 @@ pub trait Rule: Send + Sync {
     fn wants(&self, _class: &FileClass) -> bool {
         false
     }
+    /// The project facts the rule reads (`FileCtx::project`, `check_project`): the project
+    /// pass builds only what the selected rules need.
+    fn needs(&self) -> Needs {
+        Needs::NONE
+    }
     /// Whether `check_file` reads the syntax tree.
     fn needs_tree(&self) -> bool {
         false
@@ -69,12 +55,120 @@ pub mod rules_impl {
     include!(concat!(env!("OUT_DIR"), "/rule_mods.rs"));
 }
 
-/// Looks a rule up by id.
-pub fn meta(id: &str) -> Option<&'static RuleMeta> {
-    RULES.iter().find(|r| r.id == id)
+/// How a finding departs from its rule's defaults, decided in the call that reports it: a
+/// finding is final when created.
+#[derive(Default)]
+pub struct Extra {
+    /// A level other than the rule's.
+    pub level: Option<Level>,
+    /// What identifies the finding in its file for the fingerprint, instead of the flagged
+    /// line's text (a check id that stays when the line changes).
+    pub key: Option<String>,
+    /// A snippet other than the flagged line as the file has it.
+    pub snippet: Option<Snippet>,
 }
 
-/// The catalogue index of a rule id. Panics on an unknown id: ids come from the catalogue.
-pub fn index_of(id: &str) -> usize {
-    RULES.iter().position(|r| r.id == id).unwrap_or_else(|| panic!("unknown rule id {id}"))
+/// The snippet a finding shows instead of its flagged line.
+pub enum Snippet {
+    /// The flagged line with a known secret masked; clipped to a window around the column when
+    /// long.
+    Line(String),
+    /// A window already cut and masked, with the characters left out before it.
+    Window(String, usize),
+}
+
+impl Extra {
+    fn apply(self, f: &mut Finding) {
+        if let Some(level) = self.level {
+            f.level = level;
+        }
+        if self.key.is_some() {
+            f.key = self.key;
+        }
+        match self.snippet {
+            Some(Snippet::Line(line)) => f.set_snippet(&line),
+            Some(Snippet::Window(window, from)) => {
+                f.snippet = window;
+                f.snippet_from = from;
+            }
+            None => {}
+        }
+    }
+}
+
+/// What a per-file check sees: the file (with its parse), the project facts, and where its
+/// findings go.
+pub struct FileCtx<'a> {
+    pub file: &'a SourceFile,
+    pub project: &'a Project,
+    pub rule: &'static RuleMeta,
+    pub config: &'a Config,
+    pub out: &'a mut Vec<Finding>,
+}
+
+impl FileCtx<'_> {
+    pub fn tree(&self) -> Option<&tree_sitter::Tree> {
+        self.file.tree()
+    }
+
+    pub fn report(&mut self, start: usize, end: usize, message: String) {
+        self.out.push(Finding::at(self.rule, self.file, start, end, message));
+    }
+
+    /// Reports bytes `start..end` with the departures from the rule's defaults in `extra`.
+    pub fn report_with(&mut self, start: usize, end: usize, message: String, extra: Extra) {
+        let mut f = Finding::at(self.rule, self.file, start, end, message);
+        extra.apply(&mut f);
+        self.out.push(f);
+    }
+
+    /// Reports with the snippet replaced by the flagged line with a known secret masked.
+    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String) {
+        self.report_with(start, end, message, Extra { snippet: Some(Snippet::Line(snippet)), ..Extra::default() });
+    }
+}
+
+/// Collects findings of one project rule.
+pub struct ProjectSink<'a> {
+    pub project: &'a Project,
+    pub rule: &'static RuleMeta,
+    pub out: Vec<Finding>,
+}
+
+impl ProjectSink<'_> {
+    pub fn report(&mut self, at: Loc, message: String) {
+        self.report_with(at, message, Extra::default());
+    }
+
+    /// Reports at `at` with the departures from the rule's defaults in `extra`.
+    pub fn report_with(&mut self, at: Loc, message: String, extra: Extra) {
+        let file = self.project.file(at.file);
+        let mut f = Finding::at(self.rule, file, at.start, at.end, message);
+        extra.apply(&mut f);
+        self.out.push(f);
+    }
+
+    /// A finding about a whole file that may not be loaded (line 1, no snippet).
+    pub fn report_file(&mut self, rel: &str, message: String) {
+        self.out.push(Finding::whole_file(self.rule, rel, message));
+    }
+
+    /// Reports what `judge` finds in each production settings root (see
+    /// `settings::judge_roots`): each distinct (location, message) once.
+    pub fn report_roots(&mut self, judge: impl FnMut(usize, &crate::python::eval::Env) -> Vec<(Loc, String)>) {
+        for (at, message) in crate::django::settings::judge_roots(&self.project.settings, judge) {
+            self.report(at, message);
+        }
+    }
+
+    /// Reports what `judge` finds in the bindings of `names` in each production settings root.
+    pub fn report_setting(
+        &mut self,
+        names: &[&str],
+        judge: impl FnMut(&str, &crate::python::eval::Binding) -> Vec<(Loc, String)>,
+    ) {
+        for (at, message) in crate::django::settings::judge_setting(&self.project.settings, names, judge) {
+            self.report(at, message);
+        }
+    }
 }

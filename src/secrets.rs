@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex as BytesRegex, RegexSet as BytesRegexSet};
 use regex::Regex;
 
-use crate::finding::Level;
+use crate::level::Level;
 
 /// A piece of a sample token: literal text, or `n` characters drawn from a set.
 #[derive(Clone, Copy, Debug)]

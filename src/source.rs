@@ -10,6 +10,9 @@ use std::sync::OnceLock;
 
 use crate::classify::FileClass;
 
+/// Longest snippet kept, in characters.
+pub const MAX_SNIPPET: usize = 400;
+
 /// What decoding had to do to a file, or why it refused it.
 pub enum Decoded {
     Text { text: String, note: Option<String> },
@@ -208,9 +211,7 @@ impl SourceFile {
         let whole = self.line_text(line);
         let start = self.lines().line_start(line);
         let end = start + whole.len();
-        if whole.len() <= crate::finding::MAX_SNIPPET
-            || self.chars_before(end) - self.chars_before(start) <= crate::finding::MAX_SNIPPET
-        {
+        if whole.len() <= MAX_SNIPPET || self.chars_before(end) - self.chars_before(start) <= MAX_SNIPPET {
             return (whole, 0);
         }
         // The window opens MAX_SNIPPET / 4 characters before the offset, or at the line start.
@@ -219,13 +220,13 @@ impl SourceFile {
             at -= 1;
         }
         let col = self.chars_before(at) - self.chars_before(start);
-        let back = col.min(crate::finding::MAX_SNIPPET / 4);
+        let back = col.min(MAX_SNIPPET / 4);
         let from_byte = match back {
             0 => at,
             _ => start + self.text[start..at].char_indices().rev().nth(back - 1).map_or(0, |(i, _)| i),
         };
         let rest = &self.text[from_byte..end];
-        let to = rest.char_indices().nth(crate::finding::MAX_SNIPPET).map_or(rest.len(), |(i, _)| i);
+        let to = rest.char_indices().nth(MAX_SNIPPET).map_or(rest.len(), |(i, _)| i);
         (&rest[..to], col - back)
     }
 

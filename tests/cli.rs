@@ -81,7 +81,7 @@ fn sarif_validates_and_carries_rules_fingerprints_and_srcroot() {
     let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), preflight::registry::RULES.len());
+    assert_eq!(rules.len(), preflight::catalog::RULES.len());
     let r0 = &run["results"][0];
     assert_eq!(r0["ruleId"], "django-debug-enabled");
     assert_eq!(rules[r0["ruleIndex"].as_u64().unwrap() as usize]["id"], "django-debug-enabled");
@@ -220,7 +220,7 @@ fn rules_and_rule_commands() {
     let p = Project::new(&[]);
     let o = p.run(&["rules"]);
     assert_eq!(o.status.code(), Some(0));
-    for r in preflight::registry::RULES {
+    for r in preflight::catalog::RULES {
         assert!(stdout(&o).contains(r.id), "{}", r.id);
     }
     let o = p.run(&["rule", "django-secret-key-hardcoded"]);
@@ -238,7 +238,7 @@ fn rules_and_rule_commands() {
     assert_eq!(p.run(&["rule", "nope"]).status.code(), Some(2));
     let o = p.run(&["rules", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), preflight::registry::RULES.len());
+    assert_eq!(v.as_array().unwrap().len(), preflight::catalog::RULES.len());
 }
 
 #[test]

@@ -88,8 +88,8 @@ fn show_settings_says_what_is_in_effect_and_where_it_comes_from() {
     assert!(
         out.contains(&format!(
             "# {} of {} rules run",
-            preflight::registry::RULES.len() - 1,
-            preflight::registry::RULES.len()
+            preflight::catalog::RULES.len() - 1,
+            preflight::catalog::RULES.len()
         )),
         "{out}"
     );

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use preflight::catalog::RULES;
 use preflight::config::Config;
 use preflight::engine::{run, Scan};
-use preflight::registry::RULES;
 
 type Mark = (String, usize, String);
 

@@ -46,7 +46,7 @@ fn findings_with(dir: &std::path::Path, rules: &[&str]) -> Found {
     use preflight::engine::{run, Scan};
     let config = preflight::config::Config::load(dir).unwrap();
     let scan = Scan { dirs: vec![dir.to_path_buf()], files: vec![], root: dir.to_path_buf() };
-    let selected: Vec<bool> = preflight::registry::RULES.iter().map(|r| rules.contains(&r.id)).collect();
+    let selected: Vec<bool> = preflight::catalog::RULES.iter().map(|r| rules.contains(&r.id)).collect();
     let out = run(&scan, &config, &selected, 2).unwrap();
     out.findings.into_iter().map(|f| (f.path, f.line, f.rule.id)).collect()
 }

@@ -445,26 +445,3 @@ pub fn leaf_migrations<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> H
     }
     leaves
 }
-
-/// The summary's word on the migrations left out of the default scope: how many, and how to
-/// judge them.
-pub fn scope_note<'a>(
-    project: &crate::project::Project,
-    targets: impl Iterator<Item = &'a crate::source::SourceFile>,
-) -> Option<crate::engine::Note> {
-    let scope = project.deploy_migrations.as_ref()?;
-    let older = targets
-        .filter(|f| f.class.roles.migration && !f.class.roles.test && !f.class.roles.vendored)
-        .filter(|f| !f.rel.ends_with("__init__.py") && f.text.contains("class Migration") && !scope.contains(&f.rel))
-        .count();
-    (older > 0).then(|| crate::engine::Note {
-        path: ".".to_string(),
-        message: format!(
-            "django-migration-unsafe and django-migration-irreversible judged only each app's latest migrations, \
-             the ones a next deploy would apply; \
-             {older} older migration{} not judged: `--all-migrations` (or `all-migrations = true` in the config) judges \
-             the whole history, `--diff-base REV` the migrations changed since REV (a release tag)",
-            if older == 1 { " was" } else { "s were" }
-        ),
-    })
-}

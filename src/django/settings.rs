@@ -983,34 +983,30 @@ fn resolve_import(modules: &[Module], from: &Module, name: &str) -> Option<usize
 // ---------------------------------------------------------------------------------------------
 // Reporting helpers shared by the settings rules
 
-/// Runs `judge` on the final binding of `name` in every production root and reports each
-/// distinct location once. When the location is in a module other than the root (a base module
-/// star-imported by `prod.py`), the message names the roots it is in effect for.
-pub fn report_setting(
-    project: &crate::project::Project,
-    sink: &mut crate::project::ProjectSink<'_>,
+/// What `judge` finds in the bindings of `names` in each production root, as `judge_roots`.
+pub fn judge_setting(
+    idx: &SettingsIndex,
     names: &[&str],
     mut judge: impl FnMut(&str, &Binding) -> Vec<(Loc, String)>,
-) {
-    report_roots(project, sink, |_, env| {
+) -> Vec<(Loc, String)> {
+    judge_roots(idx, |_, env| {
         names.iter().filter_map(|name| env.get(*name).map(|b| judge(name, b))).flatten().collect()
-    });
+    })
 }
 
-/// Runs `judge` on every production root (its module index and resolved bindings) and reports
+/// Runs `judge` on every production root (its module index and resolved bindings) and gives
 /// each distinct (location, message) once; a location outside the root's own module gets the
 /// list of roots it is in effect for.
-pub fn report_roots(
-    project: &crate::project::Project,
-    sink: &mut crate::project::ProjectSink<'_>,
+pub fn judge_roots(
+    idx: &SettingsIndex,
     mut judge: impl FnMut(usize, &Env) -> Vec<(Loc, String)>,
-) {
-    let idx = &project.settings;
+) -> Vec<(Loc, String)> {
+    let rel_of = |file: usize| idx.modules.iter().find(|m| m.file == file).map(|m| m.rel.as_str());
     let mut by_loc: Vec<(Loc, String, Vec<String>)> = Vec::new();
     for (root, env) in &idx.roots {
         let root_rel = &idx.module(*root).rel;
         for (at, msg) in judge(*root, env) {
-            let inherited = project.file(at.file).rel != *root_rel;
+            let inherited = rel_of(at.file) != Some(root_rel.as_str());
             match by_loc.iter_mut().find(|(l, m, _)| *l == at && *m == msg) {
                 Some((_, _, roots)) => {
                     if inherited {
@@ -1021,17 +1017,18 @@ pub fn report_roots(
             }
         }
     }
-    for (at, msg, mut roots) in by_loc {
-        roots.sort();
-        roots.dedup();
-        let msg = if roots.is_empty() {
-            msg
-        } else {
+    by_loc
+        .into_iter()
+        .map(|(at, msg, mut roots)| {
+            roots.sort();
+            roots.dedup();
+            if roots.is_empty() {
+                return (at, msg);
+            }
             let list: Vec<String> = roots.iter().map(|r| format!("`{r}`")).collect();
-            format!("{msg} (in effect for {})", list.join(", "))
-        };
-        sink.report(at, msg);
-    }
+            (at, format!("{msg} (in effect for {})", list.join(", ")))
+        })
+        .collect()
 }
 
 /// The strings of a fully known list (`MIDDLEWARE`, `INSTALLED_APPS`); `None` when the value is

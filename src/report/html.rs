@@ -11,9 +11,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::catalog;
 use crate::checklist::{evaluate, totals, Status};
 use crate::engine::Outcome;
-use crate::registry;
 
 /// Text for an element or a quoted attribute.
 fn h(s: &str) -> String {
@@ -208,7 +208,7 @@ pub fn render(outcome: &Outcome) -> String {
             }
             let _ = writeln!(o, "<article class=\"item\" id=\"item-{item_no}\">\n<h3>{}</h3>", h(i.item.name));
             for rule in i.item.rules {
-                if let Some(meta) = registry::meta(rule) {
+                if let Some(meta) = catalog::meta(rule) {
                     if i.findings.iter().any(|f| f.rule.id == meta.id) {
                         let _ = writeln!(
                             o,
@@ -312,7 +312,7 @@ pub fn render(outcome: &Outcome) -> String {
 
     // The rules' documentation, embedded.
     o.push_str("<section aria-labelledby=\"h-rules\">\n<h2 id=\"h-rules\">Rules</h2>\n");
-    for r in registry::RULES {
+    for r in catalog::RULES {
         let _ = write!(
             o,
             "<details id=\"rule-{id}\"><summary><code>{id}</code> · {level} · {}</summary>\

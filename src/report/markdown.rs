@@ -102,7 +102,7 @@ pub fn render(outcome: &Outcome) -> String {
     }
     out.push_str("| rule | level | findings | checklist item |\n|---|---|---:|---|\n");
     for ((id, level), n) in &by_rule {
-        let meta = crate::registry::meta(id).expect("catalogue");
+        let meta = crate::catalog::meta(id).expect("catalogue");
         out.push_str(&format!("| `{id}` | {level} | {n} | {} |\n", cell(meta.checklist)));
     }
     let mut by_file: BTreeMap<&str, Vec<&crate::finding::Finding>> = BTreeMap::new();

@@ -22,9 +22,9 @@ use serde_sarif::sarif::{
     ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent, VersionControlDetails,
 };
 
+use crate::catalog::{RuleMeta, RULES};
 use crate::engine::Outcome;
 use crate::finding::Level;
-use crate::registry::{RuleMeta, RULES};
 
 pub const FINGERPRINT_KEY: &str = "preflight/v1";
 
@@ -47,7 +47,7 @@ fn level_str(l: Level) -> &'static str {
 }
 
 /// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`). The bytes
-/// of a name that is not UTF-8, written `\xNN` in the path (`engine::path_text`), are encoded as
+/// of a name that is not UTF-8, written `\xNN` in the path (`fsread::path_text`), are encoded as
 /// themselves: the URI names the file on disk.
 pub fn uri_path(rel: &str) -> String {
     let mut bytes = Vec::with_capacity(rel.len());
@@ -169,7 +169,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
             fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
             SarifResult::builder()
                 .rule_id(f.rule.id)
-                .rule_index(crate::registry::index_of(f.rule.id) as i64)
+                .rule_index(crate::catalog::index_of(f.rule.id) as i64)
                 .level(match f.level {
                     Level::Error => ResultLevel::Error,
                     Level::Warning => ResultLevel::Warning,
@@ -206,7 +206,7 @@ pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
     }
 
     let mut base = BTreeMap::new();
-    let root_uri = format!("file://{}/", uri_path(&crate::engine::path_text(root)).trim_end_matches('/'));
+    let root_uri = format!("file://{}/", uri_path(&crate::fsread::path_text(root)).trim_end_matches('/'));
     base.insert("%SRCROOT%".to_string(), ArtifactLocation::builder().uri(root_uri).build());
 
     let mut run = Run::builder()

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::Project;
+use crate::registry::{ProjectSink, Rule};
 
 pub struct ArtifactCommitted;
 

@@ -1,8 +1,7 @@
 //! blanket-suppression: `preflight: ignore` comments that name no rule or an unknown one.
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
-use crate::registry::Rule;
+use crate::registry::{FileCtx, Rule};
 use crate::suppress;
 
 pub struct BlanketSuppression;
@@ -35,7 +34,7 @@ impl Rule for BlanketSuppression {
                         .into(),
                 );
             }
-            for id in s.ids.iter().filter(|i| crate::registry::meta(i).is_none()) {
+            for id in s.ids.iter().filter(|i| crate::catalog::meta(i).is_none()) {
                 ctx.report(s.offset, end, format!("`{id}` is not a preflight rule id, so this suppresses nothing (see `preflight rules`)"));
             }
         }

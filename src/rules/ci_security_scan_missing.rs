@@ -6,8 +6,8 @@
 //! workflow that runs preflight itself. Without CI files the rule says nothing: CI may live in a
 //! service the repository does not configure.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::Project;
+use crate::registry::{ProjectSink, Rule};
 use crate::setup::read_rel;
 
 pub struct CiSecurityScanMissing;

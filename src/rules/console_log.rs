@@ -3,9 +3,8 @@
 use tree_sitter::Node;
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
-use crate::registry::Rule;
 
 pub struct ConsoleLog;
 

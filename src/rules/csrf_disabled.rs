@@ -8,12 +8,11 @@
 use tree_sitter::Node;
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::registry::{Extra, FileCtx, ProjectSink, Rule};
 use crate::finding::Level;
-use crate::project::{Project, ProjectSink};
+use crate::project::{Needs, Project};
 use crate::python::syntax::{call_args, text};
-use crate::registry::Rule;
-use crate::django::settings::{report_setting, string_list};
+use crate::django::settings::string_list;
 
 pub struct CsrfDisabled;
 
@@ -24,6 +23,10 @@ const DRF: &[&str] = &["APIView", "GenericAPIView", "ViewSet", "GenericViewSet",
 impl Rule for CsrfDisabled {
     fn id(&self) -> &'static str {
         "csrf-disabled"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
@@ -39,8 +42,7 @@ impl Rule for CsrfDisabled {
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        let before = sink.out.len();
-        report_setting(project, sink, &["MIDDLEWARE"], |_, b| {
+        let judged = crate::django::settings::judge_setting(&project.settings, &["MIDDLEWARE"], |_, b| {
             // Not fully known: stay silent.
             let Some(names) = string_list(&b.value.v) else { return vec![] };
             if names.is_empty() || names.contains(&CSRF_MIDDLEWARE) {
@@ -54,8 +56,8 @@ impl Rule for CsrfDisabled {
                 ),
             )]
         });
-        for f in &mut sink.out[before..] {
-            f.level = Level::Error;
+        for (at, message) in judged {
+            sink.report_with(at, message, Extra { level: Some(Level::Error), ..Extra::default() });
         }
     }
 

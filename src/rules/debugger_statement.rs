@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::python::syntax::{dotted, text};
-use crate::registry::Rule;
 
 pub struct DebuggerStatement;
 

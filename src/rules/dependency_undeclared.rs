@@ -8,10 +8,9 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::project::Project;
-use crate::registry::Rule;
 
 pub struct DependencyUndeclaredRule {
     declared: OnceLock<Option<Declared>>,

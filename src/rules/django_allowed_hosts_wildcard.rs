@@ -1,8 +1,8 @@
 //! django-allowed-hosts-wildcard: `'*'` in the resolved production ALLOWED_HOSTS.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::{elements, report_setting};
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
+use crate::django::settings::elements;
 use crate::python::eval::V;
 
 pub struct DjangoAllowedHostsWildcard;
@@ -12,8 +12,12 @@ impl Rule for DjangoAllowedHostsWildcard {
         "django-allowed-hosts-wildcard"
     }
 
-    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_setting(project, sink, &["ALLOWED_HOSTS"], |_, b| {
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    fn check_project(&self, _project: &Project, sink: &mut ProjectSink) {
+        sink.report_setting(&["ALLOWED_HOSTS"], |_, b| {
             elements(b)
                 .into_iter()
                 .filter(|(v, _, _)| matches!(v, V::Str(s) if s.trim() == "*"))

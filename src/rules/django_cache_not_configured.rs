@@ -7,9 +7,8 @@
 //! (`env.cache()`, `CACHE_URL`, django-cache-url), a CACHES modified after it is bound, or a
 //! backend the rule does not recognise all keep the rule silent.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_roots;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::setup::{chain_texts, has_word, judgeable, root_line, stmt_text};
 
 pub struct DjangoCacheNotConfigured;
@@ -44,8 +43,12 @@ impl Rule for DjangoCacheNotConfigured {
         "django-cache-not-configured"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_roots(project, sink, |root, env| {
+        sink.report_roots(|root, env| {
             if !judgeable(project, root, env) {
                 return vec![];
             }

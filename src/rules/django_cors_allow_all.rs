@@ -1,8 +1,8 @@
 //! django-cors-allow-all: django-cors-headers accepting every origin in production settings.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::{elements, report_setting};
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
+use crate::django::settings::elements;
 use crate::python::eval::V;
 
 pub struct DjangoCorsAllowAll;
@@ -16,9 +16,13 @@ impl Rule for DjangoCorsAllowAll {
         "django-cors-allow-all"
     }
 
-    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    fn check_project(&self, _project: &Project, sink: &mut ProjectSink) {
         let names: Vec<&str> = ALLOW_ALL.iter().chain(ORIGIN_LISTS).chain(REGEX_LISTS).copied().collect();
-        report_setting(project, sink, &names, |name, b| {
+        sink.report_setting(&names, |name, b| {
             if ALLOW_ALL.contains(&name) {
                 if b.value.truthy() != Some(true) {
                     return vec![];

@@ -1,8 +1,7 @@
 //! django-debug-enabled: DEBUG truthy in the resolved production settings.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_setting;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 
 pub struct DjangoDebugEnabled;
@@ -12,8 +11,12 @@ impl Rule for DjangoDebugEnabled {
         "django-debug-enabled"
     }
 
-    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_setting(project, sink, &["DEBUG"], |_, b| {
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    fn check_project(&self, _project: &Project, sink: &mut ProjectSink) {
+        sink.report_setting(&["DEBUG"], |_, b| {
             if b.value.truthy() != Some(true) {
                 return vec![];
             }

@@ -14,9 +14,9 @@
 //! view).
 
 use crate::finding::Level;
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::{report_roots, string_list};
+use crate::project::{Needs, Project};
+use crate::registry::{Extra, ProjectSink, Rule};
+use crate::django::settings::string_list;
 use crate::python::eval::{truthy, Binding, Env, Loc, Value, V};
 
 pub struct DjangoDeployCheck;
@@ -352,9 +352,12 @@ impl Rule for DjangoDeployCheck {
         "django-deploy-check"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let idx = &project.settings;
-        let before = sink.out.len();
         // A setting left unset by every production module built on the same base module is
         // that base's gap: one finding there, naming the modules it is in effect for, rather
         // than one per module at its first line.
@@ -373,7 +376,7 @@ impl Rule for DjangoDeployCheck {
                 missing.iter().filter(|(_, b, _)| *b == Some(base)).collect();
             (siblings.len() >= 2 && siblings.iter().all(|(_, _, ids)| ids.contains(&id))).then_some(base)
         };
-        report_roots(project, sink, |root, env| {
+        let judged = crate::django::settings::judge_roots(idx, |root, env| {
             let chain = Chain { env, open: idx.open.contains(&root) };
             failures(&chain)
                 .into_iter()
@@ -399,14 +402,12 @@ impl Rule for DjangoDeployCheck {
                 })
                 .collect()
         });
-        for f in &mut sink.out[before..] {
+        for (at, message) in judged {
             // The check id keeps the fingerprint when the flagged line or the findings around it
             // change; Django's errors (E023, E024) are errors here too.
-            let id = f.message.split(':').next().unwrap_or_default().to_string();
-            if id.contains(".E") {
-                f.level = Level::Error;
-            }
-            f.key = Some(id);
+            let id = message.split(':').next().unwrap_or_default().to_string();
+            let level = id.contains(".E").then_some(Level::Error);
+            sink.report_with(at, message, Extra { level, key: Some(id), snippet: None });
         }
     }
 }

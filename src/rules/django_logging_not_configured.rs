@@ -8,9 +8,8 @@
 //! loguru, a LOGGING imported by name) keeps the rule silent, as does a chain that may be set
 //! elsewhere (`try: from .local import *`).
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_roots;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 use crate::setup::{any_python_holds, project_dir, chain_texts, has_word, judgeable, root_line, stmt_text};
 
@@ -44,8 +43,12 @@ impl Rule for DjangoLoggingNotConfigured {
         "django-logging-not-configured"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_roots(project, sink, |root, env| {
+        sink.report_roots(|root, env| {
             if !judgeable(project, root, env) {
                 return vec![];
             }

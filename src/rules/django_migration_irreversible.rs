@@ -1,16 +1,20 @@
 //! django-migration-irreversible: RunPython/RunSQL without a reverse, irreversible custom ops.
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::project::Needs;
+use crate::registry::{FileCtx, Rule};
 use crate::django::migrations::read;
 use crate::python::syntax::text;
-use crate::registry::Rule;
 
 pub struct DjangoMigrationIrreversible;
 
 impl Rule for DjangoMigrationIrreversible {
     fn id(&self) -> &'static str {
         "django-migration-irreversible"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs { migration_history: true, deploy_migrations: true, ..Needs::NONE }
     }
 
     fn prefilter(&self) -> &'static [&'static str] {

@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::project::Needs;
+use crate::registry::{FileCtx, Rule};
 use crate::django::migrations::{app_and_name, field_decl, read, Operation};
 use crate::python::syntax::string_value;
-use crate::registry::Rule;
 
 pub struct DjangoMigrationUnsafe;
 
@@ -17,6 +17,10 @@ const EXPAND_CONTRACT: &str = "first deploy code that no longer uses it, then re
 impl Rule for DjangoMigrationUnsafe {
     fn id(&self) -> &'static str {
         "django-migration-unsafe"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs { migration_history: true, deploy_migrations: true, ..Needs::NONE }
     }
 
     fn prefilter(&self) -> &'static [&'static str] {

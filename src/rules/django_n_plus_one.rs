@@ -18,12 +18,12 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::project::Needs;
+use crate::registry::{FileCtx, Rule};
 use crate::django::models::{
     class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, LIST_VIEWS, QS_CHAIN,
 };
 use crate::python::syntax::{call_args, dotted, string_value, text};
-use crate::registry::Rule;
 
 pub struct DjangoNPlusOne;
 
@@ -114,6 +114,10 @@ struct ViewInfo<'t> {
 impl Rule for DjangoNPlusOne {
     fn id(&self) -> &'static str {
         "django-n-plus-one"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs { models: true, ..Needs::NONE }
     }
 
     fn prefilter(&self) -> &'static [&'static str] {

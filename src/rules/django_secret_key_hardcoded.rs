@@ -1,9 +1,8 @@
 //! django-secret-key-hardcoded: a literal SECRET_KEY in the resolved production settings.
 
 use crate::finding::{redact, redact_line};
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_setting;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 
 pub struct DjangoSecretKeyHardcoded;
@@ -13,9 +12,13 @@ impl Rule for DjangoSecretKeyHardcoded {
         "django-secret-key-hardcoded"
     }
 
-    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    fn check_project(&self, _project: &Project, sink: &mut ProjectSink) {
         let mut secrets = Vec::new();
-        report_setting(project, sink, &["SECRET_KEY"], |_, b| {
+        sink.report_setting(&["SECRET_KEY"], |_, b| {
             let V::Str(s) = &b.value.v else { return vec![] };
             if s.trim().is_empty() {
                 return vec![];

@@ -7,9 +7,9 @@
 //! storage the rule does not know keeps it silent, as does an nginx/Apache/Caddy configuration
 //! with gzip or brotli, or a build-time compression plugin.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::{report_roots, string_list};
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
+use crate::django::settings::string_list;
 use crate::setup::{belongs_to, chain_texts, has_word, judgeable, project_dir, root_line, server_configs, stmt_text};
 
 pub struct DjangoStaticNotCompressed;
@@ -29,6 +29,10 @@ impl Rule for DjangoStaticNotCompressed {
         "django-static-not-compressed"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let mut configs: Option<Vec<(String, String)>> = None;
         let mut compressed_for = |dir: &str| {
@@ -40,7 +44,7 @@ impl Rule for DjangoStaticNotCompressed {
             });
             configs.as_ref().is_some_and(|c| c.iter().any(|(rel, _)| belongs_to(project, rel, dir)))
         };
-        report_roots(project, sink, |root, env| {
+        sink.report_roots(|root, env| {
             if !judgeable(project, root, env) {
                 return vec![];
             }

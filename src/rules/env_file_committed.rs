@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::classify::{is_dotenv_name, is_dotenv_template, Lang, Roles};
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::registry::rules_impl::secret_hardcoded::{hits, Place};
 use crate::walk::SKIP_DIRS;
 
@@ -23,6 +23,10 @@ enum State {
 impl Rule for EnvFileCommitted {
     fn id(&self) -> &'static str {
         "env-file-committed"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {

@@ -9,9 +9,8 @@
 //! them keeps the rule silent. Reported once per production settings root whose chain can be
 //! judged, on its first line.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_roots;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
 
 pub struct ErrorTrackingMissing;
@@ -58,8 +57,12 @@ impl Rule for ErrorTrackingMissing {
         "error-tracking-missing"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_roots(project, sink, |root, env| {
+        sink.report_roots(|root, env| {
             if !judgeable(project, root, env) {
                 return vec![];
             }

@@ -10,10 +10,9 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use crate::classify::{is_dotenv_name, FileClass};
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::project::Project;
-use crate::registry::Rule;
 
 /// The rule, with the names the repository defines, gathered once per run on first need.
 pub struct FrontendEnvUndefinedRule {

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 use crate::setup::{judgeable, production_python, project_dir, read_rel};
 
@@ -49,6 +49,10 @@ fn module_file<'a>(project: &'a Project, dotted: &str, dir: &str) -> Option<&'a 
 impl Rule for HealthEndpointMissing {
     fn id(&self) -> &'static str {
         "health-endpoint-missing"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {

@@ -4,8 +4,8 @@
 //! The images are the ones git tracks (the index, read without running git): what is committed
 //! is what ships. Outside a git repository the rule says nothing.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::Project;
+use crate::registry::{ProjectSink, Rule};
 
 pub struct ImageUnoptimized;
 

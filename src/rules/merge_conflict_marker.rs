@@ -2,8 +2,7 @@
 //! marker lines (`<<<<<<< `, optional `||||||| `, `=======`, `>>>>>>> `) at the start of lines.
 
 use crate::classify::{FileClass, Lang};
-use crate::engine::FileCtx;
-use crate::registry::Rule;
+use crate::registry::{FileCtx, Rule};
 
 pub struct MergeConflictMarker;
 

@@ -6,9 +6,8 @@
 //! manifests and process files. Reported once per judgeable production settings root, on its
 //! first line.
 
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
-use crate::django::settings::report_roots;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
 
 pub struct MetricsMissing;
@@ -38,8 +37,12 @@ impl Rule for MetricsMissing {
         "metrics-missing"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        report_roots(project, sink, |root, env| {
+        sink.report_roots(|root, env| {
             if !judgeable(project, root, env) {
                 return vec![];
             }

@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 use regex::bytes::Regex;
 
 use crate::classify::{FileClass, Lang, Roles};
-use crate::engine::FileCtx;
+use crate::registry::{Extra, FileCtx, Rule, Snippet};
 use crate::finding::{mask, redact};
-use crate::registry::Rule;
 use crate::secrets::{self, is_credential_name, is_marked_fake, is_placeholder, is_plausible_credential, FORMATS};
 
 pub struct SecretHardcoded;
@@ -454,16 +453,12 @@ fn report(ctx: &mut FileCtx<'_>, start: usize, end: usize, msg: String, level: c
         });
     }
     let snippet = mask(shown, &spans);
-    let before = ctx.out.len();
-    ctx.report_redacted(start, end, msg, snippet.clone());
-    if let Some(f) = ctx.out.get_mut(before) {
-        f.level = level;
-        if let Some(from) = window_from {
-            // The masked window as it is: `set_snippet` would clip it again by the column.
-            f.snippet = snippet;
-            f.snippet_from = from;
-        }
-    }
+    let snippet = match window_from {
+        // The masked window as it is: a `Line` would be clipped again by the column.
+        Some(from) => Snippet::Window(snippet, from),
+        None => Snippet::Line(snippet),
+    };
+    ctx.report_with(start, end, msg, Extra { level: Some(level), key: None, snippet: Some(snippet) });
 }
 
 /// Lines longer than this are redacted in the window shown, not as a whole.

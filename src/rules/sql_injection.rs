@@ -13,9 +13,8 @@ use std::rc::Rc;
 use tree_sitter::Node;
 
 use crate::classify::FileClass;
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::python::syntax::{call_args, text};
-use crate::registry::Rule;
 
 pub struct SqlInjection;
 

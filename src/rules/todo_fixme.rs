@@ -5,9 +5,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::classify::{FileClass, Lang};
-use crate::engine::FileCtx;
+use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
-use crate::registry::Rule;
 
 pub struct TodoFixme;
 

@@ -12,17 +12,21 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
-use crate::engine::FileCtx;
+use crate::project::Needs;
+use crate::registry::{FileCtx, Rule};
 use crate::django::html::{escaping_helper, has_interpolation, is_literal, py_safe_call, SAFE_PRODUCERS};
 use crate::finding::excerpt;
 use crate::python::syntax::{call_args, text};
-use crate::registry::Rule;
 
 pub struct XssUnsafeHtml;
 
 impl Rule for XssUnsafeHtml {
     fn id(&self) -> &'static str {
         "xss-unsafe-html"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs { template_contexts: true, ..Needs::NONE }
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
