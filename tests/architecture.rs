@@ -140,3 +140,31 @@ fn the_checker_sees_arrows_and_cycles() {
         .collect();
     assert_eq!(cycle(&g).map(|c| c.len()), Some(4));
 }
+
+#[test]
+fn the_new_rule_scaffold_writes_the_three_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/new-rule");
+    let run = |args: &[&str]| {
+        std::process::Command::new("bash").arg(&script).args(args).env("PREFLIGHT_ROOT", dir.path()).output().unwrap()
+    };
+    assert!(run(&["leftover-marker"]).status.success());
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    let meta: toml::Table = read("rules/leftover-marker.toml").parse().unwrap();
+    // Every key an existing rule's metadata has, and a checklist item that exists.
+    let model: toml::Table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/todo-fixme.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let keys = |t: &toml::Table| t.keys().cloned().collect::<BTreeSet<_>>();
+    assert!(keys(&model).is_subset(&keys(&meta)), "{:?} lacks some of {:?}", keys(&meta), keys(&model));
+    let checklist =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/checklist/deployment.toml")).unwrap();
+    assert!(checklist.contains(&format!("name = \"{}\"", meta["checklist"].as_str().unwrap())));
+    assert!(read("src/rules/leftover_marker.rs").contains("impl Rule for LeftoverMarker {"));
+    assert!(read("fixtures/leftover-marker/app.py").contains("# expect: leftover-marker"));
+    // A second run does not overwrite; a bad id is refused.
+    assert_eq!(run(&["leftover-marker"]).status.code(), Some(2));
+    assert_eq!(run(&["Bad_Id"]).status.code(), Some(2));
+}
