@@ -622,21 +622,10 @@ pub type Imports = HashMap<String, String>;
 /// `from X import a, b as c` at module level.
 pub fn imports_of(root: Node<'_>, src: &str) -> Imports {
     let mut out = Imports::new();
-    let mut cursor = root.walk();
-    for n in root.named_children(&mut cursor) {
-        if n.kind() != "import_from_statement" {
-            continue;
-        }
-        let Some(module) = n.child_by_field_name("module_name").map(|m| text(m, src).to_string()) else { continue };
-        let mut c = n.walk();
-        for a in n.children_by_field_name("name", &mut c) {
-            let local = match a.kind() {
-                "aliased_import" => a.child_by_field_name("alias").map(|x| text(x, src)),
-                _ => Some(text(a, src)),
-            };
-            if let Some(local) = local {
-                out.insert(local.to_string(), module.clone());
-            }
+    for i in crate::python::imports::top_level(root, src) {
+        let Some(module) = i.from else { continue };
+        for (_, local) in i.names {
+            out.insert(local, module.clone());
         }
     }
     out
@@ -743,19 +732,9 @@ fn resolve(names: &HashMap<String, Vec<String>>, name: &str, dir: &str, imports:
 /// `from django.db.models import ForeignKey as FK` → FK ↦ ForeignKey.
 fn import_aliases(root: Node<'_>, src: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let mut cursor = root.walk();
-    for n in root.named_children(&mut cursor) {
-        if n.kind() != "import_from_statement" {
-            continue;
-        }
-        let mut c = n.walk();
-        for a in n.children_by_field_name("name", &mut c) {
-            if a.kind() == "aliased_import" {
-                if let (Some(name), Some(alias)) = (a.child_by_field_name("name"), a.child_by_field_name("alias")) {
-                    let full = text(name, src);
-                    out.insert(text(alias, src).to_string(), full.rsplit('.').next().unwrap_or(full).to_string());
-                }
-            }
+    for i in crate::python::imports::top_level(root, src).iter().filter(|i| i.from.is_some()) {
+        for (name, alias) in i.aliased() {
+            out.insert(alias.clone(), name.rsplit('.').next().unwrap_or(name).to_string());
         }
     }
     out

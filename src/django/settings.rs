@@ -14,6 +14,7 @@ use crate::python::eval::{
     either, env_keys, eval, expr_dotted, function, helper_calls_spent, helpers_reading_env, known, reset_helper_calls,
     to_expr, visit, Binding, CmpOp, Elem, Env, Expr, Func, Loc, Value, GETENV, V,
 };
+use crate::python::imports::Import;
 use crate::python::syntax::{call_args, text};
 
 /// Setting names that only a Django settings module assigns.
@@ -300,32 +301,15 @@ fn block(node: Node<'_>, src: &str, file: usize, ctx: Ctx, out: &mut Vec<Stmt>, 
                     expression_stmt(e, src, at, ctx, out);
                 }
             }
-            "import_from_statement" => {
-                let mut c2 = stmt.walk();
-                let star = stmt.named_children(&mut c2).any(|c| c.kind() == "wildcard_import");
-                if let (true, Some(m)) = (star, stmt.child_by_field_name("module_name")) {
-                    out.push(Stmt { kind: StmtKind::StarImport(text(m, src).to_string()), at, ctx });
-                } else if let (false, Some(m)) = (star, stmt.child_by_field_name("module_name")) {
-                    let mut names = Vec::new();
-                    let mut c3 = stmt.walk();
-                    for n in stmt.children_by_field_name("name", &mut c3) {
-                        match n.kind() {
-                            "dotted_name" => names.push((text(n, src).to_string(), text(n, src).to_string())),
-                            "aliased_import" => {
-                                if let (Some(a), Some(b)) =
-                                    (n.child_by_field_name("name"), n.child_by_field_name("alias"))
-                                {
-                                    names.push((text(a, src).to_string(), text(b, src).to_string()));
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    if !names.is_empty() {
-                        out.push(Stmt { kind: StmtKind::ImportNames(text(m, src).to_string(), names), at, ctx });
-                    }
+            "import_from_statement" => match crate::python::imports::read(stmt, src) {
+                Some(Import { from: Some(m), star: true, .. }) => {
+                    out.push(Stmt { kind: StmtKind::StarImport(m), at, ctx });
                 }
-            }
+                Some(Import { from: Some(m), names, .. }) if !names.is_empty() => {
+                    out.push(Stmt { kind: StmtKind::ImportNames(m, names), at, ctx });
+                }
+                _ => {}
+            },
             "function_definition" if ctx == Ctx::Plain => {
                 if let Some(f) = function(stmt, src) {
                     funcs.push(f);
@@ -947,30 +931,7 @@ fn stamp(v: &mut V, at: Loc, fallback: bool) {
 
 /// The module a `from X import *` names, among the candidate modules.
 fn resolve_import(modules: &[Module], from: &Module, name: &str) -> Option<usize> {
-    let dots = name.chars().take_while(|&c| c == '.').count();
-    let rest = &name[dots..];
-    let target = if dots > 0 {
-        let mut pkg: Vec<&str> = from.dotted.split('.').collect();
-        if !from.is_package {
-            pkg.pop();
-        }
-        for _ in 1..dots {
-            pkg.pop();
-        }
-        let mut t = pkg.join(".");
-        if !rest.is_empty() {
-            if !t.is_empty() {
-                t.push('.');
-            }
-            t.push_str(rest);
-        }
-        t
-    } else {
-        rest.to_string()
-    };
-    if target.is_empty() {
-        return None;
-    }
+    let target = crate::python::imports::absolute(name, &from.dotted, from.is_package)?;
     let suffix = format!(".{target}");
     modules
         .iter()

@@ -7,6 +7,7 @@ use tree_sitter::Node;
 use crate::classify::{FileClass, Lang};
 use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
+use crate::python::imports::Import;
 use crate::python::syntax::{dotted, text};
 
 pub struct DebuggerStatement;
@@ -36,36 +37,16 @@ impl Bindings {
     fn of(root: Node<'_>, src: &str) -> Self {
         let mut b = Bindings::default();
         for_each_node(root, |n| match n.kind() {
-            "import_from_statement" => {
-                let Some(m) = n.child_by_field_name("module_name").map(|m| text(m, src).to_string()) else { return };
-                let mut c = n.walk();
-                if n.named_children(&mut c).any(|k| k.kind() == "wildcard_import") {
-                    b.star_modules.push(m.clone());
-                }
-                let mut c = n.walk();
-                for name in n.children_by_field_name("name", &mut c) {
-                    let (orig, local) = if name.kind() == "aliased_import" {
-                        let orig = name.child_by_field_name("name").map(|x| text(x, src));
-                        let alias = name.child_by_field_name("alias").map(|x| text(x, src));
-                        (orig.unwrap_or(""), alias.or(orig).unwrap_or(""))
-                    } else {
-                        (text(name, src), text(name, src))
-                    };
-                    b.from_imports.push((local.to_string(), m.clone(), orig.to_string()));
-                }
-            }
-            "import_statement" => {
-                let mut c = n.walk();
-                for name in n.children_by_field_name("name", &mut c) {
-                    if name.kind() == "aliased_import" {
-                        if let (Some(orig), Some(alias)) =
-                            (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                        {
-                            b.module_aliases.push((text(alias, src).to_string(), text(orig, src).to_string()));
-                        }
+            "import_from_statement" | "import_statement" => match crate::python::imports::read(n, src) {
+                Some(Import { from: Some(m), names, star }) => {
+                    if star {
+                        b.star_modules.push(m.clone());
                     }
+                    b.from_imports.extend(names.into_iter().map(|(orig, local)| (local, m.clone(), orig)));
                 }
-            }
+                Some(i) => b.module_aliases.extend(i.aliased().map(|(orig, alias)| (alias.clone(), orig.clone()))),
+                None => {}
+            },
             "function_definition" => {
                 if let Some(name) = n.child_by_field_name("name") {
                     b.defined.push(text(name, src).to_string());
