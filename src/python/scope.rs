@@ -1,0 +1,61 @@
+//! Scopes and bindings: which function a name belongs to, what it is assigned, whether it is a
+//! parameter. Flow-insensitive: every assignment in a scope counts, nested functions are
+//! scopes of their own.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::python::syntax::text;
+
+/// The function (or the module) whose locals a node's names are.
+pub fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = n.parent();
+    while let Some(c) = cur {
+        if matches!(c.kind(), "function_definition" | "module") {
+            return Some(c);
+        }
+        cur = c.parent();
+    }
+    None
+}
+
+/// Whether `name` is a parameter of the function `scope` (`self` and `cls` are not counted).
+pub fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
+    if matches!(name, "self" | "cls") {
+        return false;
+    }
+    let Some(params) = scope.child_by_field_name("parameters") else { return false };
+    let mut c = params.walk();
+    let found = params.named_children(&mut c).any(|p| {
+        let id = match p.kind() {
+            "identifier" => Some(p),
+            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+            _ => {
+                let mut c2 = p.walk();
+                let first = p.named_children(&mut c2).find(|x| x.kind() == "identifier");
+                first
+            }
+        };
+        id.is_some_and(|i| text(i, src) == name)
+    });
+    found
+}
+
+/// `name = value` and `name += value` in a scope (not in nested functions).
+pub fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec<Node<'t>>> {
+    let mut out: HashMap<String, Vec<Node<'t>>> = HashMap::new();
+    crate::parse::for_each_node(scope, |n| {
+        if !matches!(n.kind(), "assignment" | "augmented_assignment") {
+            return;
+        }
+        if enclosing_scope(n) != Some(scope) {
+            return;
+        }
+        let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { return };
+        if l.kind() == "identifier" {
+            out.entry(text(l, src).to_string()).or_default().push(r);
+        }
+    });
+    out
+}
