@@ -1,8 +1,12 @@
 //! preflight: a static pre-deployment auditor for Django + React repositories.
 //!
-//! The pipeline, one module each: `walk` → `classify` → `source`/`parse` → `project` (settings
-//! chain, git index) → `engine` (rules) → `report`. Rule metadata lives in `rules/*.toml`
-//! (compiled in by `build.rs`), rule logic in `src/rules/`.
+//! The pipeline: `walk` → `classify` → `source`/`parse` → `project` (the project pass: settings
+//! chain, models, migrations, as the selected rules need) → `engine` (rules in parallel,
+//! suppressions, dedupe) → `report`. What preflight knows of Python and Django is in the layers
+//! `python` and `django`, which know nothing of rules; rules see it through `registry`'s
+//! `FileCtx` and `ProjectSink`. Rule metadata lives in `rules/*.toml` (compiled into `catalog`
+//! by `build.rs`), rule logic in `src/rules/`. README.md "Architecture" has the layers;
+//! `tests/architecture.rs` keeps the arrows one way.
 
 pub mod baseline;
 pub mod budget;
