@@ -69,7 +69,38 @@ fn fail(msg: String) -> ! {
     std::process::exit(1);
 }
 
+/// A digest of everything the binary is built from (`src/`, `rules/`, `build.rs`, `Cargo.toml`,
+/// `Cargo.lock`): the run cache trusts a result only from a binary built from the same sources.
+fn build_id() -> String {
+    fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = vec![Path::new("build.rs").to_path_buf(), "Cargo.toml".into(), "Cargo.lock".into()];
+    collect(Path::new("src"), &mut files);
+    collect(Path::new("rules"), &mut files);
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in files {
+        for b in f.to_string_lossy().bytes().chain([0]).chain(std::fs::read(&f).unwrap_or_default()).chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
 fn main() {
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rustc-env=PREFLIGHT_BUILD_ID={}", build_id());
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=src/rules");
     println!("cargo:rerun-if-changed=fixtures");

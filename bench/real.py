@@ -3,7 +3,8 @@
 ../corpus beside the project), after a warm-up run, the median of --runs of
 
 - preflight's wall time and rg's over the same tree (`rg -c SECRET_KEY`, the floor of reading
-  the files), and their ratio;
+  the files), and their ratio: cold (`--no-cache`), warm (the run cache primed, nothing
+  changed) and with one Python file changed (a comment appended, then restored);
 - preflight's peak RSS (wait4) and process CPU;
 - from one run with PREFLIGHT_TIMINGS=1: the files parsed and their bytes, the CPU of each phase
   (walk, load, project pass, per-file rules) and the three rules that took the most.
@@ -50,11 +51,38 @@ def measure(cmd, cwd, runs):
     )
 
 
+def one_file_changed(cmd, repo, runs, env):
+    """Median wall time of `cmd` after a comment is appended to one Python file (a different
+    comment each time, so each run sees a change); the file is restored afterwards."""
+    target = None
+    for dirpath, dirnames, filenames in os.walk(repo):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "migrations"))
+        py = sorted(f for f in filenames if f.endswith(".py") and f != "__init__.py")
+        if py:
+            target = os.path.join(dirpath, py[0])
+            break
+    if target is None:
+        return None
+    original = open(target, "rb").read()
+    samples = []
+    try:
+        for i in range(runs + 1):
+            with open(target, "wb") as f:
+                f.write(original + f"\n# preflight bench {time.time_ns()} {i}\n".encode())
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples.append(time.perf_counter() - start)
+    finally:
+        with open(target, "wb") as f:
+            f.write(original)
+    return statistics.median(samples[1:])
+
+
 def timings(repo):
     """Parses, parsed KB, phase CPU (ms) and the costliest rules from PREFLIGHT_TIMINGS."""
     env = dict(os.environ, PREFLIGHT_TIMINGS="1")
     err = subprocess.run(
-        [BIN, "check", ".", "--format", "json", "--exit-zero", "--quiet"],
+        [BIN, "check", ".", "--format", "json", "--exit-zero", "--quiet", "--no-cache"],
         cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     ).stderr
     phases, rules, parses, kb = {}, {}, 0, 0
@@ -89,23 +117,35 @@ def main():
     for repo in repos:
         repo = os.path.abspath(repo)
         name = os.path.basename(os.path.normpath(repo))
-        pf_wall, pf_rss, pf_cpu = measure([BIN, "check", ".", "--format", "json", "--exit-zero", "--quiet"], repo, args.runs)
+        cmd = [BIN, "check", ".", "--format", "json", "--exit-zero", "--quiet"]
+        pf_wall, pf_rss, pf_cpu = measure(cmd + ["--no-cache"], repo, args.runs)
+        cache = os.path.join(OUT, "cache")
+        env = dict(os.environ, PREFLIGHT_CACHE_DIR=cache)
+        os.environ["PREFLIGHT_CACHE_DIR"] = cache
+        warm_wall, warm_rss, _ = measure(cmd, repo, args.runs)
+        changed_wall = one_file_changed(cmd, repo, args.runs, env)
         rg_wall, _, _ = measure(["rg", "-c", "SECRET_KEY", "."], repo, args.runs)
         parses, kb, phases, top = timings(repo)
         rows.append({
             "repo": name, "preflight_s": pf_wall, "rg_s": rg_wall, "ratio": pf_wall / max(rg_wall, 1e-3),
+            "warm_s": warm_wall, "warm_ratio": warm_wall / max(rg_wall, 1e-3), "warm_rss_mb": warm_rss,
+            "changed_s": changed_wall,
+            "changed_ratio": changed_wall / max(rg_wall, 1e-3) if changed_wall is not None else None,
             "cpu_s": pf_cpu, "rss_mb": pf_rss, "parses": parses, "parsed_mb": kb / 1024,
             "phases_ms": phases, "top_rules_ms": top,
         })
-        print(f"{name}: {pf_wall:.2f}s vs rg {rg_wall:.3f}s", file=sys.stderr)
-    print("| repository | preflight | rg | ratio | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+        print(f"{name}: {pf_wall:.2f}s cold, {warm_wall:.2f}s warm vs rg {rg_wall:.3f}s", file=sys.stderr)
+    print("| repository | preflight cold | warm | one file changed | rg | ratio cold / warm / changed | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         p = r["phases_ms"]
         phase = " / ".join(str(p.get(k, 0)) for k in ("walk", "load", "project", "per-file"))
         top = ", ".join(f"{k} {v:.0f}" for k, v in r["top_rules_ms"])
+        changed = f"{r['changed_s']*1000:.0f} ms" if r["changed_s"] is not None else "–"
+        changed_ratio = f"{r['changed_ratio']:.1f}×" if r["changed_ratio"] is not None else "–"
         print(
-            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['rg_s']*1000:.0f} ms | {r['ratio']:.1f}× | "
+            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['warm_s']*1000:.0f} ms | {changed} | {r['rg_s']*1000:.0f} ms | "
+            f"{r['ratio']:.1f}× / {r['warm_ratio']:.1f}× / {changed_ratio} | "
             f"{r['cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | {r['parses']} files, {r['parsed_mb']:.1f} MB | {phase} | {top} |"
         )
     os.makedirs(OUT, exist_ok=True)

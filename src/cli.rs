@@ -172,6 +172,9 @@ pub struct CheckArgs {
     /// Judge every migration, not only those a next deploy would apply (each app's latest).
     #[arg(long)]
     pub all_migrations: bool,
+    /// Run afresh: neither read nor write the run cache (see README "Performance").
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn main() -> i32 {
@@ -217,6 +220,7 @@ pub fn main() -> i32 {
                 write_baseline: None,
                 diff_base: None,
                 all_migrations: false,
+                no_cache: false,
             };
             match check(&args) {
                 Ok(code) => code,
@@ -420,6 +424,9 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     // With a diff base, the migrations changed since it are the ones judged (every finding
     // outside the changed lines is dropped below).
     config.raw.all_migrations |= args.all_migrations || args.diff_base.is_some();
+    if !args.no_cache {
+        config.cache_dir = crate::cache::default_dir();
+    }
     if let (Some(used), false) = (&config.path, args.quiet) {
         // A config found in a folder above the scanned one applies too: say which.
         let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);

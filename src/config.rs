@@ -97,6 +97,9 @@ pub struct Config {
     settings_dev: Option<GlobSet>,
     prod_include: Option<GlobSet>,
     prod_exclude: Option<GlobSet>,
+    /// The run cache's folder (`cache::default_dir`), when the run may use it; `None` (the
+    /// default, and `--no-cache`) runs afresh.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
@@ -217,6 +220,7 @@ impl Config {
             per_path,
             raw,
             source,
+            cache_dir: None,
         })
     }
 

@@ -216,6 +216,23 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     phase("load");
     let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
+    // A run over a whole tree (not named files: a hook's few files are quick anyway) may answer
+    // from the cache when nothing it reads has changed.
+    let cache = config.cache_dir.as_deref().filter(|_| targets.is_none());
+    let key =
+        cache.map(|_| run_key(root, config, selected, &notes, &files, empty_targets, &empty_kept, tracked.as_deref()));
+    if let (Some(dir), Some(key)) = (cache, &key) {
+        if let Some(hit) = crate::cache::load(dir, key) {
+            phase("cached");
+            return Ok(Outcome {
+                findings: hit.findings,
+                notes: hit.notes,
+                facts: hit.facts,
+                files_scanned,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
     let mut project = crate::project::build(&files, config, root, tracked, needs(&rules, &with_stand_ins(selected)));
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
@@ -317,7 +334,61 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     notes.sort();
     notes.dedup();
     let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    if let (Some(dir), Some(key)) = (cache, &key) {
+        crate::cache::store(dir, key, &findings, &notes, &facts, &project.reads.looks());
+    }
     Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
+}
+
+/// The run cache's key: everything a run reads besides its looks at the disk (`Project::read`
+/// and the like, which the entry lists and `cache::load` checks again).
+#[allow(clippy::too_many_arguments)]
+fn run_key(
+    root: &Path,
+    config: &Config,
+    selected: &[bool],
+    notes: &[Note],
+    files: &[Loaded],
+    empty_targets: usize,
+    empty_kept: &[(String, FileClass)],
+    tracked: Option<&[String]>,
+) -> crate::cache::Key {
+    let mut slot = crate::cache::KeyHasher::default();
+    slot.part(env!("PREFLIGHT_BUILD_ID").as_bytes());
+    slot.part(path_text(root).as_bytes());
+    slot.part(&selected.iter().map(|&s| u8::from(s)).collect::<Vec<u8>>());
+    slot.part(format!("{:?}", config.raw).as_bytes());
+    let mut full = slot.clone();
+    // Loaded files hashed in parallel, then combined in their (path) order.
+    let per_file: Vec<String> = files
+        .par_iter()
+        .map(|l| {
+            let f = &l.file;
+            let mut h = crate::cache::KeyHasher::default();
+            h.part(f.rel.as_bytes());
+            h.part(&[u8::from(l.target)]);
+            h.part(format!("{:?}{:?}", f.class, f.decode_note).as_bytes());
+            h.part(f.text.as_bytes());
+            h.finish()
+        })
+        .collect();
+    for d in &per_file {
+        full.part(d.as_bytes());
+    }
+    for n in notes {
+        full.part(n.path.as_bytes());
+        full.part(n.message.as_bytes());
+    }
+    full.part(&empty_targets.to_le_bytes());
+    for (rel, class) in empty_kept {
+        full.part(rel.as_bytes());
+        full.part(format!("{class:?}").as_bytes());
+    }
+    match tracked {
+        Some(t) => t.iter().for_each(|p| full.part(p.as_bytes())),
+        None => full.part(b"untracked"),
+    }
+    crate::cache::Key { slot: slot.finish(), full: full.finish() }
 }
 
 /// Whether a note says a file could not be read at all (as opposed to a file read and skipped

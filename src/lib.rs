@@ -10,6 +10,7 @@
 
 pub mod baseline;
 pub mod budget;
+pub mod cache;
 pub mod catalog;
 pub mod checklist;
 pub mod classify;

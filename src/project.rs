@@ -78,13 +78,171 @@ pub struct Project {
     pub template_contexts: crate::django::html::TemplateContexts,
     /// Models, managers, querysets and serializers of the whole project.
     pub models: crate::django::models::ModelGraph,
-    /// The report root (absolute), to read files the walk did not load.
+    /// The report root (absolute), to read files the walk did not load (through `read`,
+    /// `metadata` and `list_dir`, which record what they saw for the run cache).
     pub root: Option<std::path::PathBuf>,
+    /// What rules read from the disk beyond the loaded files.
+    pub reads: Reads,
+}
+
+/// A look at the disk beyond the loaded files: what was asked, so that it can be asked again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Look {
+    /// The bytes of a regular file of at most `cap` bytes; a symlink is followed only when
+    /// `follow`.
+    Read { path: std::path::PathBuf, cap: u64, follow: bool },
+    /// Whether a path is a regular file, a folder or something else, and its size (symlinks not
+    /// followed).
+    Metadata(std::path::PathBuf),
+    /// The names in a folder, and which are folders.
+    ListDir(std::path::PathBuf),
+    /// The size of a regular file (symlinks not followed) and its first `n` bytes.
+    Head { path: std::path::PathBuf, n: usize },
+}
+
+/// Every `Look` a run made, with a digest of what it saw: a cached result stands only while
+/// each look still sees the same.
+#[derive(Debug, Default)]
+pub struct Reads(std::sync::Mutex<Vec<(Look, u64)>>);
+
+impl Reads {
+    /// The looks made, sorted, each once.
+    pub fn looks(&self) -> Vec<(Look, u64)> {
+        let mut v = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn record(&self, look: Look, digest: u64) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((look, digest));
+        }
+    }
+}
+
+/// What a look sees now, and its digest.
+pub fn look(l: &Look) -> (Seen, u64) {
+    use crate::finding::fnv1a;
+    match l {
+        Look::Read { path, cap, follow } => {
+            let regular = if *follow {
+                true
+            } else {
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() <= *cap)
+            };
+            let bytes = if regular { crate::fsread::read_regular_capped(path, *cap).ok() } else { None };
+            let digest = match &bytes {
+                Some(b) => fnv1a(&[b"file", b]),
+                None => fnv1a(&[b"none"]),
+            };
+            (Seen::Bytes(bytes), digest)
+        }
+        Look::Metadata(path) => {
+            let m = std::fs::symlink_metadata(path).ok().map(|m| {
+                let kind = if m.is_file() {
+                    1
+                } else if m.is_dir() {
+                    2
+                } else {
+                    3
+                };
+                (kind, m.len())
+            });
+            let digest = match m {
+                Some((kind, len)) => fnv1a(&[b"meta", &[kind], &len.to_le_bytes()]),
+                None => fnv1a(&[b"none"]),
+            };
+            (Seen::Metadata(m), digest)
+        }
+        Look::ListDir(path) => {
+            let names = std::fs::read_dir(path).ok().map(|entries| {
+                let mut v: Vec<(String, bool)> = entries
+                    .flatten()
+                    .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?.is_dir())))
+                    .collect();
+                v.sort();
+                v
+            });
+            let digest = match &names {
+                Some(v) => {
+                    let joined: Vec<u8> =
+                        v.iter().flat_map(|(n, d)| [n.as_bytes(), if *d { b"/\n" } else { b"\n" }].concat()).collect();
+                    fnv1a(&[b"dir", &joined])
+                }
+                None => fnv1a(&[b"none"]),
+            };
+            (Seen::Names(names), digest)
+        }
+        Look::Head { path, n } => {
+            let head = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file()).and_then(|m| {
+                let (file, _) = crate::fsread::open_regular(path).ok()?;
+                let mut head = Vec::with_capacity(*n);
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, *n as u64), &mut head).ok()?;
+                Some((m.len(), head))
+            });
+            let digest = match &head {
+                Some((len, h)) => fnv1a(&[b"head", &len.to_le_bytes(), h]),
+                None => fnv1a(&[b"none"]),
+            };
+            (Seen::Head(head), digest)
+        }
+    }
+}
+
+/// What a look saw.
+pub enum Seen {
+    Bytes(Option<Vec<u8>>),
+    /// (1 file, 2 folder, 3 other; size).
+    Metadata(Option<(u8, u64)>),
+    Names(Option<Vec<(String, bool)>>),
+    Head(Option<(u64, Vec<u8>)>),
 }
 
 impl Project {
     pub fn file(&self, idx: usize) -> &SourceFile {
         &self.files[idx]
+    }
+
+    fn looked(&self, l: Look) -> Seen {
+        let (seen, digest) = look(&l);
+        self.reads.record(l, digest);
+        seen
+    }
+
+    /// The bytes of the regular file at `path` (a symlink followed only when `follow`), when it
+    /// holds at most `cap` bytes. Rules read the disk through here, not `std::fs`: the run
+    /// cache checks every read again before it trusts a cached result.
+    pub fn read(&self, path: &Path, cap: u64, follow: bool) -> Option<Vec<u8>> {
+        match self.looked(Look::Read { path: path.to_path_buf(), cap, follow }) {
+            Seen::Bytes(b) => b,
+            _ => None,
+        }
+    }
+
+    /// Whether `path` (not followed) is a regular file (1), a folder (2) or else (3), and its
+    /// size; `None` when missing.
+    pub fn metadata(&self, path: &Path) -> Option<(u8, u64)> {
+        match self.looked(Look::Metadata(path.to_path_buf())) {
+            Seen::Metadata(m) => m,
+            _ => None,
+        }
+    }
+
+    /// The size of the regular file at `path` (not followed) and its first `n` bytes.
+    pub fn head(&self, path: &Path, n: usize) -> Option<(u64, Vec<u8>)> {
+        match self.looked(Look::Head { path: path.to_path_buf(), n }) {
+            Seen::Head(h) => h,
+            _ => None,
+        }
+    }
+
+    /// The names in the folder `path`, sorted, each with whether it is a folder.
+    pub fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool)>> {
+        match self.looked(Look::ListDir(path.to_path_buf())) {
+            Seen::Names(n) => n,
+            _ => None,
+        }
     }
 }
 
@@ -244,6 +402,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         template_contexts: template_contexts(files, needs),
         models,
         root: Some(root.to_path_buf()),
+        reads: Reads::default(),
     }
 }
 

@@ -61,11 +61,7 @@ pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
         return Some(project.file(i).text.clone());
     }
     let path = project.root.as_ref()?.join(rel);
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_EVIDENCE_BYTES {
-        return None;
-    }
-    let bytes = std::fs::read(&path).ok()?;
+    let bytes = project.read(&path, MAX_EVIDENCE_BYTES, false)?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -144,9 +140,8 @@ pub fn manifests(project: &Project, dir: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     for d in dirs {
-        let Ok(entries) = std::fs::read_dir(top.join(&d)) else { continue };
-        let mut names: Vec<String> = entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
-        names.sort();
+        let Some(entries) = project.list_dir(&top.join(&d)) else { continue };
+        let names: Vec<String> = entries.into_iter().map(|(n, _)| n).collect();
         for name in names.into_iter().filter(|n| wanted(n) || d.ends_with("requirements")) {
             let rel = if d.is_empty() { name } else { format!("{d}/{name}") };
             out.extend(read_rel(project, &rel));
@@ -174,12 +169,7 @@ pub fn server_configs(project: &Project) -> Vec<(String, String)> {
     let mut queue = std::collections::VecDeque::from([(String::new(), 0usize)]);
     let mut seen = 0usize;
     while let Some((dir, depth)) = queue.pop_front() {
-        let Ok(entries) = std::fs::read_dir(top.join(&dir)) else { continue };
-        let mut items: Vec<(String, bool)> = entries
-            .flatten()
-            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?.is_dir())))
-            .collect();
-        items.sort();
+        let Some(items) = project.list_dir(&top.join(&dir)) else { continue };
         for (name, is_dir) in items {
             seen += 1;
             if seen > 20_000 {
@@ -188,7 +178,7 @@ pub fn server_configs(project: &Project) -> Vec<(String, String)> {
             let rel = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
             let skip_dir = name.starts_with('.')
                 || matches!(name.as_str(), "node_modules" | "venv" | "site-packages" | "__pycache__")
-                || top.join(&rel).join("pyvenv.cfg").exists();
+                || project.metadata(&top.join(&rel).join("pyvenv.cfg")).is_some();
             if is_dir {
                 if depth < 5 && !skip_dir {
                     queue.push_back((rel, depth + 1));

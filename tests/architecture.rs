@@ -168,3 +168,26 @@ fn the_new_rule_scaffold_writes_the_three_places() {
     assert_eq!(run(&["leftover-marker"]).status.code(), Some(2));
     assert_eq!(run(&["Bad_Id"]).status.code(), Some(2));
 }
+
+/// Rules and the knowledge layers read the disk only through `Project` (`read`, `metadata`,
+/// `head`, `list_dir`), which records each look for the run cache to take again: a read
+/// behind its back would let a cached result outlive a change.
+#[test]
+fn rules_read_the_disk_only_through_the_project() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for dir in ["rules", "django", "python"] {
+        for e in std::fs::read_dir(src.join(dir)).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            if ["std::fs", "fs::read", "File::open", ".is_file()", ".exists()"].iter().any(|p| code(&text).contains(p))
+            {
+                offenders.push(e.path());
+            }
+        }
+    }
+    let setup = code(&std::fs::read_to_string(src.join("setup.rs")).unwrap());
+    if setup.contains("std::fs") {
+        offenders.push(src.join("setup.rs"));
+    }
+    assert!(offenders.is_empty(), "reads the disk itself: {offenders:?}");
+}

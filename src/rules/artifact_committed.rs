@@ -220,7 +220,7 @@ impl Rule for ArtifactCommitted {
         for ((kind, key), files) in artifacts(tracked) {
             // Sizes as the work tree holds them; a file deleted there counts as 0.
             let size: u64 = project.root.as_deref().map_or(0, |root| {
-                files.iter().filter_map(|f| std::fs::symlink_metadata(root.join(f)).ok()).map(|m| m.len()).sum()
+                files.iter().filter_map(|f| project.metadata(&root.join(f))).map(|(_, len)| len).sum()
             });
             let ignore = kind.ignore_line(&key);
             let msg = if !(files.len() == 1 && files[0] == key) {

@@ -57,17 +57,16 @@ const SCANNERS: &[&str] = &[
 fn ci_files(project: &Project) -> Vec<String> {
     let Some(top) = project.root.as_ref() else { return vec![] };
     let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(top.join(".github/workflows")) {
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
-            .map(|n| format!(".github/workflows/{n}"))
-            .collect();
-        names.sort();
-        out.extend(names);
+    if let Some(entries) = project.list_dir(&top.join(".github/workflows")) {
+        out.extend(
+            entries
+                .into_iter()
+                .map(|(n, _)| n)
+                .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+                .map(|n| format!(".github/workflows/{n}")),
+        );
     }
-    if top.join(".gitlab-ci.yml").is_file() {
+    if project.read(&top.join(".gitlab-ci.yml"), crate::fsread::SMALL_FILE_CAP, true).is_some() {
         out.push(".gitlab-ci.yml".to_string());
     }
     out

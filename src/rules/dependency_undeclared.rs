@@ -131,10 +131,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
             _ => continue,
         };
         let path = root.join(rel);
-        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= max_size) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&path) else { return None };
+        let Some(bytes) = project.read(&path, max_size, false) else { continue };
         let text = String::from_utf8_lossy(&bytes);
         manifests += 1;
         match kind {

@@ -104,7 +104,8 @@ fn is_live_dotenv(rel: &str, tracked: bool) -> bool {
 fn credential_keys(project: &Project, rel: &str) -> Option<Vec<String>> {
     let root = project.root.as_deref()?;
     // Read safely: a committed `.env` may be a symlink to /dev/zero or a FIFO.
-    let text = crate::fsread::read_text_capped(&root.join(rel), crate::fsread::SMALL_FILE_CAP).ok()?;
+    let bytes = project.read(&root.join(rel), crate::fsread::SMALL_FILE_CAP, true)?;
+    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let place = Place { lang: Lang::Dotenv, rel, roles: Roles::default(), settings_module: false, judge_context: false };
     let mut keys: Vec<String> = Vec::new();
     for hit in hits(&text, &place) {

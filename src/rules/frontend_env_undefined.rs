@@ -110,10 +110,7 @@ fn gather(project: &Project, max_size: u64) -> Definitions {
     for rel in rels.into_iter().filter(|r| is_definition_source(r)) {
         let path = root.join(rel);
         // Only regular files of a bounded size: a tracked path may be a symlink or vanish.
-        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= max_size) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let Some(bytes) = project.read(&path, max_size, false) else { continue };
         let text = String::from_utf8_lossy(&bytes);
         names_in(&text, &mut d.names);
         if is_build_config(rel) {

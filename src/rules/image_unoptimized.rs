@@ -79,13 +79,10 @@ impl Rule for ImageUnoptimized {
         images.sort();
         for rel in images {
             let path = root.join(rel.as_str());
-            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-            if !meta.is_file() || meta.len() <= BUDGET {
+            let Some((len, head)) = project.head(&path, 64 * 1024) else { continue };
+            if len <= BUDGET {
                 continue;
             }
-            let mut head = vec![0u8; 64 * 1024];
-            let n = std::fs::File::open(&path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
-            head.truncate(n);
             let Some((format, dims)) = header(&head) else { continue };
             let size = dims.map(|(w, h)| format!(", {w}×{h} pixels")).unwrap_or_default();
             let advice = match format {
@@ -94,7 +91,7 @@ impl Rule for ImageUnoptimized {
             };
             sink.report_file(
                 rel,
-                format!("{format} image of {}{size}, over the {} budget for one image: {advice}", kb(meta.len()), kb(BUDGET)),
+                format!("{format} image of {}{size}, over the {} budget for one image: {advice}", kb(len), kb(BUDGET)),
             );
         }
     }

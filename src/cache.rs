@@ -1,0 +1,323 @@
+//! The run cache: a run over a tree that has not changed since the last run with the same
+//! binary, configuration and rules answers from that run's result.
+//!
+//! Correct by construction rather than by invalidation rules: the key hashes everything a run
+//! reads — the binary's sources (`PREFLIGHT_BUILD_ID`), the configuration in effect, the rule
+//! selection, and every loaded file's path, class and full content, the notes of what was
+//! skipped, the empty files, git's list of tracked paths — and the entry lists every other look
+//! a rule took at the disk (`project::Look`: a manifest, a workflow folder, an image's size),
+//! each checked again before the entry is trusted. So a changed models module, a new
+//! `requirements.txt` or a resized image each make a miss, and a hit is what a fresh run gives,
+//! byte for byte.
+//!
+//! Entries live in the user's cache folder (`$PREFLIGHT_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/preflight`, else `~/.cache/preflight`), never in the scanned repository: a
+//! repository cannot plant a result for its own audit. One entry per project root, rule
+//! selection and configuration; the oldest beyond `MAX_ENTRIES` are removed.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::catalog;
+use crate::finding::{Finding, Note};
+use crate::level::Level;
+use crate::project::{Facts, Look, SettingsRoot};
+
+/// Entries kept; the oldest (by modification time) beyond this are removed when one is written.
+const MAX_ENTRIES: usize = 64;
+
+/// Bump when the entry format changes.
+const FORMAT: u32 = 1;
+
+/// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
+/// `~/.cache/preflight`; `None` when none can be named.
+pub fn default_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("PREFLIGHT_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("preflight")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/preflight")))
+}
+
+/// A 128-bit digest built from parts, 8 bytes at a time (the contents of a whole repository
+/// go through it on every run, so it must run at memory speed; it guards against change, not
+/// against an adversary, who cannot write the cache folder).
+#[derive(Clone)]
+pub struct KeyHasher {
+    a: u64,
+    b: u64,
+}
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        KeyHasher { a: 0x243f_6a88_85a3_08d3, b: 0x1319_8a2e_0370_7344 }
+    }
+}
+
+impl KeyHasher {
+    /// Adds one part; its length goes in too, so `("ab", "c")` and `("a", "bc")` differ.
+    pub fn part(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        self.word(u64::from_le_bytes(last));
+        self.word(bytes.len() as u64 ^ 0xa5a5_a5a5_a5a5_a5a5);
+    }
+
+    fn word(&mut self, x: u64) {
+        self.a = (self.a ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31);
+        self.b = (self.b.wrapping_add(x) ^ (self.a >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(27);
+    }
+
+    pub fn finish(&self) -> String {
+        let mut a = self.a ^ (self.b >> 33);
+        a = a.wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (a >> 33);
+        let mut b = self.b ^ (self.a >> 31);
+        b = b.wrapping_mul(0xc4ce_b9fe_1a85_ec53) ^ (b >> 29);
+        format!("{a:016x}{b:016x}")
+    }
+}
+
+/// Where a run's entry lives and what it must match.
+pub struct Key {
+    /// The entry's file name: the project root, selection and configuration.
+    pub slot: String,
+    /// Everything the run read.
+    pub full: String,
+}
+
+/// What a hit gives back.
+pub struct Hit {
+    pub findings: Vec<Finding>,
+    pub notes: Vec<Note>,
+    pub facts: Facts,
+}
+
+/// The entry for `key` in `dir`, if its key matches and every look it lists sees the same now.
+pub fn load(dir: &Path, key: &Key) -> Option<Hit> {
+    let path = dir.join(format!("{}.json", key.slot));
+    let bytes = crate::fsread::read_regular_capped(&path, 256 << 20).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    if v["format"] != FORMAT || v["key"] != key.full.as_str() {
+        return None;
+    }
+    for l in v["looks"].as_array()? {
+        let look = look_from(l)?;
+        if crate::project::look(&look).1.to_string() != l["digest"].as_str()? {
+            return None;
+        }
+    }
+    let findings = v["findings"].as_array()?.iter().map(finding_from).collect::<Option<Vec<_>>>()?;
+    let notes = v["notes"]
+        .as_array()?
+        .iter()
+        .map(|n| Some(Note { path: n["path"].as_str()?.to_string(), message: n["message"].as_str()?.to_string() }))
+        .collect::<Option<Vec<_>>>()?;
+    let facts = facts_from(&v["facts"])?;
+    Some(Hit { findings, notes, facts })
+}
+
+/// Writes the entry for `key`. Best effort: a cache that cannot be written is no error.
+pub fn store(dir: &Path, key: &Key, findings: &[Finding], notes: &[Note], facts: &Facts, looks: &[(Look, u64)]) {
+    let Some(looks) = looks.iter().map(|(l, d)| look_to(l, *d)).collect::<Option<Vec<_>>>() else { return };
+    let v = json!({
+        "format": FORMAT,
+        "key": key.full,
+        "looks": looks,
+        "findings": findings.iter().map(finding_to).collect::<Vec<_>>(),
+        "notes": notes.iter().map(|n| json!({"path": n.path, "message": n.message})).collect::<Vec<_>>(),
+        "facts": facts_to(facts),
+    });
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let _ = std::fs::write(
+        dir.join("CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n# preflight's run cache\n",
+    );
+    let Ok(bytes) = serde_json::to_vec(&v) else { return };
+    if crate::output::write_file(&dir.join(format!("{}.json", key.slot)), &bytes).is_ok() {
+        prune(dir);
+    }
+}
+
+/// Removes the oldest entries beyond `MAX_ENTRIES`.
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if found.len() <= MAX_ENTRIES {
+        return;
+    }
+    found.sort();
+    for (_, p) in &found[..found.len() - MAX_ENTRIES] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    l.as_str()
+}
+
+fn level_from(s: &str) -> Option<Level> {
+    [Level::Note, Level::Warning, Level::Error].into_iter().find(|l| l.as_str() == s)
+}
+
+fn finding_to(f: &Finding) -> Value {
+    json!({
+        "rule": f.rule.id, "level": level_name(f.level), "path": f.path, "line": f.line, "col": f.col,
+        "end_line": f.end_line, "end_col": f.end_col, "message": f.message, "snippet": f.snippet,
+        "snippet_from": f.snippet_from, "key": f.key, "fingerprint": f.fingerprint,
+    })
+}
+
+fn finding_from(v: &Value) -> Option<Finding> {
+    let n = |k: &str| v[k].as_u64().map(|x| x as usize);
+    let s = |k: &str| v[k].as_str().map(str::to_string);
+    Some(Finding {
+        rule: catalog::meta(v["rule"].as_str()?)?,
+        level: level_from(v["level"].as_str()?)?,
+        path: s("path")?,
+        line: n("line")?,
+        col: n("col")?,
+        end_line: n("end_line")?,
+        end_col: n("end_col")?,
+        message: s("message")?,
+        snippet: s("snippet")?,
+        snippet_from: n("snippet_from")?,
+        key: if v["key"].is_null() { None } else { Some(s("key")?) },
+        fingerprint: s("fingerprint")?,
+    })
+}
+
+fn facts_to(f: &Facts) -> Value {
+    json!({
+        "django": f.django,
+        "settings": f.settings.iter().map(|r| json!({"module": r.module, "chain": r.chain, "open": r.open})).collect::<Vec<_>>(),
+        "apps": f.apps, "models": f.models, "frontend_roots": f.frontend_roots,
+        "python_files": f.python_files, "frontend_files": f.frontend_files, "rules_run": f.rules_run,
+    })
+}
+
+fn facts_from(v: &Value) -> Option<Facts> {
+    let strings = |v: &Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+    Some(Facts {
+        django: v["django"].as_bool()?,
+        settings: v["settings"]
+            .as_array()?
+            .iter()
+            .map(|r| {
+                Some(SettingsRoot {
+                    module: r["module"].as_str()?.to_string(),
+                    chain: strings(&r["chain"])?,
+                    open: r["open"].as_bool()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
+        apps: strings(&v["apps"])?,
+        models: v["models"].as_u64()? as usize,
+        frontend_roots: strings(&v["frontend_roots"])?,
+        python_files: v["python_files"].as_u64()? as usize,
+        frontend_files: v["frontend_files"].as_u64()? as usize,
+        rules_run: v["rules_run"]
+            .as_array()?
+            .iter()
+            .map(|id| catalog::meta(id.as_str()?).map(|m| m.id))
+            .collect::<Option<Vec<_>>>()?,
+    })
+}
+
+/// A look as JSON; `None` for a path that is not UTF-8 (the entry is then not written).
+fn look_to(l: &Look, digest: u64) -> Option<Value> {
+    let p = |p: &Path| p.to_str().map(str::to_string);
+    Some(match l {
+        Look::Read { path, cap, follow } => {
+            json!({"look": "read", "path": p(path)?, "cap": cap, "follow": follow, "digest": digest.to_string()})
+        }
+        Look::Metadata(path) => json!({"look": "metadata", "path": p(path)?, "digest": digest.to_string()}),
+        Look::ListDir(path) => json!({"look": "list", "path": p(path)?, "digest": digest.to_string()}),
+        Look::Head { path, n } => json!({"look": "head", "path": p(path)?, "n": n, "digest": digest.to_string()}),
+    })
+}
+
+fn look_from(v: &Value) -> Option<Look> {
+    let path = PathBuf::from(v["path"].as_str()?);
+    Some(match v["look"].as_str()? {
+        "read" => Look::Read { path, cap: v["cap"].as_u64()?, follow: v["follow"].as_bool()? },
+        "metadata" => Look::Metadata(path),
+        "list" => Look::ListDir(path),
+        "head" => Look::Head { path, n: v["n"].as_u64()? as usize },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_sees_every_byte_and_every_boundary() {
+        let digest = |parts: &[&[u8]]| {
+            let mut h = KeyHasher::default();
+            for p in parts {
+                h.part(p);
+            }
+            h.finish()
+        };
+        assert_eq!(digest(&[b"abc"]), digest(&[b"abc"]));
+        assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]));
+        assert_ne!(digest(&[b"abcdefgh"]), digest(&[b"abcdefgh\0"]));
+        let long = vec![7u8; 1000];
+        let mut changed = long.clone();
+        changed[999] = 8;
+        assert_ne!(digest(&[&long]), digest(&[&changed]));
+        assert_eq!(digest(&[b""]).len(), 32);
+    }
+
+    /// A look at the disk listed in an entry is taken again: when it sees something else, the
+    /// entry is not trusted.
+    #[test]
+    fn an_entry_stands_only_while_its_looks_see_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("requirements.txt");
+        std::fs::write(&manifest, "django\n").unwrap();
+        let key = Key { slot: "s".into(), full: "f".into() };
+        let facts = Facts::default();
+        let looks: Vec<(Look, u64)> = [
+            Look::Read { path: manifest.clone(), cap: 100, follow: false },
+            Look::Metadata(manifest.clone()),
+            Look::ListDir(dir.path().to_path_buf()),
+            Look::Head { path: manifest.clone(), n: 4 },
+        ]
+        .into_iter()
+        .map(|l| {
+            let d = crate::project::look(&l).1;
+            (l, d)
+        })
+        .collect();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = cache_dir.path().to_path_buf();
+        store(&cache, &key, &[], &[], &facts, &looks);
+        assert!(load(&cache, &key).is_some());
+        assert!(load(&cache, &Key { slot: "s".into(), full: "other".into() }).is_none());
+        std::fs::write(&manifest, "django\nrequests\n").unwrap();
+        assert!(load(&cache, &key).is_none(), "a changed file was not seen");
+        // Each kind of look on its own.
+        for (i, l) in looks.iter().enumerate() {
+            let now: Vec<(Look, u64)> = vec![(l.0.clone(), crate::project::look(&l.0).1)];
+            let k = Key { slot: format!("one{i}"), full: "f".into() };
+            store(&cache, &k, &[], &[], &facts, &now);
+            assert!(load(&cache, &k).is_some(), "{:?}", l.0);
+            std::fs::write(&manifest, format!("{i}{}", "x".repeat(i))).unwrap();
+            std::fs::write(dir.path().join(format!("new{i}")), "").unwrap();
+            assert!(load(&cache, &k).is_none(), "{:?} did not see the change", l.0);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The run cache (issue 20): a second run over an unchanged tree answers from the cache, byte
+//! for byte what a fresh run gives; any change to what a run reads makes a fresh run; the cache
+//! lives outside the scanned repository and `--no-cache` neither reads nor writes it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+/// Runs `preflight check . <args>` in `dir` with the cache in `cache`; returns the output and
+/// whether the run answered from the cache (its `cached` phase, in `PREFLIGHT_TIMINGS`).
+fn run_cached(dir: &Path, cache: &Path, args: &[&str]) -> (Output, bool) {
+    let o = Command::new(bin())
+        .args(["check", "."])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PREFLIGHT_CACHE_DIR", cache)
+        .env("PREFLIGHT_TIMINGS", "1")
+        .output()
+        .unwrap();
+    let hit = stderr(&o).lines().any(|l| l.starts_with("timing: cached"));
+    (o, hit)
+}
+
+fn shop() -> Project {
+    Project::new(&[
+        ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
+        ("shop/settings.py", "SECRET_KEY = 'k9#Qz!vT2@pL8&wR5^mN1*xB4'\nDEBUG = True\nALLOWED_HOSTS = ['*']\n"),
+        (
+            "shop/models.py",
+            "from django.db import models\n\n\nclass Book(models.Model):\n    title = models.CharField(max_length=9)\n",
+        ),
+        ("shop/views.py", "def index(request):\n    print('x')  # TODO: remove\n"),
+        ("web/app.js", "console.log('hi');\n"),
+        ("requirements.txt", "django==5.2\n"),
+    ])
+}
+
+#[test]
+fn an_unchanged_tree_is_answered_from_the_cache_byte_for_byte() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let (first, hit) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!hit, "an empty cache answered");
+    assert_eq!(first.status.code(), Some(1));
+    // One entry serves every output format.
+    for format in ["json", "sarif", "text", "checklist"] {
+        let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", format, "--no-cache"]);
+        let (cached, hit) = run_cached(p.path(), cache.path(), &["--format", format]);
+        assert!(hit, "{format}: not answered from the cache");
+        assert_eq!(stdout(&fresh), stdout(&cached), "{format}");
+        assert_eq!(fresh.status.code(), cached.status.code(), "{format}");
+    }
+    // The repository holds nothing new: the cache is in the user's cache folder.
+    let mut names: Vec<String> = walk_names(p.path());
+    names.sort();
+    assert_eq!(
+        names,
+        ["manage.py", "requirements.txt", "shop/models.py", "shop/settings.py", "shop/views.py", "web/app.js"]
+    );
+}
+
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn any_change_to_what_a_run_reads_runs_afresh() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let json = ["--format", "json"];
+    run_cached(p.path(), cache.path(), &json);
+    // A changed models module, a new file, a removed file, another configuration, another
+    // rule selection: each a miss, each the fresh result.
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: Vec<Change> = vec![
+        ("models module", Box::new(|| p.write("shop/models.py", "from django.db import models\n"))),
+        ("new file", Box::new(|| p.write("shop/admin.py", "import pdb\npdb.set_trace()\n"))),
+        ("removed file", Box::new(|| std::fs::remove_file(p.path().join("web/app.js")).unwrap())),
+        ("config", Box::new(|| p.write("preflight.toml", "ignore = [\"todo-fixme\"]\n"))),
+    ];
+    for (what, change) in changes {
+        change();
+        let (o, hit) = run_cached(p.path(), cache.path(), &json);
+        assert!(!hit, "{what}: answered from the cache");
+        let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json", "--no-cache"]);
+        assert_eq!(stdout(&o), stdout(&fresh), "{what}");
+        assert!(run_cached(p.path(), cache.path(), &json).1, "{what}: the next run is not a hit");
+    }
+    let (_, hit) = run_cached(p.path(), cache.path(), &["--format", "json", "--select", "console-log"]);
+    assert!(!hit, "another selection answered from the cache");
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes_and_named_files_do_not_use_it() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let (_, hit) = run_cached(p.path(), cache.path(), &["--no-cache"]);
+    assert!(!hit);
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "--no-cache wrote the cache");
+    let o = Command::new(bin())
+        .args(["check", "shop/views.py"])
+        .current_dir(p.path())
+        .env("PREFLIGHT_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "a named-file run wrote the cache");
+}
+
+#[test]
+fn a_corrupt_or_forged_entry_is_ignored() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    // Truncated: not JSON.
+    let bytes = std::fs::read(&entry).unwrap();
+    std::fs::write(&entry, &bytes[..bytes.len() / 2]).unwrap();
+    let (o, hit) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!hit);
+    assert_eq!(stdout(&o), stdout(&fresh));
+    // The key kept but a finding naming a rule that does not exist: refused.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+    v["findings"][0]["rule"] = "no-such-rule".into();
+    std::fs::write(&entry, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (o, hit) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!hit);
+    assert_eq!(stdout(&o), stdout(&fresh));
+}
