@@ -136,7 +136,30 @@ fn status(item: &'static ChecklistItem, findings: &[&Finding], facts: &Facts) ->
     if reasons.len() == ran.len() {
         return Status::NotApplicable(reasons[0]);
     }
+    if let Some(why) = settings_not_judged(&ran, facts) {
+        return Status::Human(why);
+    }
     Status::Passed
+}
+
+/// Why rules that judge the settings in effect (tag `settings`) had nothing to judge, when every
+/// rule of an item is one: no production settings module found, or each one's chain imports a
+/// module the repository does not hold (its values are left to the deployment). Silence then
+/// is not a pass.
+fn settings_not_judged(ran: &[&RuleMeta], facts: &Facts) -> Option<&'static str> {
+    if !facts.django || !ran.iter().all(|r| r.tags.contains(&"settings") && r.tags.contains(&"django")) {
+        return None;
+    }
+    if facts.settings.is_empty() {
+        return Some(
+            "preflight found no production settings module to judge: check the settings the deployment runs with \
+             (`DJANGO_SETTINGS_MODULE`, or `[settings] production` in preflight.toml names the module)",
+        );
+    }
+    facts.settings.iter().all(|r| r.open).then_some(
+        "every production settings module imports a module the repository does not hold (a `local.py` left to the \
+         deployment), so the values in effect are not known here: check them where the deployment defines them",
+    )
 }
 
 /// Counts of items by status key, in a fixed order: failed, passed, human, na, unchecked.

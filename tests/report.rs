@@ -188,3 +188,36 @@ fn html_report_in_headless_chromium() {
     assert_eq!(v["darkBg"], "rgb(13, 17, 23)", "dark mode");
     assert!(shot.is_file());
 }
+
+/// Settings rules that had nothing to judge are not a pass: with no production settings module,
+/// or with every one importing a module the repository does not hold, their items need a
+/// human; with a settings chain preflight can read, silence is a pass.
+#[test]
+fn settings_items_are_not_passed_when_nothing_could_be_judged() {
+    let item = "No DEBUG=True in production";
+    // A Django project whose settings module is nowhere to be found.
+    let none = Project::new(&[("manage.py", ""), ("app/views.py", "def f():\n    return 1\n")]);
+    let out = stdout(&none.run(&["report", "--format", "checklist"]));
+    assert!(line_of(&out, item).contains("👤 needs a human: preflight found no production settings module"), "{out}");
+    // Every production module star-imports a `local` module the repository does not hold.
+    let open = Project::new(&[
+        ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
+        ("shop/__init__.py", ""),
+        ("shop/settings.py", "INSTALLED_APPS = ['shop']\nDEBUG = False\n\nfrom .local import *\n"),
+    ]);
+    let out = stdout(&open.run(&["report", "--format", "checklist"]));
+    assert!(
+        line_of(&out, item).contains("👤 needs a human: every production settings module imports a module"),
+        "{out}"
+    );
+    // The same chain without the missing module: judged, and silent means passed.
+    let closed = Project::new(&[
+        ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
+        ("shop/__init__.py", ""),
+        ("shop/settings.py", "INSTALLED_APPS = ['shop']\nDEBUG = False\n"),
+    ]);
+    let out = stdout(&closed.run(&["report", "--format", "checklist"]));
+    assert!(line_of(&out, item).contains("✅ passed"), "{out}");
+    // A rule outside the settings chain on the same item list is unaffected.
+    assert!(line_of(&out, "No console.log in production code").contains("not applicable"), "{out}");
+}
