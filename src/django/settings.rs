@@ -487,7 +487,7 @@ impl SettingsModules {
         static DSM: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
         let re = DSM.get_or_init(|| {
             regex::Regex::new(
-                r#"(?:DJANGO_SETTINGS_MODULE["']?\s*(?:[,=:]|\s)\s*(?:\$\{DJANGO_SETTINGS_MODULE[:]?-)?["']?|--ds[= ]["']?)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)"#,
+                r#"(?:DJANGO_SETTINGS_MODULE["']?\s*(?:[,=:]|\s)\s*(?:\$\{DJANGO_SETTINGS_MODULE[:]?-)?["']?|DJANGO_SETTINGS_MODULE["']?[ \t]*\r?\n[ \t]*value:[ \t]*["']?|--ds[= ]["']?)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)"#,
             )
             .unwrap()
         });
@@ -503,13 +503,32 @@ impl SettingsModules {
                 || lower.starts_with(".gitlab")
                 || lower.starts_with(".circleci/");
             let prod_path = parts.iter().any(|p| matches!(*p, "prod" | "production"));
+            // Kubernetes manifests and Helm charts: the env a deployment's pods get.
+            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+            let manifest = yaml
+                && lower.split('/').any(|d| {
+                    matches!(
+                        d,
+                        "helm"
+                            | "charts"
+                            | "chart"
+                            | "k8s"
+                            | "kubernetes"
+                            | "kustomize"
+                            | "manifests"
+                            | "deploy"
+                            | "deployment"
+                            | "deployments"
+                    )
+                });
             let deploy = !test
                 && (matches!(name, "wsgi.py" | "asgi.py" | "manage.py" | "celery.py" | "celery_app.py" | "procfile")
                     || lower.ends_with("asgi/__init__.py")
                     || name.starts_with("dockerfile")
                     || name.ends_with(".dockerfile")
                     || name.ends_with(".service")
-                    || (name.contains("compose") && (name.ends_with(".yml") || name.ends_with(".yaml")))
+                    || (name.contains("compose") && yaml)
+                    || manifest
                     || ((name.ends_with(".yml")
                         || name.ends_with(".yaml")
                         || name.starts_with('.')
@@ -1082,6 +1101,16 @@ mod named_tests {
             ("compose.dev.yml", "      - DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE-app.settings.devbox}\n"),
             ("Procfile", "web: DJANGO_SETTINGS_MODULE=app.settings.heroku gunicorn app.wsgi\n"),
             (".envs/.production/.django", "DJANGO_SETTINGS_MODULE=app.settings.envfile\n"),
+            (
+                "deploy/k8s/web.yaml",
+                "        env:\n          - name: DJANGO_SETTINGS_MODULE\n            value: \"app.settings.k8s\"\n",
+            ),
+            ("charts/shop/values.yaml", "env:\n  DJANGO_SETTINGS_MODULE: app.settings.helm\n"),
+            // A Helm template's value is a template, not a module.
+            (
+                "charts/shop/templates/deployment.yaml",
+                "- name: DJANGO_SETTINGS_MODULE\n  value: {{ .Values.settings }}\n",
+            ),
             ("pytest.ini", "[pytest]\nDJANGO_SETTINGS_MODULE = app.settings.pytest\n"),
             ("pyproject.toml", "addopts = [\"--ds=app.settings.ds\"]\n"),
             (".github/workflows/ci.yml", "export DJANGO_SETTINGS_MODULE=app.settings.ci_job\n"),
@@ -1097,7 +1126,9 @@ mod named_tests {
                 "app.settings.devbox",
                 "app.settings.docker",
                 "app.settings.envfile",
+                "app.settings.helm",
                 "app.settings.heroku",
+                "app.settings.k8s",
                 "app.settings.prod"
             ]
         );
