@@ -95,6 +95,10 @@ const TEST_DIRS: &[&str] =
     &["tests", "test", "__tests__", "__mocks__", "cypress", "e2e", "playwright", "testing", "spec"];
 const DOC_DIRS: &[&str] = &["docs", "doc"];
 const VENDOR_DIRS: &[&str] = &["vendor", "vendors", "third_party", "third-party", "staticfiles", "bower_components"];
+/// Folders named after a CSS framework whose sources projects copy in to customise (Bootstrap's
+/// LESS/SCSS): the stylesheets in them are the framework's, not the project's.
+const CSS_FRAMEWORK_DIRS: &[&str] =
+    &["bootstrap", "font-awesome", "fontawesome", "bulma", "foundation", "materialize", "semantic-ui", "uikit"];
 const TOOL_CONFIG_STEMS: &[&str] = &[
     "webpack",
     "vite",
@@ -230,6 +234,7 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || lower.contains(".bundle.")
         || lower.contains(".chunk.")
         || lower.ends_with(".map")
+        || (lang == Lang::Css && in_dir(CSS_FRAMEWORK_DIRS))
         || is_lock_file(&lower)
         || looks_generated(head, lang);
     roles.migration = lang == Lang::Python && dirs.last().is_some_and(|d| d == "migrations") && lower != "__init__.py";
@@ -395,6 +400,13 @@ mod tests {
         assert!(!classify("shop/static/shop/app.js", b"export const defineAmd = 1;\n").roles.vendored);
         let banner = b"/*!\n * Bootstrap v3.4.1 (https://getbootstrap.com/)\n * Licensed under the MIT license\n */\n";
         assert!(classify("shop/static/bootstrap/js/bootstrap.js", banner).roles.vendored);
+        // A copy of a CSS framework's sources, customised: its stylesheets are the framework's;
+        // a project's own `bootstrap` code (app start-up) is not vendored.
+        assert!(classify("stuff/bootstrap/variables.less", b"// Variables\n").roles.vendored);
+        assert!(classify("static/scss/bootstrap/_mixins.scss", b"").roles.vendored);
+        assert!(!classify("src/bootstrap/index.ts", b"export function start() {}\n").roles.vendored);
+        assert!(!classify("app/bootstrap/apps.py", b"").roles.vendored);
+        assert!(!classify("static/scss/overrides/_bootstrap.scss", b"").roles.vendored);
         // A bundle's license pointer without a version, or a plain comment: the project's own.
         let own = b"/*! For license information please see app.js.LICENSE.txt */\nexport const a = 1;\n";
         assert!(!classify("shop/static/shop/app.js", own).roles.vendored);
