@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub console_log: ConsoleLogConfig,
     #[serde(default)]
     pub todo_fixme: TodoConfig,
+    #[serde(default)]
+    pub image_unoptimized: ImageConfig,
     /// Globs of files that are production code even though their path says otherwise, and
     /// globs of files that are not.
     #[serde(default)]
@@ -63,6 +65,13 @@ pub struct TodoConfig {
     /// Look for TODO/FIXME in Python docstrings too (default: false).
     #[serde(default)]
     pub docstrings: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageConfig {
+    /// The size over which one committed, served image is reported, in KB (default: 300).
+    pub budget_kb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -131,6 +131,7 @@ impl FileCtx<'_> {
 /// Collects findings of one project rule.
 pub struct ProjectSink<'a> {
     pub project: &'a Project,
+    pub config: &'a Config,
     pub rule: &'static RuleMeta,
     pub out: Vec<Finding>,
 }

@@ -71,4 +71,18 @@ fn only_committed_images_over_the_budget_are_reported() {
         v[0]["message"].as_str().unwrap().starts_with("PNG image of 600 KB, 3000×2000 pixels, over the 300 KB budget"),
         "{v}"
     );
+    // The budget is the team's: over 1 MB only, the hero passes; under 1 KB, the icon fails too.
+    p.write("preflight.toml", "[image-unoptimized]\nbudget-kb = 1024\n");
+    assert_eq!(run(), vec![]);
+    p.write("preflight.toml", "[image-unoptimized]\nbudget-kb = 1\n");
+    assert_eq!(
+        run(),
+        vec![
+            t("image-unoptimized", "frontend/public/hero.png", 1),
+            t("image-unoptimized", "frontend/public/icon.png", 1)
+        ]
+    );
+    let o = p.run(&["check", "--format", "json", "--select", "image-unoptimized"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v[1]["message"].as_str().unwrap().contains("over the 1 KB budget"), "{v}");
 }

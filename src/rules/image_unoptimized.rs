@@ -77,10 +77,15 @@ impl Rule for ImageUnoptimized {
             })
             .collect();
         images.sort();
+        let budget = sink.config.raw.image_unoptimized.budget_kb.map_or(BUDGET, |kb| kb.saturating_mul(1024));
         for rel in images {
             let path = root.join(rel.as_str());
+            // The size first: only an image over the budget is opened.
+            if !project.metadata(&path).is_some_and(|(kind, len)| kind == 1 && len > budget) {
+                continue;
+            }
             let Some((len, head)) = project.head(&path, 64 * 1024) else { continue };
-            if len <= BUDGET {
+            if len <= budget {
                 continue;
             }
             let Some((format, dims)) = header(&head) else { continue };
@@ -91,7 +96,7 @@ impl Rule for ImageUnoptimized {
             };
             sink.report_file(
                 rel,
-                format!("{format} image of {}{size}, over the {} budget for one image: {advice}", kb(len), kb(BUDGET)),
+                format!("{format} image of {}{size}, over the {} budget for one image: {advice}", kb(len), kb(budget)),
             );
         }
     }
