@@ -372,6 +372,44 @@ pub fn is_credential_name(name: &str) -> bool {
     };
     CREDENTIAL_SUFFIXES.iter().any(|s| ends_with(s))
         && !["csrftoken", "xsrftoken", "pagetoken", "pagingtoken"].iter().any(|s| ends_with(s))
+        && !names_an_action(name)
+}
+
+/// Verbs that, first in a name, make it an action on a credential rather than one: a rate
+/// limit, URL name or form for `change_password`, `reset_password`, `forgotPassword`.
+const ACTION_VERBS: &[&str] =
+    &["change", "reset", "forgot", "forget", "recover", "update", "verify", "validate", "rotate", "expire", "request"];
+
+/// Whether the first word of `name` (split at `_`, `-`, `.` and lower-to-upper case changes)
+/// is one of `ACTION_VERBS`.
+fn names_an_action(name: &str) -> bool {
+    let name = name.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    let mut first = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | '.' | ' ') || (c.is_ascii_uppercase() && prev_lower) {
+            break;
+        }
+        prev_lower = c.is_ascii_lowercase();
+        first.push(c.to_ascii_lowercase());
+    }
+    ACTION_VERBS.contains(&first.as_str()) && first.len() < name.len()
+}
+
+/// A rate limit as django-allauth, django-ratelimit and DRF throttles write them: `5/m`,
+/// `1/m/ip,1/m/key`, `100/hour`.
+fn is_rate_limit(v: &str) -> bool {
+    !v.is_empty()
+        && v.split(',').all(|part| {
+            let mut pieces = part.trim().split('/');
+            let count = pieces.next().unwrap_or("");
+            let period = pieces.next().unwrap_or("");
+            !count.is_empty()
+                && count.bytes().all(|b| b.is_ascii_digit())
+                && !period.is_empty()
+                && period.bytes().all(|b| b.is_ascii_alphabetic())
+                && pieces.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
+        })
 }
 
 const PLACEHOLDER_WORDS: &[&str] = &[
@@ -441,7 +479,7 @@ pub fn is_placeholder(v: &str) -> bool {
 
 /// Whether a literal assigned to a credential name looks like a real secret.
 pub fn is_plausible_credential(v: &str) -> bool {
-    if v.len() > 500 || v.chars().any(char::is_whitespace) || is_placeholder(v) {
+    if v.len() > 500 || v.chars().any(char::is_whitespace) || is_placeholder(v) || is_rate_limit(v) {
         return false;
     }
     // Paths, URLs, code (`jwt.encode(`), module paths, environment variable names, words.

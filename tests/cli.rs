@@ -439,3 +439,28 @@ fn debugger_words_in_comments_cost_no_parse() {
     p.write("schema/generated.py", "#import pdb\nimport pdb\n");
     assert_eq!(parses(&p), (1, vec![t("debugger-statement", "schema/generated.py", 2)]));
 }
+
+/// Many files with the same note are shown by their first four and a count, so a vendored PDF
+/// viewer's two hundred font files do not bury the findings; SARIF lists every one.
+#[test]
+fn many_notes_of_a_kind_are_counted() {
+    let files: Vec<(String, String)> =
+        (0..12).map(|i| (format!("static/fonts/f{i:02}.bcmap"), "\0\u{1}binary".to_string())).collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let p = Project::new(&refs);
+    p.write("app/blob.py", "\0\u{1}");
+    let err = stderr(&p.run(&["check", "--no-cache"]));
+    let notes: Vec<&str> = err.lines().filter(|l| l.contains("note:")).collect();
+    assert_eq!(
+        notes,
+        [
+            "app/blob.py: note: binary file, skipped",
+            "static/fonts/f00.bcmap: note: binary file, skipped",
+            "static/fonts/f01.bcmap: note: binary file, skipped",
+            "static/fonts/f02.bcmap: note: binary file, skipped",
+            "… and 9 more files: note: binary file, skipped (`--format sarif` lists every one)",
+        ]
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(&p.run(&["check", "--format", "sarif"]).stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap().len(), 13);
+}

@@ -93,11 +93,33 @@ fn finding(out: &mut String, f: &Finding, style: &Style) {
     out.push('\n');
 }
 
+/// Files shown with the same note before the rest are counted.
+const NOTES_OF_A_KIND: usize = 5;
+
 /// Notes and the summary, for stderr.
 pub fn summary(outcome: &Outcome, style: &Style) -> String {
     let mut out = String::new();
+    // Many files with one and the same note (a PDF viewer's fonts: "binary file, skipped") are
+    // shown by their first few and a count; SARIF lists every one (tool execution notifications).
+    let mut same: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &outcome.notes {
-        let _ = writeln!(out, "{}: note: {}", sanitize(&n.path), sanitize(&n.message));
+        *same.entry(n.message.as_str()).or_default() += 1;
+    }
+    let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in &outcome.notes {
+        let k = shown.entry(n.message.as_str()).or_default();
+        *k += 1;
+        let total = same[n.message.as_str()];
+        if total <= NOTES_OF_A_KIND || *k < NOTES_OF_A_KIND {
+            let _ = writeln!(out, "{}: note: {}", sanitize(&n.path), sanitize(&n.message));
+        } else if *k == NOTES_OF_A_KIND {
+            let more = total - (NOTES_OF_A_KIND - 1);
+            let _ = writeln!(
+                out,
+                "… and {more} more files: note: {} (`--format sarif` lists every one)",
+                sanitize(&n.message)
+            );
+        }
     }
     let mut per_rule: BTreeMap<&str, (Level, usize)> = BTreeMap::new();
     for f in &outcome.findings {

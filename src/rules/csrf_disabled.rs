@@ -228,15 +228,22 @@ fn cookie_auth(def: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
     let uses = USES.get_or_init(|| {
         regex::Regex::new(r"\brequest\.(user|session|COOKIES)\b|\b(auth\.)?login\(\s*request\b|\bget_user\(\s*request\b").unwrap()
     });
+    static SETS_USER: OnceLock<regex::Regex> = OnceLock::new();
+    let sets_user = SETS_USER.get_or_init(|| regex::Regex::new(r"\brequest\.user\s*=[^=]").unwrap());
     if depth > 3 {
         return false;
     }
+    // A view that sets `request.user` itself (from a bot's or token's owner) does not take the
+    // user from the session: its reads of `request.user` are of its own value.
+    let body = text(def, src);
+    let own_user = sets_user.is_match(body);
+    let reads_cookie_auth = uses.captures_iter(body).any(|c| !(own_user && c.get(1).is_some_and(|m| m.as_str() == "user")));
     let decorated_login = decorators(def).iter().any(|d| LOGIN_DECORATORS.iter().any(|l| text(*d, src).contains(l)));
     let mixin = def.kind() == "class_definition"
         && def.child_by_field_name("superclasses").is_some_and(|b| LOGIN_MIXINS.iter().any(|m| text(b, src).contains(m)));
     decorated_login
         || mixin
-        || uses.is_match(text(def, src))
+        || reads_cookie_auth
         || helpers(def, root, src).into_iter().any(|h| cookie_auth(h, root, src, depth + 1))
 }
 
