@@ -142,7 +142,7 @@ fn the_checker_sees_arrows_and_cycles() {
 }
 
 #[test]
-fn the_new_rule_scaffold_writes_the_three_places() {
+fn the_new_rule_scaffold_writes_the_four_places() {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/new-rule");
     let run = |args: &[&str]| {
@@ -164,6 +164,16 @@ fn the_new_rule_scaffold_writes_the_three_places() {
     assert!(checklist.contains(&format!("name = \"{}\"", meta["checklist"].as_str().unwrap())));
     assert!(read("src/rules/leftover_marker.rs").contains("impl Rule for LeftoverMarker {"));
     assert!(read("fixtures/leftover-marker/app.py").contains("# expect: leftover-marker"));
+    // The snippets file: one case where the marker is flagged, one where it is not (the
+    // skeleton rule skips test files), in the shape tests/snippets.rs reads.
+    let snippets: toml::Table = read("tests/snippets/leftover-marker.toml").parse().unwrap();
+    let cases = snippets["case"].as_array().unwrap();
+    let expect = |i: usize| cases[i]["expect"].as_array().unwrap().clone();
+    assert_eq!(cases.len(), 2);
+    assert_eq!(expect(0), vec![toml::Value::from("app/views.py:1")]);
+    assert_eq!(cases[0]["files"]["app/views.py"].as_str(), Some("XXX_LEFTOVER_MARKER = 1\n"));
+    assert!(expect(1).is_empty());
+    assert_eq!(cases[1]["files"]["app/tests/test_views.py"].as_str(), Some("XXX_LEFTOVER_MARKER = 1\n"));
     // A second run does not overwrite; a bad id is refused.
     assert_eq!(run(&["leftover-marker"]).status.code(), Some(2));
     assert_eq!(run(&["Bad_Id"]).status.code(), Some(2));
