@@ -48,7 +48,7 @@ impl Rule for TodoFixme {
         }
         for (start, end) in comments {
             let body = ctx.file.slice(start, end);
-            let Some(m) = marker().find(body) else { continue };
+            let Some(m) = marker().find_iter(body).find(|m| !in_a_name(body, m.start(), m.end())) else { continue };
             let at = start + m.start();
             let word = m.as_str().trim_end_matches([':', '(']);
             let first_words = quote(&body[m.start()..]);
@@ -78,6 +78,19 @@ fn block_comment_patterns(lang: Lang) -> &'static [Regex] {
         Lang::Css => CSS.get_or_init(|| vec![Regex::new(r"(?s)/\*.*?\*/").unwrap(), Regex::new(r"(?m)(?:^|\s)//[^\n]*").unwrap()]),
         _ => &[],
     }
+}
+
+/// Whether the marker at `start..end` of a comment is part of a path or a name rather than a
+/// word: `wiki/TODO-policy`, `TODO.md`, `docs/TODO/list`. `//TODO` and `#TODO` are markers.
+fn in_a_name(body: &str, start: usize, end: usize) -> bool {
+    let b = body.as_bytes();
+    let before = start.checked_sub(1).map(|i| b[i]);
+    let before2 = start.checked_sub(2).map(|i| b[i]);
+    let after = b.get(end).copied();
+    let after2 = b.get(end + 1).copied();
+    let path_before = before == Some(b'/') && before2.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
+    let joined_after = matches!(after, Some(b'-' | b'.' | b'/')) && after2.is_some_and(|c| c.is_ascii_alphanumeric());
+    path_before || joined_after || matches!(before, Some(b'-' | b'.' | b'=' | b'\\'))
 }
 
 fn is_docstring(n: tree_sitter::Node<'_>) -> bool {
