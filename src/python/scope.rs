@@ -42,6 +42,22 @@ pub fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
     found
 }
 
+/// The iterables of the `for` loops in `scope` (not in nested functions) whose target is the
+/// plain name `name`: `for pk in ids:` gives `ids` for `pk`.
+pub fn loop_iterables<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    crate::parse::for_each_node(scope, |n| {
+        if n.kind() != "for_statement" || enclosing_scope(n) != Some(scope) {
+            return;
+        }
+        let target = n.child_by_field_name("left").filter(|l| l.kind() == "identifier" && text(*l, src) == name);
+        if let (Some(_), Some(iter)) = (target, n.child_by_field_name("right")) {
+            out.push(iter);
+        }
+    });
+    out
+}
+
 /// `name = value` and `name += value` in a scope (not in nested functions).
 pub fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec<Node<'t>>> {
     let mut out: HashMap<String, Vec<Node<'t>>> = HashMap::new();

@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use crate::classify::FileClass;
 use crate::registry::{FileCtx, Rule};
-use crate::python::scope::{assignments, enclosing_scope, is_parameter};
+use crate::python::scope::{assignments, enclosing_scope, is_parameter, loop_iterables};
 use crate::python::syntax::{call_args, text};
 
 pub struct SqlInjection;
@@ -287,9 +287,13 @@ fn tainted_uncached(&self, n: Node<'t>, depth: usize) -> bool {
         "identifier" => {
             let Some(scope) = enclosing_scope(n) else { return false };
             match self.assignments(scope).get(t) {
-                // A parameter may come from a caller; a module name, an import, a loop or
-                // unpacking target is something the rule cannot follow, so it stays silent.
-                None => is_parameter(scope, t, src),
+                // A parameter may come from a caller, a loop variable from what it loops over;
+                // a module name, an import or an unpacking target is something the rule cannot
+                // follow, so it stays silent.
+                None => {
+                    is_parameter(scope, t, src)
+                        || loop_iterables(scope, t, src).into_iter().any(|it| self.tainted(it, depth + 1))
+                }
                 Some(vals) => vals.iter().any(|v| self.tainted(*v, depth + 1)),
             }
         }
