@@ -311,6 +311,7 @@ impl Analysis<'_, '_> {
         // A queryset variable bound once holds its rows after a first loop over it: a later
         // loop over it reads the same instances, whose single relations read before are cached.
         let mut cached: HashMap<&str, (usize, HashSet<String>)> = HashMap::new();
+        let mut looped: HashSet<&str> = HashSet::new();
         for n in &nodes {
             if !matches!(n.kind(), "for_statement" | "for_in_clause") {
                 continue;
@@ -333,11 +334,229 @@ impl Analysis<'_, '_> {
                 .unwrap_or_default();
             self.single_reads.clear();
             self.loop_over(*n, left, right, &qs, "", seed);
+            // A variable bound in sibling branches: what one branch loads and another does not.
+            let again = rows.kind() == "identifier" && looped.contains(text(rows, self.src));
+            if rows.kind() == "identifier" && !again && scope.kind() == "function_definition" {
+                looped.insert(text(rows, self.src));
+                let body = scope.child_by_field_name("body");
+                if let Some(paths) = body.and_then(|b| self.branch_values(b, text(rows, self.src), *n, &env)) {
+                    self.branch_gaps(*n, left, right, &qs, &paths);
+                }
+            }
             if let Some(v) = var {
                 let e = cached.entry(v).or_insert_with(|| (0, HashSet::new()));
                 e.0 = e.0.max(n.end_byte());
                 e.1.extend(self.single_reads.drain(..));
             }
+        }
+    }
+
+    /// The querysets `name` may hold when the top-level statement holding `at` runs, one per
+    /// path through the function's `if`/`elif`/`else` branches that reaches it, with the line
+    /// of the path's last binding; `None` when a path is not understood (a binding in a loop,
+    /// `try` or `with`, an unknown value, more than 8 paths). A `.none()` queryset has no rows
+    /// and counts as loading everything.
+    fn branch_values(&self, body: Node<'_>, name: &str, at: Node<'_>, env: &Env) -> Option<Vec<(Qs, usize)>> {
+        let mut c = body.walk();
+        let stmts: Vec<Node<'_>> = body.named_children(&mut c).collect();
+        let top = stmts.iter().position(|s| within(at, *s))?;
+        let mut cur: Vec<(Qs, usize)> = Vec::new();
+        self.run_block(&stmts[..top], name, env, &mut cur)?;
+        (cur.len() > 1).then_some(cur)
+    }
+
+    /// Runs statements over the possible values of `name`; `None` when not understood.
+    fn run_block(&self, stmts: &[Node<'_>], name: &str, scope_env: &Env, cur: &mut Vec<(Qs, usize)>) -> Option<()> {
+        let binds = |n: Node<'_>| {
+            let mut found = false;
+            crate::parse::for_each_node(n, |x| {
+                if matches!(
+                    x.kind(),
+                    "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" | "named_expression"
+                ) {
+                    let target = x.child_by_field_name("left").or_else(|| x.child_by_field_name("name"));
+                    found |= target.is_some_and(|t| identifiers(t).iter().any(|i| text(*i, self.src) == name));
+                }
+            });
+            found
+        };
+        for stmt in stmts {
+            if !binds(*stmt) {
+                continue;
+            }
+            match stmt.kind() {
+                "expression_statement" => {
+                    let a = stmt.named_child(0).filter(|a| a.kind() == "assignment")?;
+                    let (l, r) = (a.child_by_field_name("left")?, a.child_by_field_name("right")?);
+                    if l.kind() != "identifier" || text(l, self.src) != name {
+                        return None;
+                    }
+                    let line = self.line(*stmt);
+                    let empty = r.kind() == "call"
+                        && r.child_by_field_name("function")
+                            .and_then(|f| f.child_by_field_name("attribute"))
+                            .is_some_and(|m| text(m, self.src) == "none");
+                    let olds: Vec<Option<Qs>> =
+                        if cur.is_empty() { vec![None] } else { cur.iter().map(|(q, _)| Some(q.clone())).collect() };
+                    let mut next = Vec::new();
+                    for old in olds {
+                        let mut env = scope_env.clone();
+                        env.insert(name.to_string(), old);
+                        let mut v = self.eval(r, &env, 0)?;
+                        if v.values {
+                            return None;
+                        }
+                        v.opaque |= empty;
+                        next.push((v, line));
+                    }
+                    *cur = next;
+                }
+                "if_statement" => {
+                    let mut blocks = vec![stmt.child_by_field_name("consequence")?];
+                    let mut has_else = false;
+                    let mut c = stmt.walk();
+                    for alt in stmt.children_by_field_name("alternative", &mut c) {
+                        has_else |= alt.kind() == "else_clause";
+                        blocks.push(alt.child_by_field_name("consequence").or_else(|| alt.child_by_field_name("body"))?);
+                    }
+                    let mut out = if has_else { Vec::new() } else { cur.clone() };
+                    for b in blocks {
+                        let mut c = b.walk();
+                        let inner: Vec<Node<'_>> = b.named_children(&mut c).collect();
+                        // A branch that leaves does not reach the loop.
+                        if inner.last().is_some_and(|l| {
+                            matches!(l.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
+                        }) {
+                            continue;
+                        }
+                        let mut here = cur.clone();
+                        self.run_block(&inner, name, scope_env, &mut here)?;
+                        if here.is_empty() {
+                            return None;
+                        }
+                        out.extend(here);
+                    }
+                    *cur = out;
+                }
+                _ => return None,
+            }
+            if cur.len() > 8 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Relations a loop reads on every pass that one path's queryset loads and another's does
+    /// not (the union `qs` loads them, so the plain check said nothing).
+    fn branch_gaps(&mut self, owner: Node<'_>, left: Node<'_>, right: Node<'_>, qs: &Qs, paths: &[(Qs, usize)]) {
+        let enumerate = single_arg_call(right, self.src).is_some_and(|(f, _)| f == "enumerate");
+        let Some(var) = self.loop_var(left, enumerate) else { return };
+        let Some(model) = self.graph.model(&qs.model) else { return };
+        if paths.iter().any(|(p, _)| p.model != qs.model) {
+            return;
+        }
+        let region = if owner.kind() == "for_statement" { owner.child_by_field_name("body") } else { owner.parent() };
+        let Some(region) = region else { return };
+        if owner.kind() == "for_statement" && leaves_first_pass(region) {
+            return;
+        }
+        // A comprehension with an `if` clause reads for some rows only.
+        if owner.kind() == "for_in_clause" {
+            let mut c = region.walk();
+            if region.named_children(&mut c).any(|x| x.kind() == "if_clause") {
+                return;
+            }
+        }
+        let name = text(var, self.src);
+        let mut uses = Vec::new();
+        crate::parse::for_each_node(region, |n| {
+            if n.kind() == "identifier" && text(n, self.src) == name && n != var && !within(n, right) {
+                uses.push(n);
+            }
+        });
+        // Relations set on the row in the loop are not read from the database.
+        let stored: HashSet<&str> = uses
+            .iter()
+            .filter_map(|u| u.parent().filter(|p| p.kind() == "attribute" && is_store(*p)))
+            .filter_map(|p| p.child_by_field_name("attribute"))
+            .map(|a| text(a, self.src))
+            .collect();
+        let mut reported = HashSet::new();
+        for u in uses {
+            // Read on every pass: no condition, loop or function between the use and the loop.
+            let mut up = u.parent();
+            let mut every = true;
+            while let Some(p) = up.filter(|p| *p != region) {
+                every &= !matches!(
+                    p.kind(),
+                    "if_statement"
+                        | "while_statement"
+                        | "for_statement"
+                        | "try_statement"
+                        | "conditional_expression"
+                        | "boolean_operator"
+                        | "lambda"
+                        | "function_definition"
+                        | "list_comprehension"
+                        | "generator_expression"
+                        | "set_comprehension"
+                        | "dictionary_comprehension"
+                );
+                up = p.parent();
+            }
+            if !every {
+                continue;
+            }
+            let Some(attr_node) = u.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(u))
+            else {
+                continue;
+            };
+            let Some(attr) = attr_node.child_by_field_name("attribute").map(|a| text(a, self.src)) else { continue };
+            let Some(rel) = model.relations.get(attr) else { continue };
+            if is_store(attr_node) || stored.contains(attr) || rel.kind == RelKind::GenericForeignKey {
+                continue;
+            }
+            let non_null = !rel.null && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne);
+            let fix = if rel.kind.is_single() {
+                if !qs.loads_single(attr, non_null) {
+                    continue;
+                }
+                format!(".select_related(\"{attr}\")")
+            } else {
+                // A related manager read through a method that a prefetch serves.
+                let read = attr_node
+                    .parent()
+                    .filter(|g| g.kind() == "attribute" && g.child_by_field_name("object") == Some(attr_node))
+                    .filter(|g| g.parent().is_some_and(|c| c.kind() == "call"))
+                    .and_then(|g| g.child_by_field_name("attribute"))
+                    .is_some_and(|m| {
+                        !WRITE_METHODS.contains(&text(m, self.src)) && !BYPASS_METHODS.contains(&text(m, self.src))
+                    });
+                if !read || !qs.prefetches(attr) {
+                    continue;
+                }
+                format!(".prefetch_related(\"{attr}\")")
+            };
+            let missing = paths.iter().find(|(p, _)| {
+                if rel.kind.is_single() {
+                    !p.loads_single(attr, non_null)
+                } else {
+                    !p.prefetches(attr)
+                }
+            });
+            let Some((_, line)) = missing else { continue };
+            if !reported.insert(attr.to_string()) {
+                continue;
+            }
+            let shown = text(attr_node, self.src);
+            let msg = format!(
+                "`{shown}` runs one query per {} when the rows come from the queryset bound on line {line}, which \
+                 does not load it (another branch does; the loop reads it on every pass) (N+1): add `{fix}` to the \
+                 queryset on line {line} too",
+                short(&qs.model)
+            );
+            self.reports.push((attr_node.start_byte(), attr_node.end_byte(), msg));
         }
     }
 
