@@ -137,6 +137,11 @@ pub struct Serializer {
     /// Eager-loading helpers (`setup_eager_loading(queryset)` static or class methods): what
     /// each adds to the queryset it is given.
     pub eager: HashMap<String, QsMethod>,
+    /// Base class names as written (last part).
+    pub bases: Vec<String>,
+    /// Defines `__init__`, `get_fields` or `to_representation`: its fields may change per
+    /// request.
+    pub reshapes: bool,
 }
 
 #[derive(Default)]
@@ -248,6 +253,7 @@ pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: 
             if let Some(body) = body {
                 let mut s = read_serializer(body, src, &aliases);
                 s.name = name.clone();
+                s.bases = bases.clone();
                 s.dir = dir.clone();
                 s.imports = imports.clone();
                 insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
@@ -1170,6 +1176,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                     if let Some(helper) = index.and_then(|i| queryset_helper(def, src, i)) {
                         s.eager.insert(text(n, src).to_string(), helper);
                     }
+                    s.reshapes |= matches!(text(n, src), "__init__" | "get_fields" | "to_representation");
                     s.methods.insert(text(n, src).to_string(), object_chains(def, src));
                     s.queries.insert(text(n, src).to_string(), manager_queries(def, src));
                 }

@@ -101,6 +101,8 @@ const BYPASS_METHODS: &[&str] = &[
 struct ViewInfo<'t> {
     qs_node: Option<Node<'t>>,
     queryset: Option<Qs>,
+    /// The class's own `get_queryset()`.
+    get_queryset_def: Option<Node<'t>>,
     /// `get_queryset()`'s result (or the class queryset) and the node to report at.
     get_queryset: Option<(Option<Qs>, Node<'t>)>,
     serializer: Option<String>,
@@ -172,6 +174,7 @@ impl Rule for DjangoNPlusOne {
             single_reads: Vec::new(),
             helpers: module_helpers(root, src),
             view_serializer: Default::default(),
+            declarative_only: Default::default(),
         };
         for scope in scopes {
             a.scope(scope);
@@ -210,6 +213,8 @@ struct Analysis<'a, 'g> {
     helpers: HashMap<String, crate::django::models::QsMethod>,
     /// The serializer of the view being analysed, for `self.get_serializer_class().<helper>(qs)`.
     view_serializer: std::cell::RefCell<Option<String>>,
+    /// While set, serializer reads leave out method fields (they may depend on the request).
+    declarative_only: std::cell::Cell<bool>,
 }
 
 /// Statement-level nodes of a scope in document order, not entering nested functions, classes
@@ -1102,7 +1107,10 @@ impl Analysis<'_, '_> {
             let Some(def) = def else { continue };
             if def.kind() == "function_definition" {
                 match def.child_by_field_name("name").map(|n| text(n, src)) {
-                    Some("get_queryset") => get_queryset = Some(def),
+                    Some("get_queryset") => {
+                        get_queryset = Some(def);
+                        info.get_queryset_def = Some(def);
+                    }
                     Some("get_serializer_class") => {
                         info.serializer = self.listed_serializer(def);
                         info.dynamic = info.serializer.is_none();
@@ -1214,7 +1222,109 @@ impl Analysis<'_, '_> {
         // Without a queryset to show, the per-row queries are reported at the class name.
         let Some((qs, at)) = info.get_queryset.or_else(|| name.map(|n| (None, n))) else { return };
         let view = name.map(|n| text(n, self.src)).unwrap_or("view");
+        let union = qs.clone();
         self.list_check(ser, qs, at, &format!("`{view}`"), "this queryset".to_string());
+        if let (Some(def), Some(union)) = (info.get_queryset_def, union) {
+            self.return_gaps(def, ser, &union, &info.queryset, view);
+        }
+    }
+
+    /// A `get_queryset()` with several returns (early returns, branches): a relation the
+    /// serializer's declared fields read that one return loads and another does not. Only when
+    /// no condition in the method can pick the action or the object (`self.action`,
+    /// `request.method`, `self.kwargs`, ...) and the serializer's fields cannot change per
+    /// request.
+    fn return_gaps(&mut self, def: Node<'_>, ser: &Serializer, union: &Qs, class_qs: &Option<Qs>, view: &str) {
+        if union.opaque || union.values || ser.model.as_deref() != Some(union.model.as_str()) || !self.fixed_fields(ser, 0)
+        {
+            return;
+        }
+        let nodes = scope_nodes(def);
+        let conditions_pick = nodes.iter().any(|n| {
+            matches!(n.kind(), "if_statement" | "elif_clause" | "conditional_expression" | "while_statement")
+                && ["action", "method", "kwargs", "detail", "lookup", "pk", "args"]
+                    .iter()
+                    .any(|w| text(n.child_by_field_name("condition").unwrap_or(*n), self.src).contains(w))
+        });
+        if conditions_pick {
+            return;
+        }
+        let mut seed = Env::new();
+        seed.insert("@queryset".into(), class_qs.clone());
+        let env = self.env_of(&nodes, &seed);
+        let mut returns = Vec::new();
+        for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
+            let Some(v) = r.named_child(0) else { return };
+            // `Model.objects.none()`: no rows.
+            let empty = v.kind() == "call"
+                && v.child_by_field_name("function")
+                    .and_then(|f| f.child_by_field_name("attribute"))
+                    .is_some_and(|m| text(m, self.src) == "none");
+            if empty {
+                continue;
+            }
+            // A name bound more than once holds the union of its bindings: not one path.
+            let names_once = identifiers(v).iter().all(|i| {
+                let n = text(*i, self.src);
+                !env.contains_key(n) || self.bound_once(&nodes, n)
+            });
+            if !names_once {
+                return;
+            }
+            let Some(q) = self.eval(v, &env, 0) else { return };
+            if q.opaque || q.values || q.model != union.model {
+                return;
+            }
+            returns.push((q, v));
+        }
+        if returns.len() < 2 {
+            return;
+        }
+        self.declarative_only.set(true);
+        let mut needs = Vec::new();
+        self.serializer_needs(ser, &union.model, "", false, 0, &mut needs);
+        self.declarative_only.set(false);
+        let mut done = HashSet::new();
+        for (path, many, field) in needs {
+            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, false) };
+            if !loaded(union) || !done.insert(path.clone()) {
+                continue;
+            }
+            for (q, at) in &returns {
+                if loaded(q) {
+                    continue;
+                }
+                let fix = if many { format!(".prefetch_related(\"{path}\")") } else { format!(".select_related(\"{path}\")") };
+                let msg = format!(
+                    "`{view}` lists {} rows through `{}`, whose {field} reads `{path}`, which this return of \
+                     `get_queryset()` does not load (another return does): one query per row (N+1); add `{fix}` here too",
+                    short(&union.model),
+                    ser.name
+                );
+                self.reports.push((at.start_byte(), at.end_byte(), msg));
+            }
+        }
+    }
+
+    /// Whether a serializer's fields are the same for every request: neither it, its nested
+    /// serializers nor its project bases reshape them, and every base is DRF's or the project's.
+    fn fixed_fields(&self, ser: &Serializer, depth: usize) -> bool {
+        const DRF: &[&str] = &["Serializer", "ModelSerializer", "HyperlinkedModelSerializer"];
+        if depth > 4 || ser.reshapes {
+            return false;
+        }
+        let bases_fixed = ser.bases.iter().all(|b| {
+            DRF.contains(&b.as_str())
+                || self.graph.resolve_serializer(b, &ser.dir, &ser.imports).is_some_and(|s| self.fixed_fields(s, depth + 1))
+        });
+        bases_fixed
+            && ser.declared.iter().all(|(_, f)| match f {
+                SerField::Nested { serializer, .. } => self
+                    .graph
+                    .resolve_serializer(serializer, &ser.dir, &ser.imports)
+                    .is_none_or(|s| std::ptr::eq(s, ser) || self.fixed_fields(s, depth + 1)),
+                _ => true,
+            })
     }
 
     /// Every `XSerializer(rows, many=True)` (and `self.get_serializer(rows, many=True)`) in a
@@ -1590,6 +1700,9 @@ impl Analysis<'_, '_> {
                     }
                 }
                 SerField::Method { method } => {
+                    if self.declarative_only.get() {
+                        continue;
+                    }
                     self.method_needs(ser, method, model, prefix, many_mode, &label(field), out);
                 }
             }
