@@ -1306,6 +1306,21 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// Whether no base of a serializer may declare the field `name` itself: every base is DRF's
+    /// or a project serializer that does not declare it (nor its bases).
+    fn bases_leave(&self, ser: &Serializer, name: &str, depth: usize) -> bool {
+        const DRF: &[&str] = &["Serializer", "ModelSerializer", "HyperlinkedModelSerializer"];
+        depth < 8
+            && ser.bases.iter().all(|b| {
+                DRF.contains(&b.as_str())
+                    || self.graph.resolve_serializer(b, &ser.dir, &ser.imports).is_some_and(|s| {
+                        !std::ptr::eq(s, ser)
+                            && !s.declared.iter().any(|(n, _)| n == name)
+                            && self.bases_leave(s, name, depth + 1)
+                    })
+            })
+    }
+
     /// Whether a serializer's fields are the same for every request: neither it, its nested
     /// serializers nor its project bases reshape them, and every base is DRF's or the project's.
     fn fixed_fields(&self, ser: &Serializer, depth: usize) -> bool {
@@ -1721,7 +1736,7 @@ impl Analysis<'_, '_> {
             }
             let Some(rel) = m.relations.get(&name) else {
                 // A model property listed in Meta.fields: DRF reads it per row.
-                if ser.fields.is_some() && m.properties.contains_key(&name) {
+                if ser.fields.is_some() && m.properties.contains_key(&name) && self.bases_leave(ser, &name, 0) {
                     for (chain, via) in self.graph.reads_through(m, std::slice::from_ref(&name)) {
                         let l = format!("{} (property `{}`)", label(&name), via.unwrap_or_default());
                         self.chain_needs(m, &chain, prefix, many_mode, &l, out);
