@@ -362,6 +362,10 @@ impl Analysis<'_, '_> {
     /// `try` or `with`, an unknown value, more than 8 paths). A `.none()` queryset has no rows
     /// and counts as loading everything.
     fn branch_values(&self, body: Node<'_>, name: &str, at: Node<'_>, env: &Env) -> Option<Vec<(Qs, usize)>> {
+        // Rows loaded after the fact (`prefetch_related_objects(rows, ...)`): not followed.
+        if text(body, self.src).contains("prefetch_related_objects") {
+            return None;
+        }
         let mut c = body.walk();
         let stmts: Vec<Node<'_>> = body.named_children(&mut c).collect();
         let top = stmts.iter().position(|s| within(at, *s))?;
@@ -1246,7 +1250,7 @@ impl Analysis<'_, '_> {
                     .iter()
                     .any(|w| text(n.child_by_field_name("condition").unwrap_or(*n), self.src).contains(w))
         });
-        if conditions_pick {
+        if conditions_pick || text(def, self.src).contains("prefetch_related_objects") {
             return;
         }
         let mut seed = Env::new();
