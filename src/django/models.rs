@@ -59,14 +59,19 @@ pub struct Model {
     /// Manager attribute → manager class expression (callee text, e.g. `BookManager`,
     /// `BookQuerySet.as_manager`).
     pub managers: HashMap<String, String>,
+    /// `@property` / `@cached_property` name → the attribute chains its body reads on `self`
+    /// (`self.channel.slug` → `["channel", "slug"]`); a property whose body looks at caches
+    /// (`hasattr(self, ...)`, `_prefetched_objects_cache`, ...) is left out (unknown).
+    pub properties: HashMap<String, Vec<Vec<String>>>,
     /// How many Django field declarations (`*Field(...)`) the class body has.
     django_fields: usize,
     /// Field declarations in source order (name, field type, target expression text, kwargs).
     decls: Vec<FieldDecl>,
 }
 
-/// What a model takes from its bases: field declarations, other attributes, managers.
-type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>);
+/// What a model takes from its bases: field declarations, other attributes, managers,
+/// properties.
+type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>, HashMap<String, Vec<Vec<String>>>);
 
 #[derive(Debug, Clone)]
 struct FieldDecl {
@@ -101,7 +106,8 @@ pub struct QsClass {
 pub enum SerField {
     /// `author = AuthorSerializer(...)`; `source` defaults to the field name.
     Nested { serializer: String, many: bool, source: String },
-    /// A field with a dotted `source="author.name"`.
+    /// Another field, with what it reads: a dotted `source="author.name"`, a plain
+    /// `source="permalink"` or the field's own name; empty when it reads nothing on output.
     Source { source: String },
     /// `tags = PrimaryKeyRelatedField(many=True)` and friends; `loads` when the field reads the
     /// related object itself (StringRelatedField, SlugRelatedField), not just its key.
@@ -128,6 +134,14 @@ pub struct Serializer {
     /// Method name → the names (model classes, or variables holding one) whose default manager
     /// it queries (`Model.objects.<...>`, `Model._default_manager.<...>`): one query per call.
     pub queries: HashMap<String, Vec<String>>,
+    /// Eager-loading helpers (`setup_eager_loading(queryset)` static or class methods): what
+    /// each adds to the queryset it is given.
+    pub eager: HashMap<String, QsMethod>,
+    /// Base class names as written (last part).
+    pub bases: Vec<String>,
+    /// Defines `__init__`, `get_fields` or `to_representation`: its fields may change per
+    /// request.
+    pub reshapes: bool,
 }
 
 #[derive(Default)]
@@ -239,6 +253,7 @@ pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: 
             if let Some(body) = body {
                 let mut s = read_serializer(body, src, &aliases);
                 s.name = name.clone();
+                s.bases = bases.clone();
                 s.dir = dir.clone();
                 s.imports = imports.clone();
                 insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
@@ -375,6 +390,7 @@ impl ModelGraph {
             let mut decls = Vec::new();
             let mut plain = HashSet::new();
             let mut managers = HashMap::new();
+            let mut properties = HashMap::new();
             let mut seen = HashSet::new();
             let me = &self.models[n];
             let mut stack: Vec<String> =
@@ -389,16 +405,25 @@ impl ModelGraph {
                     for (k, v) in &bm.managers {
                         managers.entry(k.clone()).or_insert_with(|| v.clone());
                     }
+                    for (k, v) in &bm.properties {
+                        properties.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
                     stack.extend(bm.bases.iter().filter_map(|x| self.resolve_model(x, &bm.dir, &bm.imports)));
                 }
             }
-            inherited.insert(n.clone(), (decls, plain, managers));
+            inherited.insert(n.clone(), (decls, plain, managers, properties));
         }
-        for (n, (decls, plain, managers)) in inherited {
+        for (n, (decls, plain, managers, properties)) in inherited {
             let m = self.models.get_mut(&n).expect("model");
             for d in decls {
                 if !m.decls.iter().any(|x| x.name == d.name) {
                     m.decls.push(d);
+                }
+            }
+            for (k, v) in properties {
+                // A name the model itself defines (a field, a method) hides the base's property.
+                if !m.plain.contains(&k) && !m.decls.iter().any(|d| d.name == k) {
+                    m.properties.insert(k, v);
                 }
             }
             m.plain.extend(plain);
@@ -519,6 +544,54 @@ impl ModelGraph {
 
     pub fn model(&self, key: &str) -> Option<&Model> {
         self.models.get(key)
+    }
+
+    /// What reading the attribute chain `chain` on an instance of `model` reads, with the
+    /// properties it crosses replaced by what their bodies read on `self` (`obj.permalink` with
+    /// `permalink` returning `self.channel.slug` reads `obj.channel.slug`), each with the first
+    /// property crossed (`Product.permalink`). What a property returns is not known, so a
+    /// chain ends where a property is crossed. Properties nest up to 3 deep.
+    pub fn reads_through(&self, model: &Model, chain: &[String]) -> Vec<(Vec<String>, Option<String>)> {
+        let mut out = Vec::new();
+        self.expand(model, chain, &[], None, 0, &mut out);
+        out
+    }
+
+    fn expand(
+        &self,
+        model: &Model,
+        chain: &[String],
+        prefix: &[String],
+        via: Option<&str>,
+        depth: usize,
+        out: &mut Vec<(Vec<String>, Option<String>)>,
+    ) {
+        let mut cur = model;
+        for (i, attr) in chain.iter().enumerate() {
+            if let Some(rel) = cur.relations.get(attr) {
+                match rel.target.as_deref().and_then(|t| self.model(t)).filter(|_| rel.kind.is_single()) {
+                    Some(t) => {
+                        cur = t;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let Some(bodies) = cur.properties.get(attr).filter(|_| depth < 3) else { break };
+            let mut pre: Vec<String> = prefix.to_vec();
+            pre.extend(chain[..i].iter().cloned());
+            let name = format!("{}.{attr}", cur.name);
+            let via = via.unwrap_or(&name);
+            for body in bodies {
+                self.expand(cur, body, &pre, Some(via), depth + 1, out);
+            }
+            return;
+        }
+        let mut full = prefix.to_vec();
+        full.extend(chain.iter().cloned());
+        if !out.iter().any(|(c, _)| *c == full) {
+            out.push((full, via.map(str::to_string)));
+        }
     }
 
     fn index_names(&mut self) {
@@ -861,7 +934,13 @@ fn read_model(
                     Some(stmt)
                 };
                 if let Some(n) = f.and_then(|f| f.child_by_field_name("name")) {
-                    m.plain.insert(text(n, src).to_string());
+                    let name = text(n, src).to_string();
+                    if stmt.kind() == "decorated_definition" && is_property(stmt, src) {
+                        if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
+                            m.properties.insert(name.clone(), chains);
+                        }
+                    }
+                    m.plain.insert(name);
                 }
             }
             "class_definition" => {
@@ -1043,10 +1122,16 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                     // with many=True: it reads every related row.
                     let source = source.unwrap_or_else(|| field.clone());
                     s.declared.push((field, SerField::Related { many: true, loads: false, source }));
-                } else if let Some(src_path) = source.filter(|p| p.contains('.')) {
+                } else if let Some(src_path) = source.clone().filter(|p| p.contains('.')) {
                     s.declared.push((field, SerField::Source { source: src_path }));
                 } else {
-                    s.declared.push((field, SerField::Source { source: String::new() }));
+                    // A plain field reads its source (the field's name by default) on output,
+                    // unless it is write-only or hidden; `source="*"` passes the whole object.
+                    let write_only = kwarg("write_only").is_some_and(|v| text(v, src) == "True");
+                    let read = callee.ends_with("Field") && callee != "HiddenField" && !write_only;
+                    let source = source.filter(|_| read).or_else(|| read.then(|| field.clone()));
+                    let source = source.filter(|p| p != "*").unwrap_or_default();
+                    s.declared.push((field, SerField::Source { source }));
                 }
             }
             "function_definition" | "decorated_definition" => {
@@ -1058,6 +1143,19 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                     _ => Some(stmt),
                 };
                 if let Some((def, n)) = def.and_then(|d| Some((d, d.child_by_field_name("name")?))) {
+                    let decorated =
+                        |name: &str| stmt.kind() == "decorated_definition" && has_decorator(stmt, src, name);
+                    let index = if decorated("staticmethod") {
+                        Some(0)
+                    } else if decorated("classmethod") {
+                        Some(1)
+                    } else {
+                        None
+                    };
+                    if let Some(helper) = index.and_then(|i| queryset_helper(def, src, i)) {
+                        s.eager.insert(text(n, src).to_string(), helper);
+                    }
+                    s.reshapes |= matches!(text(n, src), "__init__" | "get_fields" | "to_representation");
                     s.methods.insert(text(n, src).to_string(), object_chains(def, src));
                     s.queries.insert(text(n, src).to_string(), manager_queries(def, src));
                 }
@@ -1093,12 +1191,200 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
     s
 }
 
+/// Whether a decorated definition has the decorator `name` (`@name`, `@x.name`).
+fn has_decorator(decorated: Node<'_>, src: &str, name: &str) -> bool {
+    let mut c = decorated.walk();
+    let found = decorated
+        .named_children(&mut c)
+        .filter(|d| d.kind() == "decorator")
+        .filter_map(|d| d.named_child(0))
+        .any(|e| dotted(e, src).is_some_and(|d| d.rsplit('.').next() == Some(name)));
+    found
+}
+
+/// A function that only adds loading to the queryset it is given (its parameter number
+/// `index`): every statement is `qs = qs.<chain>(...)` or a final `return qs.<chain>(...)`,
+/// the chain made of queryset methods. What it loads (a non-literal argument makes it opaque);
+/// `None` when the function does anything else.
+pub fn queryset_helper(def: Node<'_>, src: &str, index: usize) -> Option<QsMethod> {
+    let params = def.child_by_field_name("parameters")?;
+    let p = params.named_child(index).filter(|p| p.kind() == "identifier")?;
+    let p = text(p, src);
+    let body = def.child_by_field_name("body")?;
+    let mut m = QsMethod { returns_queryset: true, ..Default::default() };
+    // `p.a(...).b(...)`: the calls from the outside in, down to `p`.
+    fn chain_on(n: Node<'_>, p: &str, src: &str, m: &mut QsMethod) -> bool {
+        if n.kind() == "identifier" {
+            return text(n, src) == p;
+        }
+        let Some(f) = n.child_by_field_name("function").filter(|f| n.kind() == "call" && f.kind() == "attribute")
+        else {
+            return false;
+        };
+        let (Some(obj), Some(attr)) = (f.child_by_field_name("object"), f.child_by_field_name("attribute")) else {
+            return false;
+        };
+        let method = text(attr, src);
+        if !QS_CHAIN.contains(&method) || method == "none" || method == "iterator" {
+            return false;
+        }
+        if method == "select_related" || method == "prefetch_related" {
+            let (pos, kw) = call_args(n, src);
+            if pos.is_empty() || !kw.is_empty() {
+                m.opaque = true;
+            }
+            for a in pos {
+                match string_value(a, src) {
+                    Some(s) if method == "select_related" => m.select.push(s),
+                    Some(s) => m.prefetch.push(s),
+                    None => m.opaque = true,
+                }
+            }
+        }
+        chain_on(obj, p, src, m)
+    }
+    let mut c = body.walk();
+    let stmts: Vec<Node<'_>> = body.named_children(&mut c).filter(|s| s.kind() != "comment").collect();
+    let (last, rest) = stmts.split_last()?;
+    if last.kind() != "return_statement" || !chain_on(last.named_child(0)?, p, src, &mut m) {
+        return None;
+    }
+    for (i, stmt) in rest.iter().enumerate() {
+        let e = stmt.named_child(0).filter(|_| stmt.kind() == "expression_statement")?;
+        if i == 0 && e.kind() == "string" {
+            continue;
+        }
+        let (l, r) = (e.child_by_field_name("left")?, e.child_by_field_name("right")?);
+        if e.kind() != "assignment" || text(l, src) != p || !chain_on(r, p, src, &mut m) {
+            return None;
+        }
+    }
+    Some(m)
+}
+
+/// Whether a decorated method is a property computed per instance: `@property`,
+/// `@cached_property`, `@functools.cached_property` (not a setter, not a class property).
+fn is_property(decorated: Node<'_>, src: &str) -> bool {
+    let mut c = decorated.walk();
+    let found =
+        decorated.named_children(&mut c).filter(|d| d.kind() == "decorator").filter_map(|d| d.named_child(0)).any(
+            |e| {
+                matches!(
+                    dotted(e, src).as_deref().map(|d| d.rsplit('.').next().unwrap_or(d)),
+                    Some("property" | "cached_property")
+                )
+            },
+        );
+    found
+}
+
+/// What a property reads on `self`, or `None` when its body consults a cache or the instance's
+/// state (`hasattr(self, ...)`, `getattr(self, ...)`, `self._prefetched_objects_cache`,
+/// `self.__dict__`, `self._state`): a property written around a prefetch is not judged.
+fn property_chains(def: Node<'_>, src: &str) -> Option<Vec<Vec<String>>> {
+    let body = def.child_by_field_name("body")?;
+    let code = text(body, src);
+    let guarded = ["hasattr(", "getattr(", "_prefetched_objects_cache", "__dict__", "_state", "_cache"];
+    if guarded.iter().any(|g| code.contains(g)) {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    unconditional(body, &mut nodes);
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for n in nodes {
+        for c in self_chains(n, src) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The parts of a block that run whenever it runs: statements up to the first one that may
+/// return, of an `if` only its condition, of a `for` only its iterable, the bodies of `try` and
+/// `with`. A read under a condition depends on the data (`if self.kind == LOGO: return ...`),
+/// so a property's conditional reads are not judged.
+fn unconditional<'t>(block: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut c = block.walk();
+    for stmt in block.named_children(&mut c) {
+        let returns = {
+            let mut found = false;
+            crate::parse::for_each_node(stmt, |n| {
+                found |= matches!(n.kind(), "return_statement" | "raise_statement");
+            });
+            found
+        };
+        match stmt.kind() {
+            "if_statement" | "while_statement" => out.extend(stmt.child_by_field_name("condition")),
+            "for_statement" => out.extend(stmt.child_by_field_name("right")),
+            "try_statement" | "with_statement" => {
+                if let Some(b) = stmt.child_by_field_name("body") {
+                    unconditional(b, out);
+                }
+            }
+            "expression_statement" | "return_statement" | "raise_statement" => out.push(stmt),
+            "comment" | "pass_statement" => {}
+            _ => return,
+        }
+        if returns {
+            return;
+        }
+    }
+}
+
+/// Attribute chains on `self` an expression reads when it runs: not the branches of `a if c
+/// else b` (only `c`), not the right operand of `and`/`or`, nothing inside a lambda.
+fn self_chains(node: Node<'_>, src: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    crate::parse::for_each_node(node, |n| {
+        if n.kind() != "identifier" || text(n, src) != "self" {
+            return;
+        }
+        let mut up = n;
+        while let Some(p) = up.parent() {
+            if p == node {
+                break;
+            }
+            let conditional = match p.kind() {
+                "lambda" => true,
+                "conditional_expression" => p.named_child(1) != Some(up),
+                "boolean_operator" => p.child_by_field_name("right") == Some(up),
+                _ => false,
+            };
+            if conditional {
+                return;
+            }
+            up = p;
+        }
+        let mut chain = Vec::new();
+        let mut node = n;
+        while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
+            if parent.child_by_field_name("object") != Some(node) || chain.len() > 8 {
+                break;
+            }
+            let Some(attr) = parent.child_by_field_name("attribute") else { break };
+            chain.push(text(attr, src).to_string());
+            node = parent;
+        }
+        if !chain.is_empty() {
+            out.push(chain);
+        }
+    });
+    out
+}
+
 /// The attribute chains a method `def m(self, obj)` reads on `obj`.
 fn object_chains(def: Node<'_>, src: &str) -> Vec<Vec<String>> {
+    attr_chains(def, src, 1)
+}
+
+/// The attribute chains a function reads on its parameter number `index` (0 is `self`).
+fn attr_chains(def: Node<'_>, src: &str, index: usize) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let Some(obj) = def
         .child_by_field_name("parameters")
-        .and_then(|p| p.named_child(1))
+        .and_then(|p| p.named_child(index))
         .filter(|p| p.kind() == "identifier")
         .map(|p| text(p, src))
     else {

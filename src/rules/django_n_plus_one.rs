@@ -101,6 +101,8 @@ const BYPASS_METHODS: &[&str] = &[
 struct ViewInfo<'t> {
     qs_node: Option<Node<'t>>,
     queryset: Option<Qs>,
+    /// The class's own `get_queryset()`.
+    get_queryset_def: Option<Node<'t>>,
     /// `get_queryset()`'s result (or the class queryset) and the node to report at.
     get_queryset: Option<(Option<Qs>, Node<'t>)>,
     serializer: Option<String>,
@@ -171,7 +173,13 @@ impl Rule for DjangoNPlusOne {
             "class_definition" if view => classes.push(n),
             _ => {}
         });
-        let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports, line_base: file.lines() };
+        let mut a = Analysis { graph, src, dir: &dir, imports: &imports, reports: &mut reports,
+            line_base: file.lines(),
+            single_reads: Vec::new(),
+            helpers: module_helpers(root, src),
+            view_serializer: Default::default(),
+            declarative_only: Default::default(),
+        };
         for scope in scopes {
             a.scope(scope);
         }
@@ -202,6 +210,15 @@ struct Analysis<'a, 'g> {
     imports: &'a Imports,
     reports: &'a mut Vec<(usize, usize, String)>,
     line_base: &'a crate::source::LineIndex,
+    /// Relation paths the loop being analysed reads on its rows without the queryset loading
+    /// them (Django caches each on the row once read).
+    single_reads: Vec<String>,
+    /// The module's own eager-loading helpers (`def with_authors(qs): return qs.select_related(...)`).
+    helpers: HashMap<String, crate::django::models::QsMethod>,
+    /// The serializer of the view being analysed, for `self.get_serializer_class().<helper>(qs)`.
+    view_serializer: std::cell::RefCell<Option<String>>,
+    /// While set, serializer reads leave out method fields (they may depend on the request).
+    declarative_only: std::cell::Cell<bool>,
 }
 
 /// Statement-level nodes of a scope in document order, not entering nested functions, classes
@@ -292,6 +309,7 @@ impl Analysis<'_, '_> {
     }
 
     fn scope(&mut self, scope: Node<'_>) {
+        *self.view_serializer.borrow_mut() = None;
         let mut nodes = scope_nodes(scope);
         if scope.kind() == "function_definition" {
             if let Some(p) = scope.child_by_field_name("parameters") {
@@ -299,6 +317,10 @@ impl Analysis<'_, '_> {
             }
         }
         let env = self.env_of(&nodes, &Env::new());
+        // A queryset variable bound once holds its rows after a first loop over it: a later
+        // loop over it reads the same instances, whose single relations read before are cached.
+        let mut cached: HashMap<&str, (usize, HashSet<String>)> = HashMap::new();
+        let mut looped: HashSet<&str> = HashSet::new();
         for n in &nodes {
             if !matches!(n.kind(), "for_statement" | "for_in_clause") {
                 continue;
@@ -307,8 +329,279 @@ impl Analysis<'_, '_> {
                 continue;
             };
             let Some(qs) = self.eval_iterable(right, &env) else { continue };
-            self.loop_over(*n, left, right, &qs, "");
+            let rows = match single_arg_call(right, self.src) {
+                Some(("enumerate" | "list", arg)) => arg,
+                _ => right,
+            };
+            let var = (rows.kind() == "identifier")
+                .then(|| text(rows, self.src))
+                .filter(|v| self.bound_once(&nodes, v));
+            let seed = var
+                .and_then(|v| cached.get(v))
+                .filter(|(end, _)| *end <= n.start_byte())
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            self.single_reads.clear();
+            self.loop_over(*n, left, right, &qs, "", seed);
+            // A variable bound in sibling branches: what one branch loads and another does not.
+            let again = rows.kind() == "identifier" && looped.contains(text(rows, self.src));
+            if rows.kind() == "identifier" && !again && scope.kind() == "function_definition" {
+                looped.insert(text(rows, self.src));
+                let body = scope.child_by_field_name("body");
+                if let Some(paths) = body.and_then(|b| self.branch_values(b, text(rows, self.src), *n, &env)) {
+                    self.branch_gaps(*n, left, right, &qs, &paths);
+                }
+            }
+            if let Some(v) = var {
+                let e = cached.entry(v).or_insert_with(|| (0, HashSet::new()));
+                e.0 = e.0.max(n.end_byte());
+                e.1.extend(self.single_reads.drain(..));
+            }
         }
+    }
+
+    /// The querysets `name` may hold when the top-level statement holding `at` runs, one per
+    /// path through the function's `if`/`elif`/`else` branches that reaches it, with the line
+    /// of the path's last binding; `None` when a path is not understood (a binding in a loop,
+    /// `try` or `with`, an unknown value, more than 8 paths). A `.none()` queryset has no rows
+    /// and counts as loading everything.
+    fn branch_values(&self, body: Node<'_>, name: &str, at: Node<'_>, env: &Env) -> Option<Vec<(Qs, usize)>> {
+        // Rows loaded after the fact (`prefetch_related_objects(rows, ...)`): not followed.
+        if text(body, self.src).contains("prefetch_related_objects") {
+            return None;
+        }
+        let mut c = body.walk();
+        let stmts: Vec<Node<'_>> = body.named_children(&mut c).collect();
+        let top = stmts.iter().position(|s| within(at, *s))?;
+        let mut cur: Vec<(Qs, usize)> = Vec::new();
+        self.run_block(&stmts[..top], name, env, &mut cur)?;
+        (cur.len() > 1).then_some(cur)
+    }
+
+    /// Runs statements over the possible values of `name`; `None` when not understood.
+    fn run_block(&self, stmts: &[Node<'_>], name: &str, scope_env: &Env, cur: &mut Vec<(Qs, usize)>) -> Option<()> {
+        let binds = |n: Node<'_>| {
+            let mut found = false;
+            crate::parse::for_each_node(n, |x| {
+                if matches!(
+                    x.kind(),
+                    "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" | "named_expression"
+                ) {
+                    let target = x.child_by_field_name("left").or_else(|| x.child_by_field_name("name"));
+                    found |= target.is_some_and(|t| identifiers(t).iter().any(|i| text(*i, self.src) == name));
+                }
+            });
+            found
+        };
+        for stmt in stmts {
+            if !binds(*stmt) {
+                continue;
+            }
+            match stmt.kind() {
+                "expression_statement" => {
+                    let a = stmt.named_child(0).filter(|a| a.kind() == "assignment")?;
+                    let (l, r) = (a.child_by_field_name("left")?, a.child_by_field_name("right")?);
+                    if l.kind() != "identifier" || text(l, self.src) != name {
+                        return None;
+                    }
+                    let line = self.line(*stmt);
+                    let empty = r.kind() == "call"
+                        && r.child_by_field_name("function")
+                            .and_then(|f| f.child_by_field_name("attribute"))
+                            .is_some_and(|m| text(m, self.src) == "none");
+                    let olds: Vec<Option<Qs>> =
+                        if cur.is_empty() { vec![None] } else { cur.iter().map(|(q, _)| Some(q.clone())).collect() };
+                    let mut next = Vec::new();
+                    for old in olds {
+                        let mut env = scope_env.clone();
+                        env.insert(name.to_string(), old);
+                        let mut v = self.eval(r, &env, 0)?;
+                        if v.values {
+                            return None;
+                        }
+                        v.opaque |= empty;
+                        next.push((v, line));
+                    }
+                    *cur = next;
+                }
+                "if_statement" => {
+                    let mut blocks = vec![stmt.child_by_field_name("consequence")?];
+                    let mut has_else = false;
+                    let mut c = stmt.walk();
+                    for alt in stmt.children_by_field_name("alternative", &mut c) {
+                        has_else |= alt.kind() == "else_clause";
+                        blocks.push(alt.child_by_field_name("consequence").or_else(|| alt.child_by_field_name("body"))?);
+                    }
+                    let mut out = if has_else { Vec::new() } else { cur.clone() };
+                    for b in blocks {
+                        let mut c = b.walk();
+                        let inner: Vec<Node<'_>> = b.named_children(&mut c).collect();
+                        // A branch that leaves does not reach the loop.
+                        if inner.last().is_some_and(|l| {
+                            matches!(l.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
+                        }) {
+                            continue;
+                        }
+                        let mut here = cur.clone();
+                        self.run_block(&inner, name, scope_env, &mut here)?;
+                        if here.is_empty() {
+                            return None;
+                        }
+                        out.extend(here);
+                    }
+                    *cur = out;
+                }
+                _ => return None,
+            }
+            if cur.len() > 8 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Relations a loop reads on every pass that one path's queryset loads and another's does
+    /// not (the union `qs` loads them, so the plain check said nothing).
+    fn branch_gaps(&mut self, owner: Node<'_>, left: Node<'_>, right: Node<'_>, qs: &Qs, paths: &[(Qs, usize)]) {
+        let enumerate = single_arg_call(right, self.src).is_some_and(|(f, _)| f == "enumerate");
+        let Some(var) = self.loop_var(left, enumerate) else { return };
+        let Some(model) = self.graph.model(&qs.model) else { return };
+        if paths.iter().any(|(p, _)| p.model != qs.model) {
+            return;
+        }
+        let region = if owner.kind() == "for_statement" { owner.child_by_field_name("body") } else { owner.parent() };
+        let Some(region) = region else { return };
+        if owner.kind() == "for_statement" && leaves_first_pass(region) {
+            return;
+        }
+        // A comprehension with an `if` clause reads for some rows only.
+        if owner.kind() == "for_in_clause" {
+            let mut c = region.walk();
+            if region.named_children(&mut c).any(|x| x.kind() == "if_clause") {
+                return;
+            }
+        }
+        let name = text(var, self.src);
+        let mut uses = Vec::new();
+        crate::parse::for_each_node(region, |n| {
+            if n.kind() == "identifier" && text(n, self.src) == name && n != var && !within(n, right) {
+                uses.push(n);
+            }
+        });
+        // Relations set on the row in the loop are not read from the database.
+        let stored: HashSet<&str> = uses
+            .iter()
+            .filter_map(|u| u.parent().filter(|p| p.kind() == "attribute" && is_store(*p)))
+            .filter_map(|p| p.child_by_field_name("attribute"))
+            .map(|a| text(a, self.src))
+            .collect();
+        let mut reported = HashSet::new();
+        for u in uses {
+            // Read on every pass: no condition, loop or function between the use and the loop.
+            let mut up = u.parent();
+            let mut every = true;
+            while let Some(p) = up.filter(|p| *p != region) {
+                every &= !matches!(
+                    p.kind(),
+                    "if_statement"
+                        | "while_statement"
+                        | "for_statement"
+                        | "try_statement"
+                        | "conditional_expression"
+                        | "boolean_operator"
+                        | "lambda"
+                        | "function_definition"
+                        | "list_comprehension"
+                        | "generator_expression"
+                        | "set_comprehension"
+                        | "dictionary_comprehension"
+                );
+                up = p.parent();
+            }
+            if !every {
+                continue;
+            }
+            let Some(attr_node) = u.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(u))
+            else {
+                continue;
+            };
+            let Some(attr) = attr_node.child_by_field_name("attribute").map(|a| text(a, self.src)) else { continue };
+            let Some(rel) = model.relations.get(attr) else { continue };
+            if is_store(attr_node) || stored.contains(attr) || rel.kind == RelKind::GenericForeignKey {
+                continue;
+            }
+            let non_null = !rel.null && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne);
+            let fix = if rel.kind.is_single() {
+                if !qs.loads_single(attr, non_null) {
+                    continue;
+                }
+                format!(".select_related(\"{attr}\")")
+            } else {
+                // A related manager read through a method that a prefetch serves.
+                let read = attr_node
+                    .parent()
+                    .filter(|g| g.kind() == "attribute" && g.child_by_field_name("object") == Some(attr_node))
+                    .filter(|g| g.parent().is_some_and(|c| c.kind() == "call"))
+                    .and_then(|g| g.child_by_field_name("attribute"))
+                    .is_some_and(|m| {
+                        !WRITE_METHODS.contains(&text(m, self.src)) && !BYPASS_METHODS.contains(&text(m, self.src))
+                    });
+                if !read || !qs.prefetches(attr) {
+                    continue;
+                }
+                format!(".prefetch_related(\"{attr}\")")
+            };
+            let missing = paths.iter().find(|(p, _)| {
+                if rel.kind.is_single() {
+                    !p.loads_single(attr, non_null)
+                } else {
+                    !p.prefetches(attr)
+                }
+            });
+            let Some((_, line)) = missing else { continue };
+            if !reported.insert(attr.to_string()) {
+                continue;
+            }
+            let shown = text(attr_node, self.src);
+            let msg = format!(
+                "`{shown}` runs one query per {} when the rows come from the queryset bound on line {line}, which \
+                 does not load it (another branch does; the loop reads it on every pass) (N+1): add `{fix}` to the \
+                 queryset on line {line} too",
+                short(&qs.model)
+            );
+            self.reports.push((attr_node.start_byte(), attr_node.end_byte(), msg));
+        }
+    }
+
+    /// Whether `name` is assigned exactly once among a scope's nodes, to a queryset whose rows
+    /// are kept (not `.iterator()`), and never otherwise rebound.
+    fn bound_once(&self, nodes: &[Node<'_>], name: &str) -> bool {
+        let mut binds = 0;
+        for n in nodes {
+            match n.kind() {
+                "assignment" => {
+                    let Some(l) = n.child_by_field_name("left") else { continue };
+                    if l.kind() == "identifier" && text(l, self.src) == name {
+                        binds += 1;
+                        let r = n.child_by_field_name("right").map(|r| text(r, self.src)).unwrap_or("");
+                        if r.contains(".iterator(") {
+                            return false;
+                        }
+                    } else if identifiers(l).iter().any(|i| text(*i, self.src) == name) {
+                        return false;
+                    }
+                }
+                "augmented_assignment" | "for_statement" | "for_in_clause" | "named_expression" | "parameters"
+                | "with_item" | "as_pattern_target" => {
+                    let target = n.child_by_field_name("left").or_else(|| n.child_by_field_name("name")).unwrap_or(*n);
+                    if identifiers(target).iter().any(|i| text(*i, self.src) == name) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        binds == 1
     }
 
     /// The loop variable holding model instances: `x` in `for x in qs`, `for i, x in enumerate(qs)`.
@@ -332,14 +625,28 @@ impl Analysis<'_, '_> {
 
     /// Analyses one loop: `owner` is the for statement or for-in clause, `prefix` the relation
     /// path of `qs` from an outer queryset (`comments__` for a loop over a prefetched manager).
-    fn loop_over(&mut self, owner: Node<'_>, left: Node<'_>, right: Node<'_>, qs: &Qs, prefix: &str) {
+    fn loop_over(
+        &mut self,
+        owner: Node<'_>,
+        left: Node<'_>,
+        right: Node<'_>,
+        qs: &Qs,
+        prefix: &str,
+        cached: HashSet<String>,
+    ) {
         let enumerate = single_arg_call(right, self.src).is_some_and(|(f, _)| f == "enumerate");
         let Some(var) = self.loop_var(left, enumerate) else { return };
         let name = text(var, self.src);
         // The region executed per item: a for statement's body, or the whole comprehension.
         let region = if owner.kind() == "for_statement" { owner.child_by_field_name("body") } else { owner.parent() };
         let Some(region) = region else { return };
-        let mut reported: HashSet<String> = HashSet::new();
+        // A loop that leaves on its first pass (`for x in qs: ... return x`) searches for one
+        // row: what it reads per row is not read per row.
+        if owner.kind() == "for_statement" && leaves_first_pass(region) {
+            return;
+        }
+        // Single relations read by an earlier loop over the same rows are cached on them.
+        let mut reported: HashSet<String> = cached;
         let mut uses = Vec::new();
         crate::parse::for_each_node(region, |n| {
             if n.kind() == "identifier" && text(n, self.src) == name && n != var && !within(n, right) {
@@ -358,13 +665,16 @@ impl Analysis<'_, '_> {
             if first_attr(u, self.src).is_some_and(|(p, a)| stores.iter().any(|&(s, end)| s == a && end <= p.start_byte())) {
                 continue;
             }
-            self.chain(u, qs, prefix, &mut reported);
+            // Relations set on the row earlier in the body: a property reading them reads the
+            // object set.
+            let set: Vec<&str> = stores.iter().filter(|&&(_, end)| end <= u.start_byte()).map(|&(a, _)| a).collect();
+            self.chain(u, qs, prefix, &set, &mut reported);
         }
     }
 
     /// Follows `x.a.b…` from a use of a loop variable and reports the first relation read that
     /// the queryset does not load.
-    fn chain(&mut self, ident: Node<'_>, qs: &Qs, prefix: &str, reported: &mut HashSet<String>) {
+    fn chain(&mut self, ident: Node<'_>, qs: &Qs, prefix: &str, set: &[&str], reported: &mut HashSet<String>) {
         let Some(mut model) = self.graph.model(&qs.model) else { return };
         let mut node = ident;
         let mut path = String::new();
@@ -375,7 +685,13 @@ impl Analysis<'_, '_> {
                 return;
             }
             let Some(attr) = parent.child_by_field_name("attribute").map(|a| text(a, self.src)) else { return };
-            let Some(rel) = model.relations.get(attr) else { return };
+            let Some(rel) = model.relations.get(attr) else {
+                if model.properties.contains_key(attr) && !is_store(parent) {
+                    let set = if path.is_empty() { set } else { &[] };
+                    self.property_in_loop(parent, model, &path, attr, qs, prefix, non_null, set, reported);
+                }
+                return;
+            };
             if is_store(parent) {
                 return;
             }
@@ -394,6 +710,7 @@ impl Analysis<'_, '_> {
                     qs.prefetches(&full)
                 };
                 if !loaded {
+                    self.single_reads.push(format!("{prefix}{full}"));
                     if reported.insert(full.clone()) {
                         let fix = if rel.kind == RelKind::GenericForeignKey || !prefix.is_empty() {
                             format!(".prefetch_related(\"{prefix}{full}\")")
@@ -466,7 +783,7 @@ impl Analysis<'_, '_> {
                             values: false,
                             line: qs.line,
                         };
-                        self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"));
+                        self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"), HashSet::new());
                     }
                 }
                 return;
@@ -494,6 +811,91 @@ impl Analysis<'_, '_> {
                 self.reports.push((call.start_byte(), call.end_byte(), msg));
             }
             return;
+        }
+    }
+
+    /// `x.prop` in a loop, `prop` a property of `model` (reached by `path` from the loop's
+    /// rows): the relations its body reads that the queryset does not load.
+    #[allow(clippy::too_many_arguments)]
+    fn property_in_loop(
+        &mut self,
+        at: Node<'_>,
+        model: &crate::django::models::Model,
+        path: &str,
+        prop: &str,
+        qs: &Qs,
+        prefix: &str,
+        non_null_before: bool,
+        set: &[&str],
+        reported: &mut HashSet<String>,
+    ) {
+        let graph = self.graph;
+        let shown = text(at, self.src);
+        let rows = short(&qs.model).to_string();
+        for (chain, via) in graph.reads_through(model, &[prop.to_string()]) {
+            let via = via.unwrap_or_else(|| format!("{}.{prop}", model.name));
+            if chain.first().is_some_and(|c| set.contains(&c.as_str())) {
+                continue;
+            }
+            let mut cur = model;
+            let mut full = path.to_string();
+            let mut read = String::from("self");
+            let mut non_null = non_null_before;
+            for (i, attr) in chain.iter().enumerate() {
+                let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+                full = if full.is_empty() { attr.clone() } else { format!("{full}__{attr}") };
+                read.push('.');
+                read.push_str(attr);
+                let lead = format!(
+                    "`{shown}` reads `{read}` through the property `{via}`, one query per {rows} in the loop over the \
+                     queryset on line {} (N+1)",
+                    qs.line
+                );
+                if rel.kind.is_single() {
+                    non_null &= !rel.null && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne);
+                    let loaded = if prefix.is_empty() && rel.kind != RelKind::GenericForeignKey {
+                        qs.loads_single(&full, non_null)
+                    } else {
+                        qs.prefetches(&full)
+                    };
+                    if !loaded {
+                        self.single_reads.push(format!("{prefix}{full}"));
+                        if reported.insert(full.clone()) {
+                            let fix = if rel.kind == RelKind::GenericForeignKey || !prefix.is_empty() {
+                                format!(".prefetch_related(\"{prefix}{full}\")")
+                            } else {
+                                format!(".select_related(\"{full}\")")
+                            };
+                            let msg = format!("{lead}: add `{fix}` to that queryset");
+                            self.reports.push((at.start_byte(), at.end_byte(), msg));
+                        }
+                        break;
+                    }
+                    match rel.target.as_deref().and_then(|t| graph.model(t)) {
+                        Some(t) => cur = t,
+                        None => break,
+                    }
+                    continue;
+                }
+                // A related manager: read through a method other than a write.
+                let Some(method) = chain.get(i + 1).filter(|m| !WRITE_METHODS.contains(&m.as_str())) else { break };
+                if BYPASS_METHODS.contains(&method.as_str()) {
+                    if reported.insert(format!("{full}.{method}")) {
+                        let msg = format!(
+                            "`{shown}` calls `{read}.{method}()` through the property `{via}`: one query per {rows} in \
+                             the loop over the queryset on line {} (N+1), whatever the queryset prefetches; compute it \
+                             for all rows at once (an annotation, or a `Prefetch(\"{prefix}{full}\", queryset=..., \
+                             to_attr=...)`) and read that instead",
+                            qs.line
+                        );
+                        self.reports.push((at.start_byte(), at.end_byte(), msg));
+                    }
+                } else if !qs.prefetches(&full) && reported.insert(full.clone()) {
+                    let msg = format!("{lead}: add `.prefetch_related(\"{prefix}{full}\")` to that queryset");
+                    self.reports.push((at.start_byte(), at.end_byte(), msg));
+                }
+                break;
+            }
         }
     }
 
@@ -562,6 +964,25 @@ impl Analysis<'_, '_> {
                     return self.eval(arg, env, depth + 1);
                 }
                 let f = n.child_by_field_name("function")?;
+                let helper = match f.kind() {
+                    "identifier" => self.helpers.get(text(f, self.src)).cloned(),
+                    "attribute" => self.eager_helper(f),
+                    _ => None,
+                };
+                if let Some(helper) = helper {
+                    // An eager-loading helper: what it is given, with what it adds.
+                    let (pos, kw) = call_args(n, self.src);
+                    let arg = match (pos.as_slice(), kw.as_slice()) {
+                        ([a], []) => *a,
+                        ([], [(_, v)]) => *v,
+                        _ => return None,
+                    };
+                    let mut qs = self.eval(arg, env, depth + 1)?;
+                    qs.select.extend(helper.select.iter().cloned());
+                    qs.prefetch.extend(helper.prefetch.iter().cloned());
+                    qs.opaque |= helper.opaque;
+                    return Some(qs);
+                }
                 if f.kind() != "attribute" {
                     return None;
                 }
@@ -628,6 +1049,20 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// A serializer's eager-loading helper called as `XSerializer.<helper>` or, in a view,
+    /// `self.get_serializer_class().<helper>` / `self.serializer_class.<helper>`.
+    fn eager_helper(&self, f: Node<'_>) -> Option<crate::django::models::QsMethod> {
+        let obj = f.child_by_field_name("object")?;
+        let method = text(f.child_by_field_name("attribute")?, self.src);
+        let name = match text(obj, self.src) {
+            "self.get_serializer_class()" | "self.serializer_class" => self.view_serializer.borrow().clone()?,
+            _ if obj.kind() == "identifier" => text(obj, self.src).to_string(),
+            _ => return None,
+        };
+        let ser = self.graph.resolve_serializer(&name, self.dir, self.imports)?;
+        ser.eager.get(method).cloned()
+    }
+
     /// A `prefetch_related` argument: a path, or `Prefetch("path", queryset=..., to_attr=...)`.
     fn prefetch_arg(&self, a: Node<'_>, env: &Env, qs: &mut Qs, depth: usize) {
         if let Some(s) = string_value(a, self.src) {
@@ -680,7 +1115,10 @@ impl Analysis<'_, '_> {
             let Some(def) = def else { continue };
             if def.kind() == "function_definition" {
                 match def.child_by_field_name("name").map(|n| text(n, src)) {
-                    Some("get_queryset") => get_queryset = Some(def),
+                    Some("get_queryset") => {
+                        get_queryset = Some(def);
+                        info.get_queryset_def = Some(def);
+                    }
                     Some("get_serializer_class") => {
                         info.serializer = self.listed_serializer(def);
                         info.dynamic = info.serializer.is_none();
@@ -712,6 +1150,7 @@ impl Analysis<'_, '_> {
             info.dynamic = true;
         }
         let hidden_qs = inherited.contains("list") || inherited.contains("get_queryset");
+        *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
         info.queryset = info.qs_node.filter(|_| !hidden_qs).and_then(|q| self.eval(q, &Env::new(), 0));
         info.get_queryset = match get_queryset {
             None => info.qs_node.map(|n| (info.queryset.clone(), n)),
@@ -791,7 +1230,124 @@ impl Analysis<'_, '_> {
         // Without a queryset to show, the per-row queries are reported at the class name.
         let Some((qs, at)) = info.get_queryset.or_else(|| name.map(|n| (None, n))) else { return };
         let view = name.map(|n| text(n, self.src)).unwrap_or("view");
+        let union = qs.clone();
         self.list_check(ser, qs, at, &format!("`{view}`"), "this queryset".to_string());
+        if let (Some(def), Some(union)) = (info.get_queryset_def, union) {
+            self.return_gaps(def, ser, &union, &info.queryset, view);
+        }
+    }
+
+    /// A `get_queryset()` with several returns (early returns, branches): a relation the
+    /// serializer's declared fields read that one return loads and another does not. Only when
+    /// no condition in the method can pick the action or the object (`self.action`,
+    /// `request.method`, `self.kwargs`, ...) and the serializer's fields cannot change per
+    /// request.
+    fn return_gaps(&mut self, def: Node<'_>, ser: &Serializer, union: &Qs, class_qs: &Option<Qs>, view: &str) {
+        if union.opaque || union.values || ser.model.as_deref() != Some(union.model.as_str()) || !self.fixed_fields(ser, 0)
+        {
+            return;
+        }
+        let nodes = scope_nodes(def);
+        let conditions_pick = nodes.iter().any(|n| {
+            matches!(n.kind(), "if_statement" | "elif_clause" | "conditional_expression" | "while_statement")
+                && ["action", "method", "kwargs", "detail", "lookup", "pk", "args"]
+                    .iter()
+                    .any(|w| text(n.child_by_field_name("condition").unwrap_or(*n), self.src).contains(w))
+        });
+        if conditions_pick || text(def, self.src).contains("prefetch_related_objects") {
+            return;
+        }
+        let mut seed = Env::new();
+        seed.insert("@queryset".into(), class_qs.clone());
+        let env = self.env_of(&nodes, &seed);
+        let mut returns = Vec::new();
+        for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
+            let Some(v) = r.named_child(0) else { return };
+            // `Model.objects.none()`: no rows.
+            let empty = v.kind() == "call"
+                && v.child_by_field_name("function")
+                    .and_then(|f| f.child_by_field_name("attribute"))
+                    .is_some_and(|m| text(m, self.src) == "none");
+            if empty {
+                continue;
+            }
+            // A name bound more than once holds the union of its bindings: not one path.
+            let names_once = identifiers(v).iter().all(|i| {
+                let n = text(*i, self.src);
+                !env.contains_key(n) || self.bound_once(&nodes, n)
+            });
+            if !names_once {
+                return;
+            }
+            let Some(q) = self.eval(v, &env, 0) else { return };
+            if q.opaque || q.values || q.model != union.model {
+                return;
+            }
+            returns.push((q, v));
+        }
+        if returns.len() < 2 {
+            return;
+        }
+        self.declarative_only.set(true);
+        let mut needs = Vec::new();
+        self.serializer_needs(ser, &union.model, "", false, 0, &mut needs);
+        self.declarative_only.set(false);
+        let mut done = HashSet::new();
+        for (path, many, field) in needs {
+            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, false) };
+            if !loaded(union) || !done.insert(path.clone()) {
+                continue;
+            }
+            for (q, at) in &returns {
+                if loaded(q) {
+                    continue;
+                }
+                let fix = if many { format!(".prefetch_related(\"{path}\")") } else { format!(".select_related(\"{path}\")") };
+                let msg = format!(
+                    "`{view}` lists {} rows through `{}`, whose {field} reads `{path}`, which this return of \
+                     `get_queryset()` does not load (another return does): one query per row (N+1); add `{fix}` here too",
+                    short(&union.model),
+                    ser.name
+                );
+                self.reports.push((at.start_byte(), at.end_byte(), msg));
+            }
+        }
+    }
+
+    /// Whether no base of a serializer may declare the field `name` itself: every base is DRF's
+    /// or a project serializer that does not declare it (nor its bases).
+    fn bases_leave(&self, ser: &Serializer, name: &str, depth: usize) -> bool {
+        const DRF: &[&str] = &["Serializer", "ModelSerializer", "HyperlinkedModelSerializer"];
+        depth < 8
+            && ser.bases.iter().all(|b| {
+                DRF.contains(&b.as_str())
+                    || self.graph.resolve_serializer(b, &ser.dir, &ser.imports).is_some_and(|s| {
+                        !std::ptr::eq(s, ser)
+                            && !s.declared.iter().any(|(n, _)| n == name)
+                            && self.bases_leave(s, name, depth + 1)
+                    })
+            })
+    }
+
+    /// Whether a serializer's fields are the same for every request: neither it, its nested
+    /// serializers nor its project bases reshape them, and every base is DRF's or the project's.
+    fn fixed_fields(&self, ser: &Serializer, depth: usize) -> bool {
+        const DRF: &[&str] = &["Serializer", "ModelSerializer", "HyperlinkedModelSerializer"];
+        if depth > 4 || ser.reshapes {
+            return false;
+        }
+        let bases_fixed = ser.bases.iter().all(|b| {
+            DRF.contains(&b.as_str())
+                || self.graph.resolve_serializer(b, &ser.dir, &ser.imports).is_some_and(|s| self.fixed_fields(s, depth + 1))
+        });
+        bases_fixed
+            && ser.declared.iter().all(|(_, f)| match f {
+                SerField::Nested { serializer, .. } => self
+                    .graph
+                    .resolve_serializer(serializer, &ser.dir, &ser.imports)
+                    .is_none_or(|s| std::ptr::eq(s, ser) || self.fixed_fields(s, depth + 1)),
+                _ => true,
+            })
     }
 
     /// Every `XSerializer(rows, many=True)` (and `self.get_serializer(rows, many=True)`) in a
@@ -806,6 +1362,7 @@ impl Analysis<'_, '_> {
             .and_then(|b| b.parent())
             .filter(|c| c.kind() == "class_definition");
         let info = class.map(|c| self.view_info(c)).unwrap_or_default();
+        *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
         let mut seed = Env::new();
         seed.insert("@queryset".into(), info.queryset.clone());
         seed.insert("@get_queryset".into(), info.get_queryset.as_ref().and_then(|g| g.0.clone()));
@@ -972,7 +1529,7 @@ impl Analysis<'_, '_> {
                 }
             }
             if !missing.is_empty() {
-                let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("`{f}` reads `{p}`")).collect();
+                let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
                 // One path per chain: `select_related("a__b")` loads `a` too.
                 let paths = |many: bool| -> Vec<String> {
                     let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
@@ -1042,8 +1599,20 @@ impl Analysis<'_, '_> {
                             out.push(q);
                         }
                     }
-                    let Some(mut cur) = model else { continue };
-                    for chain in ser.methods.get(method).into_iter().flatten() {
+                    let Some(start) = model else { continue };
+                    let expanded: Vec<(Vec<String>, Option<String>)> = ser
+                        .methods
+                        .get(method)
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|c| self.graph.reads_through(start, c))
+                        .collect();
+                    for (chain, via) in &expanded {
+                        let mut cur = start;
+                        let label = match via {
+                            Some(v) => format!("{label} (property `{v}`)"),
+                            None => label.clone(),
+                        };
                         let mut shown = String::from("obj");
                         for (i, attr) in chain.iter().enumerate() {
                             let Some(rel) = cur.relations.get(attr.as_str()) else { break };
@@ -1064,7 +1633,6 @@ impl Analysis<'_, '_> {
                             }
                             break;
                         }
-                        cur = model.expect("model");
                     }
                 }
                 SerField::Nested { serializer, .. } => {
@@ -1093,7 +1661,7 @@ impl Analysis<'_, '_> {
             return;
         }
         let Some(m) = self.graph.model(model) else { return };
-        let label = |f: &str| format!("{}.{f}", ser.name);
+        let label = |f: &str| format!("`{}.{f}`", ser.name);
         let declared: HashSet<&str> = ser.declared.iter().map(|(n, _)| n.as_str()).collect();
         for (field, kind) in &ser.declared {
             if let Some(fields) = &ser.fields {
@@ -1125,6 +1693,19 @@ impl Analysis<'_, '_> {
                     }
                 }
                 SerField::Source { source } => {
+                    // A property read by the field (`source="permalink"`, a field named like
+                    // it, or a dotted source ending in one): what its body reads.
+                    let segs: Vec<String> = source.split('.').map(str::to_string).collect();
+                    let mut through = false;
+                    for (chain, via) in self.graph.reads_through(m, &segs) {
+                        let Some(via) = via else { continue };
+                        through = true;
+                        let l = format!("{} (property `{via}`)", label(field));
+                        self.chain_needs(m, &chain, prefix, many_mode, &l, out);
+                    }
+                    if through || !source.contains('.') {
+                        continue;
+                    }
                     let mut cur = m;
                     let mut path = prefix.to_string();
                     for seg in source.split('.') {
@@ -1142,6 +1723,9 @@ impl Analysis<'_, '_> {
                     }
                 }
                 SerField::Method { method } => {
+                    if self.declarative_only.get() {
+                        continue;
+                    }
                     self.method_needs(ser, method, model, prefix, many_mode, &label(field), out);
                 }
             }
@@ -1158,7 +1742,16 @@ impl Analysis<'_, '_> {
             if declared.contains(name.as_str()) {
                 continue;
             }
-            let Some(rel) = m.relations.get(&name) else { continue };
+            let Some(rel) = m.relations.get(&name) else {
+                // A model property listed in Meta.fields: DRF reads it per row.
+                if ser.fields.is_some() && m.properties.contains_key(&name) && self.bases_leave(ser, &name, 0) {
+                    for (chain, via) in self.graph.reads_through(m, std::slice::from_ref(&name)) {
+                        let l = format!("{} (property `{}`)", label(&name), via.unwrap_or_default());
+                        self.chain_needs(m, &chain, prefix, many_mode, &l, out);
+                    }
+                }
+                continue;
+            };
             let path = format!("{prefix}{name}");
             if !rel.kind.is_single() {
                 out.push((path, true, label(&name)));
@@ -1193,33 +1786,81 @@ impl Analysis<'_, '_> {
         let Some(chains) = ser.methods.get(method) else { return };
         let Some(start_model) = self.graph.model(model) else { return };
         for chain in chains {
-            let mut cur = start_model;
-            let mut path = String::new();
-            for (i, attr) in chain.iter().enumerate() {
-                let Some(rel) = cur.relations.get(attr.as_str()) else { break };
-                path = if path.is_empty() { attr.clone() } else { format!("{path}__{attr}") };
-                let full = format!("{prefix}{path}");
-                if rel.kind.is_single() {
-                    if !out.iter().any(|(p, _, _)| *p == full) {
-                        out.push((full, many_mode || rel.kind == RelKind::GenericForeignKey, label.to_string()));
+            for (chain, via) in self.graph.reads_through(start_model, chain) {
+                match via {
+                    Some(via) => {
+                        let l = format!("{label} (property `{via}`)");
+                        self.chain_needs(start_model, &chain, prefix, many_mode, &l, out);
                     }
-                    match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
-                        Some(t) => cur = t,
-                        None => break,
-                    }
-                } else {
-                    // A manager: a read through one of its methods needs a prefetch.
-                    let read = chain
-                        .get(i + 1)
-                        .is_some_and(|m| !WRITE_METHODS.contains(&m.as_str()) && !BYPASS_METHODS.contains(&m.as_str()));
-                    if read && !out.iter().any(|(p, _, _)| *p == full) {
-                        out.push((full, true, label.to_string()));
-                    }
-                    break;
+                    None => self.chain_needs(start_model, &chain, prefix, many_mode, label, out),
                 }
             }
         }
     }
+
+    /// Relations an attribute chain read on an instance of `start_model` needs loaded: each
+    /// single relation on it, and a related manager read through a method (`.all()`, `.count()`)
+    /// other than a filtering or write one.
+    fn chain_needs(
+        &self,
+        start_model: &crate::django::models::Model,
+        chain: &[String],
+        prefix: &str,
+        many_mode: bool,
+        label: &str,
+        out: &mut Vec<(String, bool, String)>,
+    ) {
+        let mut cur = start_model;
+        let mut path = String::new();
+        for (i, attr) in chain.iter().enumerate() {
+            let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+            path = if path.is_empty() { attr.clone() } else { format!("{path}__{attr}") };
+            let full = format!("{prefix}{path}");
+            if rel.kind.is_single() {
+                if !out.iter().any(|(p, _, _)| *p == full) {
+                    out.push((full, many_mode || rel.kind == RelKind::GenericForeignKey, label.to_string()));
+                }
+                match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                    Some(t) => cur = t,
+                    None => break,
+                }
+            } else {
+                // A manager: a read through one of its methods needs a prefetch.
+                let read = chain
+                    .get(i + 1)
+                    .is_some_and(|m| !WRITE_METHODS.contains(&m.as_str()) && !BYPASS_METHODS.contains(&m.as_str()));
+                if read && !out.iter().any(|(p, _, _)| *p == full) {
+                    out.push((full, true, label.to_string()));
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The module's top-level functions that only add loading to the queryset they are given.
+fn module_helpers(root: Node<'_>, src: &str) -> HashMap<String, crate::django::models::QsMethod> {
+    let mut out = HashMap::new();
+    let mut c = root.walk();
+    for def in root.named_children(&mut c).filter(|d| d.kind() == "function_definition") {
+        let Some(name) = def.child_by_field_name("name") else { continue };
+        if let Some(h) = crate::django::models::queryset_helper(def, src, 0) {
+            out.insert(text(name, src).to_string(), h);
+        }
+    }
+    out
+}
+
+/// Whether a loop body returns or breaks on every pass that runs through it without a
+/// condition: a `return`/`break` among its statements, or in the body of a `try`/`with` there.
+fn leaves_first_pass(block: Node<'_>) -> bool {
+    let mut c = block.walk();
+    let found = block.named_children(&mut c).any(|stmt| match stmt.kind() {
+        "return_statement" | "break_statement" => true,
+        "try_statement" | "with_statement" => stmt.child_by_field_name("body").is_some_and(leaves_first_pass),
+        _ => false,
+    });
+    found
 }
 
 /// `f(arg)` with one positional argument → (f, arg).
