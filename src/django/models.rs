@@ -174,7 +174,7 @@ pub struct ModelGraph {
 }
 
 const FK_TYPES: &[&str] = &["ForeignKey", "ParentalKey", "TreeForeignKey"];
-const O2O_TYPES: &[&str] = &["OneToOneField"];
+const O2O_TYPES: &[&str] = &["OneToOneField", "AutoOneToOneField"];
 const M2M_TYPES: &[&str] = &["ManyToManyField", "ParentalManyToManyField", "TreeManyToManyField"];
 /// Model bases from Django and common packages: a class with one of these is a model.
 const MODEL_BASES: &[&str] = &[

@@ -41,6 +41,8 @@ struct Qs {
     values: bool,
     /// 1-based line where the queryset is built.
     line: usize,
+    /// Filtered on a unique key (`pk`, `id`, a one-to-one field): one row at most, so no N+1.
+    single: bool,
 }
 
 impl Qs {
@@ -52,6 +54,7 @@ impl Qs {
         self.prefetch.extend(other.prefetch);
         self.select_all |= other.select_all;
         self.opaque |= other.opaque;
+        self.single &= other.single;
         self.line = self.line.min(other.line);
         Some(self)
     }
@@ -782,6 +785,7 @@ impl Analysis<'_, '_> {
                             opaque: qs.opaque,
                             values: false,
                             line: qs.line,
+                            single: false,
                         };
                         self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"), HashSet::new());
                     }
@@ -957,6 +961,7 @@ impl Analysis<'_, '_> {
                     opaque: base.opaque,
                     values: false,
                     line: self.line(n),
+                    single: false,
                 })
             }
             "call" => {
@@ -1030,6 +1035,10 @@ impl Analysis<'_, '_> {
                         }
                         Some(qs)
                     }
+                    "filter" if self.unique_lookup(&qs.model, &kw) => {
+                        qs.single = true;
+                        Some(qs)
+                    }
                     m if QS_CHAIN.contains(&m) => Some(qs),
                     m => {
                         // A method of the project's manager or queryset class.
@@ -1047,6 +1056,18 @@ impl Analysis<'_, '_> {
             }
             _ => None,
         }
+    }
+
+    /// Whether `filter(**kw)` on `model` keeps one row at most: a keyword is `pk`, `id` or a
+    /// one-to-one field of the model (with `_id` or `__exact` or not), compared for equality.
+    fn unique_lookup(&self, model: &str, kw: &[(String, Node<'_>)]) -> bool {
+        let Some(m) = self.graph.model(model) else { return false };
+        kw.iter().any(|(k, _)| {
+            let k = k.strip_suffix("__exact").unwrap_or(k);
+            let k = k.strip_suffix("_id").filter(|b| !b.is_empty()).unwrap_or(k);
+            matches!(k, "pk" | "id")
+                || m.relations.get(k).is_some_and(|r| r.kind == crate::django::models::RelKind::OneToOne)
+        })
     }
 
     /// A serializer's eager-loading helper called as `XSerializer.<helper>` or, in a view,
@@ -1487,6 +1508,7 @@ impl Analysis<'_, '_> {
                     values: false,
                     // Where the rows are read, not the view's queryset: set by the caller.
                     line: 0,
+                    single: false,
                 };
                 env.insert(format!("{o}.{name}"), Some(qs));
             }
@@ -1517,6 +1539,10 @@ impl Analysis<'_, '_> {
     fn list_check(&mut self, ser: &Serializer, qs: Option<Qs>, at: Node<'_>, who: &str, target: String) {
         let mut parts = Vec::new();
         let mut rows = ser.model.as_deref().map(short).unwrap_or("the").to_string();
+        // One row at most (`filter(user=request.user)` on a one-to-one `user`): nothing per row.
+        if qs.as_ref().is_some_and(|q| q.single) {
+            return;
+        }
         if let Some(qs) = qs.filter(|q| !q.opaque && !q.values && ser.model.as_deref() == Some(q.model.as_str())) {
             rows = short(&qs.model).to_string();
             let mut needs = Vec::new();
