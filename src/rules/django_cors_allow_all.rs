@@ -22,9 +22,14 @@ impl Rule for DjangoCorsAllowAll {
 
     fn check_project(&self, _project: &Project, sink: &mut ProjectSink) {
         let names: Vec<&str> = ALLOW_ALL.iter().chain(ORIGIN_LISTS).chain(REGEX_LISTS).copied().collect();
-        sink.report_setting(&names, |name, b| {
+        sink.report_roots(|_, env| {
+            // CORS for a few URLs only (`CORS_URLS_REGEX`, a bookmarklet's endpoint) and without
+            // credentials: any site may call those URLs, but never as a logged-in user.
+            let scoped = env.get("CORS_URLS_REGEX").is_some_and(|b| matches!(&b.value.v, V::Str(s) if !matches_every_path(s)));
+            let no_credentials = env.get("CORS_ALLOW_CREDENTIALS").is_none_or(|b| b.value.truthy() == Some(false));
+            let judge = |name: &str, b: &crate::python::eval::Binding| -> Vec<(crate::python::eval::Loc, String)> {
             if ALLOW_ALL.contains(&name) {
-                if b.value.truthy() != Some(true) {
+                if b.value.truthy() != Some(true) || (scoped && no_credentials) {
                     return vec![];
                 }
                 let how = match &b.unless {
@@ -53,8 +58,18 @@ impl Rule for DjangoCorsAllowAll {
                 })
                 .take(1)
                 .collect()
+            };
+            names.iter().filter_map(|name| env.get(*name).map(|b| judge(name, b))).flatten().collect()
         });
     }
+}
+
+/// A `CORS_URLS_REGEX` that every path matches (django-cors-headers' default is `^.*$`).
+fn matches_every_path(re: &str) -> bool {
+    let s = re.trim();
+    let s = s.strip_prefix('^').unwrap_or(s);
+    let s = s.strip_suffix('$').unwrap_or(s);
+    matches!(s, "" | ".*" | ".+" | "/" | "/.*" | "/.+" | "(.*)" | ".*?" | r"\/.*")
 }
 
 /// A regex that accepts any origin: anchors and an optional scheme around "anything".
