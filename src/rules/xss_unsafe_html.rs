@@ -61,7 +61,8 @@ impl Rule for XssUnsafeHtml {
                     template(&ctx.file.text, &mut out);
                     // What the project's views give the template (`Given`).
                     let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
-                    let keys = ctx.project.template_contexts.get(name).and_then(|k| k.as_ref());
+                    // (A file outside `templates/` has no name, and no views' contexts.)
+                    let keys = ctx.project.template_contexts.get(name).filter(|_| !name.is_empty()).and_then(|k| k.as_ref());
                     let given = |v: &str| keys.and_then(|k| k.get(v)).copied();
                     let functions = ctx.project.template_contexts.get(FUNCTIONS).and_then(|k| k.as_ref());
                     let src = &ctx.file.text;
