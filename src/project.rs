@@ -418,15 +418,32 @@ fn template_contexts(files: &[Loaded], needs: Needs) -> crate::django::html::Tem
         .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
         .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
         .collect();
-    if wanted.is_empty() {
+    let functions: std::collections::HashSet<String> = files
+        .iter()
+        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
+        .flat_map(|l| crate::django::html::safe_value_functions(&l.file.text))
+        .chain(
+            files
+                .iter()
+                .filter(|l| l.target && l.file.class.lang == Lang::Python)
+                .flat_map(|l| crate::django::html::imported_names(&l.file.text)),
+        )
+        .collect();
+    if wanted.is_empty() && functions.is_empty() {
         return out;
     }
     for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
         let f = &l.file;
-        if !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+        let defines = functions.iter().any(|w| f.text.contains(&format!("def {w}(")));
+        if !defines && !wanted.iter().any(|w| f.text.contains(w.as_str())) {
             continue;
         }
-        f.with_tree(|tree| crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out));
+        f.with_tree(|tree| {
+            crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out);
+            if defines {
+                crate::django::html::escaping_functions(tree.root_node(), &f.text, &functions, &mut out);
+            }
+        });
     }
     out
 }

@@ -12,9 +12,11 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
+use crate::django::html::{
+    escaping_helper, has_interpolation, is_literal, py_safe_call, safe_value_functions, Given, FUNCTIONS, SAFE_PRODUCERS,
+};
 use crate::project::Needs;
 use crate::registry::{FileCtx, Rule};
-use crate::django::html::{escaping_helper, has_interpolation, is_literal, py_safe_call, SAFE_PRODUCERS};
 use crate::finding::excerpt;
 use crate::python::syntax::{call_args, text};
 
@@ -61,14 +63,34 @@ impl Rule for XssUnsafeHtml {
                 Output::Text => return,
                 Output::Html => {
                     template(&ctx.file.text, &mut out);
-                    // Values every view of the project gives the template already escaped.
+                    // What the project's views give the template (`Given`).
                     let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
-                    if let Some(Some(keys)) = ctx.project.template_contexts.get(name) {
-                        out.retain(|(s, e, _)| {
-                            let var = safe_var(&ctx.file.text[*s..*e]);
-                            var.is_none_or(|v| keys.get(v) != Some(&true))
-                        });
-                    }
+                    // (A file outside `templates/` has no name, and no views' contexts.)
+                    let keys = ctx.project.template_contexts.get(name).filter(|_| !name.is_empty()).and_then(|k| k.as_ref());
+                    let given = |v: &str| keys.and_then(|k| k.get(v)).copied();
+                    let functions = ctx.project.template_contexts.get(FUNCTIONS).and_then(|k| k.as_ref());
+                    let src = &ctx.file.text;
+                    let lower = src.to_ascii_lowercase();
+                    out.retain(|(s, e, _)| {
+                        let m = &src[*s..*e];
+                        if m.starts_with("{%") {
+                            return true;
+                        }
+                        // In a `<script>` block the values are data the view serialised (chart
+                        // series, configuration): reported only when a view builds them from the
+                        // request, where a `</script>` in the input ends the block.
+                        if in_script(&lower, *s) {
+                            return value_root(m).is_some_and(|r| given(r) == Some(Given::Request));
+                        }
+                        // Made by a filter or method of the project that escapes what it puts in
+                        // its HTML (`{{ finding|status_links|safe }}`).
+                        let escaped_by = safe_value_functions(m);
+                        if escaped_by.first().is_some_and(|f| functions.and_then(|k| k.get(f)) == Some(&Given::Safe)) {
+                            return false;
+                        }
+                        // Values every view of the project gives the template already escaped.
+                        safe_var(m).is_none_or(|v| given(v) != Some(Given::Safe))
+                    });
                 }
                 // A fragment without tags is judged only where it outputs a value named as HTML
                 // (`{{ html|safe }}`: a rich-text fragment included in pages).
@@ -79,7 +101,17 @@ impl Rule for XssUnsafeHtml {
             }
         } else if lang == Lang::Python {
             let Some(tree) = ctx.file.tree() else { return };
+            // The project's functions that escape, for the calls of imported ones.
+            let escaping: Vec<String> = ctx
+                .project
+                .template_contexts
+                .get(FUNCTIONS)
+                .and_then(|k| k.as_ref())
+                .map(|k| k.iter().filter(|(_, g)| **g == Given::Safe).map(|(n, _)| n.clone()).collect())
+                .unwrap_or_default();
+            PROJECT_ESCAPERS.with(|p| *p.borrow_mut() = escaping);
             python(tree.root_node(), &ctx.file.text, &mut out);
+            PROJECT_ESCAPERS.with(|p| p.borrow_mut().clear());
         } else if lang.is_js_family() {
             let Some(tree) = ctx.file.tree() else { return };
             javascript(tree.root_node(), &ctx.file.text, &mut out);
@@ -99,6 +131,7 @@ fn python(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
         let name = text(f, src).rsplit('.').next().unwrap_or("");
         let (pos, _) = call_args(n, src);
         let Some(arg) = pos.first().copied() else { return };
+        BUDGET.with(|b| b.set(200));
         match name {
             "mark_safe" | "SafeString" | "SafeText" => {
                 if let Some(why) = py_unsafe(arg, src) {
@@ -137,7 +170,9 @@ fn python(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
 
 fn is_constant(s: &str) -> bool {
     let last = s.rsplit('.').next().unwrap_or(s);
-    last.chars().any(|c| c.is_ascii_uppercase()) && !last.chars().any(|c| c.is_ascii_lowercase())
+    // `__version__`, `__docs__`: module metadata written in the source.
+    let dunder = last.len() > 4 && last.starts_with("__") && last.ends_with("__");
+    dunder || (last.chars().any(|c| c.is_ascii_uppercase()) && !last.chars().any(|c| c.is_ascii_lowercase()))
 }
 
 /// Why a `mark_safe` argument may carry unescaped input, or `None` when it cannot. A string
@@ -165,7 +200,7 @@ fn py_unsafe(arg: Node<'_>, src: &str) -> Option<String> {
 
 /// The first value put into a built string that is not known to be safe HTML.
 fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
-    if depth > 16 {
+    if depth > 32 {
         return Some(n);
     }
     let all = |parts: Vec<Node<'t>>| parts.into_iter().find_map(|p| unsafe_piece(p, src, depth + 1));
@@ -208,9 +243,21 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
                 [n.child_by_field_name("left"), n.child_by_field_name("right")].into_iter().flatten().collect();
             all(parts)
         }
+        "list_splat" => all(n.named_child(0).into_iter().collect()),
+        "comment" => None,
+        // PREFERENCES[key]["label"], pref["note"] of a loop over a constant.
+        "subscript" => (!loop_over_constant(n, src)).then_some(n),
         "identifier" | "attribute" => {
             let t = text(n, src);
-            (!(is_constant(t) || local_is_safe(n, src) || class_attr_is_literal(n, src))).then_some(n)
+            let last = t.rsplit('.').next().unwrap_or(t);
+            // Primary and foreign keys are integers: `obj.pk`, `self.manufacturer_id`.
+            let key = n.kind() == "attribute" && (last == "pk" || last == "id" || last.ends_with("_id"));
+            (!(key
+                || is_constant(t)
+                || local_is_safe_at(n, src, depth + 1)
+                || class_attr_is_literal(n, src)
+                || loop_over_constant(n, src)))
+                .then_some(n)
         }
         "call" => {
             if is_literal(n, src) {
@@ -220,10 +267,25 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
             let last = f.rsplit('.').next().unwrap_or(f);
             if py_safe_call(f)
                 || escaping_helper(n, src)
-                || matches!(last, "int" | "len" | "float" | "ord" | "escapejs" | "json_script")
+                || matches!(last, "int" | "len" | "float" | "round" | "abs" | "ord" | "count" | "escapejs" | "json_script")
+                || own_method_safe(n, src, depth)
+                || module_function_safe(n, src, depth)
+                || imported_escaper(n, src)
+                || autoescape_alias(n, src)
+                // A choice's label (`get_status_display()`): text written in the source.
+                || (last.starts_with("get_") && last.ends_with("_display"))
+                // Dates as text: digits, month names, "2 hours ago".
+                || matches!(last, "isoformat" | "strftime" | "naturaltime" | "naturalday" | "intcomma")
                 || (last == "mark_safe" && py_unsafe_arg_is_literal(n, src))
             {
                 return None;
+            }
+            // mark_safe(x) is as safe as x.
+            if matches!(last, "mark_safe" | "SafeString" | "SafeText") {
+                return match call_args(n, src).0.first() {
+                    Some(a) => unsafe_piece(*a, src, depth + 1),
+                    None => None,
+                };
             }
             if last == "join" {
                 // "".join("<p>" + escape(m) + "</p>" for m in msgs): the separator and each item.
@@ -257,6 +319,201 @@ fn unsafe_piece<'t>(n: Node<'t>, src: &str, depth: usize) -> Option<Node<'t>> {
     }
 }
 
+/// A loop variable, or an attribute of one, over a constant of the source: `for name, pref in
+/// PREFERENCES.items()`, `f"<code>{c}</code>" for c in ColorChoices.values()`. A name also
+/// assigned in the function is not one.
+fn loop_over_constant(n: Node<'_>, src: &str) -> bool {
+    let mut root = n;
+    while matches!(root.kind(), "attribute" | "subscript") {
+        let field = if root.kind() == "attribute" { "object" } else { "value" };
+        match root.child_by_field_name(field) {
+            Some(o) => root = o,
+            None => return false,
+        }
+    }
+    if root.kind() != "identifier" {
+        return false;
+    }
+    let name = text(root, src);
+    // The innermost comprehension binding the name decides alone; else the function's loops.
+    let mut scope = root.parent();
+    while let Some(s) = scope {
+        if matches!(s.kind(), "function_definition" | "module") {
+            break;
+        }
+        if matches!(s.kind(), "generator_expression" | "list_comprehension" | "set_comprehension" | "dictionary_comprehension") {
+            let mut c = s.walk();
+            let binds = s.named_children(&mut c).filter(|x| x.kind() == "for_in_clause").any(|f| {
+                let mut b = false;
+                if let Some(l) = f.child_by_field_name("left") {
+                    crate::parse::for_each_node(l, |id| b |= id.kind() == "identifier" && text(id, src) == name);
+                }
+                b
+            });
+            if binds {
+                break;
+            }
+        }
+        scope = s.parent();
+    }
+    let Some(scope) = scope else { return false };
+    let constant_iter = |it: Node<'_>| -> bool {
+        let it = match it.kind() {
+            // ColorChoices.values(), PREFERENCES.items(), enumerate(CHOICES)
+            "call" => {
+                let f = it.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+                match f.rsplit_once('.') {
+                    Some((obj, "values" | "items" | "keys")) => obj,
+                    _ if f == "enumerate" || f == "sorted" => {
+                        return call_args(it, src).0.first().is_some_and(|a| is_constant(text(*a, src)));
+                    }
+                    _ => return false,
+                }
+            }
+            _ => text(it, src),
+        };
+        let last = it.rsplit('.').next().unwrap_or(it);
+        is_constant(it) || (last.ends_with("Choices") && last.starts_with(|c: char| c.is_ascii_uppercase()))
+    };
+    let (mut bound, mut other) = (false, false);
+    crate::parse::for_each_node(scope, |x| {
+        let (left, right) = match x.kind() {
+            "for_statement" | "for_in_clause" => (x.child_by_field_name("left"), x.child_by_field_name("right")),
+            "assignment" | "augmented_assignment" => {
+                if x.child_by_field_name("left").is_some_and(|l| text(l, src) == name) {
+                    other = true;
+                }
+                return;
+            }
+            _ => return,
+        };
+        let Some(left) = left else { return };
+        let mut binds = false;
+        crate::parse::for_each_node(left, |id| binds |= id.kind() == "identifier" && text(id, src) == name);
+        if binds {
+            if right.is_some_and(constant_iter) {
+                bound = true;
+            } else {
+                other = true;
+            }
+        }
+    });
+    bound && !other
+}
+
+/// `self.name(...)` where the enclosing class defines `name` once and every one of its returns is
+/// safe HTML (a literal, `mark_safe` of a literal, a string built only of safe values).
+fn own_method_safe(call: Node<'_>, src: &str, depth: usize) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "attribute") else { return false };
+    let (Some(obj), Some(attr)) = (f.child_by_field_name("object"), f.child_by_field_name("attribute")) else {
+        return false;
+    };
+    if !matches!(text(obj, src), "self" | "cls") {
+        return false;
+    }
+    let name = text(attr, src);
+    let mut class = call.parent();
+    while let Some(c) = class.filter(|c| c.kind() != "class_definition") {
+        class = c.parent();
+    }
+    let Some(body) = class.and_then(|c| c.child_by_field_name("body")) else { return false };
+    let mut defs = Vec::new();
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let def = if stmt.kind() == "decorated_definition" { stmt.child_by_field_name("definition") } else { Some(stmt) };
+        if let Some(d) = def.filter(|d| d.kind() == "function_definition") {
+            if d.child_by_field_name("name").is_some_and(|x| text(x, src) == name) {
+                defs.push(d);
+            }
+        }
+    }
+    let [def] = defs[..] else { return false };
+    returns_safe(def, src, depth)
+}
+
+/// `name(...)` of a function defined once at the top level of the module, every return of which
+/// is safe HTML (as `own_method_safe`).
+fn module_function_safe(call: Node<'_>, src: &str, depth: usize) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return false };
+    let name = text(f, src);
+    let mut root = call;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut defs = Vec::new();
+    let mut c = root.walk();
+    for stmt in root.named_children(&mut c) {
+        let def = if stmt.kind() == "decorated_definition" { stmt.child_by_field_name("definition") } else { Some(stmt) };
+        if let Some(d) = def.filter(|d| d.kind() == "function_definition") {
+            if d.child_by_field_name("name").is_some_and(|x| text(x, src) == name) {
+                defs.push(d);
+            }
+        }
+    }
+    let [def] = defs[..] else { return false };
+    returns_safe(def, src, depth)
+}
+
+/// Every `return` of a function gives safe HTML (at least one does; a bare `return` is `None`).
+fn returns_safe(def: Node<'_>, src: &str, depth: usize) -> bool {
+    let mut returns = Vec::new();
+    crate::parse::for_each_node(def, |n| {
+        if n.kind() == "return_statement" {
+            returns.push(n.named_child(0));
+        }
+    });
+    !returns.is_empty() && returns.iter().all(|r| r.is_none_or(|r| unsafe_piece(r, src, depth + 2).is_none()))
+}
+
+/// `name(...)` of a function the module imports by name from the project, whose every definition
+/// escapes what it puts in its HTML (`from utilities.html import clean_html`).
+fn imported_escaper(call: Node<'_>, src: &str) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return false };
+    let name = text(f, src);
+    if !PROJECT_ESCAPERS.with(|p| p.borrow().iter().any(|n| n == name)) {
+        return false;
+    }
+    let mut root = call;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut imported = false;
+    crate::parse::for_each_node(root, |n| {
+        if n.kind() == "import_from_statement" {
+            let mut c = n.walk();
+            // `from m import name` (not `from m import name as other`, nor a module).
+            imported |= n
+                .children_by_field_name("name", &mut c)
+                .any(|x| x.kind() == "dotted_name" && text(x, src) == name);
+        }
+    });
+    imported
+}
+
+/// Django's `needs_autoescape` idiom: in a filter taking `autoescape`, `esc = conditional_escape`
+/// when it is on (and the identity when the template switched escaping off). `esc(x)` escapes
+/// exactly when the template does.
+fn autoescape_alias(call: Node<'_>, src: &str) -> bool {
+    let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return false };
+    let name = text(f, src);
+    let Some(scope) = scope_of(call).filter(|s| s.kind() == "function_definition") else { return false };
+    let takes_autoescape = scope.child_by_field_name("parameters").is_some_and(|p| {
+        let mut found = false;
+        crate::parse::for_each_node(p, |n| found |= n.kind() == "identifier" && text(n, src) == "autoescape");
+        found
+    });
+    let mut aliased = false;
+    crate::parse::for_each_node(scope, |n| {
+        if n.kind() == "assignment"
+            && n.child_by_field_name("left").is_some_and(|l| text(l, src) == name)
+            && n.child_by_field_name("right").is_some_and(|r| matches!(text(r, src), "conditional_escape" | "escape"))
+        {
+            aliased = true;
+        }
+    });
+    takes_autoescape && aliased
+}
+
 /// `self.template` where the module's classes set `template` only to literals (or translations
 /// of literals) in their bodies: the HTML comes from the source, not from input.
 fn class_attr_is_literal(n: Node<'_>, src: &str) -> bool {
@@ -276,6 +533,7 @@ fn class_attr_is_literal(n: Node<'_>, src: &str) -> bool {
     }
     let mut values = Vec::new();
     let mut assigned_elsewhere = false;
+    let mut set_in_methods = false;
     crate::parse::for_each_node(root, |x| {
         if x.kind() != "assignment" {
             return;
@@ -290,54 +548,228 @@ fn class_attr_is_literal(n: Node<'_>, src: &str) -> bool {
             values.push(right);
         } else if left.kind() == "attribute" && left.child_by_field_name("attribute").is_some_and(|a| text(a, src) == name)
         {
-            assigned_elsewhere = true;
+            // `self.name = "..."` in a method: judged like any built string.
+            let own = left.child_by_field_name("object").is_some_and(|o| text(o, src) == "self");
+            match right {
+                Some(r) if own && unsafe_piece(r, src, 16).is_none() => set_in_methods = true,
+                _ => assigned_elsewhere = true,
+            }
         }
     });
     !assigned_elsewhere
-        && !values.is_empty()
-        && values.iter().all(|v| v.is_some_and(|v| is_literal(v, src)))
+        && (!values.is_empty() || set_in_methods)
+        && values.iter().all(|v| v.is_some_and(|v| is_literal(v, src) || class_fstring_literal(v, root, src, 0)))
+}
+
+/// A class-level f-string that interpolates only other class-level names set to literals (or to
+/// such f-strings): `ui_outreach = f"{ui_try_free} or {ui_contact_us}."`.
+fn class_fstring_literal(v: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
+    if v.kind() != "string" || depth > 4 {
+        return false;
+    }
+    let mut names = Vec::new();
+    let mut other = false;
+    let mut c = v.walk();
+    for i in v.named_children(&mut c).filter(|ch| ch.kind() == "interpolation") {
+        match i.child_by_field_name("expression").or_else(|| i.named_child(0)) {
+            Some(e) if e.kind() == "identifier" => names.push(text(e, src)),
+            _ => other = true,
+        }
+    }
+    if other {
+        return false;
+    }
+    names.iter().all(|name| {
+        let mut values = Vec::new();
+        let mut elsewhere = false;
+        crate::parse::for_each_node(root, |x| {
+            if x.kind() != "assignment" {
+                return;
+            }
+            let Some(left) = x.child_by_field_name("left").filter(|l| text(*l, src) == *name) else { return };
+            let in_class_body = x.parent().and_then(|p| p.parent()).is_some_and(|b| {
+                b.kind() == "block" && b.parent().is_some_and(|c| c.kind() == "class_definition")
+            });
+            if in_class_body && left.kind() == "identifier" {
+                values.push(x.child_by_field_name("right"));
+            } else {
+                elsewhere = true;
+            }
+        });
+        !elsewhere
+            && !values.is_empty()
+            && values.iter().all(|v| v.is_some_and(|v| is_literal(v, src) || class_fstring_literal(v, root, src, depth + 1)))
+    })
 }
 
 /// A local variable every assignment of which is a literal or a safe producer's result.
 fn local_is_safe(id: Node<'_>, src: &str) -> bool {
-    if id.kind() != "identifier" {
+    local_is_safe_at(id, src, 0)
+}
+
+/// `local_is_safe`, `depth` levels into the values of other locals.
+fn local_is_safe_at(id: Node<'_>, src: &str, depth: usize) -> bool {
+    if id.kind() != "identifier" || depth > 32 {
+        return false;
+    }
+    // A bound on the work for one call judged: locals read by locals can branch.
+    if BUDGET.with(|b| {
+        let left = b.get();
+        b.set(left.saturating_sub(1));
+        left == 0
+    }) {
         return false;
     }
     let name = text(id, src);
-    let mut scope = id.parent();
-    while let Some(s) = scope {
-        if s.kind() == "function_definition" || s.kind() == "module" {
-            break;
-        }
-        scope = s.parent();
+    let Some(scope) = scope_of(id) else { return false };
+    if ASSUMED.with(|a| a.borrow().iter().any(|(s, n)| *s == scope.id() && n == name)) {
+        return true;
     }
-    let Some(scope) = scope else { return false };
-    let mut values = Vec::new();
+    let mut assigns: Vec<(Node<'_>, Option<Node<'_>>)> = Vec::new();
     crate::parse::for_each_node(scope, |n| {
         if matches!(n.kind(), "assignment" | "augmented_assignment")
             && n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == name)
         {
-            values.push(n.child_by_field_name("right"));
+            assigns.push((n, n.child_by_field_name("right")));
+        }
+        // `if warning := pref.warning:`
+        if n.kind() == "named_expression" && n.child_by_field_name("name").is_some_and(|l| text(l, src) == name) {
+            assigns.push((n, n.child_by_field_name("value")));
         }
     });
+    let values: Vec<Option<Node<'_>>> = match dominating_assignment(id, &assigns) {
+        Some(v) => vec![v],
+        None => assigns.iter().map(|(_, v)| *v).collect(),
+    };
     !values.is_empty()
         && values.iter().all(|v| {
             v.is_some_and(|v| match v.kind() {
-                "string" | "concatenated_string" => !has_interpolation(v),
+                "string" | "concatenated_string" => !has_interpolation(v) || built_safe(v, src, name, depth),
                 "call" if is_literal(v, src) => true,
                 "call" => {
                     let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
                     py_safe_call(f)
                         || escaping_helper(v, src)
                         || (f.ends_with("mark_safe") && py_unsafe_arg_is_literal(v, src))
+                        || built_safe(v, src, name, depth)
                 }
-                _ => false,
+                // An f-string or a concatenation whose every value is safe HTML, not reading the
+                // local itself (`html = f"{html}<li>"` is judged by its other assignments).
+                _ => built_safe(v, src, name, depth),
             })
         })
 }
 
+/// The one assignment that decides a local's value at `use`: the last plain assignment before it,
+/// a statement of a block that holds the use (so it runs on every path to the use, and no other
+/// assignment comes between), when no assignment follows the use (a loop could bring one back).
+/// `html = markdown(text); html = f"<div>{html}</div>"; html = clean_html(html)`: the last.
+fn dominating_assignment<'t>(use_: Node<'t>, assigns: &[(Node<'t>, Option<Node<'t>>)]) -> Option<Option<Node<'t>>> {
+    if assigns.iter().any(|(a, _)| a.start_byte() > use_.start_byte()) {
+        return None;
+    }
+    let (last, value) = assigns.iter().filter(|(a, _)| a.kind() == "assignment").max_by_key(|(a, _)| a.start_byte())?;
+    if assigns.iter().any(|(a, _)| a.start_byte() > last.start_byte()) {
+        return None; // an augmented assignment or a walrus after it
+    }
+    let stmt = last.parent().filter(|p| p.kind() == "expression_statement")?;
+    let block = stmt.parent()?;
+    let mut up = use_.parent();
+    while let Some(u) = up {
+        if u.id() == block.id() {
+            return Some(*value);
+        }
+        up = u.parent();
+    }
+    None
+}
+
+/// A string built (f-string, `+`, `.format()`, `"sep".join(... for ...)`) only of safe values.
+///
+/// A value that reads the local itself (`html += f"<li>{escape(x)}</li>"`, `text =
+/// f"{pref.description}<br>{text}"`) is judged assuming the local safe, which holds by induction
+/// when the local is bound nowhere but by these assignments (not a parameter, a loop target, ...).
+fn built_safe(v: Node<'_>, src: &str, local: &str, depth: usize) -> bool {
+    let mut reads_itself = false;
+    crate::parse::for_each_node(v, |n| reads_itself |= n.kind() == "identifier" && text(n, src) == local);
+    if !reads_itself {
+        return unsafe_piece(v, src, depth + 2).is_none();
+    }
+    // `value = highlight(value, q)`: a sanitizer's result, whatever it was given.
+    if v.kind() == "call" {
+        let f = v.child_by_field_name("function").map(|f| text(f, src)).unwrap_or("");
+        if py_safe_call(f)
+            || escaping_helper(v, src)
+            || imported_escaper(v, src)
+            || module_function_safe(v, src, depth)
+            || own_method_safe(v, src, depth)
+        {
+            return true;
+        }
+    }
+    let Some(scope) = scope_of(v) else { return false };
+    if bound_otherwise(scope, local, src) {
+        return false;
+    }
+    let key = (scope.id(), local.to_string());
+    ASSUMED.with(|a| a.borrow_mut().push(key.clone()));
+    let safe = unsafe_piece(v, src, depth + 2).is_none();
+    ASSUMED.with(|a| a.borrow_mut().retain(|k| *k != key));
+    safe
+}
+
+thread_local! {
+    /// Locals `local_is_safe_at` may still look into for the call being judged.
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The project's functions that escape what they put in their HTML (`escaping_function`),
+    /// while one Python file is checked.
+    static PROJECT_ESCAPERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Locals assumed safe while their self-reading assignments are judged (`built_safe`).
+    static ASSUMED: std::cell::RefCell<Vec<(usize, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The function (or module) a node belongs to.
+fn scope_of(n: Node<'_>) -> Option<Node<'_>> {
+    let mut scope = n.parent();
+    while let Some(s) = scope {
+        if s.kind() == "function_definition" || s.kind() == "module" {
+            return Some(s);
+        }
+        scope = s.parent();
+    }
+    None
+}
+
+/// Whether `name` is bound in `scope` other than by an assignment: a parameter, a loop target,
+/// `with ... as`, `except ... as`, an import, `global`/`nonlocal`.
+fn bound_otherwise(scope: Node<'_>, name: &str, src: &str) -> bool {
+    let mut found = false;
+    if let Some(params) = scope.child_by_field_name("parameters") {
+        crate::parse::for_each_node(params, |n| found |= n.kind() == "identifier" && text(n, src) == name);
+    }
+    crate::parse::for_each_node(scope, |n| {
+        let target = match n.kind() {
+            "for_statement" | "for_in_clause" => n.child_by_field_name("left"),
+            "as_pattern" | "with_item" | "except_clause" | "import_statement" | "import_from_statement"
+            | "global_statement" | "nonlocal_statement" => Some(n),
+            _ => None,
+        };
+        if let Some(t) = target {
+            crate::parse::for_each_node(t, |x| found |= x.kind() == "identifier" && text(x, src) == name);
+        }
+    });
+    found
+}
+
 fn py_unsafe_arg_is_literal(call: Node<'_>, src: &str) -> bool {
     call_args(call, src).0.first().is_some_and(|a| a.kind() == "string" && !has_interpolation(*a))
+}
+
+/// The context key a `{{ var.attr|safe }}` match reads: `var`.
+fn value_root(m: &str) -> Option<&str> {
+    let inner = m.strip_prefix("{{")?.trim_start_matches('-').trim_start();
+    let var = inner.split(|c: char| c == '|' || c == '.' || c.is_whitespace()).next()?;
+    (!var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(var)
 }
 
 /// The variable of a `{{ var|safe }}` match, when it is a plain name (a context key).
@@ -433,7 +865,13 @@ fn template(src: &str, out: &mut Vec<(usize, usize, String)>) {
             continue;
         }
         // Literals; and help texts, which Django renders unescaped by design: developers write them.
-        if var.starts_with('"') || var.starts_with('\'') || var.chars().all(|ch| ch.is_ascii_digit()) || var.ends_with("help_text") {
+        // Settings and configuration constants (`config.BANNER_LOGIN`): set by whoever deploys.
+        if var.starts_with('"')
+            || var.starts_with('\'')
+            || var.chars().all(|ch| ch.is_ascii_digit())
+            || var.ends_with("help_text")
+            || is_constant(var)
+        {
             continue;
         }
         let m = c.get(0).expect("match");
@@ -487,6 +925,9 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
         }
     });
     let js_unsafe = |v: Node<'_>| -> Option<String> {
+        if js_markup(v, src, 0) {
+            return None;
+        }
         match v.kind() {
             "string" | "number" | "null" | "undefined" => None,
             "template_string" => {
@@ -583,6 +1024,58 @@ fn javascript(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) 
     });
 }
 
+/// Markup that is HTML already, escaped or parsed: the `.value` of highlight.js
+/// (`hljs.highlight(code, opts).value`, which escapes the code it colours), another element's
+/// `innerHTML`/`outerHTML` (markup the browser parsed and serialised, moved or copied with
+/// literal replacements), and `a ? b : c`, `a || b` of those and literals.
+fn js_markup(v: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let literal = |n: Node<'_>| matches!(n.kind(), "string" | "number" | "regex" | "null" | "undefined");
+    match v.kind() {
+        "string" | "number" | "null" | "undefined" => depth > 0,
+        "parenthesized_expression" => v.named_child(0).is_some_and(|x| js_markup(x, src, depth + 1)),
+        "ternary_expression" => {
+            ["consequence", "alternative"].iter().all(|f| v.child_by_field_name(f).is_some_and(|x| js_markup(x, src, depth + 1)))
+        }
+        "binary_expression" => {
+            let op = v.child_by_field_name("operator").map(|o| text(o, src)).unwrap_or("");
+            matches!(op, "||" | "??")
+                && ["left", "right"].iter().all(|f| v.child_by_field_name(f).is_some_and(|x| js_markup(x, src, depth + 1)))
+        }
+        "member_expression" => {
+            let prop = v.child_by_field_name("property").map(|p| text(p, src)).unwrap_or("");
+            let obj = v.child_by_field_name("object");
+            match prop {
+                "innerHTML" | "outerHTML" => true,
+                "value" => obj.is_some_and(|o| {
+                    o.kind() == "call_expression"
+                        && o.child_by_field_name("function").is_some_and(|f| {
+                            matches!(text(f, src), "hljs.highlight" | "hljs.highlightAuto" | "highlight.highlight")
+                        })
+                }),
+                _ => false,
+            }
+        }
+        // el.innerHTML.replace(/\n/g, "<br>"), html.trim()
+        "call_expression" => {
+            let Some(f) = v.child_by_field_name("function").filter(|f| f.kind() == "member_expression") else {
+                return false;
+            };
+            let method = f.child_by_field_name("property").map(|p| text(p, src)).unwrap_or("");
+            let args_literal = v.child_by_field_name("arguments").is_some_and(|a| {
+                let mut c = a.walk();
+                let all = a.named_children(&mut c).all(literal);
+                all
+            });
+            matches!(method, "replace" | "replaceAll" | "trim") && args_literal
+                && f.child_by_field_name("object").is_some_and(|o| js_markup(o, src, depth + 1) && o.kind() != "string")
+        }
+        _ => false,
+    }
+}
+
 /// An identifier that is the body of the server's response, as an AJAX callback receives it:
 /// the parameter of a jQuery `success:` callback or of a `.done(...)` callback, or of the
 /// `.then(...)` callback after `response.text()`. That is HTML the project's own views rendered,
@@ -670,4 +1163,37 @@ fn sanitized_locals(root: Node<'_>, src: &str) -> Vec<String> {
         }
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn findings(py: &str) -> Vec<usize> {
+        let tree = crate::parse::parse(Lang::Python, py).expect("parses");
+        let mut out = Vec::new();
+        python(tree.root_node(), py, &mut out);
+        out.into_iter().map(|(s, _, _)| py[..s].lines().count()).collect()
+    }
+
+    #[test]
+    fn locals_reading_locals_stay_bounded() {
+        // Each local read twice by the next: a naive walk of the values doubles at every step.
+        let mut py = String::from("def f(x):\n    v0 = x\n");
+        for i in 1..40 {
+            py.push_str(&format!("    v{i} = f\"{{v{}}}{{v{}}}\"\n", i - 1, i - 1));
+        }
+        py.push_str("    return mark_safe(v39)\n");
+        let started = std::time::Instant::now();
+        assert_eq!(findings(&py), vec![42]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_last_assignment_decides_only_when_it_dominates() {
+        let py = "def a(t):\n    h = t\n    h = escape(h)\n    return mark_safe(h)\n\n\
+                  def b(t, c):\n    h = escape(t)\n    if c:\n        h = t\n    return mark_safe(h)\n\n\
+                  def c(rows):\n    h = ''\n    for r in rows:\n        mark_safe(h)\n        h = r\n";
+        assert_eq!(findings(py), vec![10, 15]);
+    }
 }
