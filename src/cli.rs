@@ -615,6 +615,9 @@ fn show_settings(config: &Config, selected: &[bool], args: &CheckArgs) -> String
     let _ = writeln!(out, "allow = {}\nreport-dev-guarded = {}", list(&allow), c.report_dev_guarded);
     let _ = writeln!(out, "\n[todo-fixme]  {}", from_file(raw.todo_fixme.docstrings));
     let _ = writeln!(out, "docstrings = {}", raw.todo_fixme.docstrings);
+    let xss = raw.xss_unsafe_html.report_unknown_sources;
+    let _ = writeln!(out, "\n[xss-unsafe-html]  {}", from_file(xss));
+    let _ = writeln!(out, "report-unknown-sources = {xss}");
     let budget = raw.image_unoptimized.budget_kb;
     let _ = writeln!(out, "\n[image-unoptimized]  {}", from_file(budget.is_some()));
     let _ = writeln!(out, "budget-kb = {}", budget.unwrap_or(300));

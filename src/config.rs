@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub todo_fixme: TodoConfig,
     #[serde(default)]
     pub image_unoptimized: ImageConfig,
+    #[serde(default)]
+    pub xss_unsafe_html: XssConfig,
     /// Globs of files that are production code even though their path says otherwise, and
     /// globs of files that are not.
     #[serde(default)]
@@ -65,6 +67,14 @@ pub struct TodoConfig {
     /// Look for TODO/FIXME in Python docstrings too (default: false).
     #[serde(default)]
     pub docstrings: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct XssConfig {
+    /// Also report values whose source the code does not show (an audit; default: false).
+    #[serde(default)]
+    pub report_unknown_sources: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

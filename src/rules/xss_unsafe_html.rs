@@ -116,11 +116,60 @@ impl Rule for XssUnsafeHtml {
             let Some(tree) = ctx.file.tree() else { return };
             javascript(tree.root_node(), &ctx.file.text, &mut out);
         }
+        // What is reported by default: values a request or the page's address can set. A value
+        // whose source preflight cannot see (a context value, a model field, a component's
+        // props) is what the project put there, as far as the code shows, and it is left to an
+        // audit: `[xss-unsafe-html] report-unknown-sources = true`.
+        let all = ctx.config.raw.xss_unsafe_html.report_unknown_sources;
+        let names = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
+        let keys = ctx.project.template_contexts.get(names).filter(|_| !names.is_empty()).and_then(|k| k.as_ref());
         for (start, end, msg) in out {
-            ctx.report(start, end, msg);
+            let span = &ctx.file.text[start..end];
+            let known = match lang {
+                Lang::Template => {
+                    value_root(span).is_some_and(|r| r == "request" || keys.and_then(|k| k.get(r)) == Some(&Given::Request))
+                        || (span.starts_with("{%") && REQUEST_DATA.iter().any(|r| span.contains(r)))
+                }
+                Lang::Python => REQUEST_DATA.iter().any(|r| span.contains(r)),
+                _ => DOM_SOURCES.iter().any(|r| span.contains(r)),
+            };
+            if all || known {
+                ctx.report(start, end, msg);
+            }
         }
     }
 }
+
+/// Request data in Python code or templates: what a client sends.
+const REQUEST_DATA: &[&str] = &[
+    "request.GET",
+    "request.POST",
+    "request.data",
+    "request.query_params",
+    "request.body",
+    "request.COOKIES",
+    "request.META",
+    "request.headers",
+    "request.FILES",
+    "self.kwargs",
+];
+
+/// Where page script reads what a link or another page can set (DOM XSS sources).
+const DOM_SOURCES: &[&str] = &[
+    "location.search",
+    "location.hash",
+    "location.href",
+    "document.URL",
+    "document.documentURI",
+    "document.referrer",
+    "window.name",
+    "URLSearchParams",
+    "searchParams",
+    "useSearchParams",
+    "router.query",
+    "event.data",
+    "document.cookie",
+];
 
 fn python(root: Node<'_>, src: &str, out: &mut Vec<(usize, usize, String)>) {
     crate::parse::for_each_node(root, |n| {
