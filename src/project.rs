@@ -517,7 +517,7 @@ fn model_graph(files: &[Loaded], needs: Needs) -> crate::django::models::ModelGr
     // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
     let checked =
         || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
-    let is_view = crate::django::models::may_hold_list_view;
+    let is_view = crate::django::drf::may_hold_list_view;
     if !needs.models || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text)) {
         return graph;
     }

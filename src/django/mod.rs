@@ -2,6 +2,7 @@
 //! model graph with managers, querysets and DRF serializers (`models`), and migration history
 //! (`migrations`). Nothing here knows about findings, rules or reporting.
 
+pub mod drf;
 pub mod html;
 pub mod migrations;
 pub mod models;

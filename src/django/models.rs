@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
+use crate::django::drf::{LIST_VIEWS, VIEW_HOOKS};
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,20 +190,6 @@ const MODEL_BASES: &[&str] = &[
     "Page",
 ];
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
-
-/// View methods that decide what a list serializes: a base class defining one hides the
-/// queryset or the serializer from its subclasses' attributes.
-pub const VIEW_HOOKS: &[&str] = &["get_queryset", "get_serializer", "get_serializer_class", "list"];
-
-/// DRF classes whose views list rows through their serializer.
-pub const LIST_VIEWS: &[&str] =
-    &["ModelViewSet", "ReadOnlyModelViewSet", "ListAPIView", "ListCreateAPIView", "ListModelMixin"];
-
-/// Whether code can hold a DRF list view for the N+1 rule to follow into its serializer: it
-/// names a `serializer_class` and a `queryset`, or serializes many rows (`many=True`).
-pub fn may_hold_list_view(text: &str) -> bool {
-    (text.contains("serializer_class") && text.contains("queryset")) || text.contains("many=True")
-}
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 /// Without `serializers`, a module whose only graph classes are serializers is not one.

@@ -17,8 +17,8 @@ use crate::django::settings::string_list;
 pub struct CsrfDisabled;
 
 const CSRF_MIDDLEWARE: &str = "django.middleware.csrf.CsrfViewMiddleware";
-/// Bases and decorators of DRF views.
-const DRF: &[&str] = &["APIView", "GenericAPIView", "ViewSet", "GenericViewSet", "ModelViewSet", "ReadOnlyModelViewSet"];
+/// Bases of DRF views.
+const DRF: &[&str] = crate::django::drf::API_VIEWS;
 
 impl Rule for CsrfDisabled {
     fn id(&self) -> &'static str {

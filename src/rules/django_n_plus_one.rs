@@ -20,8 +20,9 @@ use tree_sitter::Node;
 use crate::classify::FileClass;
 use crate::project::Needs;
 use crate::registry::{FileCtx, Rule};
+use crate::django::drf::LIST_VIEWS;
 use crate::django::models::{
-    class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, LIST_VIEWS, QS_CHAIN,
+    class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, QS_CHAIN,
 };
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
@@ -149,7 +150,7 @@ impl Rule for DjangoNPlusOne {
             && (text.contains(".objects")
                 || text.contains("._default_manager")
                 || graph.manager_names.iter().any(|m| text.contains(m.as_str())));
-        let view = crate::django::models::may_hold_list_view(text);
+        let view = crate::django::drf::may_hold_list_view(text);
         if !loops && !view {
             return;
         }
