@@ -109,12 +109,25 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let active: Vec<(usize, &dyn Rule)> =
         rules.iter().enumerate().filter(|(i, _)| selected[*i]).map(|(i, r)| (i, r.as_ref())).collect();
     debug_assert!(rules.iter().zip(RULES).all(|(r, m)| r.id() == m.id));
-    let warm: Vec<bool> = selected.to_vec();
-    std::thread::spawn(move || {
-        for (rule, _) in rules_impl::instantiate().iter().zip(warm).filter(|(_, on)| *on) {
-            rule.warm_up();
-        }
-    });
+    // Rules build their patterns on a thread of their own while the tree is walked and read;
+    // when the cache holds an entry for this run, it likely answers, and the thread would only
+    // take a core from the walk: it starts after the cache has been asked.
+    let warm_up = || {
+        let warm: Vec<bool> = selected.to_vec();
+        std::thread::spawn(move || {
+            for (rule, _) in rules_impl::instantiate().iter().zip(warm).filter(|(_, on)| *on) {
+                rule.warm_up();
+            }
+        });
+    };
+    // A run over a whole tree (not named files: a hook's few files are quick anyway) may answer
+    // from the cache when nothing it reads has changed.
+    let cache = config.cache_dir.as_deref().filter(|_| scan.files.is_empty());
+    let slot = run_slot(&scan.root, config, selected);
+    let entry_exists = cache.is_some_and(|dir| dir.join(format!("{}.json", slot.finish())).is_file());
+    if !entry_exists {
+        warm_up();
+    }
 
     let mut notes: Vec<Note> = Vec::new();
     let root = &scan.root;
@@ -216,11 +229,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     phase("load");
     let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
-    // A run over a whole tree (not named files: a hook's few files are quick anyway) may answer
-    // from the cache when nothing it reads has changed.
-    let cache = config.cache_dir.as_deref().filter(|_| targets.is_none());
-    let key =
-        cache.map(|_| run_key(root, config, selected, &notes, &files, empty_targets, &empty_kept, tracked.as_deref()));
+    let key = cache.map(|_| run_key(slot, &notes, &files, empty_targets, &empty_kept, tracked.as_deref()));
     if let (Some(dir), Some(key)) = (cache, &key) {
         if let Some(hit) = crate::cache::load(dir, key) {
             phase("cached");
@@ -232,6 +241,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                 elapsed: started.elapsed(),
             });
         }
+    }
+    if entry_exists {
+        warm_up();
     }
     let mut project = crate::project::build(&files, config, root, tracked, needs(&rules, &with_stand_ins(selected)));
     project.walked.extend(empty_kept);
@@ -340,24 +352,27 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
 }
 
-/// The run cache's key: everything a run reads besides its looks at the disk (`Project::read`
-/// and the like, which the entry lists and `cache::load` checks again).
-#[allow(clippy::too_many_arguments)]
+/// The run cache's slot: the binary's sources, the project root, the rule selection and the
+/// configuration (an entry file per slot).
+fn run_slot(root: &Path, config: &Config, selected: &[bool]) -> crate::cache::KeyHasher {
+    let mut slot = crate::cache::KeyHasher::default();
+    slot.part(env!("PREFLIGHT_BUILD_ID").as_bytes());
+    slot.part(path_text(root).as_bytes());
+    slot.part(&selected.iter().map(|&s| u8::from(s)).collect::<Vec<u8>>());
+    slot.part(format!("{:?}", config.raw).as_bytes());
+    slot
+}
+
+/// The run cache's key: the slot and everything a run reads besides its looks at the disk
+/// (`Project::read` and the like, which the entry lists and `cache::load` checks again).
 fn run_key(
-    root: &Path,
-    config: &Config,
-    selected: &[bool],
+    slot: crate::cache::KeyHasher,
     notes: &[Note],
     files: &[Loaded],
     empty_targets: usize,
     empty_kept: &[(String, FileClass)],
     tracked: Option<&[String]>,
 ) -> crate::cache::Key {
-    let mut slot = crate::cache::KeyHasher::default();
-    slot.part(env!("PREFLIGHT_BUILD_ID").as_bytes());
-    slot.part(path_text(root).as_bytes());
-    slot.part(&selected.iter().map(|&s| u8::from(s)).collect::<Vec<u8>>());
-    slot.part(format!("{:?}", config.raw).as_bytes());
     let mut full = slot.clone();
     // Loaded files hashed in parallel, then combined in their (path) order.
     let per_file: Vec<String> = files
