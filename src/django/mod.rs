@@ -3,6 +3,7 @@
 //! (`migrations`). Nothing here knows about findings, rules or reporting.
 
 pub mod html;
+pub mod migration_state;
 pub mod migrations;
 pub mod models;
 pub mod settings;
