@@ -548,29 +548,40 @@ impl Rule for DjangoMigrationMissing {
         keys.sort();
         let mut unjudged = Vec::new();
         let mut judged = 0;
+        // Per app folder: whether every model class of the app was judged with all its
+        // attributes known (then a model of the migrations no class defines was deleted).
+        let mut app_known: BTreeMap<&str, bool> = BTreeMap::new();
         for key in keys {
             let m = &graph.models[key];
+            let Some(app) = app_of(&m.dir, &states) else { continue };
+            let complete = ctx.code_model(m).incomplete.is_none();
+            let known = app_known.entry(app.dir.as_str()).or_insert(true);
+            *known &= complete && Ctx::is_abstract(m).is_some();
             if Ctx::is_abstract(m) == Some(true) {
                 continue;
             }
-            let Some(app) = app_of(&m.dir, &states) else { continue };
-            if !is_models_module(&m.facts.rel) {
+            let why = if !is_models_module(&m.facts.rel) {
                 // Django sees a model only when its module is imported: a models module is.
-                unjudged.push((key.clone(), "it is defined outside a models module".to_string()));
-                continue;
-            }
-            if !ctx.rooted(m, 0) {
-                unjudged.push((key.clone(), "no base is known to be a Django model".to_string()));
-                continue;
-            }
-            if Ctx::is_abstract(m).is_none() {
-                unjudged.push((key.clone(), "its Meta `abstract` is not a literal".to_string()));
+                Some("it is defined outside a models module")
+            } else if !ctx.rooted(m, 0) {
+                Some("no base is known to be a Django model")
+            } else if Ctx::is_abstract(m).is_none() {
+                Some("its Meta `abstract` is not a literal")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                app_known.insert(app.dir.as_str(), false);
+                unjudged.push((key.clone(), why.to_string()));
                 continue;
             }
             let verdict = judge(&ctx, m, app);
             judged += usize::from(matches!(verdict, Verdict::Findings(_)));
             match verdict {
-                Verdict::Unjudged(why) => unjudged.push((key.clone(), why)),
+                Verdict::Unjudged(why) => {
+                    app_known.insert(app.dir.as_str(), false);
+                    unjudged.push((key.clone(), why));
+                }
                 Verdict::Findings(found) => {
                     let Some(file) = by_rel.get(m.facts.rel.as_str()) else { continue };
                     for (at, level, msg) in found {
@@ -580,6 +591,45 @@ impl Rule for DjangoMigrationMissing {
                         sink.out.push(f);
                     }
                 }
+            }
+        }
+        let names: HashSet<String> = graph.models.values().map(|m| m.name.to_lowercase()).collect();
+        for (dir, known) in app_known {
+            let app = &states[dir];
+            if !known || app.unknown.is_some() {
+                continue;
+            }
+            let gone: Vec<&ModelState> =
+                app.models.iter().filter(|(k, m)| !names.contains(*k) && m.unknown.is_none()).map(|(_, m)| m).collect();
+            if gone.is_empty() {
+                continue;
+            }
+            // A class of that name anywhere under the app folder (a module the graph did not
+            // read) may still define it.
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            let texts: Vec<String> = project
+                .walked
+                .iter()
+                .filter(|(rel, c)| python(c) && !c.roles.migration && rel.starts_with(&prefix))
+                .filter_map(|(rel, _)| read_rel(project, rel))
+                .collect();
+            let models_rel = [format!("{prefix}models.py"), format!("{prefix}models/__init__.py")]
+                .into_iter()
+                .find(|r| project.walked.iter().any(|(w, _)| w == r));
+            let Some(models_rel) = models_rel else { continue };
+            for m in gone {
+                let class = regex::Regex::new(&format!(r"(?mi)^\s*class\s+{}\b", regex::escape(&m.name))).unwrap();
+                if texts.iter().any(|t| class.is_match(t)) {
+                    continue;
+                }
+                sink.report_file(
+                    &models_rel,
+                    format!(
+                        "model `{}` is in the migrations of app `{}` but no class defines it any more (last: {}): \
+                         run `python manage.py makemigrations {}`",
+                        m.name, app.label, app.last, app.label
+                    ),
+                );
             }
         }
         if std::env::var_os("PREFLIGHT_MIGRATIONS").is_some() {
