@@ -1,5 +1,5 @@
 //! django-migration-missing against Django's own `makemigrations --check --dry-run`: on the
-//! fixture tree (apps `shop` and `orders`, in sync in many shapes and with each kind of drift)
+//! fixture tree (apps `boutique` and `billing`, in sync in many shapes and with each kind of drift)
 //! and on small generated projects (Django writes the migrations, then one change at a time is
 //! made to the models), the models preflight reports must be exactly the models Django would
 //! write a migration for. Django comes from PyPI (`.ci/run` installs it); without it the test
@@ -111,11 +111,11 @@ fn fixture_tree_agrees_with_makemigrations_model_by_model() {
     let dir = tempfile::tempdir().unwrap();
     // The apps Django can import (`extras` needs django-mptt, `legacy` is about preflight
     // leaving a custom operation alone).
-    for app in ["shop", "orders"] {
+    for app in ["boutique", "billing"] {
         std::fs::create_dir_all(dir.path().join(app)).unwrap();
         copy_tree(&fixture.join(app), &dir.path().join(app));
     }
-    std::fs::write(dir.path().join("preflight_test_settings.py"), SETTINGS.replace("%APPS%", "'shop', 'orders'"))
+    std::fs::write(dir.path().join("preflight_test_settings.py"), SETTINGS.replace("%APPS%", "'boutique', 'billing'"))
         .unwrap();
     let theirs = django_models(python, dir.path());
     let ours = preflight_models(dir.path());

@@ -309,7 +309,7 @@ fn differences(ctx: &Ctx<'_>, code: &CodeField, state: &FieldCall, own: &str, ap
     let Some(class) = code.django else { return out };
     let Some(sclass) = state_class(state) else { return out };
     if class != sclass {
-        out.push(format!("a `{class}` here, a `{sclass}` in the migrations"));
+        out.push(format!("field class `{class}` here, `{sclass}` in the migrations"));
         return out;
     }
     if code.call.splat || state.splat {
@@ -473,6 +473,38 @@ fn compare_fields(
     out
 }
 
+/// Whether a module of a `models/` package is imported by the package's `__init__.py` (Django
+/// imports only `app.models`); a `models.py` or the `__init__.py` itself always is.
+fn imported_by_package(project: &Project, rel: &str) -> bool {
+    let Some((dir, file)) = rel.rsplit_once('/') else { return true };
+    if file == "models.py" || file == "__init__.py" {
+        return true;
+    }
+    if dir.rsplit('/').next() != Some("models") {
+        // Deeper in a models package (`models/sub/x.py`): not decided.
+        return false;
+    }
+    let stem = file.trim_end_matches(".py");
+    read_rel(project, &format!("{dir}/__init__.py")).is_some_and(|t| {
+        t.contains("import *")
+            || regex::Regex::new(&format!(r"\b{}\b", regex::escape(stem))).is_ok_and(|re| re.is_match(&t))
+    })
+}
+
+/// Whether a folder from `dir` up to (not including) the app folder `app` holds an `apps.py`: an
+/// app of its own, whose models the app's migrations do not hold.
+fn app_between(project: &Project, dir: &str, app: &str) -> bool {
+    let mut d = dir;
+    while d != app && !d.is_empty() {
+        let apps = format!("{d}/apps.py");
+        if project.walked.iter().any(|(w, _)| *w == apps) {
+            return true;
+        }
+        d = d.rsplit_once('/').map_or("", |(p, _)| p);
+    }
+    false
+}
+
 /// Receivers of `X.add_to_class(` in `text`.
 fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -563,6 +595,10 @@ impl Rule for DjangoMigrationMissing {
             let why = if !is_models_module(&m.facts.rel) {
                 // Django sees a model only when its module is imported: a models module is.
                 Some("it is defined outside a models module")
+            } else if !imported_by_package(project, &m.facts.rel) {
+                Some("its module is not imported by the models package's `__init__.py`")
+            } else if app_between(project, &m.dir, &app.dir) {
+                Some("its folder is an app of its own (apps.py) without migrations")
             } else if !ctx.rooted(m, 0) {
                 Some("no base is known to be a Django model")
             } else if Ctx::is_abstract(m).is_none() {
