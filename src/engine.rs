@@ -288,7 +288,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("project");
 
     // Project rules.
-    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project);
+    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project, &mut notes);
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -429,7 +429,7 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     let files_scanned = loaded.len();
     let mut project = project_pass(&loaded, config, Path::new(""), None, &with_stand_ins(selected));
     project.root = None;
-    let mut findings = project_findings(&rules, selected, &project);
+    let mut findings = project_findings(&rules, selected, &project, &mut notes);
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
         let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
@@ -467,7 +467,12 @@ fn with_stand_ins(selected: &[bool]) -> Vec<bool> {
 
 /// Runs the project checks of the selected rules, and of each owner standing in for a selected
 /// rule whose findings it owns (`DEFERS_TO`), its findings relabelled as the rule's.
-fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Project) -> Vec<Finding> {
+fn project_findings(
+    rules: &[Box<dyn Rule>],
+    selected: &[bool],
+    project: &Project,
+    notes: &mut Vec<Note>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
@@ -478,9 +483,10 @@ fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Projec
         if !selected[i] && stands_in_for.is_empty() {
             continue;
         }
-        let mut sink = ProjectSink { project, rule: &RULES[i], out: Vec::new() };
+        let mut sink = ProjectSink { project, rule: &RULES[i], out: Vec::new(), notes: Vec::new() };
         rule.check_project(project, &mut sink);
         if selected[i] {
+            notes.extend(sink.notes.drain(..).map(|message| Note { path: ".".to_string(), message }));
             findings.extend(sink.out);
         } else {
             for meta in stands_in_for {

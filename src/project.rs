@@ -49,6 +49,8 @@ pub struct ProjectSink<'a> {
     pub project: &'a Project,
     pub rule: &'static RuleMeta,
     pub out: Vec<Finding>,
+    /// Notes for the summary (what the rule left unjudged).
+    pub notes: Vec<String>,
 }
 
 impl ProjectSink<'_> {

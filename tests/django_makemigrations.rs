@@ -278,3 +278,19 @@ fn each_change_agrees_with_makemigrations() {
     }
     assert!(report.is_empty(), "\n{}\n", report.join("\n"));
 }
+
+/// The summary says how many models were compared and how many classes were left alone.
+#[test]
+fn summary_counts_the_models_not_judged() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/django-migration-missing");
+    let o = run_in(&fixture, &["check", ".", "--select", "django-migration-missing"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            ".: note: django-migration-missing compared 25 models with the migrations; 3 other classes of the apps \
+             were not judged"
+        ),
+        "{err}"
+    );
+}

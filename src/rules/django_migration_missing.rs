@@ -668,6 +668,17 @@ impl Rule for DjangoMigrationMissing {
                 );
             }
         }
+        if !unjudged.is_empty() {
+            let n = unjudged.len();
+            sink.notes.push(format!(
+                "django-migration-missing compared {judged} model{} with the migrations; {n} other class{} of the \
+                 apps {} not judged (a base class from a package, migrations with custom or computed operations, \
+                 ...): `PREFLIGHT_MIGRATIONS=1` lists them and why",
+                if judged == 1 { "" } else { "s" },
+                if n == 1 { "" } else { "es" },
+                if n == 1 { "was" } else { "were" }
+            ));
+        }
         if std::env::var_os("PREFLIGHT_MIGRATIONS").is_some() {
             eprintln!("django-migration-missing: {judged} models judged, {} not judged", unjudged.len());
             for (k, why) in &unjudged {
