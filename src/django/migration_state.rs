@@ -266,7 +266,11 @@ fn parse_migration(rel: &str, src: &str) -> Option<Result<Parsed, String>> {
     if name == "__init__" || !src.contains("Migration") {
         return None;
     }
-    let tree = crate::parse::parse(crate::classify::Lang::Python, src).ok()?;
+    let Some(tree) =
+        crate::parse::parse(crate::classify::Lang::Python, src).ok().filter(|t| !t.root_node().has_error())
+    else {
+        return Some(Err(format!("`{name}` could not be read (a syntax error, or too large)")));
+    };
     let Some(m) = read_with(tree.root_node(), src, true) else {
         return src
             .contains("class Migration")
@@ -567,6 +571,13 @@ mod tests {
         let computed = named.replace("state_operations=state_operations", "state_operations=OPS + MORE");
         let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", &computed)]);
         assert!(s.unknown.as_deref().unwrap().contains("not a list"));
+    }
+
+    #[test]
+    fn a_migration_that_does_not_parse_makes_the_app_unknown() {
+        let s =
+            app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_x.py", "class Migration(:")]);
+        assert!(s.unknown.as_deref().unwrap().contains("could not be read"));
     }
 
     #[test]

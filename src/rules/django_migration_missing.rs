@@ -532,7 +532,9 @@ impl Rule for DjangoMigrationMissing {
             .walked
             .par_iter()
             .filter(|(rel, c)| python(c) && c.roles.migration && !rel.ends_with("__init__.py"))
-            .filter_map(|(rel, _)| Some((rel.clone(), read_rel(project, rel)?)))
+            // A migration that cannot be read (too large) stands as one that does not parse: its
+            // app is not judged.
+            .map(|(rel, _)| (rel.clone(), read_rel(project, rel).unwrap_or_else(|| "class Migration(:".to_string())))
             .collect();
         if migration_files.is_empty() {
             return;
@@ -567,6 +569,12 @@ impl Rule for DjangoMigrationMissing {
             add_to_class_receivers(&f.text, &mut added_to);
         }
         let by_rel: HashMap<&str, &Arc<SourceFile>> = sources.iter().map(|f| (f.rel.as_str(), f)).collect();
+        // Modules with a syntax error: their classes may be read in part.
+        let broken: HashSet<&str> = sources
+            .iter()
+            .filter(|f| f.tree().is_none_or(|t| t.root_node().has_error()))
+            .map(|f| f.rel.as_str())
+            .collect();
         let mut by_label: HashMap<&str, &AppState> = HashMap::new();
         let mut shared = HashSet::new();
         for s in states.values() {
@@ -592,7 +600,9 @@ impl Rule for DjangoMigrationMissing {
             if Ctx::is_abstract(m) == Some(true) {
                 continue;
             }
-            let why = if !is_models_module(&m.facts.rel) {
+            let why = if broken.contains(m.facts.rel.as_str()) {
+                Some("its module has a syntax error")
+            } else if !is_models_module(&m.facts.rel) {
                 // Django sees a model only when its module is imported: a models module is.
                 Some("it is defined outside a models module")
             } else if !imported_by_package(project, &m.facts.rel) {
@@ -643,12 +653,14 @@ impl Rule for DjangoMigrationMissing {
             // A class of that name anywhere under the app folder (a module the graph did not
             // read) may still define it.
             let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-            let texts: Vec<String> = project
+            let texts: Option<Vec<String>> = project
                 .walked
                 .iter()
                 .filter(|(rel, c)| python(c) && !c.roles.migration && rel.starts_with(&prefix))
-                .filter_map(|(rel, _)| read_rel(project, rel))
+                .map(|(rel, _)| read_rel(project, rel).filter(|_| !broken.contains(rel.as_str())))
                 .collect();
+            // A module that cannot be read, or read in full, may define it.
+            let Some(texts) = texts else { continue };
             let models_rel = [format!("{prefix}models.py"), format!("{prefix}models/__init__.py")]
                 .into_iter()
                 .find(|r| project.walked.iter().any(|(w, _)| w == r));
