@@ -474,20 +474,24 @@ fn compare_fields(
 }
 
 /// Whether a module of a `models/` package is imported by the package's `__init__.py` (Django
-/// imports only `app.models`); a `models.py` or the `__init__.py` itself always is.
+/// imports only `app.models`), and a module of a subpackage by its own `__init__.py` and so on up;
+/// a `models.py` or the package's `__init__.py` itself always is.
 fn imported_by_package(project: &Project, rel: &str) -> bool {
-    let Some((dir, file)) = rel.rsplit_once('/') else { return true };
-    if file == "models.py" || file == "__init__.py" {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts.last().is_some_and(|f| *f == "models.py") {
         return true;
     }
-    if dir.rsplit('/').next() != Some("models") {
-        // Deeper in a models package (`models/sub/x.py`): not decided.
-        return false;
-    }
-    let stem = file.trim_end_matches(".py");
-    read_rel(project, &format!("{dir}/__init__.py")).is_some_and(|t| {
-        t.contains("import *")
-            || regex::Regex::new(&format!(r"\b{}\b", regex::escape(stem))).is_ok_and(|re| re.is_match(&t))
+    let Some(top) = parts.iter().rposition(|p| *p == "models") else { return true };
+    (top + 1..parts.len()).all(|i| {
+        let name = parts[i].trim_end_matches(".py");
+        if name == "__init__" {
+            return true;
+        }
+        let init = format!("{}/__init__.py", parts[..i].join("/"));
+        read_rel(project, &init).is_some_and(|t| {
+            t.contains("import *")
+                || regex::Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(&t))
+        })
     })
 }
 
@@ -606,7 +610,7 @@ impl Rule for DjangoMigrationMissing {
                 // Django sees a model only when its module is imported: a models module is.
                 Some("it is defined outside a models module")
             } else if !imported_by_package(project, &m.facts.rel) {
-                Some("its module is not imported by the models package's `__init__.py`")
+                Some("its module is not imported by the `__init__.py` of its models package")
             } else if app_between(project, &m.dir, &app.dir) {
                 Some("its folder is an app of its own (apps.py) without migrations")
             } else if !ctx.rooted(m, 0) {
