@@ -94,6 +94,11 @@ enum Op {
         old: String,
         new: String,
     },
+    /// `AlterModelTable`: the model's `db_table` (`None`: the default).
+    Table {
+        name: String,
+        table: Lit,
+    },
     Options {
         name: String,
         options: Vec<(String, Lit)>,
@@ -109,7 +114,6 @@ enum Op {
 const NO_FIELD_CHANGE: &[&str] = &[
     "RunPython",
     "RunSQL",
-    "AlterModelTable",
     "AlterModelTableComment",
     "AlterUniqueTogether",
     "AlterIndexTogether",
@@ -235,6 +239,10 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
         "RenameField" => match (s("model_name", 0), s("old_name", 1), s("new_name", 2)) {
             (Some(model), Some(old), Some(new)) => Op::RenameField { model, old, new },
             (m, _, _) => unknown(m, "a RenameField of computed names"),
+        },
+        "AlterModelTable" => match (s("name", 0), op.arg("table", 1)) {
+            (Some(name), Some(t)) => Op::Table { name, table: Lit::of(t, src) },
+            (m, _) => unknown(m, "an AlterModelTable that is not literal"),
         },
         "AlterModelOptions" => match (s("name", 0), op.arg("options", 1).and_then(|o| dict_lits(o, src))) {
             (Some(name), Some(options)) => Op::Options { name, options },
@@ -481,6 +489,14 @@ fn apply(state: &mut AppState, op: &Op, label: &str) {
                 }
             }
         }
+        Op::Table { name, table } => {
+            if let Some(m) = models.get_mut(&lower(name)) {
+                m.options.retain(|(k, _)| k != "db_table");
+                if *table != Lit::None {
+                    m.options.push(("db_table".to_string(), table.clone()));
+                }
+            }
+        }
         Op::Options { name, options } => {
             if let Some(m) = models.get_mut(&lower(name)) {
                 // AlterModelOptions replaces the options it manages; `managed` and `proxy` are
@@ -571,6 +587,18 @@ mod tests {
         let computed = named.replace("state_operations=state_operations", "state_operations=OPS + MORE");
         let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", &computed)]);
         assert!(s.unknown.as_deref().unwrap().contains("not a list"));
+    }
+
+    #[test]
+    fn alter_model_table_sets_and_resets_db_table() {
+        let table = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [migrations.AlterModelTable('order', 'orders'), migrations.RenameModel('Order', 'Sale')]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_t.py", table)]);
+        assert_eq!(s.models["sale"].option("db_table"), Some(&Lit::Str("orders".into())));
+        let reset = table.replace("'orders')", "None)");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_t.py", &reset)]);
+        assert_eq!(s.models["sale"].option("db_table"), None);
     }
 
     #[test]

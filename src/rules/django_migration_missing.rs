@@ -187,6 +187,19 @@ impl Ctx<'_> {
         (target.unknown.is_none() && target.models.contains_key(&model)).then_some((label, model))
     }
 
+    /// The model's `Meta.db_table` as written (`Some(None)`: not set, the default), when the
+    /// source decides it: its own Meta says, or it has a Meta of its own without bases, or no
+    /// Meta and no base but `Model` (an abstract base's Meta would be inherited).
+    fn code_table(&self, m: &Model) -> Option<Option<String>> {
+        match m.facts.meta_value("db_table") {
+            Some(Lit::Str(t)) => return Some(Some(t.clone())),
+            Some(_) => return None,
+            None => {}
+        }
+        let plain = if m.facts.has_meta { m.facts.meta_bases.is_empty() } else { m.bases.iter().all(|b| b == "Model") };
+        (plain && !m.facts.meta_opaque).then_some(None)
+    }
+
     fn is_abstract(m: &Model) -> Option<bool> {
         lit_bool(m.facts.meta_value("abstract"), false)
     }
@@ -302,6 +315,15 @@ fn target_model(l: Option<&Lit>, own: &str) -> Option<String> {
     Some(t.rsplit('.').next().unwrap_or(&t).to_lowercase())
 }
 
+/// The `db_table` the migrations give a model (`Some(None)`: the default); `None` when computed.
+fn table_of(state: &ModelState) -> Option<Option<String>> {
+    match state.option("db_table") {
+        None => Some(None),
+        Some(Lit::Str(t)) => Some(Some(t.clone())),
+        Some(_) => None,
+    }
+}
+
 /// What differs between a code field and its state, for the attributes compared; empty when
 /// nothing (or nothing decidable) does.
 fn differences(ctx: &Ctx<'_>, code: &CodeField, state: &FieldCall, own: &str, app: &AppState) -> Vec<String> {
@@ -415,7 +437,22 @@ fn judge(ctx: &Ctx<'_>, m: &Model, app: &AppState) -> Verdict {
     if !managed || proxy || s_managed != Some(true) || s_proxy != Some(false) {
         return Verdict::Findings(Vec::new());
     }
-    Verdict::Findings(compare_fields(ctx, m, &code, state, app, &how))
+    let mut found = compare_fields(ctx, m, &code, state, app, &how);
+    if let Some((here, there)) = ctx.code_table(m).zip(table_of(state)).filter(|(a, b)| a != b) {
+        let show = |t: Option<String>| t.map_or("the default".to_string(), |t| format!("`{t}`"));
+        found.push((
+            name_at,
+            Level::Warning,
+            format!(
+                "model `{}` has db_table {} here, {} in the migrations of app `{}` {how}",
+                m.name,
+                show(here),
+                show(there),
+                app.label
+            ),
+        ));
+    }
+    Verdict::Findings(found)
 }
 
 fn compare_fields(
