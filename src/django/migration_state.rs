@@ -277,12 +277,12 @@ fn parse_migration(rel: &str, src: &str) -> Option<Result<Parsed, String>> {
     let Some(tree) =
         crate::parse::parse(crate::classify::Lang::Python, src).ok().filter(|t| !t.root_node().has_error())
     else {
-        return Some(Err(format!("`{name}` could not be read (a syntax error, or too large)")));
+        return Some(Err(format!("`{name}`, which could not be read (a syntax error, or too large)")));
     };
     let Some(m) = read_with(tree.root_node(), src, true) else {
         return src
             .contains("class Migration")
-            .then(|| Err(format!("`{name}` has operations that are not a literal list")));
+            .then(|| Err(format!("`{name}`, whose operations are not a literal list")));
     };
     let mut lists = ClassLists::new();
     let mut cursor = tree.root_node().walk();
