@@ -252,7 +252,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("project");
 
     // Project rules.
-    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project, config);
+    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project, config, &mut notes);
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -451,7 +451,7 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     let mut project =
         crate::project::build(&loaded, config, Path::new(""), None, needs(&rules, &with_stand_ins(selected)));
     project.root = None;
-    let mut findings = project_findings(&rules, selected, &project, config);
+    let mut findings = project_findings(&rules, selected, &project, config, &mut notes);
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
         let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
@@ -517,7 +517,13 @@ fn with_stand_ins(selected: &[bool]) -> Vec<bool> {
 
 /// Runs the project checks of the selected rules, and of each owner standing in for a selected
 /// rule whose findings it owns (`DEFERS_TO`), its findings relabelled as the rule's.
-fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Project, config: &Config) -> Vec<Finding> {
+fn project_findings(
+    rules: &[Box<dyn Rule>],
+    selected: &[bool],
+    project: &Project,
+    config: &Config,
+    notes: &mut Vec<Note>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
@@ -528,9 +534,10 @@ fn project_findings(rules: &[Box<dyn Rule>], selected: &[bool], project: &Projec
         if !selected[i] && stands_in_for.is_empty() {
             continue;
         }
-        let mut sink = ProjectSink { project, config, rule: &RULES[i], out: Vec::new() };
+        let mut sink = ProjectSink { project, config, rule: &RULES[i], out: Vec::new(), notes: Vec::new() };
         rule.check_project(project, &mut sink);
         if selected[i] {
+            notes.extend(sink.notes.drain(..).map(|message| Note { path: ".".to_string(), message }));
             findings.extend(sink.out);
         } else {
             for meta in stands_in_for {

@@ -134,6 +134,8 @@ pub struct ProjectSink<'a> {
     pub config: &'a Config,
     pub rule: &'static RuleMeta,
     pub out: Vec<Finding>,
+    /// Notes for the summary (what the rule left unjudged).
+    pub notes: Vec<String>,
 }
 
 impl ProjectSink<'_> {

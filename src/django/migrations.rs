@@ -21,6 +21,9 @@ pub struct Operation<'t> {
     pub kw: Vec<(String, Node<'t>)>,
     /// Inside `SeparateDatabaseAndState(state_operations=...)`: changes Django's state only.
     pub state_only: bool,
+    /// Inside `SeparateDatabaseAndState(database_operations=...)`: changes the database only,
+    /// not Django's state.
+    pub database_only: bool,
 }
 
 impl<'t> Operation<'t> {
@@ -41,6 +44,28 @@ pub struct MigrationModule<'t> {
     pub squashed: bool,
     /// `initial = True`: part of the app's first schema, created in one `makemigrations` run.
     pub initial: bool,
+    /// `dependencies`, `replaces` and `run_before`: the (app label, migration name) pairs
+    /// written as literal tuples (`swappable_dependency(...)` and other calls are left out).
+    pub dependencies: Vec<(String, String)>,
+    pub replaces: Vec<(String, String)>,
+    pub run_before: Vec<(String, String)>,
+}
+
+/// The literal `(app_label, name)` tuples of a list or tuple node.
+fn label_pairs(list: Node<'_>, src: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if !matches!(list.kind(), "list" | "tuple") {
+        return out;
+    }
+    let mut c = list.walk();
+    for item in list.named_children(&mut c).filter(|i| matches!(i.kind(), "tuple" | "list")) {
+        if let (Some(a), Some(b)) = (item.named_child(0), item.named_child(1)) {
+            if let (Some(a), Some(b)) = (string_value(a, src), string_value(b, src)) {
+                out.push((a, b));
+            }
+        }
+    }
+    out
 }
 
 /// Django's operations that change only the schema; anything else (RunPython, RunSQL, a custom
@@ -77,6 +102,11 @@ fn callee_name(call: Node<'_>, src: &str) -> Option<String> {
 
 /// Reads a module's `class Migration(...)`; `None` when there is none.
 pub fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
+    read_with(root, src, false)
+}
+
+/// `read`, and with `tuples` an `operations = (...)` tuple is read too.
+pub fn read_with<'t>(root: Node<'t>, src: &str, tuples: bool) -> Option<MigrationModule<'t>> {
     let mut cursor = root.walk();
     let class = root.named_children(&mut cursor).find(|n| {
         n.kind() == "class_definition"
@@ -87,6 +117,7 @@ pub fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
     let mut ops_list = None;
     let mut squashed = false;
     let mut initial = false;
+    let (mut dependencies, mut replaces, mut run_before) = (Vec::new(), Vec::new(), Vec::new());
     let mut c2 = body.walk();
     for stmt in body.named_children(&mut c2) {
         let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
@@ -94,24 +125,40 @@ pub fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
             continue;
         };
         match text(l, src) {
-            "operations" if r.kind() == "list" => ops_list = Some(r),
-            "replaces" => squashed = true,
+            "operations" if r.kind() == "list" || (tuples && r.kind() == "tuple") => ops_list = Some(r),
+            "replaces" => {
+                squashed = true;
+                replaces = label_pairs(r, src);
+            }
+            "dependencies" => dependencies = label_pairs(r, src),
+            "run_before" => run_before = label_pairs(r, src),
             "initial" => initial = r.kind() == "true",
             _ => {}
         }
     }
     let mut operations = Vec::new();
-    collect(ops_list?, src, false, &mut operations, 0);
+    collect(ops_list?, src, (false, false), &mut operations, 0);
     let created = operations
         .iter()
         .filter(|o| o.name == "CreateModel" && !o.state_only)
         .filter_map(|o| o.str_arg("name", 0, src))
         .map(|n| n.to_lowercase())
         .collect();
-    Some(MigrationModule { operations, created, squashed, initial })
+    Some(MigrationModule { operations, created, squashed, initial, dependencies, replaces, run_before })
 }
 
-fn collect<'t>(list: Node<'t>, src: &str, state_only: bool, out: &mut Vec<Operation<'t>>, depth: usize) {
+/// The operations of a list node (`RunSQL(..., state_operations=[...])`), with
+/// `SeparateDatabaseAndState` flattened as in `read`.
+pub fn operations_in<'t>(list: Node<'t>, src: &str, state_only: bool) -> Vec<Operation<'t>> {
+    let mut out = Vec::new();
+    if matches!(list.kind(), "list" | "tuple") {
+        collect(list, src, (state_only, false), &mut out, 0);
+    }
+    out
+}
+
+/// `only`: (state only, database only) of the enclosing `SeparateDatabaseAndState`.
+fn collect<'t>(list: Node<'t>, src: &str, only: (bool, bool), out: &mut Vec<Operation<'t>>, depth: usize) {
     if depth > 4 {
         return;
     }
@@ -122,13 +169,14 @@ fn collect<'t>(list: Node<'t>, src: &str, state_only: bool, out: &mut Vec<Operat
         }
         let Some(name) = callee_name(item, src) else { continue };
         let (pos, kw) = call_args(item, src);
-        let op = Operation { name, call: item, pos, kw, state_only };
+        let (state_only, database_only) = only;
+        let op = Operation { name, call: item, pos, kw, state_only, database_only };
         if op.name == "SeparateDatabaseAndState" {
             if let Some(db) = op.arg("database_operations", 0).filter(|n| matches!(n.kind(), "list" | "tuple")) {
-                collect(db, src, state_only, out, depth + 1);
+                collect(db, src, (state_only, true), out, depth + 1);
             }
             if let Some(st) = op.arg("state_operations", 1).filter(|n| matches!(n.kind(), "list" | "tuple")) {
-                collect(st, src, true, out, depth + 1);
+                collect(st, src, (true, database_only), out, depth + 1);
             }
         }
         out.push(op);

@@ -4,6 +4,7 @@
 
 pub mod drf;
 pub mod html;
+pub mod migration_state;
 pub mod migrations;
 pub mod models;
 pub mod settings;

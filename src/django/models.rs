@@ -68,6 +68,180 @@ pub struct Model {
     django_fields: usize,
     /// Field declarations in source order (name, field type, target expression text, kwargs).
     decls: Vec<FieldDecl>,
+    /// The class body as a migration comparison reads it (every field's call, Meta).
+    pub facts: ClassFacts,
+}
+
+/// A literal argument as written (`True`, `None`, `42`, `"shop.Order"`, `settings.AUTH_USER_MODEL`),
+/// or `Other` for anything computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lit {
+    Bool(bool),
+    None,
+    Int(i64),
+    Str(String),
+    /// A dotted name: a class, a constant, `settings.AUTH_USER_MODEL`.
+    Name(String),
+    Other,
+}
+
+impl Lit {
+    pub fn of(node: Node<'_>, src: &str) -> Lit {
+        match node.kind() {
+            "true" => Lit::Bool(true),
+            "false" => Lit::Bool(false),
+            "none" => Lit::None,
+            "integer" => text(node, src).replace('_', "").parse().map_or(Lit::Other, Lit::Int),
+            "string" | "concatenated_string" => string_value(node, src).map_or(Lit::Other, Lit::Str),
+            _ => dotted(node, src).map_or(Lit::Other, Lit::Name),
+        }
+    }
+}
+
+/// A field declaration's call: `models.CharField(max_length=20, null=True)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldCall {
+    /// The callee as written (`models.CharField`, `CharField`, `fields.MoneyField`).
+    pub callee: String,
+    pub pos: Vec<Lit>,
+    pub kw: Vec<(String, Lit)>,
+    /// `*args` or `**kwargs` in the call: its arguments are not all known.
+    pub splat: bool,
+}
+
+impl FieldCall {
+    /// The callee's last name (`CharField`).
+    pub fn class(&self) -> &str {
+        self.callee.rsplit('.').next().unwrap_or(&self.callee)
+    }
+
+    pub fn kwarg(&self, k: &str) -> Option<&Lit> {
+        self.kw.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+}
+
+/// Reads a call node as a field declaration; `None` when the callee is not a dotted name.
+pub fn field_call(call: Node<'_>, src: &str) -> Option<FieldCall> {
+    if call.kind() != "call" {
+        return None;
+    }
+    let callee = dotted(call.child_by_field_name("function")?, src)?;
+    let mut out = FieldCall { callee, ..Default::default() };
+    let args = call.child_by_field_name("arguments")?;
+    let mut c = args.walk();
+    for a in args.named_children(&mut c) {
+        match a.kind() {
+            "keyword_argument" => {
+                if let (Some(n), Some(v)) = (a.child_by_field_name("name"), a.child_by_field_name("value")) {
+                    out.kw.push((text(n, src).to_string(), Lit::of(v, src)));
+                }
+            }
+            "list_splat" | "dictionary_splat" => out.splat = true,
+            "comment" => {}
+            _ => out.pos.push(Lit::of(a, src)),
+        }
+    }
+    Some(out)
+}
+
+/// What a model class body says, for comparing it with the migrations.
+#[derive(Debug, Clone, Default)]
+pub struct ClassFacts {
+    /// The models module, and the byte span of the class name in it.
+    pub rel: String,
+    pub name_span: (usize, usize),
+    /// Class-level assignments of a call, in source order: (name, call, span of the statement).
+    pub calls: Vec<(String, FieldCall, (usize, usize))>,
+    /// Names assigned anything else (`None` removes a field inherited from an abstract base).
+    pub others: Vec<(String, Lit)>,
+    /// Why the body's fields cannot all be known (an `if` or a loop in the class body, an
+    /// assignment to something other than a name).
+    pub opaque: Option<&'static str>,
+    pub has_meta: bool,
+    /// The bases of `class Meta(...)`, as written.
+    pub meta_bases: Vec<String>,
+    /// `Meta`'s assignments (`abstract`, `proxy`, `managed`, `app_label`, ...).
+    pub meta: Vec<(String, Lit)>,
+    /// `Meta` has statements other than plain assignments.
+    pub meta_opaque: bool,
+}
+
+impl ClassFacts {
+    pub fn meta_value(&self, k: &str) -> Option<&Lit> {
+        self.meta.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+}
+
+/// Reads a model class body into `ClassFacts`.
+pub fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
+    let mut f = ClassFacts::default();
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        match stmt.kind() {
+            "expression_statement" => {
+                let Some(e) = stmt.named_child(0) else { continue };
+                if e.kind() == "string" {
+                    continue;
+                }
+                if e.kind() != "assignment" {
+                    // A call at class level (`register(...)`) adds nothing we can read.
+                    f.opaque.get_or_insert("a statement other than an assignment in the class body");
+                    continue;
+                }
+                let (Some(left), Some(right)) = (e.child_by_field_name("left"), e.child_by_field_name("right")) else {
+                    continue;
+                };
+                if left.kind() != "identifier" || right.kind() == "assignment" {
+                    f.opaque.get_or_insert("an assignment to something other than one name in the class body");
+                    continue;
+                }
+                let name = text(left, src).to_string();
+                match field_call(right, src) {
+                    Some(call) => f.calls.push((name, call, (stmt.start_byte(), stmt.end_byte()))),
+                    None => f.others.push((name, Lit::of(right, src))),
+                }
+            }
+            "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
+                f.has_meta = true;
+                f.meta_bases = class_bases_dotted(stmt, src);
+                let Some(mb) = stmt.child_by_field_name("body") else { continue };
+                let mut c = mb.walk();
+                for ms in mb.named_children(&mut c) {
+                    let assign =
+                        ms.named_child(0).filter(|a| ms.kind() == "expression_statement" && a.kind() == "assignment");
+                    match assign {
+                        Some(a) => match (a.child_by_field_name("left"), a.child_by_field_name("right")) {
+                            (Some(l), Some(r)) if l.kind() == "identifier" => {
+                                f.meta.push((text(l, src).to_string(), Lit::of(r, src)));
+                            }
+                            _ => f.meta_opaque = true,
+                        },
+                        None if ms.kind() == "expression_statement"
+                            && ms.named_child(0).is_some_and(|s| s.kind() == "string") => {}
+                        None if ms.kind() == "pass_statement" || ms.kind() == "comment" => {}
+                        None => f.meta_opaque = true,
+                    }
+                }
+            }
+            "function_definition" | "decorated_definition" | "class_definition" | "pass_statement" | "comment" => {}
+            _ => {
+                f.opaque.get_or_insert("an `if`, a loop or another statement in the class body");
+            }
+        }
+    }
+    f
+}
+
+/// The bases of a class as written (`BaseModel.Meta`).
+fn class_bases_dotted(class: Node<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(args) = class.child_by_field_name("superclasses") {
+        let mut c = args.walk();
+        for a in args.named_children(&mut c) {
+            out.push(dotted(a, src).unwrap_or_else(|| text(a, src).to_string()));
+        }
+    }
+    out
 }
 
 /// What a model takes from its bases: field declarations, other attributes, managers,
@@ -210,13 +384,25 @@ pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
     (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
 }
 
-fn is_models_module(rel: &str) -> bool {
+pub fn is_models_module(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     name == "models.py" || rel.contains("/models/") || rel.starts_with("models/")
 }
 
 /// Collects one file's classes into the graph.
 pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: &tree_sitter::Tree) {
+    add_file_with(graph, file, tree, false)
+}
+
+/// `add_file`; with `any_module`, a class outside a models module whose bases are not known
+/// model bases may still be a model through a project base (decided in `finish`), as in a
+/// models module.
+pub fn add_file_with(
+    graph: &mut ModelGraph,
+    file: &crate::source::SourceFile,
+    tree: &tree_sitter::Tree,
+    any_module: bool,
+) {
     let src = file.text.as_str();
     let aliases = import_aliases(tree.root_node(), src);
     let imports = std::sync::Arc::new(imports_of(tree.root_node(), src));
@@ -287,10 +473,15 @@ pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: 
         }
         let Some(body) = body else { continue };
         let mut model = read_model(&name, &app, bases, body, src, &aliases);
+        model.facts = class_facts(body, src);
+        model.facts.rel = file.rel.clone();
+        if let Some(n) = class.child_by_field_name("name") {
+            model.facts.name_span = (n.start_byte(), n.end_byte());
+        }
         model.key = format!("{dir}:{name}");
         model.dir = dir.clone();
         model.imports = imports.clone();
-        if !models_module && !model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str())) {
+        if !models_module && !any_module && !model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str())) {
             continue;
         }
         let declares_fields = model.django_fields + model.decls.len() > 0;

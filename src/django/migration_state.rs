@@ -1,0 +1,632 @@
+//! The model state each app's migrations build, as `makemigrations` sees it: every migration
+//! of an app replayed in dependency order (`dependencies`, `run_before`; a squashed migration
+//! stands for the ones it `replaces`, as when no database is connected) into models with their
+//! fields (name and the field's call as written) and the options that decide whether fields are
+//! compared (`proxy`, `managed`).
+//!
+//! `RunPython` and `RunSQL` change no state (`RunSQL(state_operations=...)` does, and is
+//! replayed); operations that only touch indexes, constraints, table names or other options
+//! change no field. Any other operation (a project's or a package's own) makes the model it
+//! names unknown, or the whole app when it names none; so does an operation whose arguments are
+//! not literals.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
+
+use crate::django::migrations::{app_and_name, operations_in, read_with, Operation};
+use crate::django::models::{field_call, FieldCall, Lit};
+use crate::python::syntax::string_value;
+
+#[derive(Debug, Clone, Default)]
+pub struct ModelState {
+    /// The name as last written (`Order`); the map key is lower-cased.
+    pub name: String,
+    pub fields: Vec<(String, FieldCall)>,
+    pub options: Vec<(String, Lit)>,
+    /// Why this model's state cannot be known (a custom operation names it, say).
+    pub unknown: Option<String>,
+}
+
+impl ModelState {
+    pub fn option(&self, k: &str) -> Option<&Lit> {
+        self.options.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldCall> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppState {
+    /// The app folder (the one holding `migrations/`).
+    pub dir: String,
+    /// The app label the migrations name themselves by.
+    pub label: String,
+    /// The last migration replayed (a leaf), for messages.
+    pub last: String,
+    /// How many migrations were replayed.
+    pub migrations: usize,
+    /// Models by lower-cased name.
+    pub models: BTreeMap<String, ModelState>,
+    /// Why the whole app's state cannot be known.
+    pub unknown: Option<String>,
+    /// Models renamed by `RenameModel`, in order: (old, new), lower-cased.
+    pub renames: Vec<(String, String)>,
+}
+
+/// One migration module as far as the replay needs it, owned (no tree).
+#[derive(Debug, Clone)]
+struct Parsed {
+    name: String,
+    dependencies: Vec<(String, String)>,
+    replaces: Vec<(String, String)>,
+    run_before: Vec<(String, String)>,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        name: String,
+        fields: Vec<(String, FieldCall)>,
+        options: Vec<(String, Lit)>,
+    },
+    Delete {
+        name: String,
+    },
+    RenameModel {
+        old: String,
+        new: String,
+    },
+    AddOrAlter {
+        model: String,
+        name: String,
+        field: FieldCall,
+    },
+    Remove {
+        model: String,
+        name: String,
+    },
+    RenameField {
+        model: String,
+        old: String,
+        new: String,
+    },
+    /// `AlterModelTable`: the model's `db_table` (`None`: the default).
+    Table {
+        name: String,
+        table: Lit,
+    },
+    Options {
+        name: String,
+        options: Vec<(String, Lit)>,
+    },
+    /// Makes a model (or with `None` the whole app) unknown.
+    Unknown {
+        model: Option<String>,
+        why: String,
+    },
+}
+
+/// Operations that change no field and no option the comparison reads.
+const NO_FIELD_CHANGE: &[&str] = &[
+    "RunPython",
+    "RunSQL",
+    "AlterModelTableComment",
+    "AlterUniqueTogether",
+    "AlterIndexTogether",
+    "AlterOrderWithRespectTo",
+    "AlterModelManagers",
+    "AddIndex",
+    "RemoveIndex",
+    "RenameIndex",
+    "AddConstraint",
+    "RemoveConstraint",
+    "AlterConstraint",
+    // django.contrib.postgres.operations
+    "AddIndexConcurrently",
+    "RemoveIndexConcurrently",
+    "AddConstraintNotValid",
+    "ValidateConstraint",
+    "CreateExtension",
+    "BloomExtension",
+    "BtreeGinExtension",
+    "BtreeGistExtension",
+    "CITextExtension",
+    "CryptoExtension",
+    "HStoreExtension",
+    "TrigramExtension",
+    "UnaccentExtension",
+    "CreateCollation",
+    "RemoveCollation",
+];
+
+/// A dict literal's string keys and literal values; `None` when it is not one.
+fn dict_lits(node: tree_sitter::Node<'_>, src: &str) -> Option<Vec<(String, Lit)>> {
+    if node.kind() != "dictionary" {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut c = node.walk();
+    for p in node.named_children(&mut c) {
+        if p.kind() == "comment" {
+            continue;
+        }
+        let (Some(k), Some(v)) = (p.child_by_field_name("key"), p.child_by_field_name("value")) else { return None };
+        out.push((string_value(k, src)?, Lit::of(v, src)));
+    }
+    Some(out)
+}
+
+/// Lists assigned in the `Migration` class body (`state_operations = [...]`), by name.
+type ClassLists<'t> = HashMap<String, tree_sitter::Node<'t>>;
+
+/// State operations given by name (`SeparateDatabaseAndState(state_operations=state_operations)`
+/// with the list assigned in the class body): replayed; anything else not a list: unknown.
+fn named_state_ops(op: &Operation<'_>, pos: usize, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op>, depth: usize) {
+    let Some(st) = op.arg("state_operations", pos) else { return };
+    if matches!(st.kind(), "list" | "tuple") {
+        return;
+    }
+    match lists.get(crate::python::syntax::text(st, src)).filter(|_| st.kind() == "identifier") {
+        Some(list) if depth < 4 => {
+            for inner in operations_in(*list, src, true) {
+                to_op(&inner, src, lists, out, depth + 1);
+            }
+        }
+        _ => out.push(Op::Unknown { model: None, why: format!("{} state_operations that are not a list", op.name) }),
+    }
+}
+
+fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op>, depth: usize) {
+    if op.database_only {
+        return;
+    }
+    if op.name == "SeparateDatabaseAndState" {
+        // Its literal operations were flattened by `read`: state ones are replayed, database
+        // ones not.
+        named_state_ops(op, 1, src, lists, out, depth);
+        return;
+    }
+    let s = |kw: &str, pos: usize| op.str_arg(kw, pos, src);
+    let unknown = |model: Option<String>, why: &str| Op::Unknown { model, why: why.to_string() };
+    let name = op.name.as_str();
+    let parsed = match name {
+        "CreateModel" => {
+            let fields = op.arg("fields", 1).and_then(|f| {
+                if !matches!(f.kind(), "list" | "tuple") {
+                    return None;
+                }
+                let mut c = f.walk();
+                f.named_children(&mut c)
+                    .filter(|p| p.kind() != "comment")
+                    .map(|p| {
+                        let n = string_value(p.named_child(0)?, src)?;
+                        Some((n, field_call(p.named_child(1)?, src)?))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            });
+            let options = match op.arg("options", 2) {
+                None => Some(Vec::new()),
+                Some(o) => dict_lits(o, src),
+            };
+            match (s("name", 0), fields, options) {
+                (Some(name), Some(fields), Some(options)) => Op::Create { name, fields, options },
+                (m, _, _) => unknown(m, "a CreateModel whose fields or options are not literals"),
+            }
+        }
+        "DeleteModel" => match s("name", 0) {
+            Some(name) => Op::Delete { name },
+            None => unknown(None, "a DeleteModel of a computed name"),
+        },
+        "RenameModel" => match (s("old_name", 0), s("new_name", 1)) {
+            (Some(old), Some(new)) => Op::RenameModel { old, new },
+            _ => unknown(None, "a RenameModel of computed names"),
+        },
+        "AddField" | "AlterField" => {
+            let field = op.arg("field", 2).and_then(|f| field_call(f, src));
+            match (s("model_name", 0), s("name", 1), field) {
+                (Some(model), Some(name), Some(field)) => Op::AddOrAlter { model, name, field },
+                (m, _, _) => unknown(m, "an AddField or AlterField that is not literal"),
+            }
+        }
+        "RemoveField" => match (s("model_name", 0), s("name", 1)) {
+            (Some(model), Some(name)) => Op::Remove { model, name },
+            (m, _) => unknown(m, "a RemoveField of a computed name"),
+        },
+        "RenameField" => match (s("model_name", 0), s("old_name", 1), s("new_name", 2)) {
+            (Some(model), Some(old), Some(new)) => Op::RenameField { model, old, new },
+            (m, _, _) => unknown(m, "a RenameField of computed names"),
+        },
+        "AlterModelTable" => match (s("name", 0), op.arg("table", 1)) {
+            (Some(name), Some(t)) => Op::Table { name, table: Lit::of(t, src) },
+            (m, _) => unknown(m, "an AlterModelTable that is not literal"),
+        },
+        "AlterModelOptions" => match (s("name", 0), op.arg("options", 1).and_then(|o| dict_lits(o, src))) {
+            (Some(name), Some(options)) => Op::Options { name, options },
+            (m, _) => unknown(m, "an AlterModelOptions that is not literal"),
+        },
+        "RunSQL" => {
+            if let Some(st) = op.arg("state_operations", 3).filter(|st| matches!(st.kind(), "list" | "tuple")) {
+                if depth < 4 {
+                    for inner in operations_in(st, src, true) {
+                        to_op(&inner, src, lists, out, depth + 1);
+                    }
+                }
+            } else {
+                named_state_ops(op, 3, src, lists, out, depth);
+            }
+            return;
+        }
+        n if NO_FIELD_CHANGE.contains(&n) => return,
+        other => {
+            let model = s("model_name", usize::MAX);
+            unknown(model, &format!("a `{other}` operation, whose effect on the model state is not known"))
+        }
+    };
+    out.push(parsed);
+}
+
+fn parse_migration(rel: &str, src: &str) -> Option<Result<Parsed, String>> {
+    let (_, name) = app_and_name(rel);
+    if name == "__init__" || !src.contains("Migration") {
+        return None;
+    }
+    let Some(tree) =
+        crate::parse::parse(crate::classify::Lang::Python, src).ok().filter(|t| !t.root_node().has_error())
+    else {
+        return Some(Err(format!("`{name}`, which could not be read (a syntax error, or too large)")));
+    };
+    let Some(m) = read_with(tree.root_node(), src, true) else {
+        return src
+            .contains("class Migration")
+            .then(|| Err(format!("`{name}`, whose operations are not a literal list")));
+    };
+    let mut lists = ClassLists::new();
+    let mut cursor = tree.root_node().walk();
+    for class in tree.root_node().named_children(&mut cursor).filter(|n| n.kind() == "class_definition") {
+        let Some(body) = class.child_by_field_name("body") else { continue };
+        let mut c = body.walk();
+        for stmt in body.named_children(&mut c) {
+            let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+            if let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) {
+                if l.kind() == "identifier" && matches!(r.kind(), "list" | "tuple") {
+                    lists.insert(crate::python::syntax::text(l, src).to_string(), r);
+                }
+            }
+        }
+    }
+    let mut ops = Vec::new();
+    for op in &m.operations {
+        to_op(op, src, &lists, &mut ops, 0);
+    }
+    Some(Ok(Parsed { name, dependencies: m.dependencies, replaces: m.replaces, run_before: m.run_before, ops }))
+}
+
+/// Replays every app's migrations. `files` are (relative path, text) of the migration modules
+/// (`app/migrations/0001_initial.py`); the result is keyed by app folder.
+pub fn build(files: &[(String, String)]) -> BTreeMap<String, AppState> {
+    let parsed: Vec<(String, Option<Result<Parsed, String>>)> = files
+        .par_iter()
+        .map(|(rel, text)| {
+            let (dir, _) = app_and_name(rel);
+            let app = dir.strip_suffix("/migrations").or((dir == "migrations").then_some("")).unwrap_or(&dir);
+            (app.to_string(), parse_migration(rel, text))
+        })
+        .collect();
+    let mut by_app: BTreeMap<String, (Vec<Parsed>, Vec<String>)> = BTreeMap::new();
+    for (app, p) in parsed {
+        match p {
+            Some(Ok(p)) => by_app.entry(app).or_default().0.push(p),
+            Some(Err(why)) => by_app.entry(app).or_default().1.push(why),
+            None => {}
+        }
+    }
+    by_app.into_iter().map(|(dir, (migs, errs))| (dir.clone(), replay(dir, migs, errs))).collect()
+}
+
+/// The label the app's migrations call themselves: the label most used in dependencies on
+/// migrations of the same folder; the folder name when none.
+fn app_label(dir: &str, migs: &[Parsed]) -> String {
+    let names: BTreeSet<&str> = migs.iter().map(|m| m.name.as_str()).collect();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for m in migs {
+        for (label, n) in m.dependencies.iter().chain(&m.replaces) {
+            if names.contains(n.as_str()) || m.replaces.iter().any(|(_, r)| r == n) {
+                *counts.entry(label.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let folder = dir.rsplit('/').next().unwrap_or(dir);
+    counts
+        .into_iter()
+        .max_by_key(|(l, c)| (*c, *l == folder))
+        .map_or_else(|| folder.to_string(), |(l, _)| l.to_string())
+}
+
+fn replay(dir: String, mut migs: Vec<Parsed>, errs: Vec<String>) -> AppState {
+    let label = app_label(&dir, &migs);
+    let mut state = AppState { dir, label: label.clone(), ..Default::default() };
+    if let Some(e) = errs.into_iter().next() {
+        state.unknown = Some(e);
+    }
+    // A squashed migration stands for the ones it replaces (Django's loader without a database).
+    let mut replaced: HashMap<String, String> = HashMap::new();
+    for m in &migs {
+        for (l, n) in &m.replaces {
+            if *l == label {
+                replaced.insert(n.clone(), m.name.clone());
+            }
+        }
+    }
+    migs.retain(|m| !replaced.contains_key(&m.name));
+    let resolve = |n: &str| -> String {
+        let mut n = n.to_string();
+        for _ in 0..8 {
+            match replaced.get(&n) {
+                Some(r) => n = r.clone(),
+                None => break,
+            }
+        }
+        n
+    };
+    migs.sort_by(|a, b| a.name.cmp(&b.name));
+    // A history that does not start with a first migration, or names one of its own that is
+    // not on disk, is not the whole story (`MIGRATION_MODULES` elsewhere, files left out).
+    let on_disk: BTreeSet<&str> = migs.iter().map(|m| m.name.as_str()).collect();
+    let first = migs.iter().any(|m| !m.replaces.is_empty() || m.name.starts_with("0001"));
+    let missing =
+        migs.iter().flat_map(|m| &m.dependencies).find(|(l, n)| *l == label && !on_disk.contains(resolve(n).as_str()));
+    if let Some((_, n)) = missing {
+        state.unknown.get_or_insert_with(|| format!("a dependency on `{n}`, which is not in the repository"));
+    } else if !first {
+        state.unknown.get_or_insert_with(|| "no first migration (0001)".to_string());
+    }
+    let idx: HashMap<String, usize> = migs.iter().enumerate().map(|(i, m)| (m.name.clone(), i)).collect();
+    // Edges: dependency → dependant.
+    let mut preds: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); migs.len()];
+    for (i, m) in migs.iter().enumerate() {
+        for (l, n) in &m.dependencies {
+            if *l == label {
+                if let Some(&j) = idx.get(&resolve(n)) {
+                    if j != i {
+                        preds[i].insert(j);
+                    }
+                }
+            }
+        }
+        for (l, n) in &m.run_before {
+            if *l == label {
+                if let Some(&j) = idx.get(&resolve(n)) {
+                    if j != i {
+                        preds[j].insert(i);
+                    }
+                }
+            }
+        }
+    }
+    // Kahn's algorithm, the smallest name first among those ready.
+    let mut done = vec![false; migs.len()];
+    let mut order = Vec::with_capacity(migs.len());
+    while order.len() < migs.len() {
+        let Some(i) = (0..migs.len()).find(|&i| !done[i] && preds[i].iter().all(|&p| done[p])) else {
+            state.unknown.get_or_insert_with(|| "its migrations depend on each other in a cycle".to_string());
+            break;
+        };
+        done[i] = true;
+        order.push(i);
+    }
+    state.migrations = order.len();
+    for &i in &order {
+        state.last = migs[i].name.clone();
+        for op in &migs[i].ops {
+            apply(&mut state, op, &label);
+        }
+    }
+    state
+}
+
+/// `"shop.Order"`, `"Order"` → `order` when it names a model of `label` (or no label).
+fn same_app_target(target: &str, label: &str) -> Option<String> {
+    match target.split_once('.') {
+        Some((l, m)) if l.eq_ignore_ascii_case(label) => Some(m.to_lowercase()),
+        Some(_) => None,
+        None => Some(target.to_lowercase()),
+    }
+}
+
+fn apply(state: &mut AppState, op: &Op, label: &str) {
+    let models = &mut state.models;
+    let lower = |s: &str| s.to_lowercase();
+    match op {
+        Op::Create { name, fields, options } => {
+            models.insert(
+                lower(name),
+                ModelState { name: name.clone(), fields: fields.clone(), options: options.clone(), unknown: None },
+            );
+        }
+        Op::Delete { name } => {
+            models.remove(&lower(name));
+        }
+        Op::RenameModel { old, new } => {
+            state.renames.push((lower(old), lower(new)));
+            if let Some(mut m) = models.remove(&lower(old)) {
+                m.name = new.clone();
+                models.insert(lower(new), m);
+            }
+            // Relations to the old name now point at the new one.
+            for m in models.values_mut() {
+                for (_, f) in m.fields.iter_mut() {
+                    for (k, v) in f.kw.iter_mut() {
+                        if let (true, Lit::Str(t)) = (k == "to", &v) {
+                            if same_app_target(t, label).as_deref() == Some(lower(old).as_str()) {
+                                *v = Lit::Str(format!("{label}.{}", lower(new)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Op::AddOrAlter { model, name, field } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                match m.fields.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, f)) => *f = field.clone(),
+                    None => m.fields.push((name.clone(), field.clone())),
+                }
+            }
+        }
+        Op::Remove { model, name } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                m.fields.retain(|(n, _)| n != name);
+            }
+        }
+        Op::RenameField { model, old, new } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                if let Some((n, _)) = m.fields.iter_mut().find(|(n, _)| n == old) {
+                    *n = new.clone();
+                }
+            }
+        }
+        Op::Table { name, table } => {
+            if let Some(m) = models.get_mut(&lower(name)) {
+                m.options.retain(|(k, _)| k != "db_table");
+                if *table != Lit::None {
+                    m.options.push(("db_table".to_string(), table.clone()));
+                }
+            }
+        }
+        Op::Options { name, options } => {
+            if let Some(m) = models.get_mut(&lower(name)) {
+                // AlterModelOptions replaces the options it manages; `managed` and `proxy` are
+                // the ones read here (`proxy` is not among them and stays).
+                m.options.retain(|(k, _)| k == "proxy" || k == "db_table");
+                m.options.extend(options.iter().cloned());
+            }
+        }
+        Op::Unknown { model: Some(model), why } => {
+            let m =
+                models.entry(lower(model)).or_insert_with(|| ModelState { name: model.clone(), ..Default::default() });
+            m.unknown.get_or_insert_with(|| why.clone());
+        }
+        Op::Unknown { model: None, why } => {
+            state.unknown.get_or_insert_with(|| why.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(files: &[(&str, &str)]) -> AppState {
+        let files: Vec<(String, String)> = files.iter().map(|(r, t)| (r.to_string(), t.to_string())).collect();
+        build(&files).into_values().next().unwrap()
+    }
+
+    const INITIAL: &str = "from django.db import migrations, models\n\
+        class Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n\
+        \x20   operations = [migrations.CreateModel(name='Order', fields=[\n\
+        \x20       ('id', models.BigAutoField(auto_created=True, primary_key=True)),\n\
+        \x20       ('code', models.CharField(max_length=20)),\n    ])]\n";
+
+    fn names(s: &AppState, model: &str) -> Vec<String> {
+        s.models[model].fields.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    #[test]
+    fn replays_in_dependency_order_not_name_order() {
+        let rename = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', 'a_add')]\n\
+            \x20   operations = [migrations.RenameField('order', 'note', 'memo')]\n";
+        let add = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [migrations.AddField(model_name='order', name='note', field=models.TextField(null=True))]\n";
+        let s = app(&[
+            ("shop/migrations/0001_initial.py", INITIAL),
+            ("shop/migrations/0002_rename.py", &rename.replace("a_add", "0003_add")),
+            ("shop/migrations/0003_add.py", add),
+        ]);
+        assert_eq!(s.label, "shop");
+        assert_eq!(s.last, "0002_rename");
+        assert_eq!(names(&s, "order"), ["id", "code", "memo"]);
+        assert_eq!(s.models["order"].field("memo").unwrap().kwarg("null"), Some(&Lit::Bool(true)));
+    }
+
+    #[test]
+    fn a_squash_stands_for_what_it_replaces_and_custom_ops_are_unknown() {
+        let squash = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    replaces = [('shop', '0001_initial'), ('shop', '0002_x')]\n\
+            \x20   operations = [migrations.CreateModel('Order', [('id', models.AutoField(primary_key=True))]),\n\
+            \x20       migrations.RunPython(f), shop.ops.Backfill(model_name='order')]\n";
+        let later = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0002_x')]\n\
+            \x20   operations = [migrations.CreateModel('Item', [('id', models.AutoField(primary_key=True))])]\n";
+        let s = app(&[
+            ("shop/migrations/0001_initial.py", INITIAL),
+            ("shop/migrations/0001_squashed_0002_x.py", squash),
+            ("shop/migrations/0003_item.py", later),
+        ]);
+        assert_eq!(s.migrations, 2);
+        assert_eq!(names(&s, "order"), ["id"]);
+        assert!(s.models["order"].unknown.as_deref().unwrap().contains("Backfill"));
+        assert!(s.models["item"].unknown.is_none());
+        assert_eq!(s.last, "0003_item");
+    }
+
+    #[test]
+    fn state_operations_by_name_and_operations_as_a_tuple() {
+        let named = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   state_operations = [migrations.RemoveField('order', 'code')]\n\
+            \x20   operations = (migrations.SeparateDatabaseAndState(state_operations=state_operations),)\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", named)]);
+        assert_eq!(names(&s, "order"), ["id"]);
+        assert!(s.unknown.is_none());
+        let computed = named.replace("state_operations=state_operations", "state_operations=OPS + MORE");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", &computed)]);
+        assert!(s.unknown.as_deref().unwrap().contains("not a list"));
+    }
+
+    #[test]
+    fn alter_model_table_sets_and_resets_db_table() {
+        let table = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [migrations.AlterModelTable('order', 'orders'), migrations.RenameModel('Order', 'Sale')]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_t.py", table)]);
+        assert_eq!(s.models["sale"].option("db_table"), Some(&Lit::Str("orders".into())));
+        let reset = table.replace("'orders')", "None)");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_t.py", &reset)]);
+        assert_eq!(s.models["sale"].option("db_table"), None);
+    }
+
+    #[test]
+    fn a_migration_that_does_not_parse_makes_the_app_unknown() {
+        let s =
+            app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_x.py", "class Migration(:")]);
+        assert!(s.unknown.as_deref().unwrap().contains("could not be read"));
+    }
+
+    #[test]
+    fn a_history_with_a_hole_is_unknown() {
+        let later = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0002_gone')]\n\
+            \x20   operations = []\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0003_x.py", later)]);
+        assert!(s.unknown.as_deref().unwrap().contains("0002_gone"));
+        let s = app(&[("shop/migrations/0003_x.py", &later.replace("('shop', '0002_gone')", ""))]);
+        assert!(s.unknown.as_deref().unwrap().contains("no first migration"));
+    }
+
+    #[test]
+    fn separate_database_and_state_replays_state_only() {
+        let sdas = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [migrations.SeparateDatabaseAndState(\n\
+            \x20       database_operations=[migrations.RemoveField('order', 'id')],\n\
+            \x20       state_operations=[migrations.RemoveField('order', 'code')])]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", sdas)]);
+        assert_eq!(names(&s, "order"), ["id"]);
+    }
+}
