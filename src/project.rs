@@ -33,6 +33,9 @@ pub struct Needs {
     pub models: bool,
     /// What views give the templates that mark values safe.
     pub template_contexts: bool,
+    /// The text of every migration, models module and package `__init__.py`
+    /// (`Project::sources`), for rules that read them all (django-migration-missing).
+    pub model_sources: bool,
 }
 
 impl Needs {
@@ -42,6 +45,7 @@ impl Needs {
         deploy_migrations: false,
         models: false,
         template_contexts: false,
+        model_sources: false,
     };
     pub const SETTINGS: Needs = Needs { settings: true, ..Needs::NONE };
 
@@ -52,6 +56,7 @@ impl Needs {
             deploy_migrations: self.deploy_migrations || o.deploy_migrations,
             models: self.models || o.models,
             template_contexts: self.template_contexts || o.template_contexts,
+            model_sources: self.model_sources || o.model_sources,
         }
     }
 }
@@ -83,6 +88,10 @@ pub struct Project {
     pub root: Option<std::path::PathBuf>,
     /// What rules read from the disk beyond the loaded files.
     pub reads: Reads,
+    /// Texts of loaded files by path (`Needs::model_sources`): migrations, models modules and
+    /// `__init__.py` files, outside tests and vendored code; `setup::read_rel` reads them here
+    /// before the disk.
+    pub sources: HashMap<String, String>,
 }
 
 /// A look at the disk beyond the loaded files: what was asked, so that it can be asked again.
@@ -403,6 +412,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         models,
         root: Some(root.to_path_buf()),
         reads: Reads::default(),
+        sources: if needs.model_sources { model_sources(files) } else { HashMap::new() },
     }
 }
 
@@ -549,4 +559,23 @@ fn model_graph(files: &[Loaded], needs: Needs) -> crate::django::models::ModelGr
     }
     graph.finish();
     graph
+}
+
+/// The texts `Needs::model_sources` asks for: every migration, models module (or module a
+/// model may be added from) and `__init__.py` outside tests and vendored code.
+fn model_sources(files: &[Loaded]) -> HashMap<String, String> {
+    files
+        .iter()
+        .filter(|l| {
+            let (c, rel, text) = (&l.file.class, l.file.rel.as_str(), l.file.text.as_str());
+            c.lang == Lang::Python
+                && !c.roles.test
+                && !c.roles.vendored
+                && (c.roles.migration
+                    || rel.ends_with("__init__.py")
+                    || crate::django::models::is_candidate(rel, text, false)
+                    || text.contains(".add_to_class("))
+        })
+        .map(|l| (l.file.rel.clone(), l.file.text.clone()))
+        .collect()
 }

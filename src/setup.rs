@@ -60,6 +60,9 @@ pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
     if let Some(&i) = project.by_rel.get(rel) {
         return Some(project.file(i).text.clone());
     }
+    if let Some(text) = project.sources.get(rel) {
+        return Some(text.clone());
+    }
     let path = project.root.as_ref()?.join(rel);
     let bytes = project.read(&path, MAX_EVIDENCE_BYTES, false)?;
     Some(String::from_utf8_lossy(&bytes).into_owned())

@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use crate::django::migration_state::{build, AppState, ModelState};
 use crate::django::models::{add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph};
 use crate::finding::{Finding, Level};
-use crate::project::{Project, ProjectSink};
-use crate::registry::Rule;
+use crate::project::{Needs, Project};
+use crate::registry::{ProjectSink, Rule};
 use crate::setup::read_rel;
 use crate::source::SourceFile;
 
@@ -564,6 +564,10 @@ fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
 impl Rule for DjangoMigrationMissing {
     fn id(&self) -> &'static str {
         "django-migration-missing"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs { model_sources: true, ..Needs::NONE }
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
