@@ -439,3 +439,81 @@ fn debugger_words_in_comments_cost_no_parse() {
     p.write("schema/generated.py", "#import pdb\nimport pdb\n");
     assert_eq!(parses(&p), (1, vec![t("debugger-statement", "schema/generated.py", 2)]));
 }
+
+/// The baseline is for review: sorted entries with the rule, the path, the line, the message
+/// and the flagged line (secrets masked), byte-identical when rewritten for the same findings;
+/// entries whose finding is gone are reported, and `--update-baseline` drops them and refreshes
+/// the lines of the others without adding new findings.
+#[test]
+fn baseline_is_reviewable_and_reports_stale_entries() {
+    let p = Project::new(&[
+        ("app/views.py", "def f():\n    breakpoint()\n    # TODO: later\n"),
+        ("app/conf.py", "API_PASSWORD = \"Xk9-very-s3cret-value2\"\n"),
+    ]);
+    let o = p.run(&["check", "--write-baseline", "b.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read_to_string(p.path().join("b.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let entries = v["findings"].as_array().unwrap();
+    let rows: Vec<(&str, &str, u64, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap(),
+                e["rule"].as_str().unwrap(),
+                e["line"].as_u64().unwrap(),
+                e["snippet"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("app/conf.py", "secret-hardcoded", 1, "API_PASSWORD = \"Xk9-******************\""),
+            ("app/views.py", "debugger-statement", 2, "breakpoint()"),
+            ("app/views.py", "todo-fixme", 3, "# TODO: later"),
+        ]
+    );
+    assert_eq!(v["version"], 2);
+    assert!(entries[0]["message"].as_str().unwrap().starts_with("`API_PASSWORD` is a hardcoded credential"));
+    assert!(entries.iter().all(|e| e["fingerprint"].as_str().unwrap().len() == 16));
+    assert!(!written.contains("s3cret"), "{written}");
+    // The same findings give the same bytes.
+    p.run(&["check", "--write-baseline", "b2.json"]);
+    assert_eq!(std::fs::read_to_string(p.path().join("b2.json")).unwrap(), written);
+    // Lines move, one finding is fixed, one is new.
+    p.write("app/views.py", "import os\n\n\ndef f():\n    # TODO: later\n    print(1)\n");
+    p.write("app/new.py", "breakpoint()\n");
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json"]);
+    assert_eq!((o.status.code(), triples(&o)), (Some(1), vec![t("debugger-statement", "app/new.py", 1)]));
+    let fp = entries[1]["fingerprint"].as_str().unwrap();
+    assert!(
+        stderr(&o).contains(&format!(
+            "preflight: 1 baseline entries match no finding any more (fixed, or the line changed); --update-baseline \
+             removes them:\n  app/views.py:2: debugger-statement ({fp})\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // Scanning only another folder, or without the rule, does not call the entry stale.
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json", "--select", "todo-fixme,secret-hardcoded"]);
+    assert!(!stderr(&o).contains("match no finding"), "{}", stderr(&o));
+    // --update-baseline: the stale entry goes, the moved one gets its new line, the new finding
+    // is still reported and not added.
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json", "--update-baseline"]);
+    assert_eq!((o.status.code(), triples(&o)), (Some(1), vec![t("debugger-statement", "app/new.py", 1)]));
+    assert!(stderr(&o).contains("updated b.json: 2 entries, 1 stale removed"), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("b.json")).unwrap()).unwrap();
+    let rows: Vec<(&str, &str, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["rule"].as_str().unwrap(), e["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, vec![("app/conf.py", "secret-hardcoded", 1), ("app/views.py", "todo-fixme", 5)]);
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json"]);
+    assert!(!stderr(&o).contains("match no finding"), "{}", stderr(&o));
+    // --update-baseline needs --baseline.
+    assert_eq!(p.run(&["check", "--update-baseline"]).status.code(), Some(2));
+}
