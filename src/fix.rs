@@ -152,14 +152,17 @@ pub fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static 
         }
     };
     let bom: &[u8] = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) { &bytes[..3] } else { &[] };
+    if bytes[..bytes.len().min(8192)].contains(&0)
+        || bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+    {
+        leave_all("a binary or UTF-16 file: not edited", &mut out.left);
+        return out;
+    }
     let Ok(text) = std::str::from_utf8(&bytes[bom.len()..]) else {
         leave_all("not UTF-8: not edited", &mut out.left);
         return out;
     };
-    if text.contains('\0') {
-        leave_all("a binary file", &mut out.left);
-        return out;
-    }
     let class = crate::classify::classify(rel, bytes);
     let file = SourceFile::new(rel.into(), rel.into(), class, text.to_string());
     let has_tree = class.lang == Lang::Python || class.lang.is_js_family();
@@ -223,7 +226,8 @@ fn base_style(rel: &str, lang: Lang, text: &str) -> Option<Style> {
         // A Django/Jinja template; an HTML page with no template syntax is plain HTML.
         Lang::Template if text.contains("{%") || text.contains("{{") => Style::TemplateComment,
         Lang::Template => Style::HtmlComment,
-        Lang::Css if ext == "css" || ext == "scss" || ext == "less" => Style::Block,
+        Lang::Css if ext == "css" => Style::Block,
+        Lang::Css if ext == "scss" || ext == "less" => Style::Slashes,
         // `KEY=value  # c` keeps the comment in the value for some readers (docker's
         // `--env-file`): a comment line of its own.
         Lang::Dotenv => Style::HashAbove,
@@ -279,7 +283,7 @@ fn edit_for(
         Style::HtmlComment | Style::TemplateComment if inside_raw_block(&text[..end], base) => {
             return Err("inside a <script>, <style>, verbatim block or comment");
         }
-        Style::Block if text[..end].rfind("/*") > text[..end].rfind("*/") => {
+        _ if file.class.lang == Lang::Css && css_in_block_comment(&text[..end], base == Style::Slashes) => {
             return Err("inside a block comment");
         }
         Style::HashAbove => {
@@ -447,6 +451,40 @@ fn inside_raw_block(before: &str, style: Style) -> bool {
         || (style == Style::TemplateComment && (open_after_close("{% verbatim", "{% endverbatim")))
 }
 
+/// Whether a style sheet's `before` ends inside a `/* */` comment (strings skipped, and with
+/// `line_comments`, SCSS/LESS `//` comments).
+fn css_in_block_comment(before: &str, line_comments: bool) -> bool {
+    let b = before.as_bytes();
+    let (mut i, mut block, mut quote, mut line) = (0, false, None::<u8>, false);
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if block {
+            if c == b'*' && next == Some(b'/') {
+                block = false;
+                i += 1;
+            }
+        } else if line {
+            line = c != b'\n';
+        } else if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q || c == b'\n' {
+                quote = None;
+            }
+        } else if c == b'/' && next == Some(b'*') {
+            block = true;
+            i += 1;
+        } else if line_comments && c == b'/' && next == Some(b'/') {
+            line = true;
+        } else if c == b'"' || c == b'\'' {
+            quote = Some(c);
+        }
+        i += 1;
+    }
+    block
+}
+
 fn apply(bom: &[u8], text: &str, edits: &[Edit]) -> Vec<u8> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.at, e.adds_line));
@@ -562,6 +600,16 @@ mod tests {
         let (out, left) = run("a.json", "{\"k\": 1}\n", &[(1, "secret-hardcoded")]);
         assert_eq!(out, "{\"k\": 1}\n");
         assert_eq!(left, vec![(1, "secret-hardcoded")]);
+    }
+
+    #[test]
+    fn style_sheets() {
+        let src = "//** a /* b\n// TODO one\n/* c\nTODO two\n*/\n";
+        let (out, left) = run("s/v.less", src, &[(2, "todo-fixme"), (4, "todo-fixme")]);
+        assert_eq!(out, "//** a /* b\n// TODO one  // preflight: ignore[todo-fixme]\n/* c\nTODO two\n*/\n");
+        assert_eq!(left, vec![(4, "todo-fixme")]);
+        let (out, _) = run("s/a.css", "a { b: c; } /* TODO */\n", &[(1, "todo-fixme")]);
+        assert_eq!(out, "a { b: c; } /* TODO */  /* preflight: ignore[todo-fixme] */\n");
     }
 
     #[test]
