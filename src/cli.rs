@@ -528,7 +528,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     if let Some(rev) = &args.diff_base {
         let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
         paths.dedup();
-        let changed = crate::gitdiff::changed_since(&scan.root, rev, &paths)?;
+        let scanned = scan.files.first().or(scan.dirs.first()).unwrap_or(&scan.root);
+        let changed = crate::gitdiff::changed_since(&scan.root, scanned, rev, &paths)?;
         outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
     }
     if args.add_suppressions {

@@ -56,9 +56,18 @@ fn git(top: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 /// Lines changed since `rev` in the work tree (committed, staged or not) of each of `paths`
-/// (relative to `root`): a file that REV does not hold (new, untracked) changed whole.
-pub fn changed_since(root: &Path, rev: &str, paths: &[&str]) -> Result<HashMap<String, Changed>, String> {
-    let (top, _) = crate::gitindex::find_repo(root).ok_or("--diff-base: not inside a git repository")?;
+/// (relative to `root`): a file that REV does not hold (new, untracked) changed whole. The
+/// repository is the one holding `scanned` (the folder or file checked), so a run from a
+/// folder above the repository (`preflight check repo --diff-base main`) works.
+pub fn changed_since(
+    root: &Path,
+    scanned: &Path,
+    rev: &str,
+    paths: &[&str],
+) -> Result<HashMap<String, Changed>, String> {
+    let (top, _) = crate::gitindex::find_repo(scanned)
+        .or_else(|| crate::gitindex::find_repo(root))
+        .ok_or("--diff-base: not inside a git repository")?;
     if rev.starts_with('-') {
         return Err(format!("--diff-base: `{rev}` is not a revision"));
     }

@@ -517,3 +517,42 @@ fn baseline_is_reviewable_and_reports_stale_entries() {
     // --update-baseline needs --baseline.
     assert_eq!(p.run(&["check", "--update-baseline"]).status.code(), Some(2));
 }
+
+/// `--diff-base` run from a folder above the repository finds the repository of the folder it
+/// checks (it said "not inside a git repository").
+#[test]
+fn diff_base_works_from_a_folder_above_the_repository() {
+    let p = Project::new(&[("repo/app/views.py", "x = 1\n")]);
+    let repo = p.path().join("repo");
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    p.write("repo/app/views.py", "x = 1\nbreakpoint()\n# TODO: later\n");
+    git(&["commit", "-qam", "two"]);
+    p.write("repo/app/views.py", "x = 1\nbreakpoint()\n# TODO: later\nbreakpoint()\n");
+    let o = p.run(&["check", "repo", "--format", "json", "--diff-base", "HEAD~1"]);
+    assert_eq!(
+        (o.status.code(), triples(&o)),
+        (
+            Some(1),
+            vec![
+                t("debugger-statement", "repo/app/views.py", 2),
+                t("todo-fixme", "repo/app/views.py", 3),
+                t("debugger-statement", "repo/app/views.py", 4)
+            ]
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = p.run(&["check", "repo", "--format", "json", "--diff-base", "HEAD"]);
+    assert_eq!(triples(&o), vec![t("debugger-statement", "repo/app/views.py", 4)], "{}", stderr(&o));
+}
