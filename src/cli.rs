@@ -451,6 +451,14 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         );
     }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    // Checking a folder reports on that folder only: git's index lists the whole repository (a
+    // `.env` at its top), and what lies outside the folder is not what was asked about.
+    if scan.files.is_empty() {
+        outcome.findings.retain(|f| {
+            let abs = scan.root.join(&f.path);
+            scan.dirs.iter().any(|d| abs.starts_with(d))
+        });
+    }
     // Nothing could be read although there was something to read: not a clean run (the report
     // is still written, with its notes; a baseline is not).
     let nothing_read = (outcome.files_scanned == 0)

@@ -556,3 +556,32 @@ fn diff_base_works_from_a_folder_above_the_repository() {
     let o = p.run(&["check", "repo", "--format", "json", "--diff-base", "HEAD"]);
     assert_eq!(triples(&o), vec![t("debugger-statement", "repo/app/views.py", 4)], "{}", stderr(&o));
 }
+
+/// `check <folder>` reports on that folder only: a committed `.env` at the repository's top is
+/// not reported when a subfolder is checked (it was, from git's index), and is when the top is.
+#[test]
+fn checking_a_subfolder_reports_nothing_outside_it() {
+    let p = Project::new(&[
+        (".env", "DB_PASSWORD=Zq8-very-s3cret\n"),
+        ("app/views.py", "breakpoint()\n"),
+        ("web/.env", "API_TOKEN=Qm7-other-s3cret-value\n"),
+    ]);
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-f", "."]);
+    p.git(&["commit", "-qm", "init"]);
+    let o = p.run(&["check", "app", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(triples(&o), vec![t("debugger-statement", "app/views.py", 1)], "{}", stderr(&o));
+    let o = p.run(&["check", "web", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(triples(&o), vec![t("env-file-committed", "web/.env", 1)], "{}", stderr(&o));
+    let o = p.run(&["check", ".", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("env-file-committed", ".env", 1),
+            t("debugger-statement", "app/views.py", 1),
+            t("env-file-committed", "web/.env", 1)
+        ],
+        "{}",
+        stderr(&o)
+    );
+}
