@@ -170,7 +170,8 @@ pub struct CheckArgs {
     /// Record the current findings in FILE (and exit 0).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Report only findings on lines added or changed since the git revision REV.
+    /// Report only findings new since the git revision REV: on lines added or changed since,
+    /// or of a kind the tree at REV (analysed the same way) had fewer of.
     #[arg(long, visible_alias = "new-since", value_name = "REV")]
     pub diff_base: Option<String>,
     /// Judge every migration, not only those a next deploy would apply (each app's latest).
@@ -534,11 +535,44 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         }
     }
     if let Some(rev) = &args.diff_base {
+        let scanned = scan.files.first().or(scan.dirs.first()).unwrap_or(&scan.root);
+        let (top, commit) = crate::gitdiff::resolve(&scan.root, scanned, rev)?;
         let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
         paths.dedup();
-        let scanned = scan.files.first().or(scan.dirs.first()).unwrap_or(&scan.root);
-        let changed = crate::gitdiff::changed_since(&scan.root, scanned, rev, &paths)?;
-        outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
+        let changed = crate::gitdiff::changed_since(&scan.root, &top, &commit, &paths)?;
+        // The same analysis of the tree at REV: a finding of a kind REV did not have is new
+        // even on an unchanged line (the change put it in effect elsewhere).
+        let tree = crate::gitdiff::materialize(&top, &commit, config.max_file_size())?;
+        let map = |p: &Path| tree.dir.join(p.strip_prefix(&top).unwrap_or(p));
+        let base_scan = Scan {
+            dirs: scan.dirs.iter().map(|d| map(d)).collect(),
+            files: scan.files.iter().map(|f| map(f)).collect(),
+            root: tree.dir.clone(),
+        };
+        let base_scan = Scan { dirs: base_scan.dirs.into_iter().filter(|d| d.exists()).collect(), ..base_scan };
+        let base = if base_scan.dirs.is_empty() {
+            Vec::new()
+        } else {
+            engine::run(&base_scan, &config, &selected, threads)?.findings
+        };
+        let kind = |f: &crate::finding::Finding, path: String| {
+            let what = f.key.clone().unwrap_or_else(|| f.snippet.split_whitespace().collect::<Vec<_>>().join(" "));
+            (f.rule.id, path, what)
+        };
+        let top_rel = |p: &Path| p.strip_prefix(&top).map(|r| r.to_string_lossy().replace('\\', "/")).ok();
+        let current: Vec<_> = outcome
+            .findings
+            .iter()
+            .map(|f| {
+                let on_changed = changed.get(&f.path).is_some_and(|c| c.contains(f.line));
+                let path = top_rel(&scan.root.join(&f.path)).unwrap_or_else(|| f.path.clone());
+                (kind(f, path), on_changed)
+            })
+            .collect();
+        let base_kinds = base.iter().map(|f| kind(f, f.path.clone()));
+        let keep = crate::gitdiff::select_new(&current, base_kinds);
+        let mut keep = keep.into_iter();
+        outcome.findings.retain(|_| keep.next().unwrap_or(true));
     }
     if args.add_suppressions {
         if let Some(e) = nothing_read {

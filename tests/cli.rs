@@ -585,3 +585,38 @@ fn checking_a_subfolder_reports_nothing_outside_it() {
         stderr(&o)
     );
 }
+
+/// `--diff-base` compares with an analysis of the tree at the base: a change that deletes the
+/// `DEBUG = False` override from `prod.py` (so `base.py`'s unchanged `DEBUG = True` is in
+/// effect) or removes `SECURE_SSL_REDIRECT` is reported; what the base already had is not.
+#[test]
+fn diff_base_reports_findings_a_change_puts_in_effect_elsewhere() {
+    let prod = "from .base import *\n\nDEBUG = False\nMIDDLEWARE = ['django.middleware.security.SecurityMiddleware', \
+                'django.middleware.clickjacking.XFrameOptionsMiddleware', 'django.middleware.csrf.CsrfViewMiddleware']\n\
+                SECURE_SSL_REDIRECT = True\nSECURE_HSTS_SECONDS = 31536000\nSECURE_HSTS_INCLUDE_SUBDOMAINS = True\n\
+                SECURE_HSTS_PRELOAD = True\nSESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True\n";
+    let p = Project::new(&[
+        ("manage.py", ""),
+        ("shop/__init__.py", ""),
+        ("shop/settings/__init__.py", ""),
+        (
+            "shop/settings/base.py",
+            "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'shop.urls'\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\n",
+        ),
+        ("shop/settings/prod.py", prod),
+        ("shop/views.py", "# TODO: old\n"),
+    ]);
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-A"]);
+    p.git(&["commit", "-qm", "one"]);
+    let run = || triples(&p.run(&["check", "--format", "json", "--diff-base", "HEAD"]));
+    assert_eq!(run(), vec![]);
+    p.write("shop/settings/prod.py", &prod.replace("SECURE_SSL_REDIRECT = True\n", ""));
+    assert_eq!(run(), vec![t("django-deploy-check", "shop/settings/prod.py", 1)]);
+    p.write("shop/settings/prod.py", &prod.replace("DEBUG = False\n", ""));
+    assert_eq!(run(), vec![t("django-debug-enabled", "shop/settings/base.py", 3)]);
+    // A second identical line: only the added one is new.
+    p.write("shop/settings/prod.py", prod);
+    p.write("shop/views.py", "# TODO: old\n# TODO: old\n");
+    assert_eq!(run(), vec![t("todo-fixme", "shop/views.py", 2)]);
+}
