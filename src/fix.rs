@@ -137,7 +137,8 @@ struct Edit {
     /// 0-based line of the findings it is for, and whether it inserts a line above it.
     line: usize,
     adds_line: bool,
-    rules: Vec<&'static str>,
+    /// The findings it must suppress: (0-based flagged line, rule).
+    checks: Vec<(usize, &'static str)>,
 }
 
 /// Plans the markers for `wanted` (1-based line → rule ids) in the file `rel` holding `bytes`.
@@ -176,7 +177,11 @@ pub fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static 
     };
     let sups = suppress::parse(&file);
     let n_lines = file.lines().len();
-    let mut edits: Vec<Edit> = Vec::new();
+    // Where each flagged line's marker goes: on the line, or on the line above (a marker covers
+    // its line and the next) when the line cannot hold one, as the first line of a multi-line
+    // f-string passed to `execute(`.
+    type Target = (BTreeSet<&'static str>, Vec<(usize, &'static str)>);
+    let mut targets: BTreeMap<usize, Target> = BTreeMap::new();
     for (&line1, rules) in wanted {
         let rules_v: Vec<&'static str> = rules.iter().copied().collect();
         if line1 == 0 || line1 > n_lines {
@@ -184,9 +189,36 @@ pub fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static 
             continue;
         }
         let l0 = line1 - 1;
-        match edit_for(&file, text, base, l0, &rules_v, &sups) {
-            Ok(e) => edits.push(e),
+        let target = match edit_for(&file, text, base, l0, &rules_v, &sups) {
+            Ok(_) => Ok(l0),
+            Err(_)
+                if l0 > 0
+                    && base != Style::HashAbove
+                    && edit_for(&file, text, base, l0 - 1, &rules_v, &sups).is_ok() =>
+            {
+                Ok(l0 - 1)
+            }
+            Err(why) => Err(why),
+        };
+        match target {
+            Ok(t) => {
+                let entry = targets.entry(t).or_default();
+                entry.0.extend(rules_v.iter().copied());
+                entry.1.extend(rules_v.iter().map(|&r| (l0, r)));
+            }
             Err(why) => leave(line1, &mut rules_v.iter().copied(), why, &mut out.left),
+        }
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    for (t, (rules, checks)) in targets {
+        let rules_v: Vec<&'static str> = rules.into_iter().collect();
+        match edit_for(&file, text, base, t, &rules_v, &sups) {
+            Ok(e) => edits.push(Edit { checks, ..e }),
+            Err(why) => {
+                for (l0, r) in checks {
+                    leave(l0 + 1, &mut std::iter::once(r), why, &mut out.left);
+                }
+            }
         }
     }
     // All edits at once; when the result does not verify, one at a time, keeping each that
@@ -202,14 +234,16 @@ pub fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static 
                 kept = trial;
             } else {
                 let why = "no comment there would be honoured without changing the code (a multi-line string?)";
-                leave(e.line + 1, &mut e.rules.iter().copied(), why, &mut out.left);
+                for &(l0, r) in &e.checks {
+                    leave(l0 + 1, &mut std::iter::once(r), why, &mut out.left);
+                }
             }
         }
     }
     if !kept.is_empty() {
         out.bytes = apply(bom, text, &kept);
         out.lines = kept.len();
-        out.suppressed = kept.iter().map(|e| e.rules.len()).sum();
+        out.suppressed = kept.iter().map(|e| e.checks.len()).sum();
     }
     out.left.sort_by(|a, b| (a.line, a.rule).cmp(&(b.line, b.rule)));
     out
@@ -269,7 +303,7 @@ fn edit_for(
             Some(close) => (after + 1 + close, format!(", {}", ids_text(&new))),
             None => (after, format!("[{}]", ids_text(&new))),
         };
-        return Ok(Edit { at, insert, line: l0, adds_line: false, rules: rules.to_vec() });
+        return Ok(Edit { at, insert, line: l0, adds_line: false, checks: Vec::new() });
     }
     if in_multiline_string(file, end) {
         return Err("inside a multi-line string: a comment there would be part of the string");
@@ -297,18 +331,14 @@ fn edit_for(
                     let prev = file.line_text(l0 - 1);
                     let prev_start = file.lines().line_start(l0 - 1);
                     if prev.trim_start().starts_with('#') && prev[..s.offset - prev_start].trim() == "#" {
-                        return edit_for(file, text, Style::Hash, l0 - 1, rules, sups).map(|e| Edit {
-                            line: l0,
-                            rules: rules.to_vec(),
-                            ..e
-                        });
+                        return edit_for(file, text, Style::Hash, l0 - 1, rules, sups).map(|e| Edit { line: l0, ..e });
                     }
                 }
             }
             let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
             let ending = line_ending(text, end);
             let insert = format!("{indent}# {}[{}]{ending}", suppress::MARKER, ids_text(rules));
-            return Ok(Edit { at: start, insert, line: l0, adds_line: true, rules: rules.to_vec() });
+            return Ok(Edit { at: start, insert, line: l0, adds_line: true, checks: Vec::new() });
         }
         s => s,
     };
@@ -335,7 +365,7 @@ fn edit_for(
         insert: format!("{}{comment}", " ".repeat(gap)),
         line: l0,
         adds_line: false,
-        rules: rules.to_vec(),
+        checks: Vec::new(),
     })
 }
 
@@ -439,16 +469,21 @@ fn other_hash_line_ok(file: &SourceFile, text: &str, l0: usize) -> Result<(), &'
     Ok(())
 }
 
-/// Whether `before` (a template or HTML page up to a line's end) ends inside a `<script>` or
-/// `<style>` element, a `{% verbatim %}` or `{% comment %}` block, or an HTML comment.
+/// Whether `before` (a template or HTML page up to a line's end) ends where a comment would be
+/// output as written or change what is there: in a template, a `{% verbatim %}`, `{% raw %}` or
+/// `{% comment %}` block; in plain HTML, a `<script>` or `<style>` element or an HTML comment.
 fn inside_raw_block(before: &str, style: Style) -> bool {
     let lower = before.to_ascii_lowercase();
     let open_after_close =
         |open: &str, close: &str| lower.rfind(open).is_some_and(|o| lower.rfind(close).is_none_or(|c| c < o));
-    open_after_close("<script", "</script")
-        || open_after_close("<style", "</style")
-        || open_after_close("<!--", "-->")
-        || (style == Style::TemplateComment && (open_after_close("{% verbatim", "{% endverbatim")))
+    if style == Style::TemplateComment {
+        // The template engine removes `{# #}` wherever it is, a `<script>` included, except in
+        // a block it outputs as written.
+        return open_after_close("{% verbatim", "{% endverbatim")
+            || open_after_close("{% raw", "{% endraw")
+            || open_after_close("{% comment", "{% endcomment");
+    }
+    open_after_close("<script", "</script") || open_after_close("<style", "</style") || open_after_close("<!--", "-->")
 }
 
 /// Whether a style sheet's `before` ends inside a `/* */` comment (strings skipped, and with
@@ -514,14 +549,11 @@ fn verify(rel: &str, bom: &[u8], text: &str, edits: &[Edit], has_tree: bool) -> 
         return false;
     }
     let set = suppress::Set::of(&file);
-    edits.iter().all(|e| {
+    edits.iter().flat_map(|e| &e.checks).all(|&(l0, r)| {
         // The flagged line moved down by the comment lines inserted at or above it.
-        let shift = edits.iter().filter(|o| o.adds_line && o.line <= e.line).count();
-        let line1 = e.line + shift + 1;
-        e.rules.iter().all(|r| {
-            let by = set.own_markers_for(r, line1);
-            !by.is_empty() && by.iter().all(|&k| !has_tree || suppress::in_comment(&file, set.own[k].offset))
-        })
+        let shift = edits.iter().filter(|o| o.adds_line && o.line <= l0).count();
+        let by = set.own_markers_for(r, l0 + shift + 1);
+        !by.is_empty() && by.iter().all(|&k| !has_tree || suppress::in_comment(&file, set.own[k].offset))
     })
 }
 
@@ -565,6 +597,17 @@ mod tests {
     }
 
     #[test]
+    fn a_first_line_of_a_multi_line_string_gets_the_marker_above() {
+        let src = "def f(c, q):\n    c.execute(\n        f\"\"\"\n        SELECT {q}\n        \"\"\"\n    )\n";
+        let (out, left) = run("app/x.py", src, &[(2, "todo-fixme"), (3, "sql-injection")]);
+        assert_eq!(
+            out,
+            "def f(c, q):\n    c.execute(  # preflight: ignore[sql-injection, todo-fixme]\n        f\"\"\"\n        SELECT {q}\n        \"\"\"\n    )\n"
+        );
+        assert!(left.is_empty());
+    }
+
+    #[test]
     fn crlf_bom_and_dotenv_lines_above() {
         let (out, left) = run("app/x.py", "\u{feff}A = 1\r\nB = 2\r\n", &[(2, "secret-hardcoded")]);
         assert_eq!(out, "\u{feff}A = 1\r\nB = 2  # preflight: ignore[secret-hardcoded]\r\n");
@@ -579,24 +622,44 @@ mod tests {
     #[test]
     fn jsx_children_get_a_block_comment() {
         let src =
-            "export const A = () => (\n  <div>\n    {console.log(1)}\n    text TODO\n  </div>\n);\nconsole.log(2);\n";
-        let (out, left) = run("web/src/a.jsx", src, &[(3, "console-log"), (4, "todo-fixme"), (7, "console-log")]);
+            "export const A = () => (\n  <div>\n    {console.log(1)}\n    text TODO\n    more TODO\n  </div>\n);\n\
+                   console.log(2);\n";
+        let wanted = [(3, "console-log"), (4, "todo-fixme"), (5, "todo-fixme"), (8, "console-log")];
+        let (out, left) = run("web/src/a.jsx", src, &wanted);
+        // Line 4 ends in JSX text: its marker goes on the line above, which covers the next;
+        // line 5's line above ends in JSX text too, so it is left.
         assert_eq!(
             out,
-            "export const A = () => (\n  <div>\n    {console.log(1)}{/* preflight: ignore[console-log] */}\n    \
-             text TODO\n  </div>\n);\nconsole.log(2);  // preflight: ignore[console-log]\n"
+            "export const A = () => (\n  <div>\n    {console.log(1)}{/* preflight: ignore[console-log, todo-fixme] */}\n    \
+             text TODO\n    more TODO\n  </div>\n);\nconsole.log(2);  // preflight: ignore[console-log]\n"
         );
-        assert_eq!(left, vec![(4, "todo-fixme")]);
+        assert_eq!(left, vec![(5, "todo-fixme")]);
     }
 
     #[test]
     fn yaml_block_scalars_templates_and_json() {
-        let src = "a:\n  run: |\n    echo $TOKEN\n  key: abc\n";
-        let (out, left) = run("ci.yml", src, &[(3, "secret-hardcoded"), (4, "secret-hardcoded")]);
-        assert_eq!(out, "a:\n  run: |\n    echo $TOKEN\n  key: abc  # preflight: ignore[secret-hardcoded]\n");
-        assert_eq!(left, vec![(3, "secret-hardcoded")]);
+        // A block scalar's lines cannot hold a comment; its header line can, for the first one.
+        let src = "a:\n  run: |\n    echo $TOKEN\n    echo $B\n  key: abc\n";
+        let (out, left) =
+            run("ci.yml", src, &[(3, "secret-hardcoded"), (4, "secret-hardcoded"), (5, "secret-hardcoded")]);
+        assert_eq!(
+            out,
+            "a:\n  run: |  # preflight: ignore[secret-hardcoded]\n    echo $TOKEN\n    echo $B\n  \
+             key: abc  # preflight: ignore[secret-hardcoded]\n"
+        );
+        assert_eq!(left, vec![(4, "secret-hardcoded")]);
         let (out, _) = run("t/a.html", "{% block x %}\n{{ v|safe }}\n", &[(2, "xss-unsafe-html")]);
         assert_eq!(out, "{% block x %}\n{{ v|safe }}  {# preflight: ignore[xss-unsafe-html] #}\n");
+        // In a template's <script> the engine removes the comment; in a verbatim block it would not.
+        let src = "<script>\nvar d = {{ d|safe }};\n</script>\n{% verbatim %}\n{{ x|safe }}\n{% endverbatim %}\n";
+        let (out, left) = run("t/b.html", src, &[(2, "xss-unsafe-html"), (5, "xss-unsafe-html")]);
+        assert!(out.contains("var d = {{ d|safe }};  {# preflight: ignore[xss-unsafe-html] #}\n"), "{out}");
+        assert_eq!(left, vec![(5, "xss-unsafe-html")]);
+        // Plain HTML: an HTML comment, but not inside a <script>.
+        let (out, left) =
+            run("p/i.html", "<p>TODO</p>\n<script>\n// TODO\n</script>\n", &[(1, "todo-fixme"), (3, "todo-fixme")]);
+        assert_eq!(out, "<p>TODO</p>  <!-- preflight: ignore[todo-fixme] -->\n<script>\n// TODO\n</script>\n");
+        assert_eq!(left, vec![(3, "todo-fixme")]);
         let (out, left) = run("a.json", "{\"k\": 1}\n", &[(1, "secret-hardcoded")]);
         assert_eq!(out, "{\"k\": 1}\n");
         assert_eq!(left, vec![(1, "secret-hardcoded")]);
