@@ -163,10 +163,15 @@ pub struct CheckArgs {
     /// Do not report findings recorded in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// With --baseline: rewrite it without its stale entries (findings gone) and with the
+    /// current line of the others; new findings are reported, not added.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
     /// Record the current findings in FILE (and exit 0).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Report only findings on lines added or changed since the git revision REV.
+    /// Report only findings new since the git revision REV: on lines added or changed since,
+    /// or of a kind the tree at REV (analysed the same way) had fewer of.
     #[arg(long, visible_alias = "new-since", value_name = "REV")]
     pub diff_base: Option<String>,
     /// Judge every migration, not only those a next deploy would apply (each app's latest).
@@ -175,6 +180,10 @@ pub struct CheckArgs {
     /// Run afresh: neither read nor write the run cache (see README "Performance").
     #[arg(long)]
     pub no_cache: bool,
+    /// Write a `preflight: ignore[...]` comment on every line with a finding (as Ruff's
+    /// `--add-noqa`), print how many were added and which findings could not be, and exit.
+    #[arg(long, conflicts_with_all = ["write_baseline", "output", "output_format"])]
+    pub add_suppressions: bool,
 }
 
 pub fn main() -> i32 {
@@ -217,10 +226,12 @@ pub fn main() -> i32 {
                 threads: r.threads,
                 sarif_category: None,
                 baseline: None,
+                update_baseline: false,
                 write_baseline: None,
                 diff_base: None,
                 all_migrations: false,
                 no_cache: false,
+                add_suppressions: false,
             };
             match check(&args) {
                 Ok(code) => code,
@@ -448,6 +459,14 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         );
     }
     let mut outcome = engine::run(&scan, &config, &selected, threads)?;
+    // Checking a folder reports on that folder only: git's index lists the whole repository (a
+    // `.env` at its top), and what lies outside the folder is not what was asked about.
+    if scan.files.is_empty() {
+        outcome.findings.retain(|f| {
+            let abs = scan.root.join(&f.path);
+            scan.dirs.iter().any(|d| abs.starts_with(d))
+        });
+    }
     // Nothing could be read although there was something to read: not a clean run (the report
     // is still written, with its notes; a baseline is not).
     let nothing_read = (outcome.files_scanned == 0)
@@ -478,19 +497,95 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
     }
     if let Some(path) = &args.baseline {
         let known = crate::baseline::read(path)?;
-        let dropped = crate::baseline::apply(&mut outcome.findings, &known);
-        if !args.quiet && dropped > 0 {
-            eprint(&format!(
-                "preflight: {dropped} findings are in the baseline {}\n",
-                report::sanitize(&path.display().to_string())
-            ));
+        let matched = crate::baseline::apply(&mut outcome.findings, &known);
+        let shown = report::sanitize(&path.display().to_string());
+        // An entry is judged when its rule ran and its path was scanned: only then does no
+        // finding mean the finding is gone.
+        let judged = |e: &crate::baseline::Entry| {
+            let on = crate::catalog::meta(&e.rule).is_some_and(|_| selected[crate::catalog::index_of(&e.rule)]);
+            let abs = scan.root.join(&e.path);
+            let scanned = if scan.files.is_empty() {
+                scan.dirs.iter().any(|d| abs.starts_with(d))
+            } else {
+                scan.files.contains(&abs)
+            };
+            on && scanned
+        };
+        let stale = crate::baseline::stale(&known, &matched, judged);
+        if !args.quiet && !matched.is_empty() {
+            eprint(&format!("preflight: {} findings are in the baseline {shown}\n", matched.len()));
+        }
+        if args.update_baseline {
+            if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(format!("--update-baseline {shown} is a symlink: refusing to write through it"));
+            }
+            let entries = crate::baseline::updated(&known, &matched, judged);
+            output::write_file(path, crate::baseline::render(&entries).as_bytes())?;
+            if !args.quiet {
+                eprint(&format!(
+                    "preflight: updated {shown}: {} entries, {} stale removed\n",
+                    entries.len(),
+                    stale.len()
+                ));
+            }
+        } else if !args.quiet && !stale.is_empty() {
+            let mut msg = format!(
+                "preflight: {} baseline entries match no finding any more (fixed, or the line changed); \
+                 --update-baseline removes them:\n",
+                stale.len()
+            );
+            for e in &stale {
+                let line = e.line.map_or(String::new(), |l| format!(":{l}"));
+                let _ = writeln!(msg, "  {}{line}: {} ({})", e.path, e.rule, e.fingerprint);
+            }
+            eprint(&report::sanitize_lines(&msg));
         }
     }
     if let Some(rev) = &args.diff_base {
+        let scanned = scan.files.first().or(scan.dirs.first()).unwrap_or(&scan.root);
+        let (top, commit) = crate::gitdiff::resolve(&scan.root, scanned, rev)?;
         let mut paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
         paths.dedup();
-        let changed = crate::gitdiff::changed_since(&scan.root, rev, &paths)?;
-        outcome.findings.retain(|f| changed.get(&f.path).is_some_and(|c| c.contains(f.line)));
+        let changed = crate::gitdiff::changed_since(&scan.root, &top, &commit, &paths)?;
+        // The same analysis of the tree at REV: a finding of a kind REV did not have is new
+        // even on an unchanged line (the change put it in effect elsewhere).
+        let tree = crate::gitdiff::materialize(&top, &commit, config.max_file_size())?;
+        let map = |p: &Path| tree.dir.join(p.strip_prefix(&top).unwrap_or(p));
+        let base_scan = Scan {
+            dirs: scan.dirs.iter().map(|d| map(d)).collect(),
+            files: scan.files.iter().map(|f| map(f)).collect(),
+            root: tree.dir.clone(),
+        };
+        let base_scan = Scan { dirs: base_scan.dirs.into_iter().filter(|d| d.exists()).collect(), ..base_scan };
+        let base = if base_scan.dirs.is_empty() {
+            Vec::new()
+        } else {
+            engine::run(&base_scan, &config, &selected, threads)?.findings
+        };
+        let kind = |f: &crate::finding::Finding, path: String| {
+            let what = f.key.clone().unwrap_or_else(|| f.snippet.split_whitespace().collect::<Vec<_>>().join(" "));
+            (f.rule.id, path, what)
+        };
+        let top_rel = |p: &Path| p.strip_prefix(&top).map(|r| r.to_string_lossy().replace('\\', "/")).ok();
+        let current: Vec<_> = outcome
+            .findings
+            .iter()
+            .map(|f| {
+                let on_changed = changed.get(&f.path).is_some_and(|c| c.contains(f.line));
+                let path = top_rel(&scan.root.join(&f.path)).unwrap_or_else(|| f.path.clone());
+                (kind(f, path), on_changed)
+            })
+            .collect();
+        let base_kinds = base.iter().map(|f| kind(f, f.path.clone()));
+        let keep = crate::gitdiff::select_new(&current, base_kinds);
+        let mut keep = keep.into_iter();
+        outcome.findings.retain(|_| keep.next().unwrap_or(true));
+    }
+    if args.add_suppressions {
+        if let Some(e) = nothing_read {
+            return Err(e);
+        }
+        return add_suppressions(&scan.root, &outcome.findings, args.quiet);
     }
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -554,6 +649,29 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         Some(t) if outcome.findings.iter().any(|f| f.level >= t) => 1,
         _ => 0,
     })
+}
+
+/// `--add-suppressions`: writes the markers, then says how many and lists the findings left.
+/// The run is an edit: it exits 0 unless it fails, as Ruff's `--add-noqa`.
+fn add_suppressions(root: &Path, findings: &[crate::finding::Finding], quiet: bool) -> Result<i32, String> {
+    let s = crate::fix::add_suppressions(root, findings)?;
+    let mut msg = String::new();
+    if !quiet {
+        for l in &s.left {
+            let _ = writeln!(msg, "{}:{}: {}: not suppressed: {}", l.path, l.line, l.rule, l.why);
+        }
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let _ = writeln!(
+        msg,
+        "preflight: added suppressions for {} ({} in {}); {} could not be suppressed in place",
+        plural(s.suppressed, "finding", "findings"),
+        plural(s.lines, "line", "lines"),
+        plural(s.files, "file", "files"),
+        plural(s.left.len(), "finding", "findings"),
+    );
+    eprint(&report::sanitize_lines(&msg));
+    Ok(0)
 }
 
 /// `FORMAT:FILE` or `FORMAT` (stdout), as `--output-format` takes it.

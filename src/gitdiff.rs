@@ -1,4 +1,4 @@
-//! `--diff-base REV`: which lines changed since REV.
+//! `--diff-base REV`: which lines changed since REV, and the tree at REV for a second analysis.
 //!
 //! This is the one place preflight runs git, at the user's request, and only to read objects:
 //! `git rev-parse` to resolve REV and `git cat-file --batch` for the files at REV, without
@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Changed lines of one file: all of it (new or untracked), or 1-based ranges.
@@ -55,23 +55,37 @@ fn git(top: &Path, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Lines changed since `rev` in the work tree (committed, staged or not) of each of `paths`
-/// (relative to `root`): a file that REV does not hold (new, untracked) changed whole.
-pub fn changed_since(root: &Path, rev: &str, paths: &[&str]) -> Result<HashMap<String, Changed>, String> {
-    let (top, _) = crate::gitindex::find_repo(root).ok_or("--diff-base: not inside a git repository")?;
+/// The top of the repository holding `scanned` (the folder or file checked; else `root`) and
+/// the commit `rev` names there. A run from a folder above the repository (`preflight check
+/// repo --diff-base main`) finds the repository below.
+pub fn resolve(root: &Path, scanned: &Path, rev: &str) -> Result<(PathBuf, String), String> {
+    let (top, _) = crate::gitindex::find_repo(scanned)
+        .or_else(|| crate::gitindex::find_repo(root))
+        .ok_or("--diff-base: not inside a git repository")?;
     if rev.starts_with('-') {
         return Err(format!("--diff-base: `{rev}` is not a revision"));
     }
     let commit = git(&top, &["rev-parse", "--verify", "--quiet", "--end-of-options", &format!("{rev}^{{commit}}")])
         .map_err(|_| format!("--diff-base: `{rev}` is not a commit in this repository"))?;
-    let commit = commit.trim();
     let top = top.canonicalize().unwrap_or(top);
+    Ok((top, commit.trim().to_string()))
+}
+
+/// Lines changed since `commit` in the work tree (committed, staged or not) of each of `paths`
+/// (relative to `root`), in the repository whose top is `top`: a file that the commit does not
+/// hold (new, untracked) changed whole.
+pub fn changed_since(
+    root: &Path,
+    top: &Path,
+    commit: &str,
+    paths: &[&str],
+) -> Result<HashMap<String, Changed>, String> {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     // Each path relative to the work tree's top, as git names it at REV.
     let mut asked: Vec<(String, String)> = Vec::new();
     let mut changed: HashMap<String, Changed> = HashMap::new();
     for &p in paths {
-        match root.join(p).strip_prefix(&top).ok().and_then(|r| r.to_str()) {
+        match root.join(p).strip_prefix(top).ok().and_then(|r| r.to_str()) {
             Some(r) if !r.contains('\n') => asked.push((p.to_string(), r.replace('\\', "/"))),
             _ => {
                 changed.insert(p.to_string(), Changed::All);
@@ -81,7 +95,7 @@ pub fn changed_since(root: &Path, rev: &str, paths: &[&str]) -> Result<HashMap<S
     if asked.is_empty() {
         return Ok(changed);
     }
-    let blobs = blobs_at(&top, commit, asked.iter().map(|(_, r)| r.as_str()))?;
+    let blobs = blobs_at(top, commit, asked.iter().map(|(_, r)| r.as_str()))?;
     for ((p, _), blob) in asked.into_iter().zip(blobs) {
         let c = match blob {
             None => Changed::All,
@@ -149,6 +163,143 @@ fn blobs_at<'a>(
     let _ = writer.join();
     let _ = child.wait();
     Ok(blobs)
+}
+
+/// A folder holding a commit's files, removed when dropped.
+pub struct BaseTree {
+    pub dir: PathBuf,
+}
+
+impl Drop for BaseTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether a path from a git tree can be written under a folder: relative, no `.`, `..` or
+/// `.git` component (git refuses such trees too; a crafted one must not write elsewhere).
+fn safe_tree_path(p: &[u8]) -> bool {
+    !p.is_empty()
+        && !p.starts_with(b"/")
+        && p.split(|&c| c == b'/').all(|c| !c.is_empty() && c != b"." && c != b".." && !c.eq_ignore_ascii_case(b".git"))
+}
+
+/// Writes the regular files of `commit` (each at most `max_size` bytes; symlinks and
+/// submodules left out) into a new temporary folder, with an index of the commit in its
+/// `.git/index`, so that an analysis of the folder sees the tree as it was, tracked files
+/// included. Paths are read NUL-separated (`ls-tree -z`), never quoted; blobs raw, no filter.
+pub fn materialize(top: &Path, commit: &str, max_size: u64) -> Result<BaseTree, String> {
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("preflight-base-{}-{stamp}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(|e| format!("--diff-base: {}: {e}", dir.display()))?;
+    let base = BaseTree { dir };
+    let fail = |e: std::io::Error| format!("--diff-base: writing the tree of {commit}: {e}");
+    std::fs::create_dir(base.dir.join(".git")).map_err(fail)?;
+    let out = git_command(top)
+        .args(["ls-tree", "-r", "-z", "-l", "--full-tree", commit])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("--diff-base needs git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("--diff-base: git ls-tree {commit} failed"));
+    }
+    // `<mode> <type> <object> <size>\t<path>`, NUL-terminated.
+    let mut wanted: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in out.stdout.split(|&c| c == 0).filter(|e| !e.is_empty()) {
+        let Some(tab) = entry.iter().position(|&c| c == b'\t') else { continue };
+        let (meta, path) = (String::from_utf8_lossy(&entry[..tab]), &entry[tab + 1..]);
+        let f: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, "blob", object, size] = f.as_slice() else { continue };
+        let small = size.parse::<u64>().is_ok_and(|n| n <= max_size);
+        if (*mode == "100644" || *mode == "100755") && small && safe_tree_path(path) {
+            wanted.push((object.to_string(), path.to_vec()));
+        }
+    }
+    let mut child = git_command(top)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("--diff-base needs git: {e}"))?;
+    let input: Vec<u8> = wanted.iter().flat_map(|(o, _)| format!("{o}\n").into_bytes()).collect();
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let broken = || "--diff-base: unexpected output from git cat-file".to_string();
+    for (_, path) in &wanted {
+        let mut header = String::new();
+        out.read_line(&mut header).map_err(|e| format!("--diff-base: git cat-file: {e}"))?;
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let size: u64 = match fields.as_slice() {
+            [_, _, size] => size.parse().map_err(|_| broken())?,
+            // A partial clone's missing blob: the file is left out (its findings count as new).
+            [_, "missing"] => continue,
+            _ => return Err(broken()),
+        };
+        let mut blob = Vec::with_capacity(size as usize);
+        (&mut out).take(size + 1).read_to_end(&mut blob).map_err(|_| broken())?;
+        blob.pop();
+        #[cfg(unix)]
+        let rel = {
+            use std::os::unix::ffi::OsStrExt;
+            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path))
+        };
+        #[cfg(not(unix))]
+        let rel = std::path::PathBuf::from(String::from_utf8_lossy(path).into_owned());
+        let target = base.dir.join(rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        // create_new: a path written twice (or through anything already there) is an error.
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(fail)?;
+        file.write_all(&blob).map_err(fail)?;
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    // The commit's index, so committed files are known as committed (a `.env` at REV).
+    let index = base.dir.join(".git").join("index");
+    let st = git_command(top)
+        .args(["-c", "core.splitIndex=false", "-c", "index.sparse=false", "read-tree", commit])
+        .env("GIT_INDEX_FILE", &index)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("--diff-base needs git: {e}"))?;
+    if !st.success() {
+        return Err(format!("--diff-base: git read-tree {commit} failed"));
+    }
+    Ok(base)
+}
+
+/// Which current findings are new since the base: those on changed lines (as before), and
+/// those of a kind the base had fewer of. A kind is (rule, path, what the fingerprint hashes
+/// besides the occurrence index: the flagged line's normalised text or the rule's key), so a
+/// finding on an unchanged line that the change brought into effect (a `DEBUG = False`
+/// override deleted from `prod.py` puts `base.py`'s `DEBUG = True` in effect; a removed
+/// `SECURE_SSL_REDIRECT`) is new, while one the base already had is not. `kind` gives a
+/// finding's kind, paths relative to the repository's top.
+pub fn select_new<K: std::hash::Hash + Eq>(current: &[(K, bool)], base: impl IntoIterator<Item = K>) -> Vec<bool> {
+    let mut at_base: HashMap<K, usize> = HashMap::new();
+    for k in base {
+        *at_base.entry(k).or_insert(0) += 1;
+    }
+    // Findings on unchanged lines of a kind: new beyond the base's count of that kind.
+    let mut unchanged: HashMap<&K, usize> = HashMap::new();
+    current
+        .iter()
+        .map(|(k, on_changed_line)| {
+            if *on_changed_line {
+                return true;
+            }
+            let n = unchanged.entry(k).or_insert(0);
+            *n += 1;
+            *n > at_base.get(k).copied().unwrap_or(0)
+        })
+        .collect()
 }
 
 /// The 1-based line ranges of `new` that a shortest edit script from `old` inserts (Myers'
@@ -262,6 +413,34 @@ fn inserted(a: &[u32], b: &[u32], max_d: usize) -> Option<Vec<bool>> {
 #[cfg(test)]
 mod tests {
     use super::new_lines;
+    use super::{safe_tree_path, select_new, BaseTree};
+
+    #[test]
+    fn new_findings_are_changed_lines_and_kinds_the_base_had_fewer_of() {
+        // (kind, on a changed line)
+        let current = [("debug", false), ("todo", false), ("todo", true), ("cache", false), ("todo", false)];
+        assert_eq!(select_new(&current, ["todo", "cache"]), vec![true, false, true, false, true]);
+        assert_eq!(select_new(&current, ["debug", "todo", "todo", "cache"]), vec![false, false, true, false, false]);
+    }
+
+    #[test]
+    fn tree_paths_that_would_leave_the_folder_are_refused() {
+        for bad in [&b"../x"[..], b"/etc/passwd", b"a/../../x", b".git/hooks/x", b"a/.GIT/x", b"a//b", b"./a", b""] {
+            assert!(!safe_tree_path(bad), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(safe_tree_path("café views.py".as_bytes()));
+        assert!(safe_tree_path(b"a/.gitignore"));
+    }
+
+    #[test]
+    fn the_base_tree_is_removed_when_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tree");
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::fs::write(dir.join("a/b/c.py"), "x").unwrap();
+        drop(BaseTree { dir: dir.clone() });
+        assert!(!dir.exists());
+    }
 
     #[test]
     fn new_lines_are_the_lines_not_in_the_old_file() {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod django;
 pub mod engine;
 pub mod finding;
+pub mod fix;
 pub mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;

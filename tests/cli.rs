@@ -464,3 +464,184 @@ fn many_notes_of_a_kind_are_counted() {
     let sarif: serde_json::Value = serde_json::from_slice(&p.run(&["check", "--format", "sarif"]).stdout).unwrap();
     assert_eq!(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap().len(), 13);
 }
+
+/// The baseline is for review: sorted entries with the rule, the path, the line, the message
+/// and the flagged line (secrets masked), byte-identical when rewritten for the same findings;
+/// entries whose finding is gone are reported, and `--update-baseline` drops them and refreshes
+/// the lines of the others without adding new findings.
+#[test]
+fn baseline_is_reviewable_and_reports_stale_entries() {
+    let p = Project::new(&[
+        ("app/views.py", "def f():\n    breakpoint()\n    # TODO: later\n"),
+        ("app/conf.py", "API_PASSWORD = \"Xk9-very-s3cret-value2\"\n"),
+    ]);
+    let o = p.run(&["check", "--write-baseline", "b.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read_to_string(p.path().join("b.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let entries = v["findings"].as_array().unwrap();
+    let rows: Vec<(&str, &str, u64, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap(),
+                e["rule"].as_str().unwrap(),
+                e["line"].as_u64().unwrap(),
+                e["snippet"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("app/conf.py", "secret-hardcoded", 1, "API_PASSWORD = \"Xk9-******************\""),
+            ("app/views.py", "debugger-statement", 2, "breakpoint()"),
+            ("app/views.py", "todo-fixme", 3, "# TODO: later"),
+        ]
+    );
+    assert_eq!(v["version"], 2);
+    assert!(entries[0]["message"].as_str().unwrap().starts_with("`API_PASSWORD` is a hardcoded credential"));
+    assert!(entries.iter().all(|e| e["fingerprint"].as_str().unwrap().len() == 16));
+    assert!(!written.contains("s3cret"), "{written}");
+    // The same findings give the same bytes.
+    p.run(&["check", "--write-baseline", "b2.json"]);
+    assert_eq!(std::fs::read_to_string(p.path().join("b2.json")).unwrap(), written);
+    // Lines move, one finding is fixed, one is new.
+    p.write("app/views.py", "import os\n\n\ndef f():\n    # TODO: later\n    print(1)\n");
+    p.write("app/new.py", "breakpoint()\n");
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json"]);
+    assert_eq!((o.status.code(), triples(&o)), (Some(1), vec![t("debugger-statement", "app/new.py", 1)]));
+    let fp = entries[1]["fingerprint"].as_str().unwrap();
+    assert!(
+        stderr(&o).contains(&format!(
+            "preflight: 1 baseline entries match no finding any more (fixed, or the line changed); --update-baseline \
+             removes them:\n  app/views.py:2: debugger-statement ({fp})\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // Scanning only another folder, or without the rule, does not call the entry stale.
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json", "--select", "todo-fixme,secret-hardcoded"]);
+    assert!(!stderr(&o).contains("match no finding"), "{}", stderr(&o));
+    // --update-baseline: the stale entry goes, the moved one gets its new line, the new finding
+    // is still reported and not added.
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json", "--update-baseline"]);
+    assert_eq!((o.status.code(), triples(&o)), (Some(1), vec![t("debugger-statement", "app/new.py", 1)]));
+    assert!(stderr(&o).contains("updated b.json: 2 entries, 1 stale removed"), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("b.json")).unwrap()).unwrap();
+    let rows: Vec<(&str, &str, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["rule"].as_str().unwrap(), e["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, vec![("app/conf.py", "secret-hardcoded", 1), ("app/views.py", "todo-fixme", 5)]);
+    let o = p.run(&["check", "--format", "json", "--baseline", "b.json"]);
+    assert!(!stderr(&o).contains("match no finding"), "{}", stderr(&o));
+    // --update-baseline needs --baseline.
+    assert_eq!(p.run(&["check", "--update-baseline"]).status.code(), Some(2));
+}
+
+/// `--diff-base` run from a folder above the repository finds the repository of the folder it
+/// checks (it said "not inside a git repository").
+#[test]
+fn diff_base_works_from_a_folder_above_the_repository() {
+    let p = Project::new(&[("repo/app/views.py", "x = 1\n")]);
+    let repo = p.path().join("repo");
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    p.write("repo/app/views.py", "x = 1\nbreakpoint()\n# TODO: later\n");
+    git(&["commit", "-qam", "two"]);
+    p.write("repo/app/views.py", "x = 1\nbreakpoint()\n# TODO: later\nbreakpoint()\n");
+    let o = p.run(&["check", "repo", "--format", "json", "--diff-base", "HEAD~1"]);
+    assert_eq!(
+        (o.status.code(), triples(&o)),
+        (
+            Some(1),
+            vec![
+                t("debugger-statement", "repo/app/views.py", 2),
+                t("todo-fixme", "repo/app/views.py", 3),
+                t("debugger-statement", "repo/app/views.py", 4)
+            ]
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = p.run(&["check", "repo", "--format", "json", "--diff-base", "HEAD"]);
+    assert_eq!(triples(&o), vec![t("debugger-statement", "repo/app/views.py", 4)], "{}", stderr(&o));
+}
+
+/// `check <folder>` reports on that folder only: a committed `.env` at the repository's top is
+/// not reported when a subfolder is checked (it was, from git's index), and is when the top is.
+#[test]
+fn checking_a_subfolder_reports_nothing_outside_it() {
+    let p = Project::new(&[
+        (".env", "DB_PASSWORD=Zq8-very-s3cret\n"),
+        ("app/views.py", "breakpoint()\n"),
+        ("web/.env", "API_TOKEN=Qm7-other-s3cret-value\n"),
+    ]);
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-f", "."]);
+    p.git(&["commit", "-qm", "init"]);
+    let o = p.run(&["check", "app", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(triples(&o), vec![t("debugger-statement", "app/views.py", 1)], "{}", stderr(&o));
+    let o = p.run(&["check", "web", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(triples(&o), vec![t("env-file-committed", "web/.env", 1)], "{}", stderr(&o));
+    let o = p.run(&["check", ".", "--format", "json", "--select", "env-file-committed,debugger-statement"]);
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("env-file-committed", ".env", 1),
+            t("debugger-statement", "app/views.py", 1),
+            t("env-file-committed", "web/.env", 1)
+        ],
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `--diff-base` compares with an analysis of the tree at the base: a change that deletes the
+/// `DEBUG = False` override from `prod.py` (so `base.py`'s unchanged `DEBUG = True` is in
+/// effect) or removes `SECURE_SSL_REDIRECT` is reported; what the base already had is not.
+#[test]
+fn diff_base_reports_findings_a_change_puts_in_effect_elsewhere() {
+    let prod = "from .base import *\n\nDEBUG = False\nMIDDLEWARE = ['django.middleware.security.SecurityMiddleware', \
+                'django.middleware.clickjacking.XFrameOptionsMiddleware', 'django.middleware.csrf.CsrfViewMiddleware']\n\
+                SECURE_SSL_REDIRECT = True\nSECURE_HSTS_SECONDS = 31536000\nSECURE_HSTS_INCLUDE_SUBDOMAINS = True\n\
+                SECURE_HSTS_PRELOAD = True\nSESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True\n";
+    let p = Project::new(&[
+        ("manage.py", ""),
+        ("shop/__init__.py", ""),
+        ("shop/settings/__init__.py", ""),
+        (
+            "shop/settings/base.py",
+            "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'shop.urls'\nDEBUG = True\nALLOWED_HOSTS = ['example.com']\n",
+        ),
+        ("shop/settings/prod.py", prod),
+        ("shop/views.py", "# TODO: old\n"),
+    ]);
+    p.git(&["init", "-q"]);
+    p.git(&["add", "-A"]);
+    p.git(&["commit", "-qm", "one"]);
+    let run = || triples(&p.run(&["check", "--format", "json", "--diff-base", "HEAD"]));
+    assert_eq!(run(), vec![]);
+    p.write("shop/settings/prod.py", &prod.replace("SECURE_SSL_REDIRECT = True\n", ""));
+    assert_eq!(run(), vec![t("django-deploy-check", "shop/settings/prod.py", 1)]);
+    p.write("shop/settings/prod.py", &prod.replace("DEBUG = False\n", ""));
+    assert_eq!(run(), vec![t("django-debug-enabled", "shop/settings/base.py", 3)]);
+    // A second identical line: only the added one is new.
+    p.write("shop/settings/prod.py", prod);
+    p.write("shop/views.py", "# TODO: old\n# TODO: old\n");
+    assert_eq!(run(), vec![t("todo-fixme", "shop/views.py", 2)]);
+}

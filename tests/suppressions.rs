@@ -171,3 +171,88 @@ fn markers_in_documentation_are_examples_not_unused() {
     let o = p.run(&["check", "--format", "json", "--select", "unused-suppression,secret-hardcoded,debugger-statement"]);
     assert_eq!(triples(&o), vec![t("unused-suppression", "app/views.py", 1)]);
 }
+
+/// `check --add-suppressions`: a marker on every flagged line in each language's comment
+/// syntax, ids merged into a marker already there, every other byte kept (CRLF, trailing
+/// blanks, the BOM), a line inside a triple-quoted string left and counted; a second run adds
+/// nothing, and a later check reports only the finding left (no unused suppression).
+#[test]
+fn add_suppressions_writes_markers_preflight_honours() {
+    let views = "import os\n\n\ndef f(x):\n    breakpoint()\n    # TODO: remove  # preflight: ignore[sql-injection]\n    \
+                 return x\n\n\nHELP = \"\"\"\npassword = \"Xk9-very-s3cret-value\"\n\"\"\"\nAPI_PASSWORD = \"Xk9-very-s3cret-value2\"\n";
+    let crlf = "\u{feff}def g():\r\n    breakpoint()  \r\n    return 1\r\n";
+    let jsx = "export const A = () => (\n  <div>\n    {console.log(1)}\n  </div>\n);\nconsole.log(2);\n";
+    let p = Project::new(&[
+        ("shop/views.py", views),
+        ("shop/crlf.py", crlf),
+        ("web/package.json", r#"{"name": "web", "dependencies": {"react": "18.0.0"}}"#),
+        ("web/src/a.jsx", jsx),
+        (".env", "DB_PASSWORD=Zq8-very-s3cret\n"),
+    ]);
+    let before = findings(&p);
+    assert_eq!(before.len(), 10, "{before:?}");
+    let o = p.run(&["check", "--add-suppressions"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "shop/views.py:6: unused-suppression: not suppressed: a finding about a marker: fix the marker by hand\n\
+         shop/views.py:11: secret-hardcoded: not suppressed: inside a multi-line string: a comment there would be \
+         part of the string\n\
+         preflight: added suppressions for 8 findings (7 lines in 4 files); 2 findings could not be suppressed in place\n"
+    );
+    let read = |f: &str| String::from_utf8(std::fs::read(p.path().join(f)).unwrap()).unwrap();
+    assert_eq!(
+        read("shop/views.py"),
+        "import os\n\n\ndef f(x):\n    breakpoint()  # preflight: ignore[debugger-statement]\n    \
+         # TODO: remove  # preflight: ignore[sql-injection, todo-fixme]\n    return x\n\n\nHELP = \"\"\"\n\
+         password = \"Xk9-very-s3cret-value\"\n\"\"\"\n\
+         API_PASSWORD = \"Xk9-very-s3cret-value2\"  # preflight: ignore[secret-hardcoded]\n"
+    );
+    assert_eq!(
+        read("shop/crlf.py"),
+        "\u{feff}def g():\r\n    breakpoint()  # preflight: ignore[debugger-statement]\r\n    return 1\r\n"
+    );
+    assert_eq!(
+        read("web/src/a.jsx"),
+        "export const A = () => (\n  <div>\n    {console.log(1)}{/* preflight: ignore[console-log] */}\n  </div>\n);\n\
+         console.log(2);  // preflight: ignore[console-log]\n"
+    );
+    assert_eq!(
+        read(".env"),
+        "# preflight: ignore[env-file-committed, secret-hardcoded]\nDB_PASSWORD=Zq8-very-s3cret\n"
+    );
+    assert_eq!(read("web/package.json"), r#"{"name": "web", "dependencies": {"react": "18.0.0"}}"#);
+    // Only the finding in the string is left; the merged marker now suppresses todo-fixme, and
+    // its stale `sql-injection` id is still reported, as before.
+    assert_eq!(
+        findings(&p),
+        vec![t("unused-suppression", "shop/views.py", 6), t("secret-hardcoded", "shop/views.py", 11)]
+    );
+    // Idempotent: nothing more is added, no byte changes.
+    let files = ["shop/views.py", "shop/crlf.py", "web/src/a.jsx", ".env"].map(read);
+    let o = p.run(&["check", "--add-suppressions"]);
+    assert!(
+        stderr(&o).ends_with("preflight: added suppressions for 0 findings (0 lines in 0 files); 2 findings could not be suppressed in place\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(["shop/views.py", "shop/crlf.py", "web/src/a.jsx", ".env"].map(read), files);
+}
+
+/// A file preflight cannot parse is not edited, and a run with `--diff-base` or `--select`
+/// adds markers only for the findings that run reports.
+#[test]
+fn add_suppressions_never_edits_a_file_that_does_not_parse() {
+    let broken = "def f(:\n    breakpoint()\n";
+    let p = Project::new(&[("app/broken.py", broken), ("app/ok.py", "breakpoint()\n# TODO: x\n")]);
+    let o = p.run(&["check", "--add-suppressions", "--select", "debugger-statement"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("app/broken.py:2: debugger-statement: not suppressed: preflight cannot parse this file")
+    );
+    assert_eq!(std::fs::read_to_string(p.path().join("app/broken.py")).unwrap(), broken);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("app/ok.py")).unwrap(),
+        "breakpoint()  # preflight: ignore[debugger-statement]\n# TODO: x\n"
+    );
+}
