@@ -10,6 +10,10 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
+use crate::django::settings::elements;
+use crate::project::Needs;
+use crate::python::eval::{Loc, V};
+use crate::registry::ProjectSink;
 use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::project::Project;
@@ -247,6 +251,41 @@ fn guarded(n: Node<'_>) -> bool {
     false
 }
 
+/// The largest manifest read (whatever `max-file-size` says): the per-file and the settings
+/// checks share what they read, whichever runs first.
+const MANIFEST_CAP: u64 = crate::config::DEFAULT_MAX_FILE_SIZE;
+
+/// Settings whose entries Django imports by dotted path: each list element's top-level module.
+const DOTTED_LISTS: &[&str] = &["INSTALLED_APPS", "MIDDLEWARE"];
+
+/// Settings whose string value, or whose `BACKEND`/`ENGINE` entries when written as literals, are
+/// dotted paths Django imports.
+const DOTTED_VALUES: &[&str] = &["EMAIL_BACKEND", "CACHES", "STORAGES", "DATABASES"];
+
+/// The `"BACKEND": "a.b.C"` / `"ENGINE": "…"` string literals of a settings statement: (offset
+/// of the dotted path in `text`, the path).
+fn backend_literals(text: &str) -> Vec<(usize, &str)> {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"["'](?:BACKEND|ENGINE)["']\s*:\s*["']([A-Za-z_][A-Za-z0-9_.]*)["']"#).expect("valid")
+    });
+    re.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect()
+}
+
+/// Where the string literal `path` is written inside the statement at `at` (a list element's
+/// location is the statement that put it there); the statement itself when it is not there as
+/// a literal.
+fn literal_at(project: &Project, at: Loc, path: &str) -> Loc {
+    let Some(text) = project.files.get(at.file).and_then(|f| f.text.get(at.start..at.end)) else { return at };
+    for q in ['"', '\''] {
+        if let Some(i) = text.find(&format!("{q}{path}{q}")) {
+            let start = at.start + i + 1;
+            return Loc { file: at.file, start, end: start + path.len() };
+        }
+    }
+    at
+}
+
 /// Files that may use development dependencies or none of the project's: build and task
 /// scripts, Sphinx config.
 const TOOL_FILES: &[&str] =
@@ -300,6 +339,58 @@ impl Rule for DependencyUndeclaredRule {
         true
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    /// Dotted paths in the production settings (INSTALLED_APPS, MIDDLEWARE, backends) are imports
+    /// too.
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let Some(declared) = self.declared.get_or_init(|| gather(project, MANIFEST_CAP)) else { return };
+        let undeclared = |path: &str| {
+            let top = path.split('.').next().unwrap_or(path);
+            (top != "django" && !known(top, declared)).then(|| top.to_string())
+        };
+        let message = |top: &str, path: &str, name: &str| {
+            let hint = import_names()
+                .get(top)
+                .and_then(|d| d.first())
+                .map_or(String::new(), |d| format!(" (`{top}` is provided by the distribution `{d}`)"));
+            format!(
+                "`{path}` in {name} imports `{top}`, but no dependency manifest (requirements*.txt, pyproject.toml, \
+                 Pipfile, setup.cfg, setup.py) declares a distribution that provides it{hint}: declare it, pinned, \
+                 where the deployment installs from"
+            )
+        };
+        let mut names: Vec<&str> = DOTTED_LISTS.to_vec();
+        names.extend(DOTTED_VALUES);
+        sink.report_setting(&names, |name, b| {
+            let mut out = Vec::new();
+            if DOTTED_LISTS.contains(&name) || name == "EMAIL_BACKEND" {
+                for (v, at, _) in elements(b) {
+                    let V::Str(path) = &v else { continue };
+                    if name == "EMAIL_BACKEND" && !matches!(b.value.v, V::Str(_)) {
+                        continue;
+                    }
+                    if let Some(top) = undeclared(path) {
+                        out.push((literal_at(project, at, path), message(&top, path, name)));
+                    }
+                }
+            } else {
+                // Dicts are not modelled: the literals of the statement that binds the setting.
+                let file = project.file(b.at.file);
+                let Some(text) = file.text.get(b.at.start..b.at.end) else { return out };
+                for (off, path) in backend_literals(text) {
+                    if let Some(top) = undeclared(path) {
+                        let start = b.at.start + off;
+                        out.push((Loc { file: b.at.file, start, end: start + path.len() }, message(&top, path, name)));
+                    }
+                }
+            }
+            out
+        });
+    }
+
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         if ctx.file.class.lang.is_js_family() {
             return self.check_js(ctx);
@@ -315,7 +406,7 @@ impl Rule for DependencyUndeclaredRule {
         {
             return;
         }
-        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, ctx.config.max_file_size())) else {
+        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, MANIFEST_CAP)) else {
             return;
         };
         // Before any parse: the modules the file's import lines name. Only when one of them could
