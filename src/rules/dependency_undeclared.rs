@@ -1,6 +1,8 @@
-//! dependency-undeclared (Python): a module imported by production code that is neither the
+//! dependency-undeclared. Python: a module imported by production code that is neither the
 //! standard library, nor first-party, nor provided by a distribution any dependency manifest of
 //! the repository declares (requirements files, pyproject.toml, Pipfile, setup.cfg, setup.py).
+//! JavaScript/TypeScript: a bare package imported by front-end source that no enclosing
+//! package.json (or hoisting workspace) declares, path aliases and workspace packages aside.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -8,17 +10,22 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use crate::classify::{FileClass, Lang};
+use crate::django::settings::elements;
+use crate::project::Needs;
+use crate::python::eval::{Loc, V};
+use crate::registry::ProjectSink;
 use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::project::Project;
 
 pub struct DependencyUndeclaredRule {
     declared: OnceLock<Option<Declared>>,
+    js: OnceLock<JsDeclared>,
 }
 
 /// One instance per run (`registry::rules_impl::instantiate`).
 #[allow(non_upper_case_globals, clippy::declare_interior_mutable_const)]
-pub const DependencyUndeclared: DependencyUndeclaredRule = DependencyUndeclaredRule { declared: OnceLock::new() };
+pub const DependencyUndeclared: DependencyUndeclaredRule = DependencyUndeclaredRule { declared: OnceLock::new(), js: OnceLock::new() };
 
 struct Declared {
     /// Normalised names of every distribution declared anywhere (runtime, extras, dev groups).
@@ -244,6 +251,41 @@ fn guarded(n: Node<'_>) -> bool {
     false
 }
 
+/// The largest manifest read (whatever `max-file-size` says): the per-file and the settings
+/// checks share what they read, whichever runs first.
+const MANIFEST_CAP: u64 = crate::config::DEFAULT_MAX_FILE_SIZE;
+
+/// Settings whose entries Django imports by dotted path: each list element's top-level module.
+const DOTTED_LISTS: &[&str] = &["INSTALLED_APPS", "MIDDLEWARE"];
+
+/// Settings whose string value, or whose `BACKEND`/`ENGINE` entries when written as literals, are
+/// dotted paths Django imports.
+const DOTTED_VALUES: &[&str] = &["EMAIL_BACKEND", "CACHES", "STORAGES", "DATABASES"];
+
+/// The `"BACKEND": "a.b.C"` / `"ENGINE": "…"` string literals of a settings statement: (offset
+/// of the dotted path in `text`, the path).
+fn backend_literals(text: &str) -> Vec<(usize, &str)> {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"["'](?:BACKEND|ENGINE)["']\s*:\s*["']([A-Za-z_][A-Za-z0-9_.]*)["']"#).expect("valid")
+    });
+    re.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect()
+}
+
+/// Where the string literal `path` is written inside the statement at `at` (a list element's
+/// location is the statement that put it there); the statement itself when it is not there as
+/// a literal.
+fn literal_at(project: &Project, at: Loc, path: &str) -> Loc {
+    let Some(text) = project.files.get(at.file).and_then(|f| f.text.get(at.start..at.end)) else { return at };
+    for q in ['"', '\''] {
+        if let Some(i) = text.find(&format!("{q}{path}{q}")) {
+            let start = at.start + i + 1;
+            return Loc { file: at.file, start, end: start + path.len() };
+        }
+    }
+    at
+}
+
 /// Files that may use development dependencies or none of the project's: build and task
 /// scripts, Sphinx config.
 const TOOL_FILES: &[&str] =
@@ -282,18 +324,77 @@ impl Rule for DependencyUndeclaredRule {
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
-        &["import "]
+        &["import", "require(", "from "]
     }
 
     fn wants(&self, class: &FileClass) -> bool {
-        class.lang == Lang::Python && class.is_production() && !class.roles.dev_settings_name && !class.roles.migration
+        (class.lang == Lang::Python
+            && class.is_production()
+            && !class.roles.dev_settings_name
+            && !class.roles.migration)
+            || (class.lang.is_js_family() && !class.roles.vendored && !class.roles.docs)
     }
 
     fn needs_tree(&self) -> bool {
         true
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
+    /// Dotted paths in the production settings (INSTALLED_APPS, MIDDLEWARE, backends) are imports
+    /// too.
+    fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
+        let Some(declared) = self.declared.get_or_init(|| gather(project, MANIFEST_CAP)) else { return };
+        let undeclared = |path: &str| {
+            let top = path.split('.').next().unwrap_or(path);
+            (top != "django" && !known(top, declared)).then(|| top.to_string())
+        };
+        let message = |top: &str, path: &str, name: &str| {
+            let hint = import_names()
+                .get(top)
+                .and_then(|d| d.first())
+                .map_or(String::new(), |d| format!(" (`{top}` is provided by the distribution `{d}`)"));
+            format!(
+                "`{path}` in {name} imports `{top}`, but no dependency manifest (requirements*.txt, pyproject.toml, \
+                 Pipfile, setup.cfg, setup.py) declares a distribution that provides it{hint}: declare it, pinned, \
+                 where the deployment installs from"
+            )
+        };
+        let mut names: Vec<&str> = DOTTED_LISTS.to_vec();
+        names.extend(DOTTED_VALUES);
+        sink.report_setting(&names, |name, b| {
+            let mut out = Vec::new();
+            if DOTTED_LISTS.contains(&name) || name == "EMAIL_BACKEND" {
+                for (v, at, _) in elements(b) {
+                    let V::Str(path) = &v else { continue };
+                    if name == "EMAIL_BACKEND" && !matches!(b.value.v, V::Str(_)) {
+                        continue;
+                    }
+                    if let Some(top) = undeclared(path) {
+                        out.push((literal_at(project, at, path), message(&top, path, name)));
+                    }
+                }
+            } else {
+                // Dicts are not modelled: the literals of the statement that binds the setting.
+                let file = project.file(b.at.file);
+                let Some(text) = file.text.get(b.at.start..b.at.end) else { return out };
+                for (off, path) in backend_literals(text) {
+                    if let Some(top) = undeclared(path) {
+                        let start = b.at.start + off;
+                        out.push((Loc { file: b.at.file, start, end: start + path.len() }, message(&top, path, name)));
+                    }
+                }
+            }
+            out
+        });
+    }
+
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
+        if ctx.file.class.lang.is_js_family() {
+            return self.check_js(ctx);
+        }
         let file = ctx.file;
         let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
         // A cookiecutter template's files and manifests are Jinja, not the project's.
@@ -305,7 +406,7 @@ impl Rule for DependencyUndeclaredRule {
         {
             return;
         }
-        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, ctx.config.max_file_size())) else {
+        let Some(declared) = self.declared.get_or_init(|| gather(ctx.project, MANIFEST_CAP)) else {
             return;
         };
         // Before any parse: the modules the file's import lines name. Only when one of them could
@@ -361,6 +462,594 @@ impl Rule for DependencyUndeclaredRule {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// JavaScript / TypeScript: bare packages imported by front-end source, against the nearest
+// enclosing package.json (and its ancestors, which Node's resolution also reaches).
+
+/// One package.json of the repository.
+struct JsPackage {
+    /// Its folder, relative to the report root ("" at the root).
+    dir: String,
+    /// Whether it parsed: when not, what it declares is unknown and nothing under it is judged.
+    parsed: bool,
+    /// `dependencies`, `peerDependencies`, `optionalDependencies`, `bundleDependencies`.
+    deps: HashSet<String>,
+    /// `devDependencies`.
+    dev: HashSet<String>,
+}
+
+#[derive(Default)]
+struct JsDeclared {
+    /// By folder.
+    packages: HashMap<String, JsPackage>,
+    /// Every package `name` the repository holds (workspace packages).
+    names: HashSet<String>,
+    /// Path aliases (tsconfig/jsconfig `paths`, bundler `alias`, jest `moduleNameMapper`): a
+    /// specifier equal to one, or starting with it followed by `/` (or directly when it ends
+    /// with `/`, `*` or is a regex prefix), is not a package.
+    aliases: HashSet<String>,
+    /// Folders bare specifiers resolve from besides node_modules (`baseUrl`, `resolve.modules`).
+    base_dirs: HashSet<String>,
+    /// Every folder and every file path without its extension: what a bare specifier may name.
+    entries: HashSet<String>,
+    /// Folders whose resolution config could not be read (an alias built by code): silent; for
+    /// tests only when it is a test runner's (`moduleNameMapper` spreading a preset's).
+    unknown: Vec<(String, bool)>,
+    /// Roots of workspaces whose package manager hoists every member's dependencies into the
+    /// root `node_modules` (npm and Yarn `workspaces`; pnpm only with `node-linker=hoisted` or
+    /// `shamefully-hoist`): any member may import what another declares.
+    hoisting: Vec<String>,
+}
+
+/// Node's built-in modules (imported without `node:`).
+const NODE_BUILTINS: &[&str] = &[
+    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram",
+    "diagnostics_channel", "dns", "domain", "events", "fs", "http", "http2", "https", "inspector", "module", "net",
+    "os", "path", "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream",
+    "string_decoder", "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm", "wasi",
+    "worker_threads", "zlib", "test", "sqlite", "sea",
+];
+
+/// Config files that may hold a bundler's or test runner's resolution aliases.
+const ALIAS_CONFIGS: &[&str] = &[
+    "vite.config.", "vitest.config.", "webpack.", "webpack.config.", "craco.config.", "config-overrides.",
+    "vue.config.", "rollup.config.", "next.config.", "babel.config.", ".babelrc", "svelte.config.", "nuxt.config.",
+    "astro.config.", "jest.config.", "quasar.config.", "quasar.conf.", "rsbuild.config.", "rspack.config.",
+    "tsup.config.", "esbuild.", "angular.json", "project.json", ".swcrc",
+];
+
+fn parent_dir(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn join_rel(dir: &str, rest: &str) -> String {
+    let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+    for p in rest.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// JSON with comments and trailing commas (tsconfig, jsconfig, .babelrc) made plain JSON.
+fn strip_jsonc(text: &str) -> String {
+    strip_json_pass(&strip_json_pass(text, false), true)
+}
+
+/// One pass over `text` outside strings: drops comments, or (`commas`) trailing commas.
+fn strip_json_pass(text: &str, commas: bool) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut start = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'/' if !commas && b.get(i + 1) == Some(&b'/') => {
+                out.push_str(&text[start..i]);
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                start = i;
+            }
+            b'/' if !commas && b.get(i + 1) == Some(&b'*') => {
+                out.push_str(&text[start..i]);
+                i = text[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+                start = i;
+            }
+            b',' if commas => {
+                let next = text[i + 1..].trim_start().as_bytes().first().copied();
+                if matches!(next, Some(b'}') | Some(b']')) {
+                    out.push_str(&text[start..i]);
+                    start = i + 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(text.get(start..).unwrap_or(""));
+    out
+}
+
+/// The string literals and `key:` property names inside the bracketed block that follows each
+/// `alias`/`moduleNameMapper` key in a config's text: its alias names. `None` when an alias is
+/// built by code (`alias: aliases()`).
+fn config_aliases(text: &str, out: &mut HashSet<String>) -> Option<()> {
+    for key in ["alias", "moduleNameMapper"] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(key) {
+            let at = from + i;
+            from = at + key.len();
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                continue;
+            }
+            let rest = text[from..].trim_start_matches(['"', '\'']).trim_start();
+            let Some(rest) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) else { continue };
+            let rest = rest.trim_start();
+            let open = rest.chars().next()?;
+            if open != '{' && open != '[' {
+                // `alias: aliases`, `alias: getAliases()`: unknown. `alias: true` and the like
+                // are not aliases.
+                if rest.starts_with("true") || rest.starts_with("false") {
+                    continue;
+                }
+                return None;
+            }
+            let body_start = text.len() - rest.len();
+            let mut depth = 0i32;
+            let mut end = text.len();
+            let mut quote: Option<u8> = None;
+            let tb = text.as_bytes();
+            let mut j = body_start;
+            while j < tb.len() {
+                let c = tb[j];
+                if let Some(q) = quote {
+                    if c == b'\\' {
+                        j += 1;
+                    } else if c == q {
+                        quote = None;
+                    }
+                } else {
+                    match c {
+                        b'"' | b'\'' | b'`' => quote = Some(c),
+                        b'{' | b'[' | b'(' => depth += 1,
+                        b'}' | b']' | b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = j;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                j += 1;
+            }
+            let body = &text[body_start..end];
+            if body.contains("...") {
+                return None;
+            }
+            // Strings (keys and values) and bare `key:` names.
+            let bb = body.as_bytes();
+            let mut k = 0;
+            while k < bb.len() {
+                let c = bb[k];
+                if c == b'"' || c == b'\'' || c == b'`' {
+                    let s = k + 1;
+                    let mut e = s;
+                    while e < bb.len() && bb[e] != c {
+                        e += if bb[e] == b'\\' { 2 } else { 1 };
+                    }
+                    if let Some(lit) = body.get(s..e.min(bb.len())) {
+                        add_alias(lit, out);
+                    }
+                    k = e + 1;
+                } else if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c == b'@' || c == b'~' {
+                    let s = k;
+                    while k < bb.len() && (bb[k].is_ascii_alphanumeric() || matches!(bb[k], b'_' | b'$' | b'-' | b'@' | b'~')) {
+                        k += 1;
+                    }
+                    if body[k..].trim_start().starts_with(':') {
+                        add_alias(&body[s..k], out);
+                    }
+                } else {
+                    k += 1;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// An alias key as written (`@/*`, `^@/(.*)$`, `components`) → the prefix it matches.
+fn add_alias(key: &str, out: &mut HashSet<String>) {
+    let key = key.trim();
+    // A regular expression (jest's `moduleNameMapper`): its literal prefix.
+    let regex = key.starts_with('^') || key.contains(['(', '\\', '[', '|']);
+    let key = key.trim_start_matches('^');
+    let stops: &[char] = if regex { &['*', '(', '[', '$', '\\', '.', '|', '?', '+'] } else { &['*'] };
+    let end = key.find(stops).unwrap_or(key.len());
+    let prefix = if key[..end].is_empty() && key.starts_with('$') { key } else { &key[..end] };
+    if !prefix.is_empty() && !prefix.starts_with(['.', '/']) && prefix.len() < 120 {
+        out.insert(prefix.to_string());
+    }
+}
+
+fn gather_js(project: &Project, max_size: u64) -> JsDeclared {
+    let mut d = JsDeclared::default();
+    let Some(root) = project.root.as_deref() else { return d };
+    let rels: Vec<&String> = match &project.tracked {
+        Some(t) => t.iter().collect(),
+        None => project.walked.iter().map(|(r, _)| r).collect(),
+    };
+    let (mut workspaces, mut pnpm, mut npmrc_hoisted) = (Vec::new(), Vec::new(), Vec::new());
+    for rel in rels {
+        if rel.split('/').any(|p| crate::walk::SKIP_DIRS.contains(&p)) {
+            continue;
+        }
+        let mut dir = parent_dir(rel);
+        d.entries.insert(rel.to_string());
+        d.entries.insert(rel.rsplit_once('.').map_or(rel.as_str(), |(stem, _)| stem).to_string());
+        while !dir.is_empty() && d.entries.insert(dir.to_string()) {
+            dir = parent_dir(dir);
+        }
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let dir = parent_dir(rel).to_string();
+        let is_tsconfig = (name.starts_with("tsconfig") || name.starts_with("jsconfig")) && name.ends_with(".json");
+        let is_alias_config = ALIAS_CONFIGS.iter().any(|c| name.starts_with(c));
+        if name == "pnpm-workspace.yaml" {
+            pnpm.push(dir);
+            continue;
+        }
+        if name == ".npmrc" {
+            let hoisted = project.read(&root.join(rel), max_size, false).is_some_and(|b| {
+                let t = String::from_utf8_lossy(&b).replace(' ', "");
+                t.contains("node-linker=hoisted") || t.contains("shamefully-hoist=true")
+            });
+            if hoisted {
+                npmrc_hoisted.push(dir);
+            }
+            continue;
+        }
+        if name != "package.json" && !is_tsconfig && !is_alias_config {
+            continue;
+        }
+        let Some(bytes) = project.read(&root.join(rel), max_size, false) else {
+            if name == "package.json" {
+                d.packages.insert(dir.clone(), JsPackage { dir, parsed: false, deps: HashSet::new(), dev: HashSet::new() });
+            } else {
+                d.unknown.push((dir, false));
+            }
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        if name == "package.json" {
+            let v: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+            let mut p = JsPackage { dir: dir.clone(), parsed: v.is_some(), deps: HashSet::new(), dev: HashSet::new() };
+            if let Some(v) = &v {
+                for (section, dev) in [
+                    ("dependencies", false),
+                    ("peerDependencies", false),
+                    ("optionalDependencies", false),
+                    ("devDependencies", true),
+                ] {
+                    for k in v.get(section).and_then(|s| s.as_object()).into_iter().flat_map(|o| o.keys()) {
+                        if dev { p.dev.insert(k.clone()) } else { p.deps.insert(k.clone()) };
+                    }
+                }
+                for k in ["bundleDependencies", "bundledDependencies"] {
+                    for s in v.get(k).and_then(|a| a.as_array()).into_iter().flatten().filter_map(|s| s.as_str()) {
+                        p.deps.insert(s.to_string());
+                    }
+                }
+                if let Some(n) = v.get("name").and_then(|n| n.as_str()) {
+                    d.names.insert(n.to_string());
+                }
+                if v.get("workspaces").is_some() {
+                    workspaces.push(dir.clone());
+                }
+                // Parcel's `alias`, jest's `moduleNameMapper` in package.json.
+                for k in ["alias", "jest"] {
+                    if let Some(section) = v.get(k) {
+                        let section = if k == "jest" { section.get("moduleNameMapper") } else { Some(section) };
+                        for key in section.and_then(|s| s.as_object()).into_iter().flat_map(|o| o.keys()) {
+                            add_alias(key, &mut d.aliases);
+                        }
+                    }
+                }
+            }
+            d.packages.insert(dir, p);
+        } else if is_tsconfig {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(&text)) else {
+                d.unknown.push((dir, false));
+                continue;
+            };
+            let opts = v.get("compilerOptions");
+            for key in opts.and_then(|o| o.get("paths")).and_then(|p| p.as_object()).into_iter().flat_map(|o| o.keys()) {
+                add_alias(key, &mut d.aliases);
+            }
+            if let Some(base) = opts.and_then(|o| o.get("baseUrl")).and_then(|b| b.as_str()) {
+                d.base_dirs.insert(join_rel(&dir, base));
+            }
+        } else {
+            if name.ends_with(".json") || name == ".babelrc" || name == ".swcrc" {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(&text)) {
+                    collect_json_aliases(&v, &mut d.aliases);
+                    continue;
+                }
+            }
+            // Aliases built by code from the tsconfig's `paths` (read above) are known.
+            if config_aliases(&text, &mut d.aliases).is_none() && !text.contains("compilerOptions") {
+                let tests_only = ["jest.", "vitest."].iter().any(|c| name.starts_with(c));
+                d.unknown.push((dir.clone(), tests_only));
+            }
+            // webpack `resolve.modules: [path.resolve(__dirname, "src"), "node_modules"]`.
+            if let Some(at) = text.find("modules:") {
+                let block = &text[at..text.len().min(at + 300)];
+                let block = block.split(']').next().unwrap_or(block);
+                for (i, s) in block.split(['"', '\'']).enumerate() {
+                    if i % 2 == 1 && s != "node_modules" && !s.is_empty() {
+                        d.base_dirs.insert(join_rel(&dir, s));
+                    }
+                }
+            }
+        }
+    }
+    // A Yarn/npm workspace root hoists unless pnpm manages it (pnpm-workspace.yaml beside it)
+    // without a hoisted linker; a pnpm workspace with one hoists too.
+    for w in workspaces.into_iter().chain(pnpm.iter().cloned()) {
+        let managed_by_pnpm = pnpm.contains(&w);
+        if !managed_by_pnpm || npmrc_hoisted.contains(&w) {
+            d.hoisting.push(w);
+        }
+    }
+    d.hoisting.sort();
+    d.hoisting.dedup();
+    d
+}
+
+/// Every key of an `alias`, `paths` or `moduleNameMapper` object anywhere in a JSON config.
+fn collect_json_aliases(v: &serde_json::Value, out: &mut HashSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                if matches!(k.as_str(), "alias" | "paths" | "moduleNameMapper") {
+                    for key in x.as_object().into_iter().flat_map(|o| o.keys()) {
+                        add_alias(key, out);
+                    }
+                }
+                collect_json_aliases(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_json_aliases(x, out)),
+        _ => {}
+    }
+}
+
+/// The package a bare specifier names (`lodash/fp` → `lodash`, `@mui/material/Button` →
+/// `@mui/material`); `None` for relative and absolute paths, URLs and protocols (`node:`,
+/// `virtual:`), loaders (`!`), and the prefixes aliases use (`@/`, `~`, `#`, `$`).
+fn package_of(spec: &str) -> Option<&str> {
+    let spec = spec.split('?').next().unwrap_or(spec);
+    if spec.is_empty()
+        || spec.starts_with(['.', '/', '#', '~', '$', '\\'])
+        || spec.contains([':', '!', ' ', '{', '}', '*', '\n'])
+    {
+        return None;
+    }
+    let name = if let Some(rest) = spec.strip_prefix('@') {
+        let (scope, tail) = rest.split_once('/')?;
+        let pkg = tail.split('/').next().unwrap_or(tail);
+        if scope.is_empty() || pkg.is_empty() {
+            return None;
+        }
+        &spec[..1 + scope.len() + 1 + pkg.len()]
+    } else {
+        spec.split('/').next().unwrap_or(spec)
+    };
+    // npm names are lower case (a capitalised first segment is a folder or an alias).
+    name.bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_' | b'@' | b'/'))
+        .then_some(name)
+        .filter(|n| !n.starts_with(['.', '_']))
+}
+
+/// Bundlers and frameworks that build the front end with its devDependencies installed.
+const BUNDLERS: &[&str] = &[
+    "vite", "webpack", "next", "react-scripts", "parcel", "rollup", "esbuild", "tsup", "@angular/cli",
+    "@angular-devkit/build-angular", "@sveltejs/kit", "nuxt", "@vue/cli-service", "astro", "gatsby",
+    "@rspack/cli", "@rsbuild/core", "@remix-run/dev", "react-router", "@react-router/dev", "vitest", "jest",
+    "@storybook/react", "turbo", "ng-packagr", "microbundle", "unbuild", "tsdown", "@nx/vite", "@nrwl/web",
+];
+
+impl JsDeclared {
+    fn is_alias(&self, spec: &str) -> bool {
+        self.aliases.iter().any(|a| {
+            spec == a
+                || (spec.starts_with(a.as_str())
+                    && (a.ends_with('/') || spec.as_bytes().get(a.len()) == Some(&b'/')))
+        })
+    }
+
+    /// Whether a bare specifier's first segment names a folder or a file of the project where
+    /// it may resolve from (`baseUrl`, `resolve.modules`, the package's own folder or `src/`).
+    fn is_local(&self, spec: &str, package_dir: &str) -> bool {
+        let first = spec.split('/').next().unwrap_or(spec);
+        let mut dirs: Vec<String> = self.base_dirs.iter().cloned().collect();
+        dirs.push(package_dir.to_string());
+        dirs.push(join_rel(package_dir, "src"));
+        dirs.iter().any(|d| self.entries.contains(&join_rel(d, first)))
+    }
+}
+
+fn string_value<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
+    if n.kind() != "string" {
+        return None;
+    }
+    let t = src.get(n.byte_range())?;
+    t.get(1..t.len().saturating_sub(1))
+}
+
+/// The module specifiers a JS/TS tree imports: (node, specifier, type-only). Imports under a
+/// `try` are optional and left out.
+fn js_imports<'t, 's>(root: Node<'t>, src: &'s str) -> Vec<(Node<'t>, &'s str, bool)> {
+    let mut out = Vec::new();
+    for_each_node(root, |n| {
+        let (source, type_only) = match n.kind() {
+            "import_statement" | "export_statement" => {
+                let head = src.get(n.byte_range()).unwrap_or("");
+                let head = head.trim_start_matches("import").trim_start_matches("export").trim_start();
+                // `import type …`, `export type …`, `import { type A, type B } from …`.
+                let all_types = head.strip_prefix('{').and_then(|h| h.split_once('}')).is_some_and(|(names, _)| {
+                    let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+                    !names.is_empty() && names.iter().all(|n| n.starts_with("type "))
+                });
+                let type_only = all_types || head.starts_with("type ") || head.starts_with("type{") || head.starts_with("typeof ");
+                (n.child_by_field_name("source"), type_only)
+            }
+            "import_require_clause" => (n.child_by_field_name("source"), false),
+            "call_expression" => {
+                let Some(f) = n.child_by_field_name("function") else { return };
+                let callee = src.get(f.byte_range()).unwrap_or("");
+                if !(f.kind() == "import" || callee == "require") {
+                    return;
+                }
+                let Some(args) = n.child_by_field_name("arguments") else { return };
+                if args.named_child_count() != 1 {
+                    return;
+                }
+                (args.named_child(0), false)
+            }
+            _ => return,
+        };
+        let Some(source) = source else { return };
+        let Some(spec) = string_value(source, src) else { return };
+        let mut cur = n.parent();
+        while let Some(p) = cur {
+            if p.kind() == "try_statement" {
+                return;
+            }
+            cur = p.parent();
+        }
+        out.push((source, spec, type_only));
+    });
+    out
+}
+
+impl DependencyUndeclaredRule {
+    fn check_js(&self, ctx: &mut FileCtx<'_>) {
+        let file = ctx.file;
+        let d = self.js.get_or_init(|| gather_js(ctx.project, ctx.config.max_file_size()));
+        // The enclosing package.json files, nearest first.
+        let mut chain: Vec<&JsPackage> = Vec::new();
+        let mut dir = parent_dir(&file.rel);
+        loop {
+            if let Some(p) = d.packages.get(dir) {
+                chain.push(p);
+            }
+            if dir.is_empty() {
+                break;
+            }
+            dir = parent_dir(dir);
+        }
+        let Some(&nearest) = chain.first() else { return };
+        // In a hoisting workspace, every member's dependencies are in the root node_modules.
+        for w in &d.hoisting {
+            if chain.iter().any(|p| &p.dir == w) {
+                let under = |dir: &str| w.is_empty() || dir == w || dir.starts_with(&format!("{w}/"));
+                let mut members: Vec<&JsPackage> = d.packages.values().filter(|p| under(&p.dir)).collect();
+                members.sort_by(|a, b| a.dir.cmp(&b.dir));
+                for m in members {
+                    if !chain.iter().any(|p| p.dir == m.dir) {
+                        chain.push(m);
+                    }
+                }
+            }
+        }
+        if chain.iter().any(|p| !p.parsed)
+            || d.unknown.iter().any(|(u, tests_only)| {
+                (u.is_empty() || file.rel.starts_with(&format!("{u}/"))) && !(*tests_only && file.class.is_production())
+            })
+            || chain.iter().all(|p| p.deps.is_empty() && p.dev.is_empty())
+        {
+            return;
+        }
+        let Some(tree) = file.tree() else { return };
+        let src = file.text.as_str();
+        let declaration_file = file.rel.ends_with(".d.ts");
+        let ts = matches!(file.class.lang, Lang::TypeScript | Lang::Tsx) && !file.rel.ends_with(".js") && !file.rel.ends_with(".jsx");
+        // Test set-up modules (`setup-jest.ts`, `setupTests.js`, `vitest.setup.ts`) are tests'.
+        let name = file.rel.rsplit('/').next().unwrap_or(&file.rel).to_ascii_lowercase();
+        let dev_file = !file.class.is_production()
+            || name.contains("jest")
+            || name.contains("vitest")
+            || name.starts_with("setuptests")
+            || name.starts_with("setup-tests")
+            || name.starts_with("test-setup");
+        let bundled = chain.iter().any(|p| BUNDLERS.iter().any(|b| p.deps.contains(*b) || p.dev.contains(*b)));
+        let manifest = if nearest.dir.is_empty() { "package.json".to_string() } else { format!("{}/package.json", nearest.dir) };
+        let mut seen = HashSet::new();
+        if declaration_file {
+            return;
+        }
+        for (node, spec, type_only) in js_imports(tree.root_node(), src) {
+            // A type-only import is erased by the build (like eslint-plugin-import's
+            // no-extraneous-dependencies, which leaves them out by default).
+            if type_only {
+                continue;
+            }
+            let Some(pkg) = package_of(spec) else { continue };
+            let top = pkg.split('/').next().unwrap_or(pkg);
+            let types = format!("@types/{}", pkg.trim_start_matches('@').replacen('/', "__", 1));
+            let in_deps = |n: &str| chain.iter().any(|p| p.deps.contains(n));
+            let in_dev = |n: &str| chain.iter().any(|p| p.dev.contains(n));
+            if NODE_BUILTINS.contains(&top)
+                || d.names.contains(pkg)
+                || in_deps(pkg)
+                || (ts && (in_deps(&types) || in_dev(&types)))
+                || d.is_alias(spec)
+                || d.is_local(spec, &nearest.dir)
+                || !seen.insert(pkg)
+            {
+                continue;
+            }
+            if in_dev(pkg) {
+                if dev_file || bundled {
+                    continue;
+                }
+                ctx.report(
+                    node.start_byte(),
+                    node.end_byte(),
+                    format!(
+                        "`{pkg}` is imported by production code here but declared only in devDependencies of {manifest}: \
+                         a production install (`npm ci --omit=dev`) leaves it out; move it to dependencies"
+                    ),
+                );
+                continue;
+            }
+            let (cmd, section) = if dev_file { ("npm install --save-dev", "devDependencies") } else { ("npm install", "dependencies") };
+            ctx.report(
+                node.start_byte(),
+                node.end_byte(),
+                format!("`{pkg}` is imported here but not declared in {manifest}: `{cmd} {pkg}` (or add it to {section})"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,5 +1080,42 @@ mod gate_tests {
         assert_eq!(names("from .models import Order"), Vec::<&str>::new());
         assert_eq!(names("x = 1  # import nothing"), Vec::<&str>::new());
         assert_eq!(names("importlib.import_module(name)"), Vec::<&str>::new());
+    }
+}
+
+#[cfg(test)]
+mod js_tests {
+    use super::*;
+
+    #[test]
+    fn jsonc_loses_comments_and_trailing_commas() {
+        let t = "{\n // c\n \"a\": {\"b\": [\"//x\", 1,], /* d */},\n}";
+        let v: serde_json::Value = serde_json::from_str(&strip_jsonc(t)).unwrap();
+        assert_eq!(v["a"]["b"][0], "//x");
+    }
+
+    #[test]
+    fn config_aliases_are_read_as_literals() {
+        let mut a = HashSet::new();
+        let vite = "resolve: { alias: { '@legacy': path.resolve(__dirname, 'legacy'), shared: 'x' } }";
+        assert!(config_aliases(vite, &mut a).is_some());
+        assert!(a.contains("@legacy") && a.contains("shared"));
+        assert!(config_aliases("resolve: { alias: getAliases() }", &mut HashSet::new()).is_none());
+        let mut j = HashSet::new();
+        assert!(config_aliases("moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1' }", &mut j).is_some());
+        assert!(j.contains("@/"));
+        let mut p = HashSet::new();
+        add_alias("package.json", &mut p);
+        assert!(p.contains("package.json"));
+    }
+
+    #[test]
+    fn specifiers_name_their_package() {
+        assert_eq!(package_of("lodash/fp"), Some("lodash"));
+        assert_eq!(package_of("@mui/material/Button"), Some("@mui/material"));
+        assert_eq!(package_of("normalize.css/normalize.css?inline"), Some("normalize.css"));
+        for none in ["./x", "/abs", "node:fs", "virtual:icons", "~/x", "@/x", "#internal", "$lib/x", "Components/X", "raw-loader!./a"] {
+            assert_eq!(package_of(none), None, "{none}");
+        }
     }
 }
