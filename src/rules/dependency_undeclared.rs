@@ -288,8 +288,10 @@ fn literal_at(project: &Project, at: Loc, path: &str) -> Loc {
 
 /// Files that may use development dependencies or none of the project's: build and task
 /// scripts, Sphinx config.
-const TOOL_FILES: &[&str] =
-    &["setup.py", "noxfile.py", "fabfile.py", "tasks.py", "dodo.py", "conf.py", "conftest.py", "manage.py"];
+const TOOL_FILES: &[&str] = &["setup.py", "noxfile.py", "fabfile.py", "dodo.py", "conftest.py", "manage.py"];
+/// Names that are a tool's file only at the top of the repository or in a docs folder
+/// (invoke's `tasks.py`, Sphinx's `conf.py`); in an app, `tasks.py` holds its Celery tasks.
+const TOP_TOOL_FILES: &[&str] = &["tasks.py", "conf.py"];
 const TOOL_DIRS: &[&str] = &["scripts", "script", "tools", "bin", "dev", "devtools", "benchmarks", "bench"];
 
 /// Whether an imported top-level module needs no declaration: the standard library, the
@@ -398,7 +400,9 @@ impl Rule for DependencyUndeclaredRule {
         let file = ctx.file;
         let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
         // A cookiecutter template's files and manifests are Jinja, not the project's.
+        let top_level = !file.rel.contains('/') || file.class.roles.docs;
         if TOOL_FILES.contains(&name)
+            || (TOP_TOOL_FILES.contains(&name) && top_level)
             || file.rel.contains("{{")
             || file.rel.split('/').rev().skip(1).any(|d| TOOL_DIRS.contains(&d))
             // A migration outside a `migrations/` folder (MIGRATION_MODULES) is generated too.
