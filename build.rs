@@ -26,6 +26,9 @@ struct RuleFile {
     security_severity: Option<String>,
     since: String,
     docs: Docs,
+    /// The rule's snippet cases (`tests/snippets.rs` runs them; not compiled in).
+    #[serde(default, rename = "case")]
+    _case: Vec<toml::Value>,
 }
 
 #[derive(serde::Deserialize)]
@@ -49,7 +52,9 @@ struct Checklist {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Section {
-    id: String,
+    // The section's id in the file: for its readers, not compiled in.
+    #[serde(rename = "id")]
+    _id: String,
     name: String,
     name_ru: String,
     item: Vec<Item>,
@@ -116,7 +121,7 @@ fn main() {
     let mut placed: Vec<(String, String)> = Vec::new();
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let mut mods = String::new();
-    let mut make = String::from("/// One instance of every rule, in catalogue order (sorted by id).\npub fn instantiate() -> Vec<Box<dyn Rule>> {\n    vec![\n");
+    let mut make = String::from("/// One instance of every rule, in catalogue order (sorted by id).\npub(crate) fn instantiate() -> Vec<Box<dyn Rule>> {\n    vec![\n");
     let mut out = String::from("pub static RULES: &[RuleMeta] = &[\n");
     for path in &entries {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
@@ -153,7 +158,7 @@ fn main() {
             fail(format!("rule `{}` has no src/rules/{snake}.rs", r.id));
         }
         let file = Path::new(&manifest).join("src/rules").join(format!("{snake}.rs"));
-        writeln!(mods, "#[path = {:?}]\npub mod {snake};", file.display().to_string()).unwrap();
+        writeln!(mods, "#[path = {:?}]\npub(crate) mod {snake};", file.display().to_string()).unwrap();
         writeln!(make, "        Box::new({snake}::{}),", r.name).unwrap();
         let level = match r.level.as_str() {
             "error" => "Level::Error",
@@ -197,15 +202,10 @@ fn checklist(placed: &[(String, String)]) -> String {
     let path = Path::new("rules/checklist/deployment.toml");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
     let list: Checklist = toml::from_str(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-    let mut out = String::from("pub static CHECKLIST: &[ChecklistSection] = &[\n");
+    let mut out = String::from("pub(crate) static CHECKLIST: &[ChecklistSection] = &[\n");
     let mut names = BTreeSet::new();
     for s in &list.section {
-        writeln!(
-            out,
-            "    ChecklistSection {{ id: {:?}, name: {:?}, name_ru: {:?}, items: &[",
-            s.id, s.name, s.name_ru
-        )
-        .unwrap();
+        writeln!(out, "    ChecklistSection {{ name: {:?}, name_ru: {:?}, items: &[", s.name, s.name_ru).unwrap();
         for i in &s.item {
             if !names.insert(i.name.clone()) {
                 fail(format!("{}: item `{}` is listed twice", path.display(), i.name));

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::finding::Finding;
 
-pub type Key = (String, String, String);
+pub(crate) type Key = (String, String, String);
 
 fn key(f: &Finding) -> Key {
     (f.rule.id.to_string(), f.path.clone(), f.fingerprint.clone())
@@ -22,7 +22,7 @@ fn key(f: &Finding) -> Key {
 /// One recorded finding. `line`, `message` and `snippet` are for the reader (and refreshed by
 /// `--update-baseline`); matching uses the key only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub rule: String,
     pub path: String,
     pub fingerprint: String,
@@ -32,7 +32,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         (self.rule.clone(), self.path.clone(), self.fingerprint.clone())
     }
 
@@ -70,14 +70,14 @@ impl Entry {
 
 /// A baseline file as read.
 #[derive(Debug, Default)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     pub entries: Vec<Entry>,
     pub keys: BTreeSet<Key>,
 }
 
 /// The file's text for `entries`: sorted by path, line, rule and fingerprint, one object per
 /// entry, keys in a fixed order, a trailing newline.
-pub fn render(entries: &[Entry]) -> String {
+pub(crate) fn render(entries: &[Entry]) -> String {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| (&a.path, a.line, &a.rule, &a.fingerprint).cmp(&(&b.path, b.line, &b.rule, &b.fingerprint)));
     sorted.dedup_by(|a, b| a.key() == b.key());
@@ -89,12 +89,12 @@ pub fn render(entries: &[Entry]) -> String {
     crate::report::escape_json_invisible(doc)
 }
 
-pub fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
+pub(crate) fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
     let entries: Vec<Entry> = findings.iter().map(Entry::of).collect();
     crate::output::write_file(path, render(&entries).as_bytes())
 }
 
-pub fn read(path: &Path) -> Result<Baseline, String> {
+pub(crate) fn read(path: &Path) -> Result<Baseline, String> {
     // Read safely: not a FIFO or device, at most 256 MiB.
     let text =
         crate::fsread::read_text_capped(path, 256 << 20).map_err(|e| format!("baseline {}: {e}", path.display()))?;
@@ -125,7 +125,7 @@ pub fn read(path: &Path) -> Result<Baseline, String> {
 }
 
 /// Drops the findings the baseline records; returns them (for `--update-baseline`).
-pub fn apply(findings: &mut Vec<Finding>, baseline: &Baseline) -> Vec<Finding> {
+pub(crate) fn apply(findings: &mut Vec<Finding>, baseline: &Baseline) -> Vec<Finding> {
     let (known, new): (Vec<Finding>, Vec<Finding>) =
         std::mem::take(findings).into_iter().partition(|f| baseline.keys.contains(&key(f)));
     *findings = new;
@@ -134,7 +134,11 @@ pub fn apply(findings: &mut Vec<Finding>, baseline: &Baseline) -> Vec<Finding> {
 
 /// The entries no finding matched although this run judged them (`judged`: their rule ran on
 /// their path): the finding is gone (fixed, or its line changed), so the entry can go.
-pub fn stale<'a>(baseline: &'a Baseline, matched: &[Finding], judged: impl Fn(&Entry) -> bool) -> Vec<&'a Entry> {
+pub(crate) fn stale<'a>(
+    baseline: &'a Baseline,
+    matched: &[Finding],
+    judged: impl Fn(&Entry) -> bool,
+) -> Vec<&'a Entry> {
     let found: BTreeSet<Key> = matched.iter().map(key).collect();
     baseline.entries.iter().filter(|e| !found.contains(&e.key()) && judged(e)).collect()
 }
@@ -142,7 +146,7 @@ pub fn stale<'a>(baseline: &'a Baseline, matched: &[Finding], judged: impl Fn(&E
 /// The baseline after `--update-baseline`: the entries matched, refreshed from their findings
 /// (line, message, line text), and those this run did not judge, as they were; stale entries
 /// are dropped and no new finding is added.
-pub fn updated(baseline: &Baseline, matched: &[Finding], judged: impl Fn(&Entry) -> bool) -> Vec<Entry> {
+pub(crate) fn updated(baseline: &Baseline, matched: &[Finding], judged: impl Fn(&Entry) -> bool) -> Vec<Entry> {
     let mut out: Vec<Entry> = matched.iter().map(Entry::of).collect();
     out.extend(baseline.entries.iter().filter(|e| !judged(e)).cloned());
     out

@@ -32,7 +32,7 @@ const FORMAT: u32 = 1;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     var("PREFLIGHT_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("preflight")))
@@ -43,7 +43,7 @@ pub fn default_dir() -> Option<PathBuf> {
 /// go through it on every run, so it must run at memory speed; it guards against change, not
 /// against an adversary, who cannot write the cache folder).
 #[derive(Clone)]
-pub struct KeyHasher {
+pub(crate) struct KeyHasher {
     a: u64,
     b: u64,
 }
@@ -56,7 +56,7 @@ impl Default for KeyHasher {
 
 impl KeyHasher {
     /// Adds one part; its length goes in too, so `("ab", "c")` and `("a", "bc")` differ.
-    pub fn part(&mut self, bytes: &[u8]) {
+    pub(crate) fn part(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
             self.word(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
@@ -73,7 +73,7 @@ impl KeyHasher {
         self.b = (self.b.wrapping_add(x) ^ (self.a >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(27);
     }
 
-    pub fn finish(&self) -> String {
+    pub(crate) fn finish(&self) -> String {
         let mut a = self.a ^ (self.b >> 33);
         a = a.wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (a >> 33);
         let mut b = self.b ^ (self.a >> 31);
@@ -83,7 +83,7 @@ impl KeyHasher {
 }
 
 /// Where a run's entry lives and what it must match.
-pub struct Key {
+pub(crate) struct Key {
     /// The entry's file name: the project root, selection and configuration.
     pub slot: String,
     /// Everything the run read.
@@ -91,14 +91,14 @@ pub struct Key {
 }
 
 /// What a hit gives back.
-pub struct Hit {
+pub(crate) struct Hit {
     pub findings: Vec<Finding>,
     pub notes: Vec<Note>,
     pub facts: Facts,
 }
 
 /// The entry for `key` in `dir`, if its key matches and every look it lists sees the same now.
-pub fn load(dir: &Path, key: &Key) -> Option<Hit> {
+pub(crate) fn load(dir: &Path, key: &Key) -> Option<Hit> {
     let path = dir.join(format!("{}.json", key.slot));
     let bytes = crate::fsread::read_regular_capped(&path, 256 << 20).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
@@ -122,7 +122,7 @@ pub fn load(dir: &Path, key: &Key) -> Option<Hit> {
 }
 
 /// Writes the entry for `key`. Best effort: a cache that cannot be written is no error.
-pub fn store(dir: &Path, key: &Key, findings: &[Finding], notes: &[Note], facts: &Facts, looks: &[(Look, u64)]) {
+pub(crate) fn store(dir: &Path, key: &Key, findings: &[Finding], notes: &[Note], facts: &Facts, looks: &[(Look, u64)]) {
     let Some(looks) = looks.iter().map(|(l, d)| look_to(l, *d)).collect::<Option<Vec<_>>>() else { return };
     let v = json!({
         "format": FORMAT,

@@ -8,14 +8,13 @@ use crate::engine::Outcome;
 use crate::finding::{Finding, Level};
 use crate::project::Facts;
 
-pub struct ChecklistSection {
-    pub id: &'static str,
+pub(crate) struct ChecklistSection {
     pub name: &'static str,
     pub name_ru: &'static str,
     pub items: &'static [ChecklistItem],
 }
 
-pub struct ChecklistItem {
+pub(crate) struct ChecklistItem {
     pub name: &'static str,
     pub name_ru: &'static str,
     /// Rules whose `checklist` field names this item; empty for items a human checks.
@@ -27,7 +26,7 @@ pub struct ChecklistItem {
 include!(concat!(env!("OUT_DIR"), "/checklist.rs"));
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Its rules ran and found nothing.
     Passed,
     /// Findings, by level.
@@ -41,7 +40,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Status::Passed => "passed",
             Status::Failed { .. } => "failed",
@@ -52,7 +51,7 @@ impl Status {
     }
 
     /// A stable word for styling and filtering.
-    pub fn key(&self) -> &'static str {
+    pub(crate) fn key(&self) -> &'static str {
         match self {
             Status::Passed => "passed",
             Status::Failed { .. } => "failed",
@@ -64,13 +63,13 @@ impl Status {
 }
 
 /// One item after the run, with the findings of its rules.
-pub struct ItemResult<'a> {
+pub(crate) struct ItemResult<'a> {
     pub item: &'static ChecklistItem,
     pub status: Status,
     pub findings: Vec<&'a Finding>,
 }
 
-pub struct SectionResult<'a> {
+pub(crate) struct SectionResult<'a> {
     pub section: &'static ChecklistSection,
     pub items: Vec<ItemResult<'a>>,
 }
@@ -95,7 +94,7 @@ fn not_applicable(rule: &RuleMeta, facts: &Facts) -> Option<&'static str> {
 }
 
 /// Every checklist item's status for `outcome`.
-pub fn evaluate(outcome: &Outcome) -> Vec<SectionResult<'_>> {
+pub(crate) fn evaluate(outcome: &Outcome) -> Vec<SectionResult<'_>> {
     let facts = &outcome.facts;
     CHECKLIST
         .iter()
@@ -163,7 +162,7 @@ fn settings_not_judged(ran: &[&RuleMeta], facts: &Facts) -> Option<&'static str>
 }
 
 /// Counts of items by status key, in a fixed order: failed, passed, human, na, unchecked.
-pub fn totals(results: &[SectionResult<'_>]) -> [(&'static str, usize); 5] {
+pub(crate) fn totals(results: &[SectionResult<'_>]) -> [(&'static str, usize); 5] {
     let mut t = [("failed", 0), ("passed", 0), ("human", 0), ("na", 0), ("unchecked", 0)];
     for s in results {
         for i in &s.items {

@@ -24,7 +24,7 @@ use crate::suppress;
 
 /// A finding no marker was written for, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Left {
+pub(crate) struct Left {
     pub path: String,
     pub line: usize,
     pub rule: &'static str,
@@ -32,7 +32,7 @@ pub struct Left {
 }
 
 #[derive(Debug, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Findings now suppressed by a marker written (or extended) by this run.
     pub suppressed: usize,
     /// Lines edited (a marker added or extended, or a comment line inserted).
@@ -48,7 +48,7 @@ const NOT_FOR: &[&str] = &["unused-suppression", "blanket-suppression"];
 const MAX_EDIT: u64 = 64 << 20;
 
 /// Writes the markers for `findings` (paths relative to `root`) into their files.
-pub fn add_suppressions(root: &Path, findings: &[Finding]) -> Result<Summary, String> {
+pub(crate) fn add_suppressions(root: &Path, findings: &[Finding]) -> Result<Summary, String> {
     let mut by_file: BTreeMap<&str, BTreeMap<usize, BTreeSet<&'static str>>> = BTreeMap::new();
     let mut summary = Summary::default();
     for f in findings {
@@ -103,7 +103,7 @@ pub fn add_suppressions(root: &Path, findings: &[Finding]) -> Result<Summary, St
 /// The edit of one file: its new bytes, how many lines were edited and findings suppressed,
 /// and the findings left.
 #[derive(Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub bytes: Vec<u8>,
     pub lines: usize,
     pub suppressed: usize,
@@ -142,7 +142,7 @@ struct Edit {
 }
 
 /// Plans the markers for `wanted` (1-based line → rule ids) in the file `rel` holding `bytes`.
-pub fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static str>>) -> Plan {
+pub(crate) fn plan(rel: &str, bytes: &[u8], wanted: &BTreeMap<usize, BTreeSet<&'static str>>) -> Plan {
     let mut out = Plan { bytes: bytes.to_vec(), lines: 0, suppressed: 0, left: Vec::new() };
     let leave = |line: usize, rules: &mut dyn Iterator<Item = &'static str>, why: &str, left: &mut Vec<Left>| {
         left.extend(rules.map(|rule| Left { path: rel.to_string(), line, rule, why: why.to_string() }));

@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// Why a file was not read.
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     NotFound,
     /// A FIFO, socket, device or folder.
     NotRegular,
@@ -44,7 +44,7 @@ impl From<std::io::Error> for ReadError {
 
 /// Opens `path` (following symlinks) without blocking and returns it with its size when it is
 /// a regular file.
-pub fn open_regular(path: &Path) -> Result<(File, u64), ReadError> {
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), ReadError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -73,7 +73,7 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), ReadError> {
 /// The file is read to the size it had when opened (one read call for most files; a file
 /// growing meanwhile is read as it was); a size of 0 includes files generated when read
 /// (`/proc`), which are read to the end, up to the cap.
-pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     let (file, len) = open_regular(path)?;
     if len > cap {
         return Err(ReadError::TooLarge(len));
@@ -88,21 +88,21 @@ pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> 
 }
 
 /// `read_regular_capped` as text (invalid UTF-8 replaced).
-pub fn read_text_capped(path: &Path, cap: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text_capped(path: &Path, cap: u64) -> Result<String, ReadError> {
     read_regular_capped(path, cap)
         .map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// Cap for small text files preflight reads besides the scanned ones: config files, `.env`
 /// files, ignore files, git's HEAD, refs and config.
-pub const SMALL_FILE_CAP: u64 = 4 << 20;
+pub(crate) const SMALL_FILE_CAP: u64 = 4 << 20;
 
 /// A path as text with `/` separators. A name that is not UTF-8 keeps its bytes: each byte of
 /// an invalid sequence is written `\xNN` (a valid path here never holds a backslash: it is
 /// turned into a separator), so two files whose names differ only in those bytes stay two
 /// files, with two findings and two fingerprints. `report::sarif::uri_path` turns the escapes
 /// back into the bytes.
-pub fn path_text(path: &Path) -> String {
+pub(crate) fn path_text(path: &Path) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -115,7 +115,7 @@ pub fn path_text(path: &Path) -> String {
 }
 
 /// `path_text` for a path given as bytes.
-pub fn bytes_text(bytes: &[u8]) -> String {
+pub(crate) fn bytes_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(&chunk.valid().replace('\\', "/"));

@@ -25,7 +25,7 @@ fn read_small(path: &Path) -> Option<String> {
 }
 
 /// The work-tree root and git dir of the repository holding `start`, if any.
-pub fn find_repo(start: &Path) -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn find_repo(start: &Path) -> Option<(PathBuf, PathBuf)> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         let dotgit = d.join(".git");
@@ -91,7 +91,7 @@ fn config_value(config: &str, section: &str, key: &str) -> Option<String> {
 /// Tracked paths (relative to the work tree, `/`-separated), or `None` if the index cannot be
 /// read (a split index, `git update-index --split-index`, is read with its shared index).
 /// Submodules checked out in the work tree add their own tracked paths, under their folder.
-pub fn tracked_paths(top: &Path, gitdir: &Path) -> Option<Vec<String>> {
+pub(crate) fn tracked_paths(top: &Path, gitdir: &Path) -> Option<Vec<String>> {
     tracked_in(gitdir, top, 0)
 }
 
@@ -152,7 +152,7 @@ fn is_plain_relative(p: &str) -> bool {
 
 /// What preflight needs of an index.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Index {
+pub(crate) struct Index {
     /// Every entry, in order: path and mode (sparse-index folders left out).
     pub entries: Vec<(String, u32)>,
     /// A split index (`git update-index --split-index`): most entries are in a shared index.
@@ -161,7 +161,7 @@ pub struct Index {
 
 /// A split index's `link` extension.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Link {
+pub(crate) struct Link {
     /// The shared index's hash (`sharedindex.<hex>`).
     pub shared: String,
     /// Entries of the shared index deleted in this one, or `None` when unreadable.
@@ -172,7 +172,7 @@ const GITLINK: u32 = 0o160000;
 
 impl Index {
     /// Tracked files, without duplicates (an unmerged path has several entries).
-    pub fn paths(&self) -> Vec<String> {
+    pub(crate) fn paths(&self) -> Vec<String> {
         let mut p: Vec<String> = self
             .entries
             .iter()
@@ -184,7 +184,7 @@ impl Index {
     }
 
     /// Submodules (gitlink entries).
-    pub fn gitlinks(&self) -> Vec<String> {
+    pub(crate) fn gitlinks(&self) -> Vec<String> {
         self.entries.iter().filter(|(p, m)| m & 0o170000 == GITLINK && !p.is_empty()).map(|(p, _)| p.clone()).collect()
     }
 }
@@ -236,7 +236,7 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-pub fn parse_index(data: &[u8], hash_len: usize) -> Option<Index> {
+pub(crate) fn parse_index(data: &[u8], hash_len: usize) -> Option<Index> {
     if data.get(0..4)? != b"DIRC" {
         return None;
     }
@@ -353,7 +353,7 @@ mod tests {
 /// The repository's remote URL (origin, else the first remote) without credentials, the HEAD
 /// commit and the branch, read from the git dir's files (a worktree's refs and config are in
 /// its common dir). Only a well-formed branch name and a hexadecimal commit are taken.
-pub fn provenance(gitdir: &Path) -> Option<(String, Option<String>, Option<String>)> {
+pub(crate) fn provenance(gitdir: &Path) -> Option<(String, Option<String>, Option<String>)> {
     let common = common_dir(gitdir);
     let config = read_small(&gitdir.join("config")).or_else(|| read_small(&common.join("config")))?;
     let mut remotes: Vec<(String, String)> = Vec::new();

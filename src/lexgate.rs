@@ -7,7 +7,7 @@
 
 /// Whether an identifier of `src`'s code (outside comments and string literals) contains one of
 /// `words`. Identifiers are ASCII letters, digits, `_` and any non-ASCII bytes.
-pub fn python_code_has(src: &str, words: &[&str]) -> bool {
+pub(crate) fn python_code_has(src: &str, words: &[&str]) -> bool {
     let b = src.as_bytes();
     let n = b.len();
     let mut i = 0;

@@ -8,32 +8,34 @@
 //! by `build.rs`), rule logic in `src/rules/`. README.md "Architecture" has the layers;
 //! `tests/architecture.rs` keeps the arrows one way.
 
-pub mod baseline;
-pub mod budget;
-pub mod cache;
+#![warn(unreachable_pub)]
+
+pub(crate) mod baseline;
+pub(crate) mod budget;
+pub(crate) mod cache;
 pub mod catalog;
-pub mod checklist;
+pub(crate) mod checklist;
 pub mod classify;
 pub mod cli;
 pub mod config;
-pub mod django;
+pub(crate) mod django;
 pub mod engine;
 pub mod finding;
-pub mod fix;
-pub mod fsread;
+pub(crate) mod fix;
+pub(crate) mod fsread;
 pub mod fuzzing;
 pub mod gitdiff;
-pub mod gitindex;
+pub(crate) mod gitindex;
 pub mod level;
-pub mod lexgate;
-pub mod output;
+pub(crate) mod lexgate;
+pub(crate) mod output;
 pub mod parse;
 pub mod project;
-pub mod python;
-pub mod registry;
-pub mod report;
+pub(crate) mod python;
+pub(crate) mod registry;
+pub(crate) mod report;
 pub mod secrets;
-pub mod setup;
+pub(crate) mod setup;
 pub mod source;
-pub mod suppress;
-pub mod walk;
+pub(crate) mod suppress;
+pub(crate) mod walk;

@@ -11,12 +11,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `s` to stderr, ignoring errors (a closed stderr must not end the run).
-pub fn eprint(s: &str) {
+pub(crate) fn eprint(s: &str) {
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
 /// Writes the report to stdout; a closed pipe counts as written (the reader stopped reading).
-pub fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), String> {
     // (A descriptor closed before the run starts is reopened on /dev/null by Rust's runtime, as
     // for every Rust program: such output is discarded like output sent to /dev/null.)
     let mut out = std::io::stdout().lock();
@@ -31,7 +31,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 /// Refuses a report target that must not be overwritten: a symlink, one of `inputs` (paths named
 /// on the command line, the baseline read), or an existing source file (Python, JS/TS, a
 /// template, CSS, a dotenv file).
-pub fn check_target(target: &Path, inputs: &[PathBuf], what: &str) -> Result<(), String> {
+pub(crate) fn check_target(target: &Path, inputs: &[PathBuf], what: &str) -> Result<(), String> {
     let shown = target.display();
     let Ok(meta) = target.symlink_metadata() else { return Ok(()) };
     if meta.file_type().is_symlink() {
@@ -54,7 +54,7 @@ pub fn check_target(target: &Path, inputs: &[PathBuf], what: &str) -> Result<(),
 }
 
 /// Writes `bytes` to `target`: through a temporary file in the same folder, renamed over it.
-pub fn write_file(target: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_file(target: &Path, bytes: &[u8]) -> Result<(), String> {
     let shown = target.display();
     // A device or FIFO (`/dev/null`, `/dev/stdout` in a pipeline) cannot be replaced: write it.
     if target.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir()) {

@@ -12,9 +12,9 @@ use crate::python::eval::Loc;
 use crate::source::SourceFile;
 
 /// The procedural part of a rule. The engine gates each file by language (from the metadata),
-/// then `wants` (roles), then the literal `prefilter`, and parses only when a rule that passed
-/// all gates says `needs_tree`.
-pub trait Rule: Send + Sync {
+/// then `wants` (roles), then the literal `prefilter`; a file is parsed when a rule that passed
+/// every gate first asks for its tree (`FileCtx::tree`), once for all rules.
+pub(crate) trait Rule: Send + Sync {
     /// The rule's id; must equal the `id` of its `rules/<id>.toml`.
     fn id(&self) -> &'static str;
     /// Literals of which at least one must occur in a file's bytes for `check_file` to run.
@@ -37,10 +37,6 @@ pub trait Rule: Send + Sync {
     fn needs(&self) -> Needs {
         Needs::NONE
     }
-    /// Whether `check_file` reads the syntax tree.
-    fn needs_tree(&self) -> bool {
-        false
-    }
     /// Per-file check; runs in parallel, once per file that passed the gates.
     fn check_file(&self, _ctx: &mut FileCtx<'_>) {}
     /// Project-wide check; runs once, after the project pass.
@@ -50,7 +46,7 @@ pub trait Rule: Send + Sync {
     fn warm_up(&self) {}
 }
 
-pub mod rules_impl {
+pub(crate) mod rules_impl {
     use super::Rule;
     include!(concat!(env!("OUT_DIR"), "/rule_mods.rs"));
 }
@@ -58,7 +54,7 @@ pub mod rules_impl {
 /// How a finding departs from its rule's defaults, decided in the call that reports it: a
 /// finding is final when created.
 #[derive(Default)]
-pub struct Extra {
+pub(crate) struct Extra {
     /// A level other than the rule's.
     pub level: Option<Level>,
     /// What identifies the finding in its file for the fingerprint, instead of the flagged
@@ -69,7 +65,7 @@ pub struct Extra {
 }
 
 /// The snippet a finding shows instead of its flagged line.
-pub enum Snippet {
+pub(crate) enum Snippet {
     /// The flagged line with a known secret masked; clipped to a window around the column when
     /// long.
     Line(String),
@@ -98,7 +94,7 @@ impl Extra {
 
 /// What a per-file check sees: the file (with its parse), the project facts, and where its
 /// findings go.
-pub struct FileCtx<'a> {
+pub(crate) struct FileCtx<'a> {
     pub file: &'a SourceFile,
     pub project: &'a Project,
     pub rule: &'static RuleMeta,
@@ -107,29 +103,24 @@ pub struct FileCtx<'a> {
 }
 
 impl FileCtx<'_> {
-    pub fn tree(&self) -> Option<&tree_sitter::Tree> {
+    pub(crate) fn tree(&self) -> Option<&tree_sitter::Tree> {
         self.file.tree()
     }
 
-    pub fn report(&mut self, start: usize, end: usize, message: String) {
+    pub(crate) fn report(&mut self, start: usize, end: usize, message: String) {
         self.out.push(Finding::at(self.rule, self.file, start, end, message));
     }
 
     /// Reports bytes `start..end` with the departures from the rule's defaults in `extra`.
-    pub fn report_with(&mut self, start: usize, end: usize, message: String, extra: Extra) {
+    pub(crate) fn report_with(&mut self, start: usize, end: usize, message: String, extra: Extra) {
         let mut f = Finding::at(self.rule, self.file, start, end, message);
         extra.apply(&mut f);
         self.out.push(f);
     }
-
-    /// Reports with the snippet replaced by the flagged line with a known secret masked.
-    pub fn report_redacted(&mut self, start: usize, end: usize, message: String, snippet: String) {
-        self.report_with(start, end, message, Extra { snippet: Some(Snippet::Line(snippet)), ..Extra::default() });
-    }
 }
 
 /// Collects findings of one project rule.
-pub struct ProjectSink<'a> {
+pub(crate) struct ProjectSink<'a> {
     pub project: &'a Project,
     pub config: &'a Config,
     pub rule: &'static RuleMeta,
@@ -139,12 +130,12 @@ pub struct ProjectSink<'a> {
 }
 
 impl ProjectSink<'_> {
-    pub fn report(&mut self, at: Loc, message: String) {
+    pub(crate) fn report(&mut self, at: Loc, message: String) {
         self.report_with(at, message, Extra::default());
     }
 
     /// Reports at `at` with the departures from the rule's defaults in `extra`.
-    pub fn report_with(&mut self, at: Loc, message: String, extra: Extra) {
+    pub(crate) fn report_with(&mut self, at: Loc, message: String, extra: Extra) {
         let file = self.project.file(at.file);
         let mut f = Finding::at(self.rule, file, at.start, at.end, message);
         extra.apply(&mut f);
@@ -152,20 +143,20 @@ impl ProjectSink<'_> {
     }
 
     /// A finding about a whole file that may not be loaded (line 1, no snippet).
-    pub fn report_file(&mut self, rel: &str, message: String) {
+    pub(crate) fn report_file(&mut self, rel: &str, message: String) {
         self.out.push(Finding::whole_file(self.rule, rel, message));
     }
 
     /// Reports what `judge` finds in each production settings root (see
     /// `settings::judge_roots`): each distinct (location, message) once.
-    pub fn report_roots(&mut self, judge: impl FnMut(usize, &crate::python::eval::Env) -> Vec<(Loc, String)>) {
+    pub(crate) fn report_roots(&mut self, judge: impl FnMut(usize, &crate::python::eval::Env) -> Vec<(Loc, String)>) {
         for (at, message) in crate::django::settings::judge_roots(&self.project.settings, judge) {
             self.report(at, message);
         }
     }
 
     /// Reports what `judge` finds in the bindings of `names` in each production settings root.
-    pub fn report_setting(
+    pub(crate) fn report_setting(
         &mut self,
         names: &[&str],
         judge: impl FnMut(&str, &crate::python::eval::Binding) -> Vec<(Loc, String)>,

@@ -14,7 +14,7 @@ const MAX_EVIDENCE_BYTES: u64 = 1 << 20;
 
 /// The module indexes of a production root's chain: the root and every module that made one of
 /// its final bindings, sorted.
-pub fn chain_modules(root: usize, env: &Env) -> Vec<usize> {
+pub(crate) fn chain_modules(root: usize, env: &Env) -> Vec<usize> {
     let mut mods: Vec<usize> = env.values().map(|b| b.module).collect();
     mods.push(root);
     mods.sort_unstable();
@@ -23,7 +23,7 @@ pub fn chain_modules(root: usize, env: &Env) -> Vec<usize> {
 }
 
 /// The texts of a production root's chain modules.
-pub fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a str> {
+pub(crate) fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a str> {
     let idx = &project.settings;
     chain_modules(root, env).into_iter().map(|m| project.file(idx.module(m).file).text.as_str()).collect()
 }
@@ -33,7 +33,7 @@ pub fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> Vec<&'a 
 /// A production root whose file is named as a test, example or template configuration (`smoketest_settings.py`,
 /// `configuration_example.py`, `settings.sample.py`) is a file a deployment copies or a CI job
 /// uses, not the settings a deployment runs: it is not judged.
-pub fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
+pub(crate) fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
     let rel = project.settings.module(root).rel.to_ascii_lowercase();
     let name = rel.rsplit('/').next().unwrap_or(&rel);
     let stand_in = ["test", "example", "sample", "template"].iter().any(|w| name.contains(w));
@@ -43,20 +43,20 @@ pub fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
 }
 
 /// The first line of a production root module, where a finding about what its chain lacks goes.
-pub fn root_line(project: &Project, root: usize) -> Loc {
+pub(crate) fn root_line(project: &Project, root: usize) -> Loc {
     let module = project.settings.module(root);
     let text = &project.file(module.file).text;
     Loc { file: module.file, start: 0, end: text.find('\n').unwrap_or(text.len()) }
 }
 
 /// The source text of a binding's statement.
-pub fn stmt_text(project: &Project, at: Loc) -> &str {
+pub(crate) fn stmt_text(project: &Project, at: Loc) -> &str {
     project.file(at.file).text.get(at.start..at.end).unwrap_or("")
 }
 
 /// Reads a project file (relative to the report root) for evidence; `None` when it is missing,
 /// too large or not a regular file.
-pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
+pub(crate) fn read_rel(project: &Project, rel: &str) -> Option<String> {
     if let Some(&i) = project.by_rel.get(rel) {
         return Some(project.file(i).text.clone());
     }
@@ -70,7 +70,7 @@ pub fn read_rel(project: &Project, rel: &str) -> Option<String> {
 
 /// The production Python files the walk saw (tests, docs, vendored code, migrations and dev/test
 /// settings modules left out), relative to the report root.
-pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
+pub(crate) fn production_python(project: &Project) -> impl Iterator<Item = &str> {
     project
         .walked
         .iter()
@@ -85,7 +85,7 @@ pub fn production_python(project: &Project) -> impl Iterator<Item = &str> {
 
 /// Whether a file belongs to the Django project in `dir`: it is inside `dir`, or inside no other
 /// Django project's folder (a `deploy/nginx/` beside `backend/` serves the backend).
-pub fn belongs_to(project: &Project, rel: &str, dir: &str) -> bool {
+pub(crate) fn belongs_to(project: &Project, rel: &str, dir: &str) -> bool {
     let under = |d: &str| d.is_empty() || rel.strip_prefix(d).is_some_and(|r| r.starts_with('/'));
     under(dir)
         || !project
@@ -97,7 +97,7 @@ pub fn belongs_to(project: &Project, rel: &str, dir: &str) -> bool {
 
 /// The folder of the Django project a production root belongs to: the nearest folder above the
 /// settings module that holds a `manage.py`, or the report root (`""`).
-pub fn project_dir(project: &Project, root: usize) -> String {
+pub(crate) fn project_dir(project: &Project, root: usize) -> String {
     let rel = &project.settings.module(root).rel;
     let manages: std::collections::HashSet<&str> = project
         .walked
@@ -117,7 +117,7 @@ pub fn project_dir(project: &Project, root: usize) -> String {
 /// Whether a production Python file of the Django project in `dir` (or at the top of the
 /// repository, where `gunicorn.conf.py` lives) holds one of `needles`; files are read from disk
 /// when the project pass did not load them, and an unreadable file is no evidence.
-pub fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool {
+pub(crate) fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool {
     production_python(project)
         .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
         .any(|rel| read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n))))
@@ -126,7 +126,7 @@ pub fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool 
 /// The dependency manifests and process files of the Django project in `dir` and of the
 /// repository top (requirements*.txt and requirements/, pyproject.toml, Pipfile, setup.cfg,
 /// setup.py, Procfile, Dockerfile*), read from disk.
-pub fn manifests(project: &Project, dir: &str) -> Vec<String> {
+pub(crate) fn manifests(project: &Project, dir: &str) -> Vec<String> {
     let Some(top) = project.root.as_ref() else { return vec![] };
     let wanted = |name: &str| {
         let n = name.to_ascii_lowercase();
@@ -157,7 +157,7 @@ pub fn manifests(project: &Project, dir: &str) -> Vec<String> {
 /// vite/webpack/next configs), found by a bounded walk from disk (depth 5, 20,000 entries;
 /// dot folders, `node_modules` and virtualenvs skipped), sorted, with their text. The same in a
 /// whole run and when files are named.
-pub fn server_configs(project: &Project) -> Vec<(String, String)> {
+pub(crate) fn server_configs(project: &Project) -> Vec<(String, String)> {
     let Some(top) = project.root.as_ref() else { return vec![] };
     let wanted = |n: &str| {
         n.ends_with(".conf")
@@ -197,7 +197,7 @@ pub fn server_configs(project: &Project) -> Vec<(String, String)> {
 }
 
 /// Whether `text` holds `word` with no identifier character on either side.
-pub fn has_word(text: &str, word: &str) -> bool {
+pub(crate) fn has_word(text: &str, word: &str) -> bool {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     text.match_indices(word).any(|(i, _)| {
         !text[..i].chars().next_back().is_some_and(ident) && !text[i + word.len()..].chars().next().is_some_and(ident)

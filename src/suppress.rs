@@ -7,12 +7,12 @@
 
 use crate::source::SourceFile;
 
-pub const MARKER: &str = "preflight: ignore";
+pub(crate) const MARKER: &str = "preflight: ignore";
 
 /// One suppression comment: its 0-based line, its ids (empty for a blanket marker) and the byte
 /// offset of the marker.
 #[derive(Debug, Clone)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     pub line: usize,
     pub ids: Vec<String>,
     pub offset: usize,
@@ -20,7 +20,7 @@ pub struct Suppression {
 
 const OPENERS: &[&str] = &["#", "//", "/*", "{#", "<!--", "{/*"];
 
-pub fn parse(file: &SourceFile) -> Vec<Suppression> {
+pub(crate) fn parse(file: &SourceFile) -> Vec<Suppression> {
     let mut out = Vec::new();
     if !file.text.contains(MARKER) {
         return out;
@@ -79,7 +79,7 @@ fn opener_outside_quotes(before: &str) -> bool {
 /// Whether a finding of `rule` on 1-based `line` is suppressed. `sups` is in line order (as
 /// `parse` returns it), so only the markers on the line and the line above are looked at: a
 /// file with many markers and many findings costs a binary search per finding, not a scan.
-pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
+pub(crate) fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
     let l0 = line.saturating_sub(1);
     let from = sups.partition_point(|s| s.line + 1 < l0);
     sups[from..]
@@ -90,7 +90,7 @@ pub fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
 
 /// Where the file has a syntax tree, whether `offset` sits in a comment node (not a docstring
 /// or a string that happens to contain `# preflight: ignore`).
-pub fn in_comment(file: &SourceFile, offset: usize) -> bool {
+pub(crate) fn in_comment(file: &SourceFile, offset: usize) -> bool {
     let lang = file.class.lang;
     if lang != crate::classify::Lang::Python && !lang.is_js_family() {
         return true;
@@ -102,7 +102,7 @@ pub fn in_comment(file: &SourceFile, offset: usize) -> bool {
 }
 
 /// Another tool's suppression code and the preflight rule it stands for.
-pub struct PeerCode {
+pub(crate) struct PeerCode {
     /// `eslint`, `noqa` (Ruff, flake8) or `nosec` (Bandit).
     pub tool: &'static str,
     /// The code as the tool writes it (`no-console`, `S105`, `B608`, a Bandit test name).
@@ -118,7 +118,7 @@ pub struct PeerCode {
 /// `django-secret-key-hardcoded` has no peer code: a SECRET_KEY in production settings is
 /// suppressed only with preflight's own marker. detect-secrets' `pragma: allowlist secret` and
 /// gitleaks' `gitleaks:allow` stand for `secret-hardcoded` (see `peer_markers`).
-pub const PEER_CODES: &[PeerCode] = &[
+pub(crate) const PEER_CODES: &[PeerCode] = &[
     PeerCode { tool: "eslint", code: "no-console", rule: "console-log" },
     PeerCode { tool: "eslint", code: "no-debugger", rule: "debugger-statement" },
     PeerCode { tool: "noqa", code: "T100", rule: "debugger-statement" },
@@ -168,21 +168,21 @@ struct PeerMarker {
 /// the regions of ESLint's `/* eslint-disable no-console */ ... /* eslint-enable */` (0-based
 /// lines, inclusive; to the end of the file without an `eslint-enable`).
 #[derive(Debug, Clone, Default)]
-pub struct Set {
+pub(crate) struct Set {
     pub own: Vec<Suppression>,
     peers: Vec<PeerMarker>,
     regions: Vec<(usize, usize, &'static str)>,
 }
 
 impl Set {
-    pub fn of(file: &SourceFile) -> Set {
+    pub(crate) fn of(file: &SourceFile) -> Set {
         let (peers, regions) = peer_markers(file);
         Set { own: parse(file), peers, regions }
     }
 
     /// The indexes in `own` of the preflight markers that suppress a finding of `rule` on
     /// 1-based `line` (a marker on the line and one on the line above may both name it).
-    pub fn own_markers_for(&self, rule: &str, line: usize) -> Vec<usize> {
+    pub(crate) fn own_markers_for(&self, rule: &str, line: usize) -> Vec<usize> {
         let l0 = line.saturating_sub(1);
         let from = self.own.partition_point(|s| s.line + 1 < l0);
         (from..self.own.len())
@@ -192,7 +192,7 @@ impl Set {
     }
 
     /// Whether a finding of `rule` on 1-based `line` is suppressed by any marker.
-    pub fn suppresses(&self, rule: &str, line: usize) -> bool {
+    pub(crate) fn suppresses(&self, rule: &str, line: usize) -> bool {
         if is_suppressed(&self.own, rule, line) {
             return true;
         }

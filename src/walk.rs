@@ -13,7 +13,7 @@ use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
 /// Folders never entered, by name.
-pub const SKIP_DIRS: &[&str] = &[
+pub(crate) const SKIP_DIRS: &[&str] = &[
     ".git",
     ".hg",
     ".svn",
@@ -57,26 +57,26 @@ const ASSET_EXTENSIONS: &[&str] = &[
 ];
 
 /// Whether the file name ends in a media, font, archive or compiled-code extension.
-pub fn is_asset(path: &Path) -> bool {
+pub(crate) fn is_asset(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| ASSET_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
 }
 
 #[derive(Debug, Clone)]
-pub struct WalkNote {
+pub(crate) struct WalkNote {
     pub path: PathBuf,
     pub message: String,
 }
 
-pub struct WalkOptions<'a> {
+pub(crate) struct WalkOptions<'a> {
     pub threads: usize,
     /// Extra exclusion globs (gitignore syntax, relative to `root`).
     pub exclude: &'a [String],
     pub root: &'a Path,
 }
 
-pub fn is_skipped_dir(path: &Path) -> bool {
+pub(crate) fn is_skipped_dir(path: &Path) -> bool {
     is_skipped_dir_name(path) || path.join("pyvenv.cfg").is_file()
 }
 
@@ -131,7 +131,7 @@ fn hostile_ignore_file(dir: &Path) -> Option<WalkNote> {
 ///
 /// A folder whose ignore file is not safe to read (see `hostile_ignore_file`) gets a note and is
 /// walked apart, with no ignore file read in it or below: more files are looked at, never fewer.
-pub fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, Vec<WalkNote>), String> {
+pub(crate) fn walk(paths: &[PathBuf], opts: &WalkOptions<'_>) -> Result<(Vec<PathBuf>, Vec<WalkNote>), String> {
     let files = Mutex::new(Vec::new());
     let notes = Mutex::new(Vec::new());
     let venvs = Mutex::new(Vec::new());
@@ -279,7 +279,7 @@ fn walk_some(paths: &[PathBuf], opts: &WalkOptions<'_>, ignores: bool, sinks: &S
 /// The order of `Path::cmp` (component by component) for the clean paths a walk yields, as a
 /// byte comparison in which `/` sorts before every other byte: the same order, without
 /// splitting both paths into components at each comparison (1% of a large run's CPU).
-pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     let key = |c: &u8| if *c == b'/' { 0 } else { *c };
     a.as_os_str().as_encoded_bytes().iter().map(key).cmp(b.as_os_str().as_encoded_bytes().iter().map(key))
 }

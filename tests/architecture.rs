@@ -142,7 +142,7 @@ fn the_checker_sees_arrows_and_cycles() {
 }
 
 #[test]
-fn the_new_rule_scaffold_writes_the_four_places() {
+fn the_new_rule_scaffold_writes_the_three_places() {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/new-rule");
     let run = |args: &[&str]| {
@@ -150,6 +150,14 @@ fn the_new_rule_scaffold_writes_the_four_places() {
     };
     assert!(run(&["leftover-marker"]).status.success());
     let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    // Three places and nothing else.
+    let mut top: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["fixtures", "rules", "src"]);
     let meta: toml::Table = read("rules/leftover-marker.toml").parse().unwrap();
     // Every key an existing rule's metadata has, and a checklist item that exists.
     let model: toml::Table =
@@ -164,10 +172,9 @@ fn the_new_rule_scaffold_writes_the_four_places() {
     assert!(checklist.contains(&format!("name = \"{}\"", meta["checklist"].as_str().unwrap())));
     assert!(read("src/rules/leftover_marker.rs").contains("impl Rule for LeftoverMarker {"));
     assert!(read("fixtures/leftover-marker/app.py").contains("# expect: leftover-marker"));
-    // The snippets file: one case where the marker is flagged, one where it is not (the
-    // skeleton rule skips test files), in the shape tests/snippets.rs reads.
-    let snippets: toml::Table = read("tests/snippets/leftover-marker.toml").parse().unwrap();
-    let cases = snippets["case"].as_array().unwrap();
+    // The snippet cases, in the rule's file: one where the marker is flagged, one where it is
+    // not (the skeleton rule skips test files), in the shape tests/snippets.rs reads.
+    let cases = meta["case"].as_array().unwrap();
     let expect = |i: usize| cases[i]["expect"].as_array().unwrap().clone();
     assert_eq!(cases.len(), 2);
     assert_eq!(expect(0), vec![toml::Value::from("app/views.py:1")]);

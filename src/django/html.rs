@@ -192,17 +192,17 @@ impl Given {
 /// it, and what they give (`Given`). A template rendered anywhere with a context preflight
 /// cannot read (`context.update(...)`, `**kwargs`, a context from elsewhere) has an entry `None`,
 /// and nothing in it counts as safe.
-pub type TemplateContexts = std::collections::HashMap<String, Option<std::collections::HashMap<String, Given>>>;
+pub(crate) type TemplateContexts = std::collections::HashMap<String, Option<std::collections::HashMap<String, Given>>>;
 
 /// The entry of `TemplateContexts` that holds, instead of a template's keys, the project's
 /// functions named before a `|safe` (`{{ f|display_status|safe }}`, `{{ f.file_link|safe }}`):
 /// `Safe` when every definition of that name escapes the values it puts in its HTML
 /// (`escaping_function`).
-pub const FUNCTIONS: &str = "";
+pub(crate) const FUNCTIONS: &str = "";
 
 /// The functions a template's `|safe` values come from: the filter right before `|safe`
 /// (`x|status_badge|safe`) and the method or property a path ends with (`x.file_link|safe`).
-pub fn safe_value_functions(template: &str) -> Vec<String> {
+pub(crate) fn safe_value_functions(template: &str) -> Vec<String> {
     static SAFE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let safe = SAFE.get_or_init(|| {
         regex::Regex::new(r"\{\{-?\s*([A-Za-z_][\w.]*)\s*((?:\|\s*\w+(?::[^|{}]*)?\s*)*)\|\s*safe\b").unwrap()
@@ -223,7 +223,7 @@ pub fn safe_value_functions(template: &str) -> Vec<String> {
 /// The names a Python module imports by name (`from .utils import clean_html, highlight as hl`
 /// gives `clean_html` and `highlight`), when it marks something safe: the project's functions
 /// among them are judged once for the whole project (`escaping_functions`).
-pub fn imported_names(py: &str) -> Vec<String> {
+pub(crate) fn imported_names(py: &str) -> Vec<String> {
     static IMPORT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     if !py.contains("mark_safe") && !py.contains("SafeString") {
         return Vec::new();
@@ -243,7 +243,7 @@ pub fn imported_names(py: &str) -> Vec<String> {
 }
 
 /// Records under `FUNCTIONS` whether each function of one module named in `wanted` escapes.
-pub fn escaping_functions(
+pub(crate) fn escaping_functions(
     root: Node<'_>,
     src: &str,
     wanted: &std::collections::HashSet<String>,
@@ -312,7 +312,7 @@ fn escaping_function(def: Node<'_>, src: &str) -> bool {
 
 /// The contexts one Python module gives to templates named in `wanted`, through
 /// `render_to_string(name, ctx)` and `render(request, name, ctx)` with a literal name.
-pub fn template_contexts(
+pub(crate) fn template_contexts(
     root: Node<'_>,
     src: &str,
     wanted: &std::collections::HashSet<String>,

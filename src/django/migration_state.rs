@@ -19,7 +19,7 @@ use crate::django::models::{field_call, FieldCall, Lit};
 use crate::python::syntax::string_value;
 
 #[derive(Debug, Clone, Default)]
-pub struct ModelState {
+pub(crate) struct ModelState {
     /// The name as last written (`Order`); the map key is lower-cased.
     pub name: String,
     pub fields: Vec<(String, FieldCall)>,
@@ -29,17 +29,17 @@ pub struct ModelState {
 }
 
 impl ModelState {
-    pub fn option(&self, k: &str) -> Option<&Lit> {
+    pub(crate) fn option(&self, k: &str) -> Option<&Lit> {
         self.options.iter().find(|(n, _)| n == k).map(|(_, v)| v)
     }
 
-    pub fn field(&self, name: &str) -> Option<&FieldCall> {
+    pub(crate) fn field(&self, name: &str) -> Option<&FieldCall> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
     }
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The app folder (the one holding `migrations/`).
     pub dir: String,
     /// The app label the migrations name themselves by.
@@ -307,7 +307,7 @@ fn parse_migration(rel: &str, src: &str) -> Option<Result<Parsed, String>> {
 
 /// Replays every app's migrations. `files` are (relative path, text) of the migration modules
 /// (`app/migrations/0001_initial.py`); the result is keyed by app folder.
-pub fn build(files: &[(String, String)]) -> BTreeMap<String, AppState> {
+pub(crate) fn build(files: &[(String, String)]) -> BTreeMap<String, AppState> {
     let parsed: Vec<(String, Option<Result<Parsed, String>>)> = files
         .par_iter()
         .map(|(rel, text)| {

@@ -13,7 +13,7 @@ use tree_sitter::Node;
 use crate::parse::for_each_node;
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
-pub struct Operation<'t> {
+pub(crate) struct Operation<'t> {
     /// The operation's class name (`RunPython`, `AddField`, ...).
     pub name: String,
     pub call: Node<'t>,
@@ -28,16 +28,16 @@ pub struct Operation<'t> {
 
 impl<'t> Operation<'t> {
     /// Argument by keyword, else by position.
-    pub fn arg(&self, kw: &str, pos: usize) -> Option<Node<'t>> {
+    pub(crate) fn arg(&self, kw: &str, pos: usize) -> Option<Node<'t>> {
         self.kw.iter().find(|(k, _)| k == kw).map(|(_, v)| *v).or_else(|| self.pos.get(pos).copied())
     }
 
-    pub fn str_arg(&self, kw: &str, pos: usize, src: &str) -> Option<String> {
+    pub(crate) fn str_arg(&self, kw: &str, pos: usize, src: &str) -> Option<String> {
         string_value(self.arg(kw, pos)?, src)
     }
 }
 
-pub struct MigrationModule<'t> {
+pub(crate) struct MigrationModule<'t> {
     pub operations: Vec<Operation<'t>>,
     /// Lower-cased names of the models this migration creates.
     pub created: HashSet<String>,
@@ -101,12 +101,12 @@ fn callee_name(call: Node<'_>, src: &str) -> Option<String> {
 }
 
 /// Reads a module's `class Migration(...)`; `None` when there is none.
-pub fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
+pub(crate) fn read<'t>(root: Node<'t>, src: &str) -> Option<MigrationModule<'t>> {
     read_with(root, src, false)
 }
 
 /// `read`, and with `tuples` an `operations = (...)` tuple is read too.
-pub fn read_with<'t>(root: Node<'t>, src: &str, tuples: bool) -> Option<MigrationModule<'t>> {
+pub(crate) fn read_with<'t>(root: Node<'t>, src: &str, tuples: bool) -> Option<MigrationModule<'t>> {
     let mut cursor = root.walk();
     let class = root.named_children(&mut cursor).find(|n| {
         n.kind() == "class_definition"
@@ -149,7 +149,7 @@ pub fn read_with<'t>(root: Node<'t>, src: &str, tuples: bool) -> Option<Migratio
 
 /// The operations of a list node (`RunSQL(..., state_operations=[...])`), with
 /// `SeparateDatabaseAndState` flattened as in `read`.
-pub fn operations_in<'t>(list: Node<'t>, src: &str, state_only: bool) -> Vec<Operation<'t>> {
+pub(crate) fn operations_in<'t>(list: Node<'t>, src: &str, state_only: bool) -> Vec<Operation<'t>> {
     let mut out = Vec::new();
     if matches!(list.kind(), "list" | "tuple") {
         collect(list, src, (state_only, false), &mut out, 0);
@@ -230,7 +230,7 @@ const KNOWN_FIELDS: &[&str] = &[
 const EMPTY_STRING_FIELDS: &[&str] =
     &["CharField", "TextField", "SlugField", "EmailField", "URLField", "FileField", "ImageField", "FilePathField"];
 
-pub fn field_decl(field: Node<'_>, src: &str) -> Option<FieldDecl> {
+pub(crate) fn field_decl(field: Node<'_>, src: &str) -> Option<FieldDecl> {
     if field.kind() != "call" {
         return None;
     }
@@ -267,7 +267,7 @@ pub struct FieldHistory {
 }
 
 /// The app folder and migration name of a migration file path (`blog/migrations/0002_x.py`).
-pub fn app_and_name(rel: &str) -> (String, String) {
+pub(crate) fn app_and_name(rel: &str) -> (String, String) {
     let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
     (dir.to_string(), file.trim_end_matches(".py").to_string())
 }
@@ -447,7 +447,7 @@ impl FieldHistory {
 /// `--all-migrations`): each app's leaf migrations, the ones no other migration of the app
 /// depends on, runs after or replaces. Older ones were applied by earlier deploys. Takes
 /// (relative path, text) of every migration module walked; returns the paths of the leaves.
-pub fn leaf_migrations<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> HashSet<String> {
+pub(crate) fn leaf_migrations<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> HashSet<String> {
     static QUOTED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let quoted = QUOTED.get_or_init(|| regex::Regex::new(r#"["']([A-Za-z0-9_]+)["']"#).unwrap());
     let mut by_app: HashMap<String, Vec<(String, &str, &str)>> = HashMap::new();

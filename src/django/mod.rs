@@ -2,9 +2,9 @@
 //! model graph with managers, querysets and DRF serializers (`models`), and migration history
 //! (`migrations`). Nothing here knows about findings, rules or reporting.
 
-pub mod drf;
-pub mod html;
-pub mod migration_state;
-pub mod migrations;
-pub mod models;
-pub mod settings;
+pub(crate) mod drf;
+pub(crate) mod html;
+pub(crate) mod migration_state;
+pub(crate) mod migrations;
+pub(crate) mod models;
+pub(crate) mod settings;

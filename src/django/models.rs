@@ -121,7 +121,7 @@ impl FieldCall {
 }
 
 /// Reads a call node as a field declaration; `None` when the callee is not a dotted name.
-pub fn field_call(call: Node<'_>, src: &str) -> Option<FieldCall> {
+pub(crate) fn field_call(call: Node<'_>, src: &str) -> Option<FieldCall> {
     if call.kind() != "call" {
         return None;
     }
@@ -173,7 +173,7 @@ impl ClassFacts {
 }
 
 /// Reads a model class body into `ClassFacts`.
-pub fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
+pub(crate) fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
     let mut f = ClassFacts::default();
     let mut cursor = body.walk();
     for stmt in body.named_children(&mut cursor) {
@@ -367,7 +367,7 @@ const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 /// Without `serializers`, a module whose only graph classes are serializers is not one.
-pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
+pub(crate) fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
     static CLASS: std::sync::OnceLock<[regex::bytes::Regex; 2]> = std::sync::OnceLock::new();
     let [with_serializers, without] = CLASS.get_or_init(|| {
         let class = |bases: &str| {
@@ -384,20 +384,20 @@ pub fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
     (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
 }
 
-pub fn is_models_module(rel: &str) -> bool {
+pub(crate) fn is_models_module(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     name == "models.py" || rel.contains("/models/") || rel.starts_with("models/")
 }
 
 /// Collects one file's classes into the graph.
-pub fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: &tree_sitter::Tree) {
+pub(crate) fn add_file(graph: &mut ModelGraph, file: &crate::source::SourceFile, tree: &tree_sitter::Tree) {
     add_file_with(graph, file, tree, false)
 }
 
 /// `add_file`; with `any_module`, a class outside a models module whose bases are not known
 /// model bases may still be a model through a project base (decided in `finish`), as in a
 /// models module.
-pub fn add_file_with(
+pub(crate) fn add_file_with(
     graph: &mut ModelGraph,
     file: &crate::source::SourceFile,
     tree: &tree_sitter::Tree,
@@ -868,10 +868,10 @@ impl ModelGraph {
 }
 
 /// Imports of a module: local name → the module it comes from (`Book` → `.models`).
-pub type Imports = HashMap<String, String>;
+pub(crate) type Imports = HashMap<String, String>;
 
 /// `from X import a, b as c` at module level.
-pub fn imports_of(root: Node<'_>, src: &str) -> Imports {
+pub(crate) fn imports_of(root: Node<'_>, src: &str) -> Imports {
     let mut out = Imports::new();
     for i in crate::python::imports::top_level(root, src) {
         let Some(module) = i.from else { continue };
@@ -884,7 +884,7 @@ pub fn imports_of(root: Node<'_>, src: &str) -> Imports {
 
 /// The folder a class is filed under: its module's folder, where a `models` package counts as
 /// the app folder around it (`shop/models/order.py` → `shop`).
-pub fn class_dir(rel: &str) -> String {
+pub(crate) fn class_dir(rel: &str) -> String {
     let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
     match dir.rsplit_once('/') {
         Some((parent, "models")) => parent.to_string(),
@@ -1151,7 +1151,7 @@ fn relation_target(node: Node<'_>, src: &str) -> Option<String> {
 }
 
 /// Queryset methods that return a queryset of the same model.
-pub const QS_CHAIN: &[&str] = &[
+pub(crate) const QS_CHAIN: &[&str] = &[
     "all",
     "filter",
     "exclude",
@@ -1384,7 +1384,7 @@ fn has_decorator(decorated: Node<'_>, src: &str, name: &str) -> bool {
 /// `index`): every statement is `qs = qs.<chain>(...)` or a final `return qs.<chain>(...)`,
 /// the chain made of queryset methods. What it loads (a non-literal argument makes it opaque);
 /// `None` when the function does anything else.
-pub fn queryset_helper(def: Node<'_>, src: &str, index: usize) -> Option<QsMethod> {
+pub(crate) fn queryset_helper(def: Node<'_>, src: &str, index: usize) -> Option<QsMethod> {
     let params = def.child_by_field_name("parameters")?;
     let p = params.named_child(index).filter(|p| p.kind() == "identifier")?;
     let p = text(p, src);

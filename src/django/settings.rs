@@ -48,7 +48,7 @@ const COMMON: &[&str] = &["SECRET_KEY", "DEBUG", "TIME_ZONE", "USE_I18N", "MEDIA
 /// Whether a Python file may be a settings module, decided on its text before any parse: it
 /// assigns a known setting at module level, or it star-imports and is named like settings (an
 /// overlay such as `settings/__init__.py` may assign nothing itself).
-pub fn is_candidate(rel: &str, text: &str) -> bool {
+pub(crate) fn is_candidate(rel: &str, text: &str) -> bool {
     static ASSIGN: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     let assign = ASSIGN.get_or_init(|| {
         let names: Vec<&str> = DJANGO_ONLY.iter().chain(COMMON).copied().collect();
@@ -125,7 +125,7 @@ enum Mode {
 /// branch is dev/test only (`if DEBUG:`, `if TESTING:`, `if ENV in ("ci", "local"):`,
 /// `if "test" in sys.argv:`), `Some(false)` when its true branch is production only (`if not
 /// DEBUG:`, `if ENVIRONMENT == "production":`); `None` when it says neither.
-pub fn dev_condition(c: &Expr) -> Option<bool> {
+pub(crate) fn dev_condition(c: &Expr) -> Option<bool> {
     const FLAGS: &[&str] = &[
         "DEBUG",
         "TESTING",
@@ -234,7 +234,7 @@ pub fn dev_condition(c: &Expr) -> Option<bool> {
 // ---------------------------------------------------------------------------------------------
 // Extraction
 
-pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> Module {
+pub(crate) fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> Module {
     let mut stmts = Vec::new();
     let mut funcs = Vec::new();
     block(root, src, file, Ctx::Plain, &mut stmts, &mut funcs, 0);
@@ -276,7 +276,7 @@ pub fn extract(file: usize, rel: &str, dev: bool, src: &str, root: Node<'_>) -> 
 }
 
 /// Calls `f` on every statement, those inside top-level `if` branches included.
-pub fn walk_stmts<'a>(stmts: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+pub(crate) fn walk_stmts<'a>(stmts: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
     for s in stmts {
         f(s);
         if let StmtKind::If(_, then, els) = &s.kind {
@@ -964,7 +964,7 @@ fn resolve_import(modules: &[Module], from: &Module, name: &str) -> Option<usize
 // Reporting helpers shared by the settings rules
 
 /// What `judge` finds in the bindings of `names` in each production root, as `judge_roots`.
-pub fn judge_setting(
+pub(crate) fn judge_setting(
     idx: &SettingsIndex,
     names: &[&str],
     mut judge: impl FnMut(&str, &Binding) -> Vec<(Loc, String)>,
@@ -977,7 +977,7 @@ pub fn judge_setting(
 /// Runs `judge` on every production root (its module index and resolved bindings) and gives
 /// each distinct (location, message) once; a location outside the root's own module gets the
 /// list of roots it is in effect for.
-pub fn judge_roots(
+pub(crate) fn judge_roots(
     idx: &SettingsIndex,
     mut judge: impl FnMut(usize, &Env) -> Vec<(Loc, String)>,
 ) -> Vec<(Loc, String)> {
@@ -1013,14 +1013,14 @@ pub fn judge_roots(
 
 /// The strings of a fully known list (`MIDDLEWARE`, `INSTALLED_APPS`); `None` when the value is
 /// not a list or any element is not a known string.
-pub fn string_list(v: &V) -> Option<Vec<&str>> {
+pub(crate) fn string_list(v: &V) -> Option<Vec<&str>> {
     let V::List(items) = v else { return None };
     items.iter().map(|e| if let V::Str(s) = &e.v { Some(s.as_str()) } else { None }).collect()
 }
 
 /// The list elements of a value, or the value itself as one element when it is a string
 /// (`ALLOWED_HOSTS = "*"` is iterated character by character, and still matches `*`).
-pub fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
+pub(crate) fn elements(b: &Binding) -> Vec<(V, Loc, bool)> {
     match &b.value.v {
         // Under an undecided `if`: the elements every variant has.
         V::Either(variants) => {

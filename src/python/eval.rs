@@ -140,7 +140,7 @@ impl Value {
     }
 }
 
-pub fn truthy(v: &V) -> Option<bool> {
+pub(crate) fn truthy(v: &V) -> Option<bool> {
     match v {
         V::Str(s) => Some(!s.is_empty()),
         V::Int(i) => Some(*i != 0),
@@ -168,7 +168,7 @@ pub struct Binding {
     pub keys: Vec<String>,
 }
 
-pub type Env = HashMap<String, Binding>;
+pub(crate) type Env = HashMap<String, Binding>;
 
 /// Whether a value is fully known (an `Either` of known variants included).
 pub(crate) fn known(v: &V) -> bool {
@@ -464,7 +464,7 @@ fn fif(stmt: Node<'_>, src: &str, depth: usize) -> FStmt {
     FStmt::If(cond, then, els)
 }
 
-pub fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
+pub(crate) fn to_expr(n: Node<'_>, src: &str, depth: usize) -> Expr {
     if depth > MAX_DEPTH {
         return Expr::Unknown;
     }
@@ -607,7 +607,7 @@ enum Cast {
     Str,
 }
 
-pub fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
+pub(crate) fn eval(e: &Expr, env: &Env, depth: usize) -> Value {
     if depth > MAX_DEPTH {
         return Value::unknown();
     }

@@ -7,7 +7,7 @@ use crate::python::syntax::text;
 
 /// One import statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Import {
+pub(crate) struct Import {
     /// `Some(M)` for `from M import ...` (with its leading dots when relative); `None` for
     /// `import ...`.
     pub from: Option<String>,
@@ -20,13 +20,13 @@ pub struct Import {
 
 impl Import {
     /// The names bound under another name (`a as b`): `(name, alias)`.
-    pub fn aliased(&self) -> impl Iterator<Item = &(String, String)> {
+    pub(crate) fn aliased(&self) -> impl Iterator<Item = &(String, String)> {
         self.names.iter().filter(|(name, local)| name != local)
     }
 }
 
 /// The import a statement node makes, or `None` when `stmt` is not an import.
-pub fn read(stmt: Node<'_>, src: &str) -> Option<Import> {
+pub(crate) fn read(stmt: Node<'_>, src: &str) -> Option<Import> {
     let from = match stmt.kind() {
         "import_from_statement" => Some(text(stmt.child_by_field_name("module_name")?, src).to_string()),
         "import_statement" => None,
@@ -51,7 +51,7 @@ pub fn read(stmt: Node<'_>, src: &str) -> Option<Import> {
 }
 
 /// The imports at a module's top level, in order.
-pub fn top_level(root: Node<'_>, src: &str) -> Vec<Import> {
+pub(crate) fn top_level(root: Node<'_>, src: &str) -> Vec<Import> {
     let mut c = root.walk();
     root.named_children(&mut c).filter_map(|n| read(n, src)).collect()
 }
@@ -59,7 +59,7 @@ pub fn top_level(root: Node<'_>, src: &str) -> Vec<Import> {
 /// The absolute dotted name a module `dotted` (a package when `is_package`) means by `module`
 /// in a `from module import ...`: `..forms` in `shop.views.list` is `shop.forms`. `None` when
 /// the dots climb above the top.
-pub fn absolute(module: &str, dotted: &str, is_package: bool) -> Option<String> {
+pub(crate) fn absolute(module: &str, dotted: &str, is_package: bool) -> Option<String> {
     let dots = module.chars().take_while(|&c| c == '.').count();
     let rest = &module[dots..];
     if dots == 0 {

@@ -3,7 +3,7 @@
 //! scopes and bindings (`scope`), and a small abstract evaluator (`eval`). Nothing here knows
 //! about findings, rules or reporting.
 
-pub mod eval;
-pub mod imports;
-pub mod scope;
-pub mod syntax;
+pub(crate) mod eval;
+pub(crate) mod imports;
+pub(crate) mod scope;
+pub(crate) mod syntax;

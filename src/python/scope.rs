@@ -9,7 +9,7 @@ use tree_sitter::Node;
 use crate::python::syntax::text;
 
 /// The function (or the module) whose locals a node's names are.
-pub fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
+pub(crate) fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
     let mut cur = n.parent();
     while let Some(c) = cur {
         if matches!(c.kind(), "function_definition" | "module") {
@@ -21,7 +21,7 @@ pub fn enclosing_scope(n: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// Whether `name` is a parameter of the function `scope` (`self` and `cls` are not counted).
-pub fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
+pub(crate) fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
     if matches!(name, "self" | "cls") {
         return false;
     }
@@ -44,7 +44,7 @@ pub fn is_parameter(scope: Node<'_>, name: &str, src: &str) -> bool {
 
 /// The iterables of the `for` loops in `scope` (not in nested functions) whose target is the
 /// plain name `name`: `for pk in ids:` gives `ids` for `pk`.
-pub fn loop_iterables<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<Node<'t>> {
+pub(crate) fn loop_iterables<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     crate::parse::for_each_node(scope, |n| {
         if n.kind() != "for_statement" || enclosing_scope(n) != Some(scope) {
@@ -59,7 +59,7 @@ pub fn loop_iterables<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<Node<'t
 }
 
 /// `name = value` and `name += value` in a scope (not in nested functions).
-pub fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec<Node<'t>>> {
+pub(crate) fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec<Node<'t>>> {
     let mut out: HashMap<String, Vec<Node<'t>>> = HashMap::new();
     crate::parse::for_each_node(scope, |n| {
         if !matches!(n.kind(), "assignment" | "augmented_assignment") {

@@ -3,15 +3,15 @@
 
 use tree_sitter::Node;
 
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
-pub fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
+pub(crate) fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     src.get(node.byte_range()).unwrap_or("")
 }
 
 /// The value of a plain string literal (no interpolation), escapes resolved for the common
 /// cases. `None` for f-strings with interpolations.
-pub fn string_value(node: Node<'_>, src: &str) -> Option<String> {
+pub(crate) fn string_value(node: Node<'_>, src: &str) -> Option<String> {
     match node.kind() {
         "string" => {
             let mut out = String::new();
@@ -72,7 +72,7 @@ fn unescape(s: &str, out: &mut String) {
 }
 
 /// `a.b.c` for an identifier/attribute chain, else `None`.
-pub fn dotted(node: Node<'_>, src: &str) -> Option<String> {
+pub(crate) fn dotted(node: Node<'_>, src: &str) -> Option<String> {
     dotted_at(node, src, 0)
 }
 
@@ -92,7 +92,7 @@ fn dotted_at(node: Node<'_>, src: &str, depth: usize) -> Option<String> {
 }
 
 /// Positional arguments and keyword arguments of a call node.
-pub fn call_args<'t>(call: Node<'t>, src: &str) -> (Vec<Node<'t>>, Vec<(String, Node<'t>)>) {
+pub(crate) fn call_args<'t>(call: Node<'t>, src: &str) -> (Vec<Node<'t>>, Vec<(String, Node<'t>)>) {
     let mut pos = Vec::new();
     let mut kw = Vec::new();
     if let Some(args) = call.child_by_field_name("arguments") {

@@ -12,7 +12,7 @@ use crate::engine::Outcome;
 /// Findings listed per failed item; the rest are counted.
 const MAX_LISTED: usize = 10;
 
-pub fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     let results = evaluate(outcome);
     let mut out = String::from("## Pre-deployment checklist (preflight)\n\n");
     let t = totals(&results);

@@ -15,7 +15,7 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(findings: &[Finding]) -> String {
+pub(crate) fn render(findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in super::by_level(findings) {
         let cmd = match f.level {

@@ -15,7 +15,7 @@ fn severity(l: Level) -> &'static str {
     }
 }
 
-pub fn render(findings: &[Finding]) -> String {
+pub(crate) fn render(findings: &[Finding]) -> String {
     let arr: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {

@@ -79,7 +79,7 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-pub fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     let results = evaluate(outcome);
     let t = totals(&results);
     let n = |k: &str| t.iter().find(|(key, _)| *key == k).map_or(0, |(_, n)| *n);

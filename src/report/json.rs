@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::finding::Finding;
 
-pub fn render(findings: &[Finding]) -> String {
+pub(crate) fn render(findings: &[Finding]) -> String {
     let arr: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {

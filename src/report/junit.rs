@@ -14,7 +14,7 @@ fn xml(s: &str) -> String {
     super::escape_markup(s, "&apos;", true)
 }
 
-pub fn render(findings: &[Finding]) -> String {
+pub(crate) fn render(findings: &[Finding]) -> String {
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         by_file.entry(f.path.as_str()).or_default().push(f);

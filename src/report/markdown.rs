@@ -81,7 +81,7 @@ fn cell(s: &str) -> String {
     plain(&super::sanitize(s), true)
 }
 
-pub fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     let mut out = String::from("## preflight\n\n");
     if outcome.findings.is_empty() {
         out.push_str(&format!("No findings in {} files.\n", outcome.files_scanned));

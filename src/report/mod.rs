@@ -6,20 +6,20 @@
 //! (JSON and SARIF), and the document formats escape their own syntax on top (`github`,
 //! `markdown`).
 
-pub mod checklist;
-pub mod github;
-pub mod gitlab;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod sarif;
-pub mod text;
+pub(crate) mod checklist;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod sarif;
+pub(crate) mod text;
 
 /// Findings in the order people and annotation limits want them: errors first, then warnings,
 /// then notes; by path, line and column within a level (the order they come in). GitHub shows
 /// at most 10 annotations per level and step, so errors must come before warnings.
-pub fn by_level(findings: &[crate::finding::Finding]) -> Vec<&crate::finding::Finding> {
+pub(crate) fn by_level(findings: &[crate::finding::Finding]) -> Vec<&crate::finding::Finding> {
     let mut v: Vec<&crate::finding::Finding> = findings.iter().collect();
     v.sort_by_key(|f| std::cmp::Reverse(f.level));
     v
@@ -30,7 +30,7 @@ pub fn by_level(findings: &[crate::finding::Finding]) -> Vec<&crate::finding::Fi
 /// embeddings, overrides, isolates and marks (text that reads in another order than it runs),
 /// zero-width characters and the word joiner (invisible text), and the line and paragraph
 /// separators (line breaks that are not `\n`). A tab is kept.
-pub fn is_hidden_char(c: char) -> bool {
+pub(crate) fn is_hidden_char(c: char) -> bool {
     (c.is_control() && c != '\t')
         || matches!(c,
             '\u{061c}'                      // Arabic letter mark
@@ -44,7 +44,7 @@ pub fn is_hidden_char(c: char) -> bool {
 /// The one sanitiser for human-facing text: every hidden character (see `is_hidden_char`)
 /// becomes a visible Rust-style escape, `\u{1b}`, `\u{202e}`, so a hostile repository can
 /// neither rewrite the user's terminal nor make a line read differently from what it is.
-pub fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     if !s.chars().any(is_hidden_char) {
         return s.to_string();
     }
@@ -61,7 +61,7 @@ pub fn sanitize(s: &str) -> String {
 
 /// `sanitize` for a message of several lines (a config parse error quoting the file): each line
 /// is sanitised, the line breaks between them are kept.
-pub fn sanitize_lines(s: &str) -> String {
+pub(crate) fn sanitize_lines(s: &str) -> String {
     s.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
 }
 
@@ -70,7 +70,7 @@ pub fn sanitize_lines(s: &str) -> String {
 /// separators become `\uXXXX`. Outside strings JSON holds only ASCII, so every such character is
 /// inside a string, where the escape means the same character: the document stays valid and
 /// equal in value.
-pub fn escape_json_invisible(json: String) -> String {
+pub(crate) fn escape_json_invisible(json: String) -> String {
     if !json.chars().any(|c| c >= '\u{7f}' && is_hidden_char(c)) {
         return json;
     }

@@ -26,11 +26,11 @@ use crate::catalog::{RuleMeta, RULES};
 use crate::engine::Outcome;
 use crate::finding::Level;
 
-pub const FINGERPRINT_KEY: &str = "preflight/v1";
+pub(crate) const FINGERPRINT_KEY: &str = "preflight/v1";
 
 /// Options that come from the command line and the environment.
 #[derive(Default)]
-pub struct SarifOptions {
+pub(crate) struct SarifOptions {
     pub category: Option<String>,
     /// (repository URL, commit) when run in a git checkout.
     pub provenance: Option<(String, Option<String>, Option<String>)>,
@@ -49,7 +49,7 @@ fn level_str(l: Level) -> &'static str {
 /// Percent-encodes a relative path for a URI reference (RFC 3986 unreserved + `/`). The bytes
 /// of a name that is not UTF-8, written `\xNN` in the path (`fsread::path_text`), are encoded as
 /// themselves: the URI names the file on disk.
-pub fn uri_path(rel: &str) -> String {
+pub(crate) fn uri_path(rel: &str) -> String {
     let mut bytes = Vec::with_capacity(rel.len());
     let mut rest = rel.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
@@ -76,7 +76,7 @@ pub fn uri_path(rel: &str) -> String {
     out
 }
 
-pub fn rule_markdown(r: &RuleMeta) -> String {
+pub(crate) fn rule_markdown(r: &RuleMeta) -> String {
     let mut md = format!(
         "# {}\n\n{}\n\n**Level:** {} · **Checklist:** {}\n\n## What it finds\n\n{}\n\n## Why it matters\n\n{}\n\n## Example\n\n```\n{}\n```\n\n## Use instead\n\n```\n{}\n```\n",
         r.id, r.summary, r.level, r.checklist, r.what, r.why, r.example, r.use_instead
@@ -141,7 +141,7 @@ fn location(rel: &str, region: Option<Region>) -> Location {
     Location::builder().physical_location(physical).build()
 }
 
-pub fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
+pub(crate) fn render(outcome: &Outcome, root: &Path, opts: &SarifOptions) -> String {
     let rules: Vec<ReportingDescriptor> = RULES.iter().map(rule_descriptor).collect();
     let driver = ToolComponent::builder()
         .name("preflight")

@@ -8,7 +8,7 @@ use super::sanitize;
 use crate::engine::Outcome;
 use crate::finding::{Finding, Level};
 
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
 }
 
@@ -30,7 +30,7 @@ fn level_code(l: Level) -> &'static str {
     }
 }
 
-pub fn findings(outcome: &Outcome, style: &Style) -> String {
+pub(crate) fn findings(outcome: &Outcome, style: &Style) -> String {
     let mut out = String::new();
     for f in super::by_level(&outcome.findings) {
         finding(&mut out, f, style);
@@ -40,7 +40,7 @@ pub fn findings(outcome: &Outcome, style: &Style) -> String {
 
 /// One finding as the text report shows it (location, message, source line with a caret, help),
 /// without colour: the code frame of the HTML report.
-pub fn frame(f: &Finding) -> String {
+pub(crate) fn frame(f: &Finding) -> String {
     let mut out = String::new();
     finding(&mut out, f, &Style { color: false });
     out
@@ -97,7 +97,7 @@ fn finding(out: &mut String, f: &Finding, style: &Style) {
 const NOTES_OF_A_KIND: usize = 5;
 
 /// Notes and the summary, for stderr.
-pub fn summary(outcome: &Outcome, style: &Style) -> String {
+pub(crate) fn summary(outcome: &Outcome, style: &Style) -> String {
     let mut out = String::new();
     // Many files with one and the same note (a PDF viewer's fonts: "binary file, skipped") are
     // shown by their first few and a count; SARIF lists every one (tool execution notifications).

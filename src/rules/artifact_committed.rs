@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::project::Project;
 use crate::registry::{ProjectSink, Rule};
 
-pub struct ArtifactCommitted;
+pub(crate) struct ArtifactCommitted;
 
 /// Folders that hold test data, samples and documentation: artifacts there are committed on
 /// purpose (a `node_modules` fixture of a resolver test, a sample log a parser is tested on).

@@ -4,7 +4,7 @@ use crate::classify::FileClass;
 use crate::registry::{FileCtx, Rule};
 use crate::suppress;
 
-pub struct BlanketSuppression;
+pub(crate) struct BlanketSuppression;
 
 impl Rule for BlanketSuppression {
     fn id(&self) -> &'static str {

@@ -10,7 +10,7 @@ use crate::project::Project;
 use crate::registry::{ProjectSink, Rule};
 use crate::setup::read_rel;
 
-pub struct CiSecurityScanMissing;
+pub(crate) struct CiSecurityScanMissing;
 
 /// Security scanners as CI files name them (lower-cased).
 const SCANNERS: &[&str] = &[

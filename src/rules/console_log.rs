@@ -6,7 +6,7 @@ use crate::classify::FileClass;
 use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 
-pub struct ConsoleLog;
+pub(crate) struct ConsoleLog;
 
 /// Methods that are debug output; `error` and `warn` are not in the list.
 const DEBUG_METHODS: &[&str] = &["log", "debug", "info", "trace", "dir", "dirxml", "table"];
@@ -27,9 +27,6 @@ impl Rule for ConsoleLog {
         class.is_production()
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

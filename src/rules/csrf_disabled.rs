@@ -14,7 +14,7 @@ use crate::project::{Needs, Project};
 use crate::python::syntax::{call_args, text};
 use crate::django::settings::string_list;
 
-pub struct CsrfDisabled;
+pub(crate) struct CsrfDisabled;
 
 const CSRF_MIDDLEWARE: &str = "django.middleware.csrf.CsrfViewMiddleware";
 /// Bases of DRF views.
@@ -37,9 +37,6 @@ impl Rule for CsrfDisabled {
         class.is_production() && !class.roles.migration
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let judged = crate::django::settings::judge_setting(&project.settings, &["MIDDLEWARE"], |_, b| {

@@ -10,7 +10,7 @@ use crate::parse::for_each_node;
 use crate::python::imports::Import;
 use crate::python::syntax::{dotted, text};
 
-pub struct DebuggerStatement;
+pub(crate) struct DebuggerStatement;
 
 const DEBUGGER_MODULES: &[&str] = &["pdb", "ipdb", "pudb", "pdbpp", "wdb", "web_pdb", "remote_pdb"];
 /// Modules a `set_trace` may also be imported from, whose import alone is no finding (IPython
@@ -98,9 +98,6 @@ impl Rule for DebuggerStatement {
         !class.roles.vendored
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

@@ -18,14 +18,14 @@ use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 use crate::project::Project;
 
-pub struct DependencyUndeclaredRule {
+pub(crate) struct DependencyUndeclaredRule {
     declared: OnceLock<Option<Declared>>,
     js: OnceLock<JsDeclared>,
 }
 
 /// One instance per run (`registry::rules_impl::instantiate`).
 #[allow(non_upper_case_globals, clippy::declare_interior_mutable_const)]
-pub const DependencyUndeclared: DependencyUndeclaredRule = DependencyUndeclaredRule { declared: OnceLock::new(), js: OnceLock::new() };
+pub(crate) const DependencyUndeclared: DependencyUndeclaredRule = DependencyUndeclaredRule { declared: OnceLock::new(), js: OnceLock::new() };
 
 struct Declared {
     /// Normalised names of every distribution declared anywhere (runtime, extras, dev groups).
@@ -337,9 +337,6 @@ impl Rule for DependencyUndeclaredRule {
             || (class.lang.is_js_family() && !class.roles.vendored && !class.roles.docs)
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn needs(&self) -> Needs {
         Needs::SETTINGS

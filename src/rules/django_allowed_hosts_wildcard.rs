@@ -5,7 +5,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::django::settings::elements;
 use crate::python::eval::V;
 
-pub struct DjangoAllowedHostsWildcard;
+pub(crate) struct DjangoAllowedHostsWildcard;
 
 impl Rule for DjangoAllowedHostsWildcard {
     fn id(&self) -> &'static str {

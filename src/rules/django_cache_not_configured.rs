@@ -11,7 +11,7 @@ use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::setup::{chain_texts, has_word, judgeable, root_line, stmt_text};
 
-pub struct DjangoCacheNotConfigured;
+pub(crate) struct DjangoCacheNotConfigured;
 
 /// Per-process or no-op backends, and what each means for a deployment.
 const LOCAL: &[(&str, &str)] = &[

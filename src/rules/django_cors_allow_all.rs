@@ -5,7 +5,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::django::settings::elements;
 use crate::python::eval::V;
 
-pub struct DjangoCorsAllowAll;
+pub(crate) struct DjangoCorsAllowAll;
 
 const ALLOW_ALL: &[&str] = &["CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL"];
 const ORIGIN_LISTS: &[&str] = &["CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST"];

@@ -4,7 +4,7 @@ use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 
-pub struct DjangoDebugEnabled;
+pub(crate) struct DjangoDebugEnabled;
 
 impl Rule for DjangoDebugEnabled {
     fn id(&self) -> &'static str {

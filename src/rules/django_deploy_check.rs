@@ -19,7 +19,7 @@ use crate::registry::{Extra, ProjectSink, Rule};
 use crate::django::settings::string_list;
 use crate::python::eval::{truthy, Binding, Env, Loc, Value, V};
 
-pub struct DjangoDeployCheck;
+pub(crate) struct DjangoDeployCheck;
 
 const SECURITY_MW: &str = "django.middleware.security.SecurityMiddleware";
 const XFRAME_MW: &str = "django.middleware.clickjacking.XFrameOptionsMiddleware";

@@ -13,7 +13,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 use crate::setup::{any_python_holds, project_dir, chain_texts, has_word, judgeable, root_line, stmt_text};
 
-pub struct DjangoLoggingNotConfigured;
+pub(crate) struct DjangoLoggingNotConfigured;
 
 /// Code that configures logging without the LOGGING setting.
 const CONFIGURES: &[&str] = &[

@@ -6,7 +6,7 @@ use crate::registry::{FileCtx, Rule};
 use crate::django::migrations::read;
 use crate::python::syntax::text;
 
-pub struct DjangoMigrationIrreversible;
+pub(crate) struct DjangoMigrationIrreversible;
 
 impl Rule for DjangoMigrationIrreversible {
     fn id(&self) -> &'static str {
@@ -26,9 +26,6 @@ impl Rule for DjangoMigrationIrreversible {
         class.roles.migration && !class.roles.test && !class.roles.vendored
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

@@ -23,7 +23,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::setup::read_rel;
 use crate::source::SourceFile;
 
-pub struct DjangoMigrationMissing;
+pub(crate) struct DjangoMigrationMissing;
 
 /// Django's concrete field classes (`django.db.models`): a class-level call to one of these is
 /// a field with a column (or an M2M table) that `makemigrations` records.

@@ -10,7 +10,7 @@ use crate::registry::{FileCtx, Rule};
 use crate::django::migrations::{app_and_name, field_decl, read, Operation};
 use crate::python::syntax::string_value;
 
-pub struct DjangoMigrationUnsafe;
+pub(crate) struct DjangoMigrationUnsafe;
 
 const EXPAND_CONTRACT: &str = "first deploy code that no longer uses it, then remove it in a later release";
 
@@ -32,9 +32,6 @@ impl Rule for DjangoMigrationUnsafe {
         class.roles.migration && !class.roles.test && !class.roles.vendored
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

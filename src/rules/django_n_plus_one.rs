@@ -26,7 +26,7 @@ use crate::django::models::{
 };
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
-pub struct DjangoNPlusOne;
+pub(crate) struct DjangoNPlusOne;
 
 /// What a queryset expression yields and which relations it loads.
 #[derive(Debug, Clone)]
@@ -134,9 +134,6 @@ impl Rule for DjangoNPlusOne {
         class.is_production() && !class.roles.migration
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let graph = &ctx.project.models;

@@ -5,7 +5,7 @@ use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 
-pub struct DjangoSecretKeyHardcoded;
+pub(crate) struct DjangoSecretKeyHardcoded;
 
 impl Rule for DjangoSecretKeyHardcoded {
     fn id(&self) -> &'static str {

@@ -12,7 +12,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::django::settings::string_list;
 use crate::setup::{belongs_to, chain_texts, has_word, judgeable, project_dir, root_line, server_configs, stmt_text};
 
-pub struct DjangoStaticNotCompressed;
+pub(crate) struct DjangoStaticNotCompressed;
 
 const DEFAULT_STORAGE: &str = "django.contrib.staticfiles.storage.StaticFilesStorage";
 

@@ -8,7 +8,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::registry::rules_impl::secret_hardcoded::{hits, Place};
 use crate::walk::SKIP_DIRS;
 
-pub struct EnvFileCommitted;
+pub(crate) struct EnvFileCommitted;
 
 /// Variables with these prefixes are compiled into front-end bundles by design.
 const PUBLIC_PREFIXES: &[&str] =

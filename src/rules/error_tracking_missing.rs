@@ -13,7 +13,7 @@ use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
 
-pub struct ErrorTrackingMissing;
+pub(crate) struct ErrorTrackingMissing;
 
 /// What initialising (or installing) an error tracker leaves in Python code.
 const IN_CODE: &[&str] = &[

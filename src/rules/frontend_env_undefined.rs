@@ -15,13 +15,13 @@ use crate::parse::for_each_node;
 use crate::project::Project;
 
 /// The rule, with the names the repository defines, gathered once per run on first need.
-pub struct FrontendEnvUndefinedRule {
+pub(crate) struct FrontendEnvUndefinedRule {
     defined: OnceLock<Definitions>,
 }
 
 /// One instance per run (`registry::rules_impl::instantiate`).
 #[allow(non_upper_case_globals, clippy::declare_interior_mutable_const)]
-pub const FrontendEnvUndefined: FrontendEnvUndefinedRule = FrontendEnvUndefinedRule { defined: OnceLock::new() };
+pub(crate) const FrontendEnvUndefined: FrontendEnvUndefinedRule = FrontendEnvUndefinedRule { defined: OnceLock::new() };
 
 #[derive(Default)]
 struct Definitions {
@@ -172,9 +172,6 @@ impl Rule for FrontendEnvUndefinedRule {
         class.lang.is_js_family() && class.is_production()
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

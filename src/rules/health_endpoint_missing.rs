@@ -16,7 +16,7 @@ use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
 use crate::setup::{judgeable, production_python, project_dir, read_rel};
 
-pub struct HealthEndpointMissing;
+pub(crate) struct HealthEndpointMissing;
 
 /// Health-check apps and libraries.
 const APPS: &[&str] = &["health_check", "django_alive", "watchman", "django_healthchecks", "healthcheck", "HealthCheck"];
@@ -32,7 +32,7 @@ fn route_re() -> &'static regex::Regex {
 }
 
 /// Whether `text` declares a health route or uses a health-check app.
-pub fn has_health(text: &str) -> bool {
+pub(crate) fn has_health(text: &str) -> bool {
     APPS.iter().any(|a| text.contains(a)) || route_re().is_match(text)
 }
 

@@ -7,16 +7,16 @@
 use crate::project::Project;
 use crate::registry::{ProjectSink, Rule};
 
-pub struct ImageUnoptimized;
+pub(crate) struct ImageUnoptimized;
 
 /// The size budget for one image, in bytes.
-pub const BUDGET: u64 = 300 * 1024;
+pub(crate) const BUDGET: u64 = 300 * 1024;
 
 /// Folders whose images are served to browsers.
 const SERVED: &[&str] = &["static", "public", "assets", "images", "img", "media", "src", "frontend", "web", "www"];
 
 /// The format and, when the header says, the pixel size of an image.
-pub fn header(bytes: &[u8]) -> Option<(&'static str, Option<(u32, u32)>)> {
+pub(crate) fn header(bytes: &[u8]) -> Option<(&'static str, Option<(u32, u32)>)> {
     let be16 = |i: usize| bytes.get(i..i + 2).map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])));
     let le16 = |i: usize| bytes.get(i..i + 2).map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])));
     let be32 = |i: usize| bytes.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));

@@ -4,7 +4,7 @@
 use crate::classify::{FileClass, Lang};
 use crate::registry::{FileCtx, Rule};
 
-pub struct MergeConflictMarker;
+pub(crate) struct MergeConflictMarker;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Marker {

@@ -10,7 +10,7 @@ use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
 
-pub struct MetricsMissing;
+pub(crate) struct MetricsMissing;
 
 /// What collecting metrics leaves in Python code.
 const IN_CODE: &[&str] = &[

@@ -11,7 +11,7 @@ use crate::registry::{Extra, FileCtx, Rule, Snippet};
 use crate::finding::{mask, redact};
 use crate::secrets::{self, is_credential_name, is_marked_fake, is_placeholder, is_plausible_credential, FORMATS};
 
-pub struct SecretHardcoded;
+pub(crate) struct SecretHardcoded;
 
 impl Rule for SecretHardcoded {
     fn id(&self) -> &'static str {

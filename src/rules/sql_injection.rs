@@ -17,7 +17,7 @@ use crate::registry::{FileCtx, Rule};
 use crate::python::scope::{assignments, enclosing_scope, is_parameter, loop_iterables};
 use crate::python::syntax::{call_args, text};
 
-pub struct SqlInjection;
+pub(crate) struct SqlInjection;
 
 impl Rule for SqlInjection {
     fn id(&self) -> &'static str {
@@ -32,9 +32,6 @@ impl Rule for SqlInjection {
         class.is_production() && !class.roles.migration
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let file = ctx.file;

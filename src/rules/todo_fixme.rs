@@ -8,7 +8,7 @@ use crate::classify::{FileClass, Lang};
 use crate::registry::{FileCtx, Rule};
 use crate::parse::for_each_node;
 
-pub struct TodoFixme;
+pub(crate) struct TodoFixme;
 
 impl Rule for TodoFixme {
     fn id(&self) -> &'static str {

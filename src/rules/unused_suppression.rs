@@ -6,7 +6,7 @@
 
 use crate::registry::Rule;
 
-pub struct UnusedSuppression;
+pub(crate) struct UnusedSuppression;
 
 impl Rule for UnusedSuppression {
     fn id(&self) -> &'static str {

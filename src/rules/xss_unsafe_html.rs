@@ -20,7 +20,7 @@ use crate::registry::{FileCtx, Rule};
 use crate::finding::excerpt;
 use crate::python::syntax::{call_args, text};
 
-pub struct XssUnsafeHtml;
+pub(crate) struct XssUnsafeHtml;
 
 impl Rule for XssUnsafeHtml {
     fn id(&self) -> &'static str {
@@ -51,9 +51,6 @@ impl Rule for XssUnsafeHtml {
         class.is_production()
     }
 
-    fn needs_tree(&self) -> bool {
-        true
-    }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let lang = ctx.file.class.lang;
