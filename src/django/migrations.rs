@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
+use crate::django::fields::{COLUMN_FIELDS, EMPTY_STRING_FIELDS};
 use crate::parse::for_each_node;
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
@@ -196,40 +197,6 @@ pub struct FieldDecl {
     pub relation: bool,
 }
 
-/// Django's own field classes that make a column NOT NULL unless `null=True`.
-const KNOWN_FIELDS: &[&str] = &[
-    "CharField",
-    "TextField",
-    "SlugField",
-    "EmailField",
-    "URLField",
-    "IntegerField",
-    "BigIntegerField",
-    "SmallIntegerField",
-    "PositiveIntegerField",
-    "PositiveBigIntegerField",
-    "PositiveSmallIntegerField",
-    "FloatField",
-    "DecimalField",
-    "BooleanField",
-    "DateField",
-    "DateTimeField",
-    "TimeField",
-    "DurationField",
-    "UUIDField",
-    "JSONField",
-    "ForeignKey",
-    "OneToOneField",
-    "FileField",
-    "ImageField",
-    "FilePathField",
-    "GenericIPAddressField",
-    "BinaryField",
-];
-/// Fields for which Django fills existing rows with an empty string when `blank=True`.
-const EMPTY_STRING_FIELDS: &[&str] =
-    &["CharField", "TextField", "SlugField", "EmailField", "URLField", "FileField", "ImageField", "FilePathField"];
-
 pub(crate) fn field_decl(field: Node<'_>, src: &str) -> Option<FieldDecl> {
     if field.kind() != "call" {
         return None;
@@ -245,7 +212,7 @@ pub(crate) fn field_decl(field: Node<'_>, src: &str) -> Option<FieldDecl> {
             || is_true("auto_now")
             || is_true("auto_now_add")
             || (is_true("blank") && EMPTY_STRING_FIELDS.contains(&kind.as_str())),
-        no_column: !KNOWN_FIELDS.contains(&kind.as_str()),
+        no_column: !COLUMN_FIELDS.contains(&kind.as_str()),
         relation: kind == "ForeignKey" || kind == "OneToOneField",
     })
 }

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use crate::django::drf::{LIST_VIEWS, VIEW_HOOKS};
+use crate::django::fields::{FK_TYPES, M2M_TYPES, O2O_TYPES};
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,9 +349,6 @@ pub struct ModelGraph {
     pub list_views: HashSet<String>,
 }
 
-const FK_TYPES: &[&str] = &["ForeignKey", "ParentalKey", "TreeForeignKey"];
-const O2O_TYPES: &[&str] = &["OneToOneField", "AutoOneToOneField"];
-const M2M_TYPES: &[&str] = &["ManyToManyField", "ParentalManyToManyField", "TreeManyToManyField"];
 /// Model bases from Django and common packages: a class with one of these is a model.
 const MODEL_BASES: &[&str] = &[
     "Model",

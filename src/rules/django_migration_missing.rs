@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::django::fields::{default_max_length, DJANGO_FIELDS};
 use crate::django::migration_state::{build, AppState, ModelState};
 use crate::django::models::{add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph};
 use crate::finding::{Finding, Level};
@@ -25,56 +26,8 @@ use crate::source::SourceFile;
 
 pub(crate) struct DjangoMigrationMissing;
 
-/// Django's concrete field classes (`django.db.models`): a class-level call to one of these is
-/// a field with a column (or an M2M table) that `makemigrations` records.
-const DJANGO_FIELDS: &[&str] = &[
-    "AutoField",
-    "BigAutoField",
-    "SmallAutoField",
-    "BigIntegerField",
-    "BinaryField",
-    "BooleanField",
-    "CharField",
-    "DateField",
-    "DateTimeField",
-    "DecimalField",
-    "DurationField",
-    "EmailField",
-    "FileField",
-    "FilePathField",
-    "FloatField",
-    "GenericIPAddressField",
-    "ImageField",
-    "IntegerField",
-    "JSONField",
-    "PositiveBigIntegerField",
-    "PositiveIntegerField",
-    "PositiveSmallIntegerField",
-    "SlugField",
-    "SmallIntegerField",
-    "TextField",
-    "TimeField",
-    "URLField",
-    "UUIDField",
-    "ForeignKey",
-    "OneToOneField",
-    "ManyToManyField",
-];
-
 /// Class-level calls that are not migrated fields (private fields, descriptors).
 const NOT_FIELDS: &[&str] = &["GenericForeignKey", "GenericRelation", "property", "cached_property", "staticmethod"];
-
-/// `max_length` when the call does not give it (Django's field classes' defaults).
-fn default_max_length(class: &str) -> Option<Option<i64>> {
-    Some(match class {
-        "CharField" => None,
-        "EmailField" => Some(254),
-        "SlugField" => Some(50),
-        "URLField" => Some(200),
-        "FileField" | "ImageField" | "FilePathField" => Some(100),
-        _ => return None,
-    })
-}
 
 /// The Django field class a code callee names (`models.CharField` with `from django.db import
 /// models`, `CharField` imported from `django.db.models`), or `None`.
