@@ -75,3 +75,51 @@ pub(crate) fn assignments<'t>(scope: Node<'t>, src: &str) -> HashMap<String, Vec
     });
     out
 }
+
+/// Statement-level nodes of a scope in document order, not entering nested functions, classes
+/// or lambdas (they are scopes of their own).
+pub(crate) fn scope_nodes(scope: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let start = match scope.kind() {
+        "function_definition" => scope.child_by_field_name("body"),
+        _ => Some(scope),
+    };
+    let Some(start) = start else { return out };
+    out.push(start);
+    // Pre-order with one cursor: named nodes, not entering the nested scopes.
+    let mut cursor = start.walk();
+    if !cursor.goto_first_child() {
+        return out;
+    }
+    loop {
+        let n = cursor.node();
+        let enter = n.is_named()
+            && !matches!(n.kind(), "function_definition" | "class_definition" | "lambda" | "decorated_definition");
+        if enter {
+            out.push(n);
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
+    }
+}
+
+/// The class whose body holds `n` directly (a method's class), not through a function.
+pub(crate) fn enclosing_class_node(n: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = n.parent();
+    while let Some(c) = cur {
+        if c.kind() == "class_definition" {
+            return Some(c);
+        }
+        if c.kind() == "function_definition" {
+            return None;
+        }
+        cur = c.parent();
+    }
+    None
+}

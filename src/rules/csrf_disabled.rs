@@ -11,6 +11,7 @@ use crate::classify::FileClass;
 use crate::registry::{Extra, FileCtx, ProjectSink, Rule};
 use crate::finding::Level;
 use crate::project::{Needs, Project};
+use crate::python::scope::enclosing_class_node;
 use crate::python::syntax::{call_args, text};
 use crate::django::settings::string_list;
 
@@ -329,19 +330,6 @@ fn is_drf(def: Node<'_>, src: &str) -> bool {
         })
 }
 
-fn enclosing_class_node(n: Node<'_>) -> Option<Node<'_>> {
-    let mut cur = n.parent();
-    while let Some(c) = cur {
-        if c.kind() == "class_definition" {
-            return Some(c);
-        }
-        if c.kind() == "function_definition" {
-            return None;
-        }
-        cur = c.parent();
-    }
-    None
-}
 
 fn enclosing_class<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
     enclosing_class_node(n).and_then(|c| c.child_by_field_name("name")).map(|x| text(x, src))

@@ -24,6 +24,7 @@ use crate::django::drf::LIST_VIEWS;
 use crate::django::models::{
     class_dir, imports_of, Imports, ModelGraph, RelKind, SerField, Serializer, QS_CHAIN,
 };
+use crate::python::scope::scope_nodes;
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
 pub(crate) struct DjangoNPlusOne;
@@ -222,38 +223,6 @@ struct Analysis<'a, 'g> {
     declarative_only: std::cell::Cell<bool>,
 }
 
-/// Statement-level nodes of a scope in document order, not entering nested functions, classes
-/// or lambdas (they are scopes of their own).
-fn scope_nodes(scope: Node<'_>) -> Vec<Node<'_>> {
-    let mut out = Vec::new();
-    let start = match scope.kind() {
-        "function_definition" => scope.child_by_field_name("body"),
-        _ => Some(scope),
-    };
-    let Some(start) = start else { return out };
-    out.push(start);
-    // Pre-order with one cursor: named nodes, not entering the nested scopes.
-    let mut cursor = start.walk();
-    if !cursor.goto_first_child() {
-        return out;
-    }
-    loop {
-        let n = cursor.node();
-        let enter = n.is_named()
-            && !matches!(n.kind(), "function_definition" | "class_definition" | "lambda" | "decorated_definition");
-        if enter {
-            out.push(n);
-            if cursor.goto_first_child() {
-                continue;
-            }
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
-}
 
 type Env = HashMap<String, Option<Qs>>;
 
