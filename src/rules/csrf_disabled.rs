@@ -232,10 +232,12 @@ fn cookie_auth(def: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
         return false;
     }
     // A view that sets `request.user` itself (from a bot's or token's owner) does not take the
-    // user from the session: its reads of `request.user` are of its own value.
+    // user from the session: its reads of `request.user` after that are of its own value. A
+    // read before it (`if not request.user.is_authenticated:`) is the session's.
     let body = text(def, src);
-    let own_user = sets_user.is_match(body);
-    let reads_cookie_auth = uses.captures_iter(body).any(|c| !(own_user && c.get(1).is_some_and(|m| m.as_str() == "user")));
+    let set_at = sets_user.find(body).map_or(usize::MAX, |m| m.start());
+    let reads_cookie_auth =
+        uses.captures_iter(body).any(|c| c.get(1).is_none_or(|m| m.as_str() != "user" || m.start() < set_at));
     let decorated_login = decorators(def).iter().any(|d| LOGIN_DECORATORS.iter().any(|l| text(*d, src).contains(l)));
     let mixin = def.kind() == "class_definition"
         && def.child_by_field_name("superclasses").is_some_and(|b| LOGIN_MIXINS.iter().any(|m| text(b, src).contains(m)));
