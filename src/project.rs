@@ -69,6 +69,8 @@ pub struct Project {
     /// ask for (dotenv files, manage.py, models.py, apps.py, package.json), relative to the
     /// report root, with their class. Other empty files are counted, not listed.
     pub walked: Vec<(String, FileClass)>,
+    /// `walked`'s paths as a set, built on first use.
+    walked_set: std::sync::OnceLock<std::collections::HashSet<String>>,
     /// Production (not test, tooling, docs or vendored) Python and JS/TS files checked.
     pub production_files: (usize, usize),
     /// Paths git tracks, relative to the report root; `None` outside a git repository.
@@ -215,8 +217,24 @@ impl Project {
 
     fn looked(&self, l: Look) -> Seen {
         let (seen, digest) = look(&l);
-        self.reads.record(l, digest);
+        // A file the run loaded is in the cache key already (path, class and content): a look
+        // at it need not be taken again. (Only a regular read of it: its size or a listing of a
+        // folder is not in the key.)
+        let loaded = match &l {
+            Look::Read { path, follow: false, .. } => self.is_loaded(path),
+            _ => false,
+        };
+        if !loaded {
+            self.reads.record(l, digest);
+        }
         seen
+    }
+
+    /// Whether `path` is a file the run loaded (its path relative to the report root is walked).
+    fn is_loaded(&self, path: &Path) -> bool {
+        let Some(Ok(rel)) = self.root.as_deref().map(|root| path.strip_prefix(root)) else { return false };
+        let rel = crate::fsread::path_text(rel);
+        self.walked_set.get_or_init(|| self.walked.iter().map(|(r, _)| r.clone()).collect()).contains(&rel)
     }
 
     /// The bytes of the regular file at `path` (a symlink followed only when `follow`), when it
@@ -411,6 +429,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         template_contexts: template_contexts(files, needs),
         models,
         root: Some(root.to_path_buf()),
+        walked_set: Default::default(),
         reads: Reads::default(),
         sources: if needs.model_sources { model_sources(files) } else { HashMap::new() },
     }

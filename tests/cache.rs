@@ -147,3 +147,28 @@ fn a_corrupt_or_forged_entry_is_ignored() {
     assert!(!hit);
     assert_eq!(stdout(&o), stdout(&fresh));
 }
+
+/// A rule's read of a file the run loaded is covered by the key (its content is in it): the
+/// entry does not list it, so a warm run does not read it twice; a file the walk did not load
+/// (a manifest excluded by the config) is listed and checked again.
+#[test]
+fn reads_of_loaded_files_are_not_listed_again() {
+    let p = shop();
+    p.write("preflight.toml", "exclude = [\"requirements/prod.txt\"]\n");
+    p.write("requirements/prod.txt", "gunicorn==22\n");
+    let cache = tempfile::tempdir().unwrap();
+    run_cached(p.path(), cache.path(), &["--format", "json"]);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+    let paths: Vec<&str> = v["looks"].as_array().unwrap().iter().filter_map(|l| l["path"].as_str()).collect();
+    assert!(!paths.iter().any(|p| p.ends_with("/requirements.txt")), "a loaded manifest is listed: {paths:?}");
+    // The same answer from the cache, and a change to the loaded manifest is still a miss.
+    assert!(run_cached(p.path(), cache.path(), &["--format", "json"]).1);
+    p.write("requirements.txt", "django==5.2\nboto3==1\n");
+    assert!(!run_cached(p.path(), cache.path(), &["--format", "json"]).1);
+}
