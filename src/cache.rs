@@ -162,17 +162,13 @@ fn prune(dir: &Path) {
     }
 }
 
-fn level_name(l: Level) -> &'static str {
-    l.as_str()
-}
-
 fn level_from(s: &str) -> Option<Level> {
     [Level::Note, Level::Warning, Level::Error].into_iter().find(|l| l.as_str() == s)
 }
 
 fn finding_to(f: &Finding) -> Value {
     json!({
-        "rule": f.rule.id, "level": level_name(f.level), "path": f.path, "line": f.line, "col": f.col,
+        "rule": f.rule.id, "level": f.level.as_str(), "path": f.path, "line": f.line, "col": f.col,
         "end_line": f.end_line, "end_col": f.end_col, "message": f.message, "snippet": f.snippet,
         "snippet_from": f.snippet_from, "key": f.key, "fingerprint": f.fingerprint,
     })

@@ -204,6 +204,31 @@ pub(crate) fn has_word(text: &str, word: &str) -> bool {
     })
 }
 
+/// For a rule that asks whether the project set something up (an error tracker, metrics):
+/// reports `message` on the first line of each production settings root that can be judged and
+/// whose project holds none of `in_code` in its production Python and none of `in_manifests`
+/// (lower case) in its dependency manifests and process files.
+pub(crate) fn report_unless_set_up(
+    project: &Project,
+    sink: &mut crate::registry::ProjectSink<'_>,
+    in_code: &[&str],
+    in_manifests: &[&str],
+    message: &str,
+) {
+    sink.report_roots(|root, env| {
+        if !judgeable(project, root, env) {
+            return vec![];
+        }
+        let dir = project_dir(project, root);
+        let set_up = any_python_holds(project, &dir, in_code)
+            || manifests(project, &dir).iter().any(|t| in_manifests.iter().any(|m| t.to_ascii_lowercase().contains(m)));
+        if set_up {
+            return vec![];
+        }
+        vec![(root_line(project, root), message.to_string())]
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::has_word;

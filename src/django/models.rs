@@ -1533,21 +1533,27 @@ fn self_chains(node: Node<'_>, src: &str) -> Vec<Vec<String>> {
             }
             up = p;
         }
-        let mut chain = Vec::new();
-        let mut node = n;
-        while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
-            if parent.child_by_field_name("object") != Some(node) || chain.len() > 8 {
-                break;
-            }
-            let Some(attr) = parent.child_by_field_name("attribute") else { break };
-            chain.push(text(attr, src).to_string());
-            node = parent;
-        }
+        let chain = attribute_chain(n, src);
         if !chain.is_empty() {
             out.push(chain);
         }
     });
     out
+}
+
+/// The attributes read on `n` in a row: `n.a.b` gives `["a", "b"]` (at most 9).
+fn attribute_chain(n: Node<'_>, src: &str) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut node = n;
+    while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
+        if parent.child_by_field_name("object") != Some(node) || chain.len() > 8 {
+            break;
+        }
+        let Some(attr) = parent.child_by_field_name("attribute") else { break };
+        chain.push(text(attr, src).to_string());
+        node = parent;
+    }
+    chain
 }
 
 /// The attribute chains a method `def m(self, obj)` reads on `obj`.
@@ -1571,16 +1577,7 @@ fn attr_chains(def: Node<'_>, src: &str, index: usize) -> Vec<Vec<String>> {
         if n.kind() != "identifier" || text(n, src) != obj {
             return;
         }
-        let mut chain = Vec::new();
-        let mut node = n;
-        while let Some(parent) = node.parent().filter(|p| p.kind() == "attribute") {
-            if parent.child_by_field_name("object") != Some(node) || chain.len() > 8 {
-                break;
-            }
-            let Some(attr) = parent.child_by_field_name("attribute") else { break };
-            chain.push(text(attr, src).to_string());
-            node = parent;
-        }
+        let chain = attribute_chain(n, src);
         if !chain.is_empty() {
             out.push(chain);
         }

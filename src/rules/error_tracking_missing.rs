@@ -11,7 +11,7 @@
 
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
-use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
+use crate::setup::report_unless_set_up;
 
 pub(crate) struct ErrorTrackingMissing;
 
@@ -62,26 +62,15 @@ impl Rule for ErrorTrackingMissing {
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        sink.report_roots(|root, env| {
-            if !judgeable(project, root, env) {
-                return vec![];
-            }
-            let dir = project_dir(project, root);
-            if any_python_holds(project, &dir, IN_CODE)
-                || manifests(project, &dir)
-                    .iter()
-                    .any(|t| IN_MANIFESTS.iter().any(|m| t.to_ascii_lowercase().contains(m)))
-            {
-                return vec![];
-            }
-            vec![(
-                root_line(project, root),
-                "no error tracker is initialised for this production configuration (no Sentry, Rollbar, Bugsnag, \
-                 New Relic, Datadog or OpenTelemetry in its settings, wsgi/asgi or startup code): production \
-                 exceptions are seen only if someone reads the logs; add one, e.g. `sentry_sdk.init(dsn=os.environ[\
-                 \"SENTRY_DSN\"])` in the production settings"
-                    .to_string(),
-            )]
-        });
+        report_unless_set_up(
+            project,
+            sink,
+            IN_CODE,
+            IN_MANIFESTS,
+            "no error tracker is initialised for this production configuration (no Sentry, Rollbar, Bugsnag, \
+             New Relic, Datadog or OpenTelemetry in its settings, wsgi/asgi or startup code): production \
+             exceptions are seen only if someone reads the logs; add one, e.g. `sentry_sdk.init(dsn=os.environ[\
+             \"SENTRY_DSN\"])` in the production settings",
+        );
     }
 }

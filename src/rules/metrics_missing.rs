@@ -8,7 +8,7 @@
 
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
-use crate::setup::{any_python_holds, judgeable, manifests, project_dir, root_line};
+use crate::setup::report_unless_set_up;
 
 pub(crate) struct MetricsMissing;
 
@@ -42,26 +42,15 @@ impl Rule for MetricsMissing {
     }
 
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
-        sink.report_roots(|root, env| {
-            if !judgeable(project, root, env) {
-                return vec![];
-            }
-            let dir = project_dir(project, root);
-            if any_python_holds(project, &dir, IN_CODE)
-                || manifests(project, &dir)
-                    .iter()
-                    .any(|t| IN_MANIFESTS.iter().any(|m| t.to_ascii_lowercase().contains(m)))
-            {
-                return vec![];
-            }
-            vec![(
-                root_line(project, root),
-                "nothing collects metrics for this production configuration (no django-prometheus, \
-                 prometheus_client, StatsD, OpenTelemetry or an APM agent in its code or dependencies): request \
-                 rate, latency and errors of a release cannot be watched; add one, e.g. django-prometheus \
-                 (`django_prometheus` in INSTALLED_APPS, its two middlewares, `path(\"\", include(\"django_prometheus.urls\"))`)"
-                    .to_string(),
-            )]
-        });
+        report_unless_set_up(
+            project,
+            sink,
+            IN_CODE,
+            IN_MANIFESTS,
+            "nothing collects metrics for this production configuration (no django-prometheus, \
+             prometheus_client, StatsD, OpenTelemetry or an APM agent in its code or dependencies): request \
+             rate, latency and errors of a release cannot be watched; add one, e.g. django-prometheus \
+             (`django_prometheus` in INSTALLED_APPS, its two middlewares, `path(\"\", include(\"django_prometheus.urls\"))`)",
+        );
     }
 }

@@ -55,15 +55,15 @@ impl Rule for XssUnsafeHtml {
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
         let lang = ctx.file.class.lang;
         let mut out: Vec<(usize, usize, String)> = Vec::new();
+        // What the project's views give this template (`Given`), by its name below
+        // `templates/` (a file outside `templates/` has no name, and no views' contexts).
+        let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
+        let keys = ctx.project.template_contexts.get(name).filter(|_| !name.is_empty()).and_then(|k| k.as_ref());
         if lang == Lang::Template {
             match renders_html(&ctx.file.rel, &ctx.file.text) {
                 Output::Text => return,
                 Output::Html => {
                     template(&ctx.file.text, &mut out);
-                    // What the project's views give the template (`Given`).
-                    let name = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
-                    // (A file outside `templates/` has no name, and no views' contexts.)
-                    let keys = ctx.project.template_contexts.get(name).filter(|_| !name.is_empty()).and_then(|k| k.as_ref());
                     let given = |v: &str| keys.and_then(|k| k.get(v)).copied();
                     let functions = ctx.project.template_contexts.get(FUNCTIONS).and_then(|k| k.as_ref());
                     let src = &ctx.file.text;
@@ -118,8 +118,6 @@ impl Rule for XssUnsafeHtml {
         // props) is what the project put there, as far as the code shows, and it is left to an
         // audit: `[xss-unsafe-html] report-unknown-sources = true`.
         let all = ctx.config.raw.xss_unsafe_html.report_unknown_sources;
-        let names = ctx.file.rel.rsplit_once("templates/").map_or("", |(_, n)| n);
-        let keys = ctx.project.template_contexts.get(names).filter(|_| !names.is_empty()).and_then(|k| k.as_ref());
         for (start, end, msg) in out {
             let span = &ctx.file.text[start..end];
             let known = match lang {
