@@ -51,24 +51,34 @@ def measure(cmd, cwd, runs):
     )
 
 
-def one_file_changed(cmd, repo, runs, env):
-    """Median wall time of `cmd` after a comment is appended to one Python file (a different
-    comment each time, so each run sees a change); the file is restored afterwards."""
+FRONT_END = (".ts", ".tsx", ".js", ".jsx")
+
+
+def one_file_changed(cmd, repo, runs, env, kind="py"):
+    """Median wall time of `cmd` after a comment is appended to one Python file (`kind` "py")
+    or one front-end file ("front": TS/TSX/JS/JSX) (a different comment each time, so each run
+    sees a change); the file is restored afterwards."""
     target = None
     for dirpath, dirnames, filenames in os.walk(repo):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "migrations"))
-        py = sorted(f for f in filenames if f.endswith(".py") and f != "__init__.py")
-        if py:
-            target = os.path.join(dirpath, py[0])
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "migrations", "dist", "build")
+        )
+        if kind == "py":
+            found = sorted(f for f in filenames if f.endswith(".py") and f != "__init__.py")
+        else:
+            found = sorted(f for f in filenames if f.endswith(FRONT_END) and ".min." not in f)
+        if found:
+            target = os.path.join(dirpath, found[0])
             break
     if target is None:
         return None
+    mark = "#" if kind == "py" else "//"
     original = open(target, "rb").read()
     samples = []
     try:
         for i in range(runs + 1):
             with open(target, "wb") as f:
-                f.write(original + f"\n# preflight bench {time.time_ns()} {i}\n".encode())
+                f.write(original + f"\n{mark} preflight bench {time.time_ns()} {i}\n".encode())
             start = time.perf_counter()
             subprocess.run(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             samples.append(time.perf_counter() - start)
@@ -124,6 +134,7 @@ def main():
         os.environ["PREFLIGHT_CACHE_DIR"] = cache
         warm_wall, warm_rss, _ = measure(cmd, repo, args.runs)
         changed_wall = one_file_changed(cmd, repo, args.runs, env)
+        front_wall = one_file_changed(cmd, repo, args.runs, env, "front")
         rg_wall, _, _ = measure(["rg", "-c", "SECRET_KEY", "."], repo, args.runs)
         parses, kb, phases, top = timings(repo)
         rows.append({
@@ -131,21 +142,25 @@ def main():
             "warm_s": warm_wall, "warm_ratio": warm_wall / max(rg_wall, 1e-3), "warm_rss_mb": warm_rss,
             "changed_s": changed_wall,
             "changed_ratio": changed_wall / max(rg_wall, 1e-3) if changed_wall is not None else None,
+            "front_s": front_wall,
+            "front_ratio": front_wall / max(rg_wall, 1e-3) if front_wall is not None else None,
             "cpu_s": pf_cpu, "rss_mb": pf_rss, "parses": parses, "parsed_mb": kb / 1024,
             "phases_ms": phases, "top_rules_ms": top,
         })
         print(f"{name}: {pf_wall:.2f}s cold, {warm_wall:.2f}s warm vs rg {rg_wall:.3f}s", file=sys.stderr)
-    print("| repository | preflight cold | warm | one file changed | rg | ratio cold / warm / changed | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| repository | preflight cold | warm | one .py changed | one front-end file changed | rg | ratio cold / warm / .py / front end | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         p = r["phases_ms"]
         phase = " / ".join(str(p.get(k, 0)) for k in ("walk", "load", "project", "per-file"))
         top = ", ".join(f"{k} {v:.0f}" for k, v in r["top_rules_ms"])
         changed = f"{r['changed_s']*1000:.0f} ms" if r["changed_s"] is not None else "–"
         changed_ratio = f"{r['changed_ratio']:.1f}×" if r["changed_ratio"] is not None else "–"
+        front = f"{r['front_s']*1000:.0f} ms" if r["front_s"] is not None else "–"
+        front_ratio = f"{r['front_ratio']:.1f}×" if r["front_ratio"] is not None else "–"
         print(
-            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['warm_s']*1000:.0f} ms | {changed} | {r['rg_s']*1000:.0f} ms | "
-            f"{r['ratio']:.1f}× / {r['warm_ratio']:.1f}× / {changed_ratio} | "
+            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['warm_s']*1000:.0f} ms | {changed} | {front} | {r['rg_s']*1000:.0f} ms | "
+            f"{r['ratio']:.1f}× / {r['warm_ratio']:.1f}× / {changed_ratio} / {front_ratio} | "
             f"{r['cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | {r['parses']} files, {r['parsed_mb']:.1f} MB | {phase} | {top} |"
         )
     os.makedirs(OUT, exist_ok=True)

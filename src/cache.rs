@@ -15,6 +15,7 @@
 //! repository cannot plant a result for its own audit. One entry per project root, rule
 //! selection and configuration; the oldest beyond `MAX_ENTRIES` are removed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -22,13 +23,13 @@ use serde_json::{json, Value};
 use crate::catalog;
 use crate::finding::{Finding, Note};
 use crate::level::Level;
-use crate::project::{Facts, Look, SettingsRoot};
+use crate::project::{Facts, Look, Probe, SettingsRoot};
 
 /// Entries kept; the oldest (by modification time) beyond this are removed when one is written.
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -145,12 +146,154 @@ pub(crate) fn store(dir: &Path, key: &Key, findings: &[Finding], notes: &[Note],
     }
 }
 
+/// What a run leaves for reuse file by file (`<slot>.files.json`): the tree's shape, each
+/// loaded file's digest, the questions asked of files' texts, the looks at the disk, the project
+/// rules' findings before suppressions, each file's findings and notes, the facts.
+pub(crate) struct Partial {
+    pub structure: String,
+    pub files: HashMap<String, String>,
+    pub probes: Vec<(String, Probe, u64)>,
+    pub looks: Vec<(Look, u64)>,
+    pub project_findings: Vec<Finding>,
+    pub project_notes: Vec<Note>,
+    pub per_file: HashMap<String, (Vec<Finding>, Vec<Note>)>,
+    pub facts: Facts,
+}
+
+/// `rels[i]` → `digests[i]`.
+pub(crate) fn digest_map(rels: &[String], digests: Vec<String>) -> HashMap<String, String> {
+    rels.iter().cloned().zip(digests).collect()
+}
+
+/// The partial entry of `slot`, if every look it lists sees the same now.
+pub(crate) fn load_partial(dir: &Path, slot: &str) -> Option<Partial> {
+    let path = dir.join(format!("{slot}.files.json"));
+    let bytes = crate::fsread::read_regular_capped(&path, 512 << 20).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    if v["format"] != FORMAT {
+        return None;
+    }
+    let mut looks = Vec::new();
+    for l in v["looks"].as_array()? {
+        let look = look_from(l)?;
+        let digest = crate::project::look(&look).1;
+        if digest.to_string() != l["digest"].as_str()? {
+            return None;
+        }
+        looks.push((look, digest));
+    }
+    let notes = |v: &Value| -> Option<Vec<Note>> { v.as_array()?.iter().map(note_from).collect() };
+    let findings = |v: &Value| -> Option<Vec<Finding>> { v.as_array()?.iter().map(finding_from).collect() };
+    let files = v["files"]
+        .as_object()?
+        .iter()
+        .map(|(k, d)| Some((k.clone(), d.as_str()?.to_string())))
+        .collect::<Option<HashMap<_, _>>>()?;
+    let probes = v["probes"].as_array()?.iter().map(probe_from).collect::<Option<Vec<_>>>()?;
+    let per_file = v["per_file"]
+        .as_object()?
+        .iter()
+        .map(|(k, r)| Some((k.clone(), (findings(&r["findings"])?, notes(&r["notes"])?))))
+        .collect::<Option<HashMap<_, _>>>()?;
+    Some(Partial {
+        structure: v["structure"].as_str()?.to_string(),
+        files,
+        probes,
+        looks,
+        project_findings: findings(&v["project_findings"])?,
+        project_notes: notes(&v["project_notes"])?,
+        per_file,
+        facts: facts_from(&v["facts"])?,
+    })
+}
+
+/// Writes the partial entry of `slot`. Best effort.
+pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
+    let Some(looks) = p.looks.iter().map(|(l, d)| look_to(l, *d)).collect::<Option<Vec<_>>>() else { return };
+    // Sorted by path, so that the entry does not depend on hashing.
+    let files: serde_json::Map<String, Value> = p
+        .files
+        .iter()
+        .map(|(k, d)| (k.clone(), Value::from(d.as_str())))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let per_file: serde_json::Map<String, Value> = p
+        .per_file
+        .iter()
+        .map(|(k, (f, n))| {
+            (
+                k.clone(),
+                json!({"findings": f.iter().map(finding_to).collect::<Vec<_>>(), "notes": n.iter().map(note_to).collect::<Vec<_>>()}),
+            )
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let v = json!({
+        "format": FORMAT,
+        "structure": p.structure,
+        "files": files,
+        "probes": p.probes.iter().map(probe_to).collect::<Vec<_>>(),
+        "looks": looks,
+        "project_findings": p.project_findings.iter().map(finding_to).collect::<Vec<_>>(),
+        "project_notes": p.project_notes.iter().map(note_to).collect::<Vec<_>>(),
+        "per_file": per_file,
+        "facts": facts_to(&p.facts),
+    });
+    let Ok(bytes) = serde_json::to_vec(&v) else { return };
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = crate::output::write_file(&dir.join(format!("{slot}.files.json")), &bytes);
+    }
+}
+
+fn note_to(n: &Note) -> Value {
+    json!({"path": n.path, "message": n.message})
+}
+
+fn note_from(n: &Value) -> Option<Note> {
+    Some(Note { path: n["path"].as_str()?.to_string(), message: n["message"].as_str()?.to_string() })
+}
+
+fn probe_to((rel, probe, answer): &(String, Probe, u64)) -> Value {
+    let (kind, arg) = match probe {
+        Probe::Text => ("text", String::new()),
+        Probe::Contains(w) => ("contains", w.clone()),
+        Probe::SettingsCandidate => ("settings-candidate", String::new()),
+        Probe::ModelCandidate(s) => ("model-candidate", if *s { "serializers" } else { "" }.to_string()),
+        Probe::ListView => ("list-view", String::new()),
+        Probe::ImportedNames => ("imported-names", String::new()),
+        Probe::SafeValueFunctions => ("safe-value-functions", String::new()),
+        Probe::SettingsNamed => ("settings-named", String::new()),
+    };
+    json!([rel, kind, arg, answer])
+}
+
+fn probe_from(v: &Value) -> Option<(String, Probe, u64)> {
+    let arg = v[2].as_str()?;
+    let probe = match v[1].as_str()? {
+        "text" => Probe::Text,
+        "contains" => Probe::Contains(arg.to_string()),
+        "settings-candidate" => Probe::SettingsCandidate,
+        "model-candidate" => Probe::ModelCandidate(arg == "serializers"),
+        "list-view" => Probe::ListView,
+        "imported-names" => Probe::ImportedNames,
+        "safe-value-functions" => Probe::SafeValueFunctions,
+        "settings-named" => Probe::SettingsNamed,
+        _ => return None,
+    };
+    Some((v[0].as_str()?.to_string(), probe, v[3].as_u64()?))
+}
+
 /// Removes the oldest entries beyond `MAX_ENTRIES`.
 fn prune(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".json") && !name.ends_with(".files.json")
+        })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     if found.len() <= MAX_ENTRIES {
@@ -159,6 +302,7 @@ fn prune(dir: &Path) {
     found.sort();
     for (_, p) in &found[..found.len() - MAX_ENTRIES] {
         let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p.with_extension("files.json"));
     }
 }
 

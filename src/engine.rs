@@ -229,7 +229,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
 
     phase("load");
     let tracked = tracked.map(|(top, rels)| reroot_tracked(&top, rels, root));
-    let key = cache.map(|_| run_key(slot, &notes, &files, empty_targets, &empty_kept, tracked.as_deref()));
+    let digests: Vec<String> = if cache.is_some() { file_digests(&files) } else { Vec::new() };
+    let key = cache.map(|_| run_key(slot.clone(), &notes, &digests, empty_targets, &empty_kept, tracked.as_deref()));
     if let (Some(dir), Some(key)) = (cache, &key) {
         if let Some(hit) = crate::cache::load(dir, key) {
             phase("cached");
@@ -245,14 +246,75 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     if entry_exists {
         warm_up();
     }
-    let mut project = crate::project::build(&files, config, root, tracked, needs(&rules, &with_stand_ins(selected)));
+    // What the last run left file by file: it stands when the tree has the same files (paths,
+    // classes, git's list) and every question the project pass and the rules asked of a file
+    // whose content changed gets the same answer now (`Probes::still_stands`). The project
+    // rules' findings and the unchanged files' findings are then those of the last run; only
+    // the changed files are checked again.
+    let structure = cache.map(|_| structure_key(&slot, &files, empty_targets, &empty_kept, tracked.as_deref()));
+    let slot_name = slot.finish();
+    let reuse: Option<crate::cache::Partial> = match (cache, &structure) {
+        (Some(dir), Some(structure)) => crate::cache::load_partial(dir, &slot_name).filter(|p| {
+            let changed: HashMap<&str, &str> = files
+                .iter()
+                .zip(&digests)
+                .filter(|(l, d)| p.files.get(&l.file.rel) != Some(*d))
+                .map(|(l, _)| (l.file.rel.as_str(), l.file.text.as_str()))
+                .collect();
+            p.structure == *structure && crate::project::Probes::still_stands(&p.probes, &changed)
+        }),
+        _ => None,
+    };
+    let changed: std::collections::HashSet<String> = match &reuse {
+        Some(p) => files
+            .iter()
+            .zip(&digests)
+            .filter(|(l, d)| p.files.get(&l.file.rel) != Some(*d))
+            .map(|(l, _)| l.file.rel.clone())
+            .collect(),
+        None => Default::default(),
+    };
+    if timing && cache.is_some() {
+        match &reuse {
+            Some(_) => eprintln!("timing:   the last run stands: {} changed files checked again", changed.len()),
+            None => eprintln!("timing:   no reuse of the last run"),
+        }
+    }
+    // When the last run stands, the project is built only for the rules that check a changed
+    // file: what they need of it is what the last run built (the same answers, the same
+    // project); the project rules' findings are kept.
+    let build_needs = if reuse.is_some() {
+        files
+            .iter()
+            .filter(|l| l.target && changed.contains(&l.file.rel))
+            .flat_map(|l| {
+                let lang = l.file.class.lang.name();
+                active.iter().filter(move |(i, r)| {
+                    let meta = &RULES[*i];
+                    (meta.languages.contains(&lang) || meta.languages.contains(&"any")) && r.wants(&l.file.class)
+                })
+            })
+            .fold(Needs::NONE, |n, (_, r)| n.union(r.needs()))
+    } else {
+        needs(&rules, &with_stand_ins(selected))
+    };
+    let mut project = crate::project::build(&files, config, root, tracked, build_needs);
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
-    notes.extend(migration_scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
     phase("project");
 
-    // Project rules.
-    let mut findings: Vec<Finding> = project_findings(&rules, selected, &project, config, &mut notes);
+    // Project rules (or, when the project stands, what they found last time).
+    let (raw_project_findings, project_notes) = match &reuse {
+        Some(p) => (p.project_findings.clone(), p.project_notes.clone()),
+        None => {
+            let mut project_notes: Vec<Note> = Vec::new();
+            project_notes.extend(migration_scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
+            let found = project_findings(&rules, selected, &project, config, &mut project_notes);
+            (found, project_notes)
+        }
+    };
+    notes.extend(project_notes.iter().cloned());
+    let mut findings: Vec<Finding> = raw_project_findings.clone();
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -290,15 +352,21 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     }
 
     phase("proj-rules");
+    let loaded_rels: Vec<String> =
+        if cache.is_some() { files.iter().map(|l| l.file.rel.clone()).collect() } else { Vec::new() };
     // Per-file rules. Each file is dropped (its text and tree freed) as soon as it is done, so
     // memory holds the texts and the trees of the files in flight, not of the whole tree.
     let prefilter = Prefilter::new(&active);
     let rule_nanos: Vec<std::sync::atomic::AtomicU64> =
         if timing { active.iter().map(|_| Default::default()).collect() } else { Vec::new() };
-    let per_file: Vec<(Vec<Finding>, Vec<Note>)> = files
+    let per_file: Vec<(String, Vec<Finding>, Vec<Note>)> = files
         .into_par_iter()
         .filter(|l| l.target)
         .map(|l| {
+            if let Some(p) = reuse.as_ref().filter(|_| !changed.contains(&l.file.rel)) {
+                let (found, notes) = p.per_file.get(&l.file.rel).cloned().unwrap_or_default();
+                return (l.file.rel.clone(), found, notes);
+            }
             let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
             // A marker in documentation is an example of one, not a suppression to judge.
             let judge_markers = report_unused && !l.file.class.roles.docs && l.file.text.contains(suppress::MARKER);
@@ -327,12 +395,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                     );
                 }
             }
-            (found, notes)
+            (l.file.rel.clone(), found, notes)
         })
         .collect();
-    for (f, n) in per_file {
-        findings.extend(f);
-        notes.extend(n);
+    for (_, f, n) in &per_file {
+        findings.extend(f.iter().cloned());
+        notes.extend(n.iter().cloned());
     }
     phase("per-file");
     for ((_, rule), nanos) in active.iter().zip(&rule_nanos) {
@@ -345,9 +413,34 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("finalize");
     notes.sort();
     notes.dedup();
-    let facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
-    if let (Some(dir), Some(key)) = (cache, &key) {
-        crate::cache::store(dir, key, &findings, &notes, &facts, &project.reads.looks());
+    let facts = match &reuse {
+        Some(p) => p.facts.clone(),
+        None => project.facts(active.iter().map(|(_, r)| r.id()).collect()),
+    };
+    if let (Some(dir), Some(key), Some(structure)) = (cache, &key, structure) {
+        let mut looks = project.reads.looks();
+        if let Some(p) = &reuse {
+            project.probes.extend(p.probes.iter().cloned());
+            looks.extend(p.looks.iter().cloned());
+            looks.sort();
+            looks.dedup();
+        }
+        crate::cache::store(dir, key, &findings, &notes, &facts, &looks);
+        let partial = crate::cache::Partial {
+            structure,
+            files: crate::cache::digest_map(&loaded_rels, digests),
+            probes: project.probes.asked(),
+            looks,
+            project_findings: raw_project_findings,
+            project_notes,
+            per_file: per_file
+                .into_iter()
+                .filter(|(_, f, n)| !f.is_empty() || !n.is_empty())
+                .map(|(rel, f, n)| (rel, (f, n)))
+                .collect(),
+            facts: facts.clone(),
+        };
+        crate::cache::store_partial(dir, &slot_name, &partial);
     }
     Ok(Outcome { findings, notes, facts, files_scanned, elapsed: started.elapsed() })
 }
@@ -368,26 +461,13 @@ fn run_slot(root: &Path, config: &Config, selected: &[bool]) -> crate::cache::Ke
 fn run_key(
     slot: crate::cache::KeyHasher,
     notes: &[Note],
-    files: &[Loaded],
+    digests: &[String],
     empty_targets: usize,
     empty_kept: &[(String, FileClass)],
     tracked: Option<&[String]>,
 ) -> crate::cache::Key {
     let mut full = slot.clone();
-    // Loaded files hashed in parallel, then combined in their (path) order.
-    let per_file: Vec<String> = files
-        .par_iter()
-        .map(|l| {
-            let f = &l.file;
-            let mut h = crate::cache::KeyHasher::default();
-            h.part(f.rel.as_bytes());
-            h.part(&[u8::from(l.target)]);
-            h.part(format!("{:?}{:?}", f.class, f.decode_note).as_bytes());
-            h.part(f.text.as_bytes());
-            h.finish()
-        })
-        .collect();
-    for d in &per_file {
+    for d in digests {
         full.part(d.as_bytes());
     }
     for n in notes {
@@ -404,6 +484,52 @@ fn run_key(
         None => full.part(b"untracked"),
     }
     crate::cache::Key { slot: slot.finish(), full: full.finish() }
+}
+
+/// Each loaded file's digest: its path, whether it is a target, its class, decoding note and
+/// content; hashed in parallel, in the files' (path) order.
+fn file_digests(files: &[Loaded]) -> Vec<String> {
+    files
+        .par_iter()
+        .map(|l| {
+            let f = &l.file;
+            let mut h = crate::cache::KeyHasher::default();
+            h.part(f.rel.as_bytes());
+            h.part(&[u8::from(l.target)]);
+            h.part(format!("{:?}{:?}", f.class, f.decode_note).as_bytes());
+            h.part(f.text.as_bytes());
+            h.finish()
+        })
+        .collect()
+}
+
+/// The tree's shape for the run cache's reuse file by file: the slot, every loaded file's path,
+/// whether it is a target, its class and decoding note (not its content), the empty files and
+/// git's list of tracked paths. A file added, removed or classified otherwise makes a fresh run.
+fn structure_key(
+    slot: &crate::cache::KeyHasher,
+    files: &[Loaded],
+    empty_targets: usize,
+    empty_kept: &[(String, FileClass)],
+    tracked: Option<&[String]>,
+) -> String {
+    let mut h = slot.clone();
+    for l in files {
+        let f = &l.file;
+        h.part(f.rel.as_bytes());
+        h.part(&[u8::from(l.target)]);
+        h.part(format!("{:?}{:?}", f.class, f.decode_note).as_bytes());
+    }
+    h.part(&empty_targets.to_le_bytes());
+    for (rel, class) in empty_kept {
+        h.part(rel.as_bytes());
+        h.part(format!("{class:?}").as_bytes());
+    }
+    match tracked {
+        Some(t) => t.iter().for_each(|p| h.part(p.as_bytes())),
+        None => h.part(b"untracked"),
+    }
+    h.finish()
 }
 
 /// Whether a note says a file could not be read at all (as opposed to a file read and skipped
@@ -474,7 +600,11 @@ fn migration_scope_note<'a>(
     let scope = project.deploy_migrations.as_ref()?;
     let older = targets
         .filter(|f| f.class.roles.migration && !f.class.roles.test && !f.class.roles.vendored)
-        .filter(|f| !f.rel.ends_with("__init__.py") && f.text.contains("class Migration") && !scope.contains(&f.rel))
+        .filter(|f| {
+            !f.rel.ends_with("__init__.py")
+                && project.probes.contains(&f.rel, &f.text, "class Migration")
+                && !scope.contains(&f.rel)
+        })
         .count();
     (older > 0).then(|| Note {
         path: ".".to_string(),

@@ -94,6 +94,8 @@ pub struct Project {
     /// `__init__.py` files, outside tests and vendored code; `setup::read_rel` reads them here
     /// before the disk.
     pub sources: HashMap<String, String>,
+    /// The questions the pass and the rules asked of loaded files' texts (for the run cache).
+    pub probes: Probes,
 }
 
 /// A look at the disk beyond the loaded files: what was asked, so that it can be asked again.
@@ -129,6 +131,133 @@ impl Reads {
         if let Ok(mut v) = self.0.lock() {
             v.push((look, digest));
         }
+    }
+}
+
+/// A question the project pass asked of a loaded file's text. The pass is a function of the
+/// answers it got (and of the files' paths and classes): asked again of a file whose content has
+/// changed, the same answers mean the same project, so the run cache can keep the project
+/// rules' findings and every unchanged file's (`Probes::still_stands`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Probe {
+    /// The whole text: a file the project holds, parsed or read. A changed file never answers
+    /// the same.
+    Text,
+    /// Whether the text contains a literal.
+    Contains(String),
+    /// `settings::is_candidate`.
+    SettingsCandidate,
+    /// `models::is_candidate`, with or without serializers.
+    ModelCandidate(bool),
+    /// `drf::may_hold_list_view`.
+    ListView,
+    /// `html::imported_names`.
+    ImportedNames,
+    /// `html::safe_value_functions`.
+    SafeValueFunctions,
+    /// The settings modules the file names (`SettingsModules::scan` of the file alone).
+    SettingsNamed,
+}
+
+impl Probe {
+    /// The answer of the text of the file at `rel` (a digest for the answers that are values).
+    pub fn answer(&self, rel: &str, text: &str) -> u64 {
+        use crate::finding::fnv1a;
+        let strings = |v: &[String]| fnv1a(&v.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
+        match self {
+            Probe::Text => 0,
+            Probe::Contains(w) => u64::from(text.contains(w.as_str())),
+            Probe::SettingsCandidate => u64::from(settings::is_candidate(rel, text)),
+            Probe::ModelCandidate(s) => u64::from(crate::django::models::is_candidate(rel, text, *s)),
+            Probe::ListView => u64::from(crate::django::drf::may_hold_list_view(text)),
+            Probe::ImportedNames => strings(&crate::django::html::imported_names(text)),
+            Probe::SafeValueFunctions => strings(&crate::django::html::safe_value_functions(text)),
+            Probe::SettingsNamed => {
+                let named = settings::SettingsModules::scan(std::iter::once((rel, text)));
+                fnv1a(&[strings(&named.deploy).to_le_bytes().as_slice(), &strings(&named.test).to_le_bytes()])
+            }
+        }
+    }
+}
+
+/// Every question the project pass and the rules asked of loaded files' texts, with the
+/// answers: (path, probe, answer).
+#[derive(Debug, Default)]
+pub struct Probes(std::sync::Mutex<std::collections::BTreeSet<(String, Probe, u64)>>);
+
+impl Probes {
+    /// Whether the text of the loaded file at `rel` contains `w`, recorded.
+    pub fn contains(&self, rel: &str, text: &str, w: &str) -> bool {
+        let answer = text.contains(w);
+        self.ask(rel, Probe::Contains(w.to_string()), u64::from(answer));
+        answer
+    }
+
+    /// Questions carried over from an earlier run whose project still stands.
+    pub fn extend(&self, asked: impl IntoIterator<Item = (String, Probe, u64)>) {
+        if let Ok(mut s) = self.0.lock() {
+            s.extend(asked);
+        }
+    }
+
+    fn ask(&self, rel: &str, probe: Probe, answer: u64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert((rel.to_string(), probe, answer));
+        }
+    }
+
+    /// The questions asked, sorted.
+    pub fn asked(&self) -> Vec<(String, Probe, u64)> {
+        self.0.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Whether a project built from `asked` stands for files of which those in `changed` (path
+    /// and text) have a new content: each question asked of a changed file gets the same
+    /// answer from its new text. (Files whose content is the same answer the same.)
+    pub fn still_stands<'a>(asked: &[(String, Probe, u64)], changed: &HashMap<&'a str, &'a str>) -> bool {
+        asked.iter().all(|(rel, probe, answer)| match changed.get(rel.as_str()) {
+            None => true,
+            Some(_) if *probe == Probe::Text => false,
+            Some(text) => probe.answer(rel, text) == *answer,
+        })
+    }
+}
+
+/// The project pass's view of the loaded files: each question of a file's text goes through
+/// here and is recorded (`Probes`); paths, classes and whether a file is a target are free.
+struct Ask<'a>(&'a Probes);
+
+impl Ask<'_> {
+    /// The whole text (the file is then an input of the project as a whole).
+    fn text<'f>(&self, l: &'f Loaded) -> &'f str {
+        self.0.ask(&l.file.rel, Probe::Text, 0);
+        &l.file.text
+    }
+
+    /// The file itself, to keep or parse.
+    fn file<'f>(&self, l: &'f Loaded) -> &'f Arc<SourceFile> {
+        self.0.ask(&l.file.rel, Probe::Text, 0);
+        &l.file
+    }
+
+    fn contains(&self, l: &Loaded, w: &str) -> bool {
+        self.is(l, Probe::Contains(w.to_string()))
+    }
+
+    /// A yes-or-no probe.
+    fn is(&self, l: &Loaded, probe: Probe) -> bool {
+        let answer = probe.answer(&l.file.rel, &l.file.text);
+        self.0.ask(&l.file.rel, probe, answer);
+        answer != 0
+    }
+
+    /// A probe whose answer is a list of names, computed by `f` (the same function `probe`
+    /// names: the answer recorded is the list's digest).
+    fn names(&self, l: &Loaded, probe: Probe, f: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+        let v = f(&l.file.text);
+        let answer = crate::finding::fnv1a(&v.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
+        self.0.ask(&l.file.rel, probe, answer);
+        v
     }
 }
 
@@ -224,7 +353,14 @@ impl Project {
             Look::Read { path, follow: false, .. } => self.is_loaded(path),
             _ => false,
         };
-        if !loaded {
+        if loaded {
+            // Its content is what the look saw: a change to it is a change to the project.
+            if let (Look::Read { path, .. }, Some(root)) = (&l, self.root.as_deref()) {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    self.probes.ask(&crate::fsread::path_text(rel), Probe::Text, 0);
+                }
+            }
+        } else {
             self.reads.record(l, digest);
         }
         seen
@@ -356,6 +492,8 @@ impl Project {
 
 /// Builds the project facts that `needs` asks for from the loaded files.
 pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
+    let probes = Probes::default();
+    let ask = Ask(&probes);
     let needs_settings = needs.settings;
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
@@ -365,9 +503,9 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
                 f.class.lang == Lang::Python
                     && !f.class.roles.vendored
                     && !f.class.roles.migration
-                    && settings::is_candidate(&f.rel, &f.text)
+                    && ask.is(l, Probe::SettingsCandidate)
             })
-            .map(|l| l.file.clone())
+            .map(|l| ask.file(l).clone())
             .collect()
     } else {
         Vec::new()
@@ -381,18 +519,29 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         .collect();
     let t = std::time::Instant::now();
     let n_modules = modules.len();
-    let named = settings::SettingsModules::scan(files.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
+    // Scanned file by file (a file that names none adds none), so that each file's answer is
+    // recorded.
+    let empty = Probe::SettingsNamed.answer("", "");
+    let naming: Vec<&Loaded> = files
+        .iter()
+        .filter(|l| {
+            let answer = Probe::SettingsNamed.answer(&l.file.rel, &l.file.text);
+            probes.ask(&l.file.rel, Probe::SettingsNamed, answer);
+            answer != empty
+        })
+        .collect();
+    let named = settings::SettingsModules::scan(naming.iter().map(|l| (l.file.rel.as_str(), l.file.text.as_str())));
     let settings = SettingsIndex::build_with(modules, |rel| config.settings_override(rel), &named);
     let t_settings = t.elapsed();
     // The migration rules judge what a next deploy applies (each app's leaves), unless told to
     // judge the whole history.
     let deploy_migrations = (needs.deploy_migrations && !config.raw.all_migrations).then(|| {
         let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
-        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), l.file.text.as_str())))
+        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), ask.text(l))))
     });
-    let migrations = migration_history(files, needs, deploy_migrations.as_ref());
+    let migrations = migration_history(files, needs, deploy_migrations.as_ref(), &ask);
     let t_models = std::time::Instant::now();
-    let models = model_graph(files, needs);
+    let models = model_graph(files, needs, &ask);
     let t_models = t_models.elapsed();
     if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
         eprintln!(
@@ -426,51 +575,57 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         by_rel,
         migrations,
         deploy_migrations,
-        template_contexts: template_contexts(files, needs),
+        template_contexts: template_contexts(files, needs, &ask),
         models,
         root: Some(root.to_path_buf()),
         walked_set: Default::default(),
         reads: Reads::default(),
-        sources: if needs.model_sources { model_sources(files) } else { HashMap::new() },
+        sources: if needs.model_sources { model_sources(files, &ask) } else { HashMap::new() },
+        probes,
     }
 }
 
 /// For xss-unsafe-html: the contexts the project's Python modules give to the templates that
 /// mark a value safe; only modules that name one of those templates are parsed.
-fn template_contexts(files: &[Loaded], needs: Needs) -> crate::django::html::TemplateContexts {
+fn template_contexts(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::html::TemplateContexts {
     let mut out = Default::default();
     if !needs.template_contexts {
         return out;
     }
-    let wanted: std::collections::HashSet<String> = files
+    use crate::django::html::{imported_names, safe_value_functions};
+    let marking: Vec<&Loaded> =
+        files.iter().filter(|l| l.target && l.file.class.lang == Lang::Template && ask.contains(l, "|safe")).collect();
+    let wanted: std::collections::HashSet<String> =
+        marking.iter().filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string())).collect();
+    let functions: std::collections::HashSet<String> = marking
         .iter()
-        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
-        .filter_map(|l| l.file.rel.rsplit_once("templates/").map(|(_, n)| n.to_string()))
-        .collect();
-    let functions: std::collections::HashSet<String> = files
-        .iter()
-        .filter(|l| l.target && l.file.class.lang == Lang::Template && l.file.text.contains("|safe"))
-        .flat_map(|l| crate::django::html::safe_value_functions(&l.file.text))
+        .flat_map(|l| ask.names(l, Probe::SafeValueFunctions, safe_value_functions))
         .chain(
             files
                 .iter()
                 .filter(|l| l.target && l.file.class.lang == Lang::Python)
-                .flat_map(|l| crate::django::html::imported_names(&l.file.text)),
+                .flat_map(|l| ask.names(l, Probe::ImportedNames, imported_names)),
         )
         .collect();
     if wanted.is_empty() && functions.is_empty() {
         return out;
     }
+    // Sorted, so that the questions asked (and recorded) do not depend on hashing.
+    let mut functions: Vec<String> = functions.into_iter().collect();
+    functions.sort();
+    let mut wanted_sorted: Vec<&String> = wanted.iter().collect();
+    wanted_sorted.sort();
+    let functions_set: std::collections::HashSet<String> = functions.iter().cloned().collect();
     for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
-        let f = &l.file;
-        let defines = functions.iter().any(|w| f.text.contains(&format!("def {w}(")));
-        if !defines && !wanted.iter().any(|w| f.text.contains(w.as_str())) {
+        let defines = functions.iter().any(|w| ask.contains(l, &format!("def {w}(")));
+        if !defines && !wanted_sorted.iter().any(|w| ask.contains(l, w.as_str())) {
             continue;
         }
+        let f = ask.file(l);
         f.with_tree(|tree| {
             crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out);
             if defines {
-                crate::django::html::escaping_functions(tree.root_node(), &f.text, &functions, &mut out);
+                crate::django::html::escaping_functions(tree.root_node(), &f.text, &functions_set, &mut out);
             }
         });
     }
@@ -484,6 +639,7 @@ fn migration_history(
     files: &[Loaded],
     needs: Needs,
     scope: Option<&std::collections::HashSet<String>>,
+    ask: &Ask,
 ) -> crate::django::migrations::FieldHistory {
     use crate::django::migrations::FieldHistory;
     // Only the migrations being checked are compared with the history: with file names given
@@ -498,7 +654,6 @@ fn migration_history(
         .iter()
         .filter(|l| {
             let c = &l.file.class;
-            let t = &l.file.text;
             l.target
                 && scope.is_none_or(|s| s.contains(&l.file.rel))
                 && c.roles.migration
@@ -506,7 +661,7 @@ fn migration_history(
                 && !c.roles.vendored
                 // AlterField, a database-only drop and a model rename are compared with earlier
                 // migrations.
-                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| t.contains(w))
+                && ["AlterField", "SeparateDatabaseAndState", "RunSQL", "RenameModel"].iter().any(|w| ask.contains(l, w))
         })
         .map(|l| app_of(&l.file.rel))
         .collect();
@@ -515,12 +670,12 @@ fn migration_history(
         .filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.vendored)
         .filter_map(|l| {
             let f = &l.file;
-            let migration = f.class.roles.migration && apps.contains(&app_of(&f.rel)) && f.text.contains("Migration");
-            let op_class = f.text.contains("reversible = False");
+            let migration = f.class.roles.migration && apps.contains(&app_of(&f.rel)) && ask.contains(l, "Migration");
+            let op_class = ask.contains(l, "reversible = False");
             if !migration && !op_class {
                 return None;
             }
-            f.with_tree(|tree| {
+            ask.file(l).with_tree(|tree| {
                 let mut h = FieldHistory::default();
                 if migration {
                     h.add_migration(&f.rel, tree.root_node(), &f.text);
@@ -538,29 +693,30 @@ fn migration_history(
 
 /// The model graph (models, managers, querysets, serializers), from only the files that can
 /// define them; their trees are cached and reused by the per-file pass.
-fn model_graph(files: &[Loaded], needs: Needs) -> crate::django::models::ModelGraph {
-    use crate::django::models::{add_file, is_candidate, ModelGraph};
+fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::models::ModelGraph {
+    use crate::django::models::{add_file, ModelGraph};
     let mut graph = ModelGraph::default();
     // The graph answers two questions of the checked Python code: what a loop over a queryset
     // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
     // `serializer_class` and a `queryset`). Serializer classes are read only for the second.
     let checked =
         || files.iter().filter(|l| l.target && l.file.class.lang == Lang::Python && !l.file.class.roles.migration);
-    let is_view = crate::django::drf::may_hold_list_view;
-    if !needs.models || !checked().any(|l| l.file.text.contains("for ") || is_view(&l.file.text)) {
+    let is_view = |l: &Loaded| ask.is(l, Probe::ListView);
+    if !needs.models || !checked().any(|l| ask.contains(l, "for ") || is_view(l)) {
         return graph;
     }
-    let serializers = checked().any(|l| is_view(&l.file.text));
+    let serializers = checked().any(is_view);
     let candidates: Vec<&Arc<SourceFile>> = files
         .iter()
-        .map(|l| &l.file)
-        .filter(|f| {
+        .filter(|l| {
+            let f = &l.file;
             f.class.lang == Lang::Python
                 && !f.class.roles.vendored
                 && !f.class.roles.migration
                 && !f.class.roles.test
-                && is_candidate(&f.rel, &f.text, serializers)
+                && ask.is(l, Probe::ModelCandidate(serializers))
         })
+        .map(|l| ask.file(l))
         .collect();
     // Read in parallel, one graph per file, merged in path order so that the graph does not
     // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
@@ -582,19 +738,19 @@ fn model_graph(files: &[Loaded], needs: Needs) -> crate::django::models::ModelGr
 
 /// The texts `Needs::model_sources` asks for: every migration, models module (or module a
 /// model may be added from) and `__init__.py` outside tests and vendored code.
-fn model_sources(files: &[Loaded]) -> HashMap<String, String> {
+fn model_sources(files: &[Loaded], ask: &Ask) -> HashMap<String, String> {
     files
         .iter()
         .filter(|l| {
-            let (c, rel, text) = (&l.file.class, l.file.rel.as_str(), l.file.text.as_str());
+            let (c, rel) = (&l.file.class, l.file.rel.as_str());
             c.lang == Lang::Python
                 && !c.roles.test
                 && !c.roles.vendored
                 && (c.roles.migration
                     || rel.ends_with("__init__.py")
-                    || crate::django::models::is_candidate(rel, text, false)
-                    || text.contains(".add_to_class("))
+                    || ask.is(l, Probe::ModelCandidate(false))
+                    || ask.contains(l, ".add_to_class("))
         })
-        .map(|l| (l.file.rel.clone(), l.file.text.clone()))
+        .map(|l| (l.file.rel.clone(), ask.text(l).to_string()))
         .collect()
 }

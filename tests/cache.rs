@@ -25,6 +25,14 @@ fn run_cached(dir: &Path, cache: &Path, args: &[&str]) -> (Output, bool) {
     (o, hit)
 }
 
+/// How many changed files a run checked again while keeping the rest of the last run's result
+/// (`PREFLIGHT_TIMINGS`); `None` when it did not keep it.
+fn checked_again(o: &Output) -> Option<usize> {
+    let e = stderr(o);
+    let line = e.lines().find(|l| l.contains("the last run stands: "))?;
+    line.split("stands: ").nth(1)?.split(' ').next()?.parse().ok()
+}
+
 fn shop() -> Project {
     Project::new(&[
         ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
@@ -131,7 +139,7 @@ fn a_corrupt_or_forged_entry_is_ignored() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .find(|p| p.extension().is_some_and(|x| x == "json") && !p.to_string_lossy().ends_with(".files.json"))
         .unwrap();
     // Truncated: not JSON.
     let bytes = std::fs::read(&entry).unwrap();
@@ -162,7 +170,7 @@ fn reads_of_loaded_files_are_not_listed_again() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .find(|p| p.extension().is_some_and(|x| x == "json") && !p.to_string_lossy().ends_with(".files.json"))
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
     let paths: Vec<&str> = v["looks"].as_array().unwrap().iter().filter_map(|l| l["path"].as_str()).collect();
@@ -171,4 +179,62 @@ fn reads_of_loaded_files_are_not_listed_again() {
     assert!(run_cached(p.path(), cache.path(), &["--format", "json"]).1);
     p.write("requirements.txt", "django==5.2\nboto3==1\n");
     assert!(!run_cached(p.path(), cache.path(), &["--format", "json"]).1);
+}
+
+/// A change to files the project does not read (what the project pass and the rules asked of
+/// them gives the same answers) checks only those files again; the result is the fresh one, and
+/// a change that gives another answer (a template now marking a value safe, a manifest a rule
+/// reads, a models module) makes a fresh run.
+#[test]
+fn a_change_the_project_does_not_read_checks_only_the_changed_files() {
+    let p = shop();
+    p.write("shop/templates/shop/index.html", "<p>{{ title }}</p>\n");
+    let cache = tempfile::tempdir().unwrap();
+    let json = ["--format", "json"];
+    let (first, _) = run_cached(p.path(), cache.path(), &json);
+    assert_eq!(checked_again(&first), None, "an empty cache was reused");
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>, Option<usize>);
+    let changes: Vec<Change> = vec![
+        ("a front-end file", Box::new(|| p.write("web/app.js", "console.log('a');\n// TODO: b\n")), Some(1)),
+        (
+            "a template and the front end",
+            Box::new(|| {
+                p.write("shop/templates/shop/index.html", "<p>{{ title }}</p>\n<!-- TODO: c -->\n");
+                p.write("web/app.js", "console.debug('a');\n");
+            }),
+            Some(2),
+        ),
+        (
+            "a template now marking a value safe",
+            Box::new(|| p.write("shop/templates/shop/index.html", "{{ title|safe }}\n")),
+            None,
+        ),
+        ("a manifest a rule reads", Box::new(|| p.write("requirements.txt", "django==5.2\nrequests\n")), None),
+        (
+            "a models module",
+            Box::new(|| {
+                p.write("shop/models.py", "from django.db import models\n\n\nclass Book(models.Model):\n    pass\n")
+            }),
+            None,
+        ),
+        // A production module the project rules read (a health view could be in it).
+        ("a view", Box::new(|| p.write("shop/views.py", "import pdb\npdb.set_trace()\n")), None),
+        ("the front end again", Box::new(|| p.write("web/app.js", "debugger;\n")), Some(1)),
+    ];
+    for (what, change, expected) in changes {
+        change();
+        let (o, hit) = run_cached(p.path(), cache.path(), &json);
+        assert!(!hit, "{what}: answered whole from the cache");
+        assert_eq!(checked_again(&o), expected, "{what}: {}", stderr(&o));
+        let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json", "--no-cache"]);
+        assert_eq!(stdout(&o), stdout(&fresh), "{what}");
+        assert_eq!(o.status.code(), fresh.status.code(), "{what}");
+        // Every output format of the result kept (the entry the run wrote) is the fresh one.
+        for format in ["sarif", "checklist"] {
+            let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", format, "--no-cache"]);
+            let (kept, hit) = run_cached(p.path(), cache.path(), &["--format", format]);
+            assert!(hit, "{what}: {format}");
+            assert_eq!(stdout(&fresh), stdout(&kept), "{what}: {format}");
+        }
+    }
 }
