@@ -32,5 +32,5 @@ P
     cp "$work/orig" "$f"
   done
 done
-echo "$src: $n edits ($kept checked only the changed file), $bad differ from a fresh run"
+echo "$src: $n edits ($kept kept what still held of the last run), $bad differ from a fresh run"
 [ "$bad" = 0 ]

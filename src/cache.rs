@@ -23,13 +23,13 @@ use serde_json::{json, Value};
 use crate::catalog;
 use crate::finding::{Finding, Note};
 use crate::level::Level;
-use crate::project::{Facts, Look, Probe, SettingsRoot};
+use crate::project::{Asked, Consumer, Facts, Look, Part, Probe, SettingsRoot};
 
 /// Entries kept; the oldest (by modification time) beyond this are removed when one is written.
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -146,18 +146,36 @@ pub(crate) fn store(dir: &Path, key: &Key, findings: &[Finding], notes: &[Note],
     }
 }
 
-/// What a run leaves for reuse file by file (`<slot>.files.json`): the tree's shape, each
-/// loaded file's digest, the questions asked of files' texts, the looks at the disk, the project
-/// rules' findings before suppressions, each file's findings and notes, the facts.
+/// What a run leaves for reuse where it still holds (`<slot>.files.json`): the tree's shape,
+/// each loaded file's digest, the questions asked of files' texts and who asked, the looks at
+/// the disk, each project rule's findings before suppressions, the migration scope note, each
+/// file's findings by rule and its own notes, the facts.
 pub(crate) struct Partial {
     pub structure: String,
     pub files: HashMap<String, String>,
-    pub probes: Vec<(String, Probe, u64)>,
+    pub probes: Vec<Asked>,
     pub looks: Vec<(Look, u64)>,
-    pub project_findings: Vec<Finding>,
-    pub project_notes: Vec<Note>,
-    pub per_file: HashMap<String, (Vec<Finding>, Vec<Note>)>,
+    pub project: Vec<ProjectResult>,
+    pub scope_note: Option<Note>,
+    pub per_file: HashMap<String, FileEntry>,
     pub facts: Facts,
+}
+
+/// What one project rule (or an owner standing in for one) found, before suppressions.
+#[derive(Clone)]
+pub(crate) struct ProjectResult {
+    /// The rule whose project check ran.
+    pub rule: &'static str,
+    pub findings: Vec<Finding>,
+    pub notes: Vec<Note>,
+}
+
+/// What the rules found in one file, before suppressions: by rule id, findings and notes; and
+/// the file's own notes.
+#[derive(Clone, Default)]
+pub(crate) struct FileEntry {
+    pub rules: Vec<(&'static str, Vec<Finding>, Vec<Note>)>,
+    pub file_notes: Vec<Note>,
 }
 
 /// `rels[i]` → `digests[i]`.
@@ -190,18 +208,38 @@ pub(crate) fn load_partial(dir: &Path, slot: &str) -> Option<Partial> {
         .map(|(k, d)| Some((k.clone(), d.as_str()?.to_string())))
         .collect::<Option<HashMap<_, _>>>()?;
     let probes = v["probes"].as_array()?.iter().map(probe_from).collect::<Option<Vec<_>>>()?;
+    let rule_id = |v: &Value| catalog::meta(v.as_str()?).map(|m| m.id);
     let per_file = v["per_file"]
         .as_object()?
         .iter()
-        .map(|(k, r)| Some((k.clone(), (findings(&r["findings"])?, notes(&r["notes"])?))))
+        .map(|(k, e)| {
+            let rules = e["rules"]
+                .as_array()?
+                .iter()
+                .map(|r| Some((rule_id(&r["rule"])?, findings(&r["findings"])?, notes(&r["notes"])?)))
+                .collect::<Option<Vec<_>>>()?;
+            Some((k.clone(), FileEntry { rules, file_notes: notes(&e["file_notes"])? }))
+        })
         .collect::<Option<HashMap<_, _>>>()?;
+    let project = v["project"]
+        .as_array()?
+        .iter()
+        .map(|r| {
+            Some(ProjectResult {
+                rule: rule_id(&r["rule"])?,
+                findings: findings(&r["findings"])?,
+                notes: notes(&r["notes"])?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let scope_note = if v["scope_note"].is_null() { None } else { Some(note_from(&v["scope_note"])?) };
     Some(Partial {
         structure: v["structure"].as_str()?.to_string(),
         files,
         probes,
         looks,
-        project_findings: findings(&v["project_findings"])?,
-        project_notes: notes(&v["project_notes"])?,
+        project,
+        scope_note,
         per_file,
         facts: facts_from(&v["facts"])?,
     })
@@ -221,11 +259,15 @@ pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
     let per_file: serde_json::Map<String, Value> = p
         .per_file
         .iter()
-        .map(|(k, (f, n))| {
-            (
-                k.clone(),
-                json!({"findings": f.iter().map(finding_to).collect::<Vec<_>>(), "notes": n.iter().map(note_to).collect::<Vec<_>>()}),
-            )
+        .map(|(k, e)| {
+            let rules: Vec<Value> = e
+                .rules
+                .iter()
+                .map(|(id, f, n)| {
+                    json!({"rule": id, "findings": f.iter().map(finding_to).collect::<Vec<_>>(), "notes": n.iter().map(note_to).collect::<Vec<_>>()})
+                })
+                .collect();
+            (k.clone(), json!({"rules": rules, "file_notes": e.file_notes.iter().map(note_to).collect::<Vec<_>>()}))
         })
         .collect::<std::collections::BTreeMap<_, _>>()
         .into_iter()
@@ -236,8 +278,12 @@ pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
         "files": files,
         "probes": p.probes.iter().map(probe_to).collect::<Vec<_>>(),
         "looks": looks,
-        "project_findings": p.project_findings.iter().map(finding_to).collect::<Vec<_>>(),
-        "project_notes": p.project_notes.iter().map(note_to).collect::<Vec<_>>(),
+        "project": p.project.iter().map(|r| json!({
+            "rule": r.rule,
+            "findings": r.findings.iter().map(finding_to).collect::<Vec<_>>(),
+            "notes": r.notes.iter().map(note_to).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "scope_note": p.scope_note.as_ref().map(note_to),
         "per_file": per_file,
         "facts": facts_to(&p.facts),
     });
@@ -255,7 +301,7 @@ fn note_from(n: &Value) -> Option<Note> {
     Some(Note { path: n["path"].as_str()?.to_string(), message: n["message"].as_str()?.to_string() })
 }
 
-fn probe_to((rel, probe, answer): &(String, Probe, u64)) -> Value {
+fn probe_to((by, rel, probe, answer): &Asked) -> Value {
     let (kind, arg) = match probe {
         Probe::Text => ("text", String::new()),
         Probe::Contains(w) => ("contains", w.clone()),
@@ -266,10 +312,23 @@ fn probe_to((rel, probe, answer): &(String, Probe, u64)) -> Value {
         Probe::SafeValueFunctions => ("safe-value-functions", String::new()),
         Probe::SettingsNamed => ("settings-named", String::new()),
     };
-    json!([rel, kind, arg, answer])
+    let by = match by {
+        Consumer::Part(p) => p.name().to_string(),
+        Consumer::Rule(id) => format!("rule:{id}"),
+        Consumer::Files => "files".to_string(),
+    };
+    json!([by, rel, kind, arg, answer])
 }
 
-fn probe_from(v: &Value) -> Option<(String, Probe, u64)> {
+fn probe_from(v: &Value) -> Option<Asked> {
+    let by = match v[0].as_str()? {
+        "files" => Consumer::Files,
+        other => match other.strip_prefix("rule:") {
+            Some(id) => Consumer::Rule(catalog::meta(id)?.id),
+            None => Consumer::Part(*Part::ALL.iter().find(|p| p.name() == other)?),
+        },
+    };
+    let v = &v.as_array()?[1..];
     let arg = v[2].as_str()?;
     let probe = match v[1].as_str()? {
         "text" => Probe::Text,
@@ -282,7 +341,7 @@ fn probe_from(v: &Value) -> Option<(String, Probe, u64)> {
         "settings-named" => Probe::SettingsNamed,
         _ => return None,
     };
-    Some((v[0].as_str()?.to_string(), probe, v[3].as_u64()?))
+    Some((by, v[0].as_str()?.to_string(), probe, v[3].as_u64()?))
 }
 
 /// Removes the oldest entries beyond `MAX_ENTRIES`.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::ProjectResult;
 use crate::catalog::{RuleMeta, RULES};
 use crate::classify::{classify, FileClass, Lang};
 use crate::config::Config;
@@ -246,23 +247,20 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     if entry_exists {
         warm_up();
     }
-    // What the last run left file by file: it stands when the tree has the same files (paths,
-    // classes, git's list) and every question the project pass and the rules asked of a file
-    // whose content changed gets the same answer now (`Probes::still_stands`). The project
-    // rules' findings and the unchanged files' findings are then those of the last run; only
-    // the changed files are checked again.
+    // What the last run left, kept where it still holds: when the tree has the same files
+    // (paths, classes, git's list), each question the project pass and the rules asked of a
+    // changed file is asked again of its new text (`Probes::fallen`). A part of the project
+    // whose questions all get the same answers is the one the last run built; so are the
+    // findings of a project rule whose reads and parts stand, and a rule's findings in an
+    // unchanged file when the parts it needs stand. Everything else runs again: the changed
+    // files with every rule, the other files with the rules whose parts fell.
+    use crate::project::{Consumer, Part};
     let structure = cache.map(|_| structure_key(&slot, &files, empty_targets, &empty_kept, tracked.as_deref()));
     let slot_name = slot.finish();
-    let reuse: Option<crate::cache::Partial> = match (cache, &structure) {
-        (Some(dir), Some(structure)) => crate::cache::load_partial(dir, &slot_name).filter(|p| {
-            let changed: HashMap<&str, &str> = files
-                .iter()
-                .zip(&digests)
-                .filter(|(l, d)| p.files.get(&l.file.rel) != Some(*d))
-                .map(|(l, _)| (l.file.rel.as_str(), l.file.text.as_str()))
-                .collect();
-            p.structure == *structure && crate::project::Probes::still_stands(&p.probes, &changed)
-        }),
+    let mut reuse: Option<crate::cache::Partial> = match (cache, &structure) {
+        (Some(dir), Some(structure)) => {
+            crate::cache::load_partial(dir, &slot_name).filter(|p| p.structure == *structure)
+        }
         _ => None,
     };
     let changed: std::collections::HashSet<String> = match &reuse {
@@ -274,17 +272,55 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             .collect(),
         None => Default::default(),
     };
+    let fallen: std::collections::BTreeSet<Consumer> = match &reuse {
+        Some(p) => {
+            let texts: HashMap<&str, &str> = files
+                .iter()
+                .filter(|l| changed.contains(&l.file.rel))
+                .map(|l| (l.file.rel.as_str(), l.file.text.as_str()))
+                .collect();
+            crate::project::Probes::fallen(&p.probes, &texts)
+        }
+        None => Default::default(),
+    };
+    // A rule's read of a loaded file while it checked another file is not tied to that file:
+    // when one fell, nothing is kept.
+    if fallen.contains(&Consumer::Files) {
+        reuse = None;
+    }
+    let part_stands = |part: Part| !fallen.contains(&Consumer::Part(part));
+    let needs_stand = |n: Needs| Part::ALL.iter().all(|&part| !n.has(part) || part_stands(part));
+    // Per active rule: whether its findings in unchanged files are kept.
+    let kept_rule: Vec<bool> = active.iter().map(|(_, r)| reuse.is_some() && needs_stand(r.needs())).collect();
+    // Per rule: whether its project check runs again.
+    let rerun_project: Vec<bool> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| reuse.is_none() || !needs_stand(r.needs()) || fallen.contains(&Consumer::Rule(RULES[i].id)))
+        .collect();
     if timing && cache.is_some() {
         match &reuse {
-            Some(_) => eprintln!("timing:   the last run stands: {} changed files checked again", changed.len()),
+            Some(_) => eprintln!(
+                "timing:   the last run stands: {} changed files checked again; fallen: {}",
+                changed.len(),
+                fallen
+                    .iter()
+                    .map(|c| match c {
+                        Consumer::Part(p) => p.name().to_string(),
+                        Consumer::Rule(r) => (*r).to_string(),
+                        Consumer::Files => "files".to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             None => eprintln!("timing:   no reuse of the last run"),
         }
     }
-    // When the last run stands, the project is built only for the rules that check a changed
-    // file: what they need of it is what the last run built (the same answers, the same
-    // project); the project rules' findings are kept.
+    // The project is built for what runs: the rules that check a changed file, the rules that
+    // check every file again, the project checks that run again.
+    let stand_ins = with_stand_ins(selected);
     let build_needs = if reuse.is_some() {
-        files
+        let on_changed = files
             .iter()
             .filter(|l| l.target && changed.contains(&l.file.rel))
             .flat_map(|l| {
@@ -294,27 +330,40 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                     (meta.languages.contains(&lang) || meta.languages.contains(&"any")) && r.wants(&l.file.class)
                 })
             })
-            .fold(Needs::NONE, |n, (_, r)| n.union(r.needs()))
+            .fold(Needs::NONE, |n, (_, r)| n.union(r.needs()));
+        let again =
+            active.iter().zip(&kept_rule).filter(|(_, k)| !**k).fold(Needs::NONE, |n, ((_, r), _)| n.union(r.needs()));
+        let project_again = rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| stand_ins[*i] && rerun_project[*i])
+            .fold(Needs::NONE, |n, (_, r)| n.union(r.needs()));
+        on_changed.union(again).union(project_again)
     } else {
-        needs(&rules, &with_stand_ins(selected))
+        needs(&rules, &stand_ins)
     };
     let mut project = crate::project::build(&files, config, root, tracked, build_needs);
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
     phase("project");
 
-    // Project rules (or, when the project stands, what they found last time).
-    let (raw_project_findings, project_notes) = match &reuse {
-        Some(p) => (p.project_findings.clone(), p.project_notes.clone()),
-        None => {
-            let mut project_notes: Vec<Note> = Vec::new();
-            project_notes.extend(migration_scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)));
-            let found = project_findings(&rules, selected, &project, config, &mut project_notes);
-            (found, project_notes)
-        }
+    // Project rules: those whose findings still hold are kept, the others run.
+    let mut project_results: Vec<ProjectResult> =
+        project_findings(&rules, selected, &project, config, &|i| rerun_project[i]);
+    if let Some(p) = &reuse {
+        project_results.extend(p.project.iter().filter(|r| !rerun_project[crate::catalog::index_of(r.rule)]).cloned());
+        project_results.sort_by_key(|r| crate::catalog::index_of(r.rule));
+    }
+    let scope_note = match reuse.as_ref().filter(|_| part_stands(Part::History)) {
+        Some(p) => p.scope_note.clone(),
+        None => migration_scope_note(&project, files.iter().filter(|l| l.target).map(|l| &*l.file)),
     };
-    notes.extend(project_notes.iter().cloned());
-    let mut findings: Vec<Finding> = raw_project_findings.clone();
+    notes.extend(scope_note.iter().cloned());
+    let mut findings: Vec<Finding> = Vec::new();
+    for r in &project_results {
+        findings.extend(r.findings.iter().cloned());
+        notes.extend(r.notes.iter().cloned());
+    }
     if let Some(t) = &targets {
         let rels: std::collections::HashSet<String> = t.iter().map(|p| rel_path(p, root)).collect();
         findings.retain(|f| rels.contains(&f.path));
@@ -359,15 +408,32 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let prefilter = Prefilter::new(&active);
     let rule_nanos: Vec<std::sync::atomic::AtomicU64> =
         if timing { active.iter().map(|_| Default::default()).collect() } else { Vec::new() };
-    let per_file: Vec<(String, Vec<Finding>, Vec<Note>)> = files
+    let per_file: Vec<(String, crate::cache::FileEntry, Vec<Finding>, Vec<Note>)> = files
         .into_par_iter()
         .filter(|l| l.target)
         .map(|l| {
-            if let Some(p) = reuse.as_ref().filter(|_| !changed.contains(&l.file.rel)) {
-                let (found, notes) = p.per_file.get(&l.file.rel).cloned().unwrap_or_default();
-                return (l.file.rel.clone(), found, notes);
+            let kept = reuse.as_ref().filter(|_| !changed.contains(&l.file.rel));
+            let before = kept.and_then(|p| p.per_file.get(&l.file.rel));
+            let run = |k: usize| kept.is_none() || !kept_rule[k];
+            let mut result = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos, &run);
+            if let Some(before) = before {
+                // The kept rules' findings, and the file's parse note (the file is the same).
+                for (id, f, n) in &before.rules {
+                    let k = active.iter().position(|(i, _)| RULES[*i].id == *id);
+                    if let Some(k) = k.filter(|&k| !run(k)) {
+                        result.rules.push((k, f.clone(), n.clone()));
+                    }
+                }
+                result.file_notes.extend(before.file_notes.iter().cloned());
+                result.file_notes.sort();
+                result.file_notes.dedup();
+                result.rules.sort_by_key(|r| r.0);
             }
-            let (mut found, notes) = check_file(&l.file, &project, &active, &prefilter, config, &rule_nanos);
+            let entry = crate::cache::FileEntry {
+                rules: result.rules.iter().map(|(k, f, n)| (RULES[active[*k].0].id, f.clone(), n.clone())).collect(),
+                file_notes: result.file_notes.clone(),
+            };
+            let (mut found, notes) = result.flatten();
             // A marker in documentation is an example of one, not a suppression to judge.
             let judge_markers = report_unused && !l.file.class.roles.docs && l.file.text.contains(suppress::MARKER);
             if !found.is_empty() || judge_markers {
@@ -395,10 +461,10 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                     );
                 }
             }
-            (l.file.rel.clone(), found, notes)
+            (l.file.rel.clone(), entry, found, notes)
         })
         .collect();
-    for (_, f, n) in &per_file {
+    for (_, _, f, n) in &per_file {
         findings.extend(f.iter().cloned());
         notes.extend(n.iter().cloned());
     }
@@ -413,14 +479,27 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("finalize");
     notes.sort();
     notes.dedup();
-    let facts = match &reuse {
-        Some(p) => p.facts.clone(),
-        None => project.facts(active.iter().map(|(_, r)| r.id()).collect()),
-    };
+    let mut facts = project.facts(active.iter().map(|(_, r)| r.id()).collect());
+    if let Some(p) = &reuse {
+        // The parts not built again are the last run's.
+        if !build_needs.settings {
+            facts.settings = p.facts.settings.clone();
+            facts.django = p.facts.django;
+        }
+        if !build_needs.models {
+            facts.models = p.facts.models;
+        }
+    }
     if let (Some(dir), Some(key), Some(structure)) = (cache, &key, structure) {
         let mut looks = project.reads.looks();
         if let Some(p) = &reuse {
-            project.probes.extend(p.probes.iter().cloned());
+            // The questions of what was kept are the last run's; of what ran, this run's.
+            let ran = |c: &Consumer| match c {
+                Consumer::Part(part) => build_needs.has(*part),
+                Consumer::Rule(id) => rerun_project[crate::catalog::index_of(id)],
+                Consumer::Files => false,
+            };
+            project.probes.extend(p.probes.iter().filter(|a| !ran(&a.0)).cloned());
             looks.extend(p.looks.iter().cloned());
             looks.sort();
             looks.dedup();
@@ -431,12 +510,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             files: crate::cache::digest_map(&loaded_rels, digests),
             probes: project.probes.asked(),
             looks,
-            project_findings: raw_project_findings,
-            project_notes,
+            project: project_results,
+            scope_note,
             per_file: per_file
                 .into_iter()
-                .filter(|(_, f, n)| !f.is_empty() || !n.is_empty())
-                .map(|(rel, f, n)| (rel, (f, n)))
+                .filter(|(_, e, _, _)| !e.rules.is_empty() || !e.file_notes.is_empty())
+                .map(|(rel, e, _, _)| (rel, e))
                 .collect(),
             facts: facts.clone(),
         };
@@ -577,10 +656,14 @@ pub fn run_in_memory(files: Vec<(String, Vec<u8>)>, config: &Config, selected: &
     let mut project =
         crate::project::build(&loaded, config, Path::new(""), None, needs(&rules, &with_stand_ins(selected)));
     project.root = None;
-    let mut findings = project_findings(&rules, selected, &project, config, &mut notes);
+    let mut findings = Vec::new();
+    for r in project_findings(&rules, selected, &project, config, &|_| true) {
+        findings.extend(r.findings);
+        notes.extend(r.notes);
+    }
     let prefilter = Prefilter::new(&active);
     for l in &loaded {
-        let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[]);
+        let (f, n) = check_file(&l.file, &project, &active, &prefilter, config, &[], &|_| true).flatten();
         findings.extend(f);
         notes.extend(n);
     }
@@ -602,7 +685,12 @@ fn migration_scope_note<'a>(
         .filter(|f| f.class.roles.migration && !f.class.roles.test && !f.class.roles.vendored)
         .filter(|f| {
             !f.rel.ends_with("__init__.py")
-                && project.probes.contains(&f.rel, &f.text, "class Migration")
+                && project.probes.contains(
+                    crate::project::Consumer::Part(crate::project::Part::History),
+                    &f.rel,
+                    &f.text,
+                    "class Migration",
+                )
                 && !scope.contains(&f.rel)
         })
         .count();
@@ -652,20 +740,24 @@ fn project_findings(
     selected: &[bool],
     project: &Project,
     config: &Config,
-    notes: &mut Vec<Note>,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    rerun: &dyn Fn(usize) -> bool,
+) -> Vec<ProjectResult> {
+    let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let stands_in_for: Vec<&'static RuleMeta> = DEFERS_TO
             .iter()
             .filter(|(r, owner)| *owner == RULES[i].id && !selected[i] && selected[crate::catalog::index_of(r)])
             .map(|(r, _)| &RULES[crate::catalog::index_of(r)])
             .collect();
-        if !selected[i] && stands_in_for.is_empty() {
+        if (!selected[i] && stands_in_for.is_empty()) || !rerun(i) {
             continue;
         }
         let mut sink = ProjectSink { project, config, rule: &RULES[i], out: Vec::new(), notes: Vec::new() };
+        project.probes.set_current(Some(crate::project::Consumer::Rule(RULES[i].id)));
         rule.check_project(project, &mut sink);
+        project.probes.set_current(None);
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
         if selected[i] {
             notes.extend(sink.notes.drain(..).map(|message| Note { path: ".".to_string(), message }));
             findings.extend(sink.out);
@@ -678,8 +770,9 @@ fn project_findings(
                 }));
             }
         }
+        out.push(ProjectResult { rule: RULES[i].id, findings, notes });
     }
-    findings
+    out
 }
 
 fn load(path: &Path, rel: String, target: bool, config: &Config) -> Result<Loaded, Note> {
@@ -828,6 +921,26 @@ impl Prefilter {
     }
 }
 
+/// What the rules found in one file: for each rule that ran (its index in `active`), its
+/// findings and notes; and the file's own notes (decoding, parse errors).
+struct FileResult {
+    rules: Vec<(usize, Vec<Finding>, Vec<Note>)>,
+    file_notes: Vec<Note>,
+}
+
+impl FileResult {
+    fn flatten(self) -> (Vec<Finding>, Vec<Note>) {
+        let mut found = Vec::new();
+        let mut notes = self.file_notes;
+        for (_, f, n) in self.rules {
+            found.extend(f);
+            notes.extend(n);
+        }
+        (found, notes)
+    }
+}
+
+/// Runs the active rules `run` picks (by index in `active`) on `file`.
 fn check_file(
     file: &SourceFile,
     project: &Project,
@@ -835,13 +948,17 @@ fn check_file(
     pre: &Prefilter,
     config: &Config,
     rule_nanos: &[std::sync::atomic::AtomicU64],
-) -> (Vec<Finding>, Vec<Note>) {
-    let mut out = Vec::new();
-    let mut notes: Vec<Note> =
+    run: &dyn Fn(usize) -> bool,
+) -> FileResult {
+    let mut results = Vec::new();
+    let mut file_notes: Vec<Note> =
         file.decode_note.iter().map(|m| Note { path: file.rel.clone(), message: m.clone() }).collect();
     let lang = file.class.lang.name();
     let hits = pre.hits(&file.text);
     for (k, (idx, rule)) in active.iter().enumerate() {
+        if !run(k) {
+            continue;
+        }
         let meta = &RULES[*idx];
         if !(meta.languages.contains(&lang) || meta.languages.contains(&"any")) {
             continue;
@@ -859,7 +976,8 @@ fn check_file(
         {
             continue;
         }
-        let before = out.len();
+        let mut out = Vec::new();
+        let mut notes = Vec::new();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
         let started = (!rule_nanos.is_empty()).then(Instant::now);
         crate::budget::open(crate::budget::limit_for(file.text.len()));
@@ -875,17 +993,20 @@ fn check_file(
             });
         } else if over_budget {
             // What the rule found before it stopped may be incomplete or wrong: none of it is kept.
-            out.truncate(before);
+            out.clear();
             notes.push(Note {
                 path: file.rel.clone(),
                 message: format!("rule {} stopped: the file needs more analysis than its work budget", meta.id),
             });
         }
+        if !out.is_empty() || !notes.is_empty() {
+            results.push((k, out, notes));
+        }
     }
     if let Some(n) = file.parse_note() {
-        notes.push(Note { path: file.rel.clone(), message: n.to_string() });
+        file_notes.push(Note { path: file.rel.clone(), message: n.to_string() });
     }
-    (out, notes)
+    FileResult { rules: results, file_notes }
 }
 
 /// `unused-suppression`: the preflight markers of `file` naming a rule that ran on the file

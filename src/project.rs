@@ -180,63 +180,146 @@ impl Probe {
     }
 }
 
+/// A part of the project, built when a rule needs it (`Needs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    Settings,
+    /// The migration history and the migrations a next deploy applies.
+    History,
+    Models,
+    Templates,
+    Sources,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [Part::Settings, Part::History, Part::Models, Part::Templates, Part::Sources];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Settings => "settings",
+            Part::History => "history",
+            Part::Models => "models",
+            Part::Templates => "templates",
+            Part::Sources => "sources",
+        }
+    }
+}
+
+impl Needs {
+    /// Whether building these needs builds `part`.
+    pub fn has(self, part: Part) -> bool {
+        match part {
+            Part::Settings => self.settings,
+            Part::History => self.migration_history || self.deploy_migrations,
+            Part::Models => self.models,
+            Part::Templates => self.template_contexts,
+            Part::Sources => self.model_sources,
+        }
+    }
+}
+
+/// Who asked a question: a part of the project pass, a project rule (its reads), or a rule
+/// checking a file (its reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Consumer {
+    Part(Part),
+    Rule(&'static str),
+    Files,
+}
+
+/// One recorded question: who asked, of which file, what, and the answer.
+pub type Asked = (Consumer, String, Probe, u64);
+
 /// Every question the project pass and the rules asked of loaded files' texts, with the
-/// answers: (path, probe, answer).
+/// answers, and who asked.
 #[derive(Debug, Default)]
-pub struct Probes(std::sync::Mutex<std::collections::BTreeSet<(String, Probe, u64)>>);
+pub struct Probes {
+    asked: std::sync::Mutex<std::collections::BTreeSet<Asked>>,
+    /// Who is asking now, for reads through `Project::read` (the engine sets it around each
+    /// project rule; `Files` otherwise).
+    current: std::sync::Mutex<Option<Consumer>>,
+}
 
 impl Probes {
-    /// Whether the text of the loaded file at `rel` contains `w`, recorded.
-    pub fn contains(&self, rel: &str, text: &str, w: &str) -> bool {
+    /// Whether the text of the loaded file at `rel` contains `w`, recorded as asked by `by`.
+    pub fn contains(&self, by: Consumer, rel: &str, text: &str, w: &str) -> bool {
         let answer = text.contains(w);
-        self.ask(rel, Probe::Contains(w.to_string()), u64::from(answer));
+        self.ask(by, rel, Probe::Contains(w.to_string()), u64::from(answer));
         answer
     }
 
-    /// Questions carried over from an earlier run whose project still stands.
-    pub fn extend(&self, asked: impl IntoIterator<Item = (String, Probe, u64)>) {
-        if let Ok(mut s) = self.0.lock() {
+    /// Questions carried over from an earlier run, for what this run kept of it.
+    pub fn extend(&self, asked: impl IntoIterator<Item = Asked>) {
+        if let Ok(mut s) = self.asked.lock() {
             s.extend(asked);
         }
     }
 
-    fn ask(&self, rel: &str, probe: Probe, answer: u64) {
-        if let Ok(mut s) = self.0.lock() {
-            s.insert((rel.to_string(), probe, answer));
+    /// Sets who asks the reads through `Project::read` from now on (`None`: a rule checking a
+    /// file).
+    pub fn set_current(&self, by: Option<Consumer>) {
+        if let Ok(mut c) = self.current.lock() {
+            *c = by;
+        }
+    }
+
+    fn current(&self) -> Consumer {
+        self.current.lock().ok().and_then(|c| *c).unwrap_or(Consumer::Files)
+    }
+
+    fn ask(&self, by: Consumer, rel: &str, probe: Probe, answer: u64) {
+        if let Ok(mut s) = self.asked.lock() {
+            s.insert((by, rel.to_string(), probe, answer));
         }
     }
 
     /// The questions asked, sorted.
-    pub fn asked(&self) -> Vec<(String, Probe, u64)> {
-        self.0.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    pub fn asked(&self) -> Vec<Asked> {
+        self.asked.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Whether a project built from `asked` stands for files of which those in `changed` (path
     /// and text) have a new content: each question asked of a changed file gets the same
     /// answer from its new text. (Files whose content is the same answer the same.)
-    pub fn still_stands<'a>(asked: &[(String, Probe, u64)], changed: &HashMap<&'a str, &'a str>) -> bool {
-        asked.iter().all(|(rel, probe, answer)| match changed.get(rel.as_str()) {
-            None => true,
-            Some(_) if *probe == Probe::Text => false,
-            Some(text) => probe.answer(rel, text) == *answer,
-        })
+    pub fn still_stands<'a>(asked: &[Asked], changed: &HashMap<&'a str, &'a str>) -> bool {
+        Probes::fallen(asked, changed).is_empty()
+    }
+
+    /// Who asked a question of a changed file (path → new text) that gets another answer now:
+    /// what they built or found no longer stands.
+    pub fn fallen<'a>(asked: &[Asked], changed: &HashMap<&'a str, &'a str>) -> std::collections::BTreeSet<Consumer> {
+        let mut out = std::collections::BTreeSet::new();
+        for (by, rel, probe, answer) in asked {
+            if out.contains(by) {
+                continue;
+            }
+            let differs = match changed.get(rel.as_str()) {
+                None => false,
+                Some(_) if *probe == Probe::Text => true,
+                Some(text) => probe.answer(rel, text) != *answer,
+            };
+            if differs {
+                out.insert(*by);
+            }
+        }
+        out
     }
 }
 
 /// The project pass's view of the loaded files: each question of a file's text goes through
 /// here and is recorded (`Probes`); paths, classes and whether a file is a target are free.
-struct Ask<'a>(&'a Probes);
+struct Ask<'a>(&'a Probes, Consumer);
 
 impl Ask<'_> {
     /// The whole text (the file is then an input of the project as a whole).
     fn text<'f>(&self, l: &'f Loaded) -> &'f str {
-        self.0.ask(&l.file.rel, Probe::Text, 0);
+        self.0.ask(self.1, &l.file.rel, Probe::Text, 0);
         &l.file.text
     }
 
     /// The file itself, to keep or parse.
     fn file<'f>(&self, l: &'f Loaded) -> &'f Arc<SourceFile> {
-        self.0.ask(&l.file.rel, Probe::Text, 0);
+        self.0.ask(self.1, &l.file.rel, Probe::Text, 0);
         &l.file
     }
 
@@ -247,7 +330,7 @@ impl Ask<'_> {
     /// A yes-or-no probe.
     fn is(&self, l: &Loaded, probe: Probe) -> bool {
         let answer = probe.answer(&l.file.rel, &l.file.text);
-        self.0.ask(&l.file.rel, probe, answer);
+        self.0.ask(self.1, &l.file.rel, probe, answer);
         answer != 0
     }
 
@@ -256,7 +339,7 @@ impl Ask<'_> {
     fn names(&self, l: &Loaded, probe: Probe, f: impl Fn(&str) -> Vec<String>) -> Vec<String> {
         let v = f(&l.file.text);
         let answer = crate::finding::fnv1a(&v.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
-        self.0.ask(&l.file.rel, probe, answer);
+        self.0.ask(self.1, &l.file.rel, probe, answer);
         v
     }
 }
@@ -357,7 +440,7 @@ impl Project {
             // Its content is what the look saw: a change to it is a change to the project.
             if let (Look::Read { path, .. }, Some(root)) = (&l, self.root.as_deref()) {
                 if let Ok(rel) = path.strip_prefix(root) {
-                    self.probes.ask(&crate::fsread::path_text(rel), Probe::Text, 0);
+                    self.probes.ask(self.probes.current(), &crate::fsread::path_text(rel), Probe::Text, 0);
                 }
             }
         } else {
@@ -493,7 +576,7 @@ impl Project {
 /// Builds the project facts that `needs` asks for from the loaded files.
 pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
     let probes = Probes::default();
-    let ask = Ask(&probes);
+    let ask = Ask(&probes, Consumer::Part(Part::Settings));
     let needs_settings = needs.settings;
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
         files
@@ -526,7 +609,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         .iter()
         .filter(|l| {
             let answer = Probe::SettingsNamed.answer(&l.file.rel, &l.file.text);
-            probes.ask(&l.file.rel, Probe::SettingsNamed, answer);
+            probes.ask(Consumer::Part(Part::Settings), &l.file.rel, Probe::SettingsNamed, answer);
             answer != empty
         })
         .collect();
@@ -535,13 +618,14 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
     let t_settings = t.elapsed();
     // The migration rules judge what a next deploy applies (each app's leaves), unless told to
     // judge the whole history.
+    let history = Ask(&probes, Consumer::Part(Part::History));
     let deploy_migrations = (needs.deploy_migrations && !config.raw.all_migrations).then(|| {
         let migrations = files.iter().filter(|l| l.file.class.roles.migration && !l.file.class.roles.vendored);
-        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), ask.text(l))))
+        crate::django::migrations::leaf_migrations(migrations.map(|l| (l.file.rel.as_str(), history.text(l))))
     });
-    let migrations = migration_history(files, needs, deploy_migrations.as_ref(), &ask);
+    let migrations = migration_history(files, needs, deploy_migrations.as_ref(), &history);
     let t_models = std::time::Instant::now();
-    let models = model_graph(files, needs, &ask);
+    let models = model_graph(files, needs, &Ask(&probes, Consumer::Part(Part::Models)));
     let t_models = t_models.elapsed();
     if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
         eprintln!(
@@ -575,12 +659,16 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
         by_rel,
         migrations,
         deploy_migrations,
-        template_contexts: template_contexts(files, needs, &ask),
+        template_contexts: template_contexts(files, needs, &Ask(&probes, Consumer::Part(Part::Templates))),
         models,
         root: Some(root.to_path_buf()),
         walked_set: Default::default(),
         reads: Reads::default(),
-        sources: if needs.model_sources { model_sources(files, &ask) } else { HashMap::new() },
+        sources: if needs.model_sources {
+            model_sources(files, &Ask(&probes, Consumer::Part(Part::Sources)))
+        } else {
+            HashMap::new()
+        },
         probes,
     }
 }

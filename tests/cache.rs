@@ -33,6 +33,13 @@ fn checked_again(o: &Output) -> Option<usize> {
     line.split("stands: ").nth(1)?.split(' ').next()?.parse().ok()
 }
 
+/// What no longer stood in a run that kept the rest (`PREFLIGHT_TIMINGS`): parts of the project
+/// and project rules, comma-separated.
+fn fallen(o: &Output) -> String {
+    let e = stderr(o);
+    e.lines().find_map(|l| l.split("; fallen: ").nth(1)).unwrap_or("").trim().to_string()
+}
+
 fn shop() -> Project {
     Project::new(&[
         ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
@@ -181,51 +188,64 @@ fn reads_of_loaded_files_are_not_listed_again() {
     assert!(!run_cached(p.path(), cache.path(), &["--format", "json"]).1);
 }
 
-/// A change to files the project does not read (what the project pass and the rules asked of
-/// them gives the same answers) checks only those files again; the result is the fresh one, and
-/// a change that gives another answer (a template now marking a value safe, a manifest a rule
-/// reads, a models module) makes a fresh run.
+/// A run after a change keeps what still holds and runs the rest again: the changed files
+/// with every rule; the parts of the project and the project rules that asked a changed file a
+/// question whose answer is now another (a template that now marks a value safe: the template
+/// contexts; a manifest: the rules that read it; a models module: the model sources), with the
+/// rules that need them on every file. Each result is the fresh one, in every format.
 #[test]
-fn a_change_the_project_does_not_read_checks_only_the_changed_files() {
+fn a_run_after_a_change_keeps_what_still_holds() {
     let p = shop();
     p.write("shop/templates/shop/index.html", "<p>{{ title }}</p>\n");
     let cache = tempfile::tempdir().unwrap();
     let json = ["--format", "json"];
     let (first, _) = run_cached(p.path(), cache.path(), &json);
     assert_eq!(checked_again(&first), None, "an empty cache was reused");
-    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>, Option<usize>);
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>, usize, &'a str);
     let changes: Vec<Change> = vec![
-        ("a front-end file", Box::new(|| p.write("web/app.js", "console.log('a');\n// TODO: b\n")), Some(1)),
+        ("a front-end file", Box::new(|| p.write("web/app.js", "console.log('a');\n// TODO: b\n")), 1, ""),
         (
             "a template and the front end",
             Box::new(|| {
                 p.write("shop/templates/shop/index.html", "<p>{{ title }}</p>\n<!-- TODO: c -->\n");
                 p.write("web/app.js", "console.debug('a');\n");
             }),
-            Some(2),
+            2,
+            "",
         ),
         (
             "a template now marking a value safe",
             Box::new(|| p.write("shop/templates/shop/index.html", "{{ title|safe }}\n")),
-            None,
+            1,
+            "templates",
         ),
-        ("a manifest a rule reads", Box::new(|| p.write("requirements.txt", "django==5.2\nrequests\n")), None),
+        (
+            "a manifest rules read",
+            Box::new(|| p.write("requirements.txt", "django==5.2\nrequests\n")),
+            1,
+            "dependency-undeclared, error-tracking-missing, metrics-missing",
+        ),
         (
             "a models module",
             Box::new(|| {
                 p.write("shop/models.py", "from django.db import models\n\n\nclass Book(models.Model):\n    pass\n")
             }),
-            None,
+            1,
+            "sources, error-tracking-missing, metrics-missing",
         ),
-        // A production module the project rules read (a health view could be in it).
-        ("a view", Box::new(|| p.write("shop/views.py", "import pdb\npdb.set_trace()\n")), None),
-        ("the front end again", Box::new(|| p.write("web/app.js", "debugger;\n")), Some(1)),
+        (
+            "a view the setup rules read",
+            Box::new(|| p.write("shop/views.py", "import pdb\npdb.set_trace()\n")),
+            1,
+            "django-logging-not-configured, error-tracking-missing, metrics-missing",
+        ),
+        ("the front end again", Box::new(|| p.write("web/app.js", "debugger;\n")), 1, ""),
     ];
-    for (what, change, expected) in changes {
+    for (what, change, changed, fell) in changes {
         change();
         let (o, hit) = run_cached(p.path(), cache.path(), &json);
         assert!(!hit, "{what}: answered whole from the cache");
-        assert_eq!(checked_again(&o), expected, "{what}: {}", stderr(&o));
+        assert_eq!((checked_again(&o), fallen(&o).as_str()), (Some(changed), fell), "{what}: {}", stderr(&o));
         let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json", "--no-cache"]);
         assert_eq!(stdout(&o), stdout(&fresh), "{what}");
         assert_eq!(o.status.code(), fresh.status.code(), "{what}");

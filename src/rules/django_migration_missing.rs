@@ -542,7 +542,9 @@ impl Rule for DjangoMigrationMissing {
         let sources: Vec<Arc<SourceFile>> = project
             .walked
             .par_iter()
-            .filter(|(_, c)| python(c) && !c.roles.migration)
+            // `Needs::model_sources` holds every module that can define a model: the others are
+            // not read (from the disk, again).
+            .filter(|(rel, c)| python(c) && !c.roles.migration && project.sources.contains_key(rel))
             .filter_map(|(rel, c)| {
                 let text = read_rel(project, rel)?;
                 (is_candidate(rel, &text, false) || text.contains(".add_to_class("))
