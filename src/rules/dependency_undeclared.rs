@@ -353,7 +353,7 @@ impl Rule for DependencyUndeclaredRule {
             && class.is_production()
             && !class.roles.dev_settings_name
             && !class.roles.migration)
-            || (class.lang.is_js_family() && !class.roles.vendored && !class.roles.docs)
+            || ((class.lang.is_js_family() || class.roles.component) && !class.roles.vendored && !class.roles.docs)
     }
 
 
@@ -410,7 +410,7 @@ impl Rule for DependencyUndeclaredRule {
     }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
-        if ctx.file.class.lang.is_js_family() {
+        if ctx.file.class.lang.is_js_family() || ctx.file.class.roles.component {
             return self.check_js(ctx);
         }
         let file = ctx.file;
@@ -915,6 +915,41 @@ impl JsDeclared {
     }
 }
 
+/// The `<script>` blocks of a Vue or Svelte component as one text the length of the file, every
+/// byte outside them a space (line breaks kept), so that offsets and lines are the file's; and
+/// whether a block is TypeScript (`lang="ts"`). `None` when the file has no script block.
+fn component_scripts(text: &str) -> Option<(String, bool)> {
+    let lower = text.to_ascii_lowercase();
+    let mut keep: Vec<(usize, usize)> = Vec::new();
+    let mut ts = false;
+    let mut at = 0;
+    while let Some(i) = lower[at..].find("<script") {
+        let open = at + i;
+        let after = open + "<script".len();
+        let Some(end_tag) = lower[after..].find('>').map(|j| after + j) else { break };
+        let attrs = &lower[after..end_tag];
+        if !attrs.is_empty() && !attrs.starts_with(|c: char| c.is_ascii_whitespace()) {
+            at = after; // `<scripts>`, `<script-x>`: another tag
+            continue;
+        }
+        let body = end_tag + 1;
+        let close = lower[body..].find("</script").map_or(text.len(), |j| body + j);
+        let lang = attrs.split_once("lang").map(|(_, v)| v.trim_start().trim_start_matches('=').trim_start());
+        ts |= lang.is_some_and(|v| v.trim_start_matches(['"', '\'']).starts_with("ts") || v.trim_start_matches(['"', '\'']).starts_with("typescript"));
+        keep.push((body, close));
+        at = close;
+    }
+    if keep.is_empty() {
+        return None;
+    }
+    let mut out: Vec<u8> = text.bytes().map(|b| if b == b'\n' || b == b'\r' { b } else { b' ' }).collect();
+    for (start, end) in keep {
+        out[start..end].copy_from_slice(&text.as_bytes()[start..end]);
+    }
+    // Whole blocks between ASCII delimiters are copied: the text stays UTF-8.
+    String::from_utf8(out).ok().map(|s| (s, ts))
+}
+
 fn string_value<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
     if n.kind() != "string" {
         return None;
@@ -1007,12 +1042,23 @@ impl DependencyUndeclaredRule {
         {
             return;
         }
-        let src = file.text.as_str();
         let declaration_file = file.rel.ends_with(".d.ts");
         if declaration_file {
             return;
         }
-        let ts = matches!(file.class.lang, Lang::TypeScript | Lang::Tsx) && !file.rel.ends_with(".js") && !file.rel.ends_with(".jsx");
+        // A Vue/Svelte component: its `<script>` blocks, everything else blanked (offsets and
+        // lines stay the file's).
+        let component = file.class.roles.component.then(|| component_scripts(&file.text));
+        let (src, ts) = match &component {
+            Some(None) => return,
+            Some(Some((masked, ts))) => (masked.as_str(), *ts),
+            None => (
+                file.text.as_str(),
+                matches!(file.class.lang, Lang::TypeScript | Lang::Tsx)
+                    && !file.rel.ends_with(".js")
+                    && !file.rel.ends_with(".jsx"),
+            ),
+        };
         // Test set-up modules (`setup-jest.ts`, `setupTests.js`, `vitest.setup.ts`) are tests'.
         let name = file.rel.rsplit('/').next().unwrap_or(&file.rel).to_ascii_lowercase();
         let dev_file = !file.class.is_production()
@@ -1049,7 +1095,18 @@ impl DependencyUndeclaredRule {
         if !could_report {
             return;
         }
-        let Some(tree) = file.tree() else { return };
+        let parsed;
+        let tree = match &component {
+            Some(_) => {
+                let Ok(t) = crate::parse::parse(if ts { Lang::TypeScript } else { Lang::Tsx }, src) else { return };
+                parsed = t;
+                &parsed
+            }
+            None => {
+                let Some(t) = file.tree() else { return };
+                t
+            }
+        };
         let mut seen = HashSet::new();
         for (node, spec, type_only) in js_imports(tree.root_node(), src) {
             // A type-only import is erased by the build (like eslint-plugin-import's
@@ -1088,6 +1145,22 @@ impl DependencyUndeclaredRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_scripts_keep_offsets() {
+        let vue = "<template>\n  <p>é</p>\n</template>\n<script setup lang=\"ts\">\nimport x from \"x\";\n</script>\n";
+        let (masked, ts) = component_scripts(vue).unwrap();
+        assert!(ts);
+        assert_eq!(masked.len(), vue.len());
+        assert_eq!(masked.find("import"), vue.find("import"));
+        assert_eq!(masked.lines().count(), vue.lines().count());
+        assert!(!masked.contains("template") && !masked.contains("<script"));
+        let svelte = "<script context=\"module\">\nexport const a = 1;\n</script>\n<script>\nimport b from \"b\";\n</script>\n<h1>{b}</h1>\n";
+        let (masked, ts) = component_scripts(svelte).unwrap();
+        assert!(!ts);
+        assert!(masked.contains("export const a") && masked.contains("import b") && !masked.contains("h1"));
+        assert!(component_scripts("<template><div/></template>\n<scripts>x</scripts>").is_none());
+    }
 
     #[test]
     fn requirement_lines_name_distributions() {
