@@ -343,6 +343,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         needs(&rules, &stand_ins)
     };
     let mut project = crate::project::build(&files, config, root, tracked, build_needs);
+    if targets.is_some() {
+        project.targets = Some(files.iter().filter(|l| l.target).map(|l| l.file.rel.clone()).collect());
+    }
     project.walked.extend(empty_kept);
     project.walked.sort_by(|a, b| a.0.cmp(&b.0));
     phase("project");

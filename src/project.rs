@@ -96,6 +96,10 @@ pub struct Project {
     pub sources: HashMap<String, String>,
     /// The questions the pass and the rules asked of loaded files' texts (for the run cache).
     pub probes: Probes,
+    /// The files reported on, when files are named (a pre-commit hook); `None`: every file. A
+    /// project rule whose findings can only land in files that are not reported on may skip
+    /// its work.
+    pub targets: Option<std::collections::HashSet<String>>,
 }
 
 /// A look at the disk beyond the loaded files: what was asked, so that it can be asked again.
@@ -423,6 +427,11 @@ pub enum Seen {
 }
 
 impl Project {
+    /// Whether findings in the file at `rel` are reported (`targets`).
+    pub fn is_target(&self, rel: &str) -> bool {
+        self.targets.as_ref().is_none_or(|t| t.contains(rel))
+    }
+
     pub fn file(&self, idx: usize) -> &SourceFile {
         &self.files[idx]
     }
@@ -670,6 +679,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
             HashMap::new()
         },
         probes,
+        targets: None,
     }
 }
 

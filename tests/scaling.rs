@@ -188,3 +188,48 @@ fn many_secrets_on_one_long_line_are_redacted_in_the_window_shown() {
         }
     }
 }
+
+/// A pre-commit hook names a few files: django-migration-missing replays the migration history
+/// (every migration of the project parsed) only when one of them can hold a model; its
+/// findings cannot land anywhere else.
+#[test]
+fn a_hook_without_a_models_module_does_not_replay_the_migrations() {
+    let p = Project::new(&[
+        ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
+        ("shop/__init__.py", ""),
+        ("shop/settings.py", "INSTALLED_APPS = ['shop']\n"),
+        (
+            "shop/models.py",
+            "from django.db import models\n\n\nclass Book(models.Model):\n    title = models.CharField(max_length=9)\n",
+        ),
+        ("shop/migrations/__init__.py", ""),
+        (
+            "shop/migrations/0001_initial.py",
+            "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    \
+             dependencies = []\n    operations = [\n        migrations.CreateModel(\n            name='Book',\n            \
+             fields=[('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID'))],\n        ),\n    ]\n",
+        ),
+        ("shop/views.py", "def index(request):\n    return None\n"),
+    ]);
+    let run = |file: &str| {
+        Command::new(bin())
+            .args(["check", file, "--select", "django-migration-missing", "--format", "json"])
+            .current_dir(p.path())
+            .env("PREFLIGHT_MIGRATIONS", "1")
+            .output()
+            .unwrap()
+    };
+    let views = run("shop/views.py");
+    assert_eq!(views.status.code(), Some(0), "{}", stderr(&views));
+    assert!(!stderr(&views).contains("models judged"), "replayed for a view: {}", stderr(&views));
+    let models = run("shop/models.py");
+    assert!(stderr(&models).contains("django-migration-missing: 1 models judged"), "{}", stderr(&models));
+    let found: serde_json::Value = serde_json::from_slice(&models.stdout).unwrap();
+    let at: Vec<(String, u64)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [("django-migration-missing".to_string(), 5)], "{}", stderr(&models));
+}

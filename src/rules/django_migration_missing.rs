@@ -526,6 +526,22 @@ impl Rule for DjangoMigrationMissing {
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         use crate::classify::Lang;
         let python = |c: &crate::classify::FileClass| c.lang == Lang::Python && !c.roles.test && !c.roles.vendored;
+        // Findings land on models and on the modules that define them: with files named (a
+        // pre-commit hook) and none of them such a module, the history is not replayed.
+        if project.targets.as_ref().is_some_and(|t| {
+            !t.iter().any(|rel| {
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                name == "models.py"
+                    || rel.ends_with("/models/__init__.py")
+                    || (project.sources.contains_key(rel)
+                        && project
+                            .walked
+                            .binary_search_by(|(w, _)| w.as_str().cmp(rel))
+                            .is_ok_and(|i| !project.walked[i].1.roles.migration))
+            })
+        }) {
+            return;
+        }
         let migration_files: Vec<(String, String)> = project
             .walked
             .par_iter()
