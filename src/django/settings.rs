@@ -884,11 +884,14 @@ impl SettingsIndex {
 impl Module {
     /// Where a setting the module leaves unset belongs, for a reader who would add it: the
     /// top-level statement assigning the first of `related` the module assigns (`SECURE_SSL_REDIRECT`
-    /// beside a missing `SECURE_HSTS_SECONDS`), else the module's last top-level assignment of a
-    /// setting (an upper-case name) or star import (the end of its settings block); `None` for a module with neither.
+    /// beside a missing `SECURE_HSTS_SECONDS`; an entry ending in `_` is a prefix, `SESSION_COOKIE_`
+    /// for any session cookie setting), else the module's last top-level assignment of a
+    /// setting (an upper-case name) or star import (the end of its settings block); `None` for a
+    /// module with neither.
     pub(crate) fn anchor(&self, related: &[&str]) -> Option<Loc> {
         let assigns = |name: &str| {
-            self.stmts.iter().find(|s| matches!(&s.kind, StmtKind::Assign(n, _) | StmtKind::Extend(n, _) if n == name))
+            let matches = |n: &str| if name.ends_with('_') { n.starts_with(name) } else { n == name };
+            self.stmts.iter().find(|s| matches!(&s.kind, StmtKind::Assign(n, _) | StmtKind::Extend(n, _) if matches(n)))
         };
         related.iter().find_map(|name| assigns(name)).map(|s| s.at).or_else(|| {
             self.stmts

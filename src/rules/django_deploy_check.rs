@@ -116,7 +116,8 @@ struct Failure {
     fallback: bool,
 }
 
-/// The settings beside which a missing `name` belongs, nearest first (see `Module::anchor`).
+/// The settings beside which a missing `name` belongs, nearest first; an entry ending in `_` is
+/// a family of settings (see `Module::anchor`).
 fn related(name: &str) -> &'static [&'static str] {
     match name {
         "SECURE_HSTS_SECONDS" => &[
@@ -124,20 +125,36 @@ fn related(name: &str) -> &'static [&'static str] {
             "SECURE_HSTS_PRELOAD",
             "SECURE_SSL_REDIRECT",
             "SECURE_PROXY_SSL_HEADER",
+            "SECURE_",
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
         ],
-        "SECURE_HSTS_INCLUDE_SUBDOMAINS" => &["SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD"],
-        "SECURE_HSTS_PRELOAD" => &["SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_SECONDS"],
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS" => &["SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "SECURE_"],
+        "SECURE_HSTS_PRELOAD" => &["SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_SECONDS", "SECURE_"],
         "SECURE_SSL_REDIRECT" => &[
             "SECURE_PROXY_SSL_HEADER",
             "SECURE_HSTS_SECONDS",
+            "SECURE_",
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
         ],
-        "SESSION_COOKIE_SECURE" => &["CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SECURE_SSL_REDIRECT"],
-        "CSRF_COOKIE_SECURE" => &["SESSION_COOKIE_SECURE", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT"],
-        "ALLOWED_HOSTS" => &["CSRF_TRUSTED_ORIGINS", "DEBUG"],
+        "SESSION_COOKIE_SECURE" => &[
+            "CSRF_COOKIE_SECURE",
+            "SESSION_COOKIE_HTTPONLY",
+            "SESSION_COOKIE_",
+            "CSRF_COOKIE_",
+            "SESSION_",
+            "SECURE_SSL_REDIRECT",
+        ],
+        "CSRF_COOKIE_SECURE" => &[
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_",
+            "CSRF_TRUSTED_ORIGINS",
+            "CSRF_",
+            "SESSION_COOKIE_",
+            "SECURE_SSL_REDIRECT",
+        ],
+        "ALLOWED_HOSTS" => &["CSRF_TRUSTED_ORIGINS", "USE_X_FORWARDED_HOST", "DEBUG"],
         _ => &[],
     }
 }
