@@ -94,21 +94,40 @@ pub(crate) fn write(path: &Path, findings: &[Finding]) -> Result<(), String> {
     crate::output::write_file(path, render(&entries).as_bytes())
 }
 
-pub(crate) fn read(path: &Path) -> Result<Baseline, String> {
+/// Why a baseline cannot be used; each names the file, and the line or entry at fault.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BaselineError {
+    /// Missing, not a regular file, too large, an I/O error.
+    #[error("baseline {}: {cause}", path.display())]
+    Unreadable { path: std::path::PathBuf, cause: String },
+    /// Not JSON; `line` and `column` are 1-based.
+    #[error("baseline {}: line {line}, column {column}: not JSON: {cause}", path.display())]
+    NotJson { path: std::path::PathBuf, line: usize, column: usize, cause: String },
+    #[error("baseline {}: no `findings` array", path.display())]
+    NoFindings { path: std::path::PathBuf },
+    /// Entry `index` (1-based, in file order) lacks a field every entry has.
+    #[error("baseline {}: entry {index} has no `{field}`", path.display())]
+    Entry { path: std::path::PathBuf, index: usize, field: &'static str },
+}
+
+pub(crate) fn read(path: &Path) -> Result<Baseline, BaselineError> {
+    let p = || path.to_path_buf();
     // Read safely: not a FIFO or device, at most 256 MiB.
-    let text =
-        crate::fsread::read_text_capped(path, 256 << 20).map_err(|e| format!("baseline {}: {e}", path.display()))?;
-    let doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("baseline {}: not JSON: {e}", path.display()))?;
-    let items =
-        doc["findings"].as_array().ok_or_else(|| format!("baseline {}: no `findings` array", path.display()))?;
+    let text = crate::fsread::read_text_capped(path, 256 << 20)
+        .map_err(|e| BaselineError::Unreadable { path: p(), cause: e.to_string() })?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        // serde_json's message without its own " at line L column C" (said before it here).
+        let full = e.to_string();
+        let cause = full.rsplit_once(" at line ").map_or(full.as_str(), |(m, _)| m).to_string();
+        BaselineError::NotJson { path: p(), line: e.line(), column: e.column().max(1), cause }
+    })?;
+    let items = doc["findings"].as_array().ok_or_else(|| BaselineError::NoFindings { path: p() })?;
     let entries = items
         .iter()
-        .map(|e| {
-            let s = |k: &str| {
-                e[k].as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| format!("baseline {}: entry without `{k}`", path.display()))
+        .enumerate()
+        .map(|(i, e)| {
+            let s = |k: &'static str| {
+                e[k].as_str().map(str::to_string).ok_or(BaselineError::Entry { path: p(), index: i + 1, field: k })
             };
             Ok(Entry {
                 rule: s("rule")?,
@@ -119,7 +138,7 @@ pub(crate) fn read(path: &Path) -> Result<Baseline, String> {
                 snippet: e["snippet"].as_str().map(str::to_string),
             })
         })
-        .collect::<Result<Vec<Entry>, String>>()?;
+        .collect::<Result<Vec<Entry>, BaselineError>>()?;
     let keys = entries.iter().map(Entry::key).collect();
     Ok(Baseline { entries, keys })
 }

@@ -300,8 +300,21 @@ pub fn rules_table() -> String {
     s
 }
 
+/// Why the rules to run cannot be resolved. (The config's own lists are checked when it is
+/// loaded: `ConfigError` names the file and line.)
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    /// An id in `--select`, `--extend-select` or `--ignore` that names no rule.
+    #[error("{option}: unknown rule id `{id}` (see `preflight rules`)")]
+    UnknownRule { option: &'static str, id: String },
+    /// Nothing left to run; `config` is the config file, when there is one.
+    #[error("no rule is selected{}: a run would check nothing; see `preflight check --show-settings`",
+        config.as_deref().map_or(String::new(), |s| format!(" ({s} and the command line)")))]
+    Empty { config: Option<String> },
+}
+
 /// Resolves `--select`/`--ignore` and config into one switch per catalogue rule.
-pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Result<Vec<bool>, String> {
+pub fn selection(select: &[String], ignore: &[String], config: &Config) -> Result<Vec<bool>, SelectionError> {
     select_rules(select, &[], ignore, config)
 }
 
@@ -314,23 +327,13 @@ pub fn select_rules(
     extend: &[String],
     ignore: &[String],
     config: &Config,
-) -> Result<Vec<bool>, String> {
-    let check = |id: &String| {
-        if id == "ALL" || crate::catalog::meta(id).is_some() {
-            Ok(())
-        } else {
-            Err(format!("unknown rule id `{id}` (see `preflight rules`)"))
+) -> Result<Vec<bool>, SelectionError> {
+    for (option, list) in [("--select", select), ("--extend-select", extend), ("--ignore", ignore)] {
+        if let Some(id) = list.iter().find(|id| *id != "ALL" && crate::catalog::meta(id).is_none()) {
+            return Err(SelectionError::UnknownRule { option, id: id.clone() });
         }
-    };
+    }
     let cfg_select = config.raw.select.clone();
-    cfg_select
-        .iter()
-        .flatten()
-        .chain(&config.raw.ignore)
-        .chain(select)
-        .chain(extend)
-        .chain(ignore)
-        .try_for_each(check)?;
     let names = |list: &[String], id: &str| list.iter().any(|s| s == "ALL" || s == id);
     let mut on: Vec<bool> = RULES.iter().map(|r| cfg_select.as_deref().is_none_or(|s| names(s, r.id))).collect();
     for (i, r) in RULES.iter().enumerate() {
@@ -342,10 +345,7 @@ pub fn select_rules(
         on[i] &= !names(ignore, r.id);
     }
     if !on.iter().any(|&b| b) {
-        let src = config.source.as_deref().map_or(String::new(), |s| format!(" ({s} and the command line)"));
-        return Err(format!(
-            "no rule is selected{src}: a run would check nothing; see `preflight check --show-settings`"
-        ));
+        return Err(SelectionError::Empty { config: config.source.clone() });
     }
     Ok(on)
 }
@@ -429,8 +429,8 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         output::check_target(path, &inputs, "--output-format")?;
     }
     let mut config = match &args.config {
-        Some(path) => Config::load_file(&cwd.join(path))?,
-        None => Config::load(&cfg_root)?,
+        Some(path) => Config::load_file(&cwd.join(path)).map_err(|e| e.to_string())?,
+        None => Config::load(&cfg_root).map_err(|e| e.to_string())?,
     };
     // With a diff base, the migrations changed since it are the ones judged (every finding
     // outside the changed lines is dropped below).
@@ -443,7 +443,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         let shown = used.strip_prefix(cwd.canonicalize().as_deref().unwrap_or(&cwd)).unwrap_or(used);
         eprint(&format!("preflight: config {}\n", report::sanitize(&shown.display().to_string())));
     }
-    let selected = select_rules(&args.select, &args.extend_select, &args.ignore, &config)?;
+    let selected = select_rules(&args.select, &args.extend_select, &args.ignore, &config).map_err(|e| e.to_string())?;
     if args.show_settings {
         output::write_stdout(show_settings(&config, &selected, args).as_bytes())?;
         return Ok(0);
@@ -496,7 +496,7 @@ fn check(args: &CheckArgs) -> Result<i32, String> {
         return Ok(0);
     }
     if let Some(path) = &args.baseline {
-        let known = crate::baseline::read(path)?;
+        let known = crate::baseline::read(path).map_err(|e| e.to_string())?;
         let matched = crate::baseline::apply(&mut outcome.findings, &known);
         let shown = report::sanitize(&path.display().to_string());
         // An entry is judged when its rule ran and its path was scanned: only then does no

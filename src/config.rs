@@ -2,7 +2,7 @@
 //! project root. Unknown keys are an error (a typo must not silently disable a check).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -100,7 +100,59 @@ struct PyProject {
 
 #[derive(Deserialize)]
 struct PyTool {
-    preflight: Option<toml::Value>,
+    preflight: Option<RawConfig>,
+}
+
+/// Why a config cannot be used: each names the file, and the line where the file says it.
+/// (`thiserror` is already in the build, through serde-sarif: no crate is added.)
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not readable (a FIFO, a device, over 4 MiB, an I/O error) or, named by `--config`, absent.
+    #[error("{}: {cause}", path.display())]
+    Unreadable { path: PathBuf, cause: String },
+    /// A `pyproject.toml` named by `--config` that has no `[tool.preflight]` table.
+    #[error("{}: no [tool.preflight] table", path.display())]
+    NoTable { path: PathBuf },
+    /// Not TOML, or a key or value of the wrong kind (`table` is ` [tool.preflight]` in a
+    /// pyproject.toml); `line` and `column` are 1-based.
+    #[error("{}{table}: line {line}, column {column}: {cause}", path.display())]
+    Syntax { path: PathBuf, table: &'static str, line: usize, column: usize, cause: String },
+    /// Well-formed, with a value preflight does not accept (an unknown rule id, a bad glob,
+    /// `max-file-size` over the ceiling), on `line` (0: the line is not known).
+    #[error("{}{table}{}: {cause}", path.display(), if *line > 0 { format!(": line {line}") } else { String::new() })]
+    Invalid { path: PathBuf, table: &'static str, line: usize, cause: String },
+}
+
+/// A value `Config::from_raw` does not accept: the text that shows it in the file (to find its
+/// line) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{cause}")]
+pub struct InvalidValue {
+    pub needle: String,
+    pub cause: String,
+}
+
+impl InvalidValue {
+    fn new(needle: impl Into<String>, cause: impl Into<String>) -> Self {
+        InvalidValue { needle: needle.into(), cause: cause.into() }
+    }
+
+    /// The error naming `path` and the first line outside a comment that holds the value.
+    fn at(self, path: &Path, table: &'static str, text: &str) -> ConfigError {
+        let line =
+            text.lines().position(|l| l.split('#').next().unwrap_or("").contains(&self.needle)).map_or(0, |i| i + 1);
+        ConfigError::Invalid { path: path.to_path_buf(), table, line, cause: self.cause }
+    }
+}
+
+/// A TOML error as a `ConfigError::Syntax`, its line and column from the error's span.
+fn syntax(path: &Path, table: &'static str, text: &str, e: &toml::de::Error) -> ConfigError {
+    let at = e.span().map_or(0, |s| s.start.min(text.len()));
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    let cause = e.message().trim_end().to_string();
+    ConfigError::Syntax { path: path.to_path_buf(), table, line, column, cause }
 }
 
 /// Loaded configuration with globs compiled.
@@ -129,15 +181,16 @@ pub const MAX_FILE_SIZE_CEILING: u64 = 64 * 1024 * 1024;
 
 /// The text of a config file; `None` when there is none. Read safely: regular files only, 4 MiB
 /// at most.
-pub fn read_config(path: &Path) -> Result<Option<String>, String> {
+pub fn read_config(path: &Path) -> Result<Option<String>, ConfigError> {
     use crate::fsread::{read_text_capped, ReadError, SMALL_FILE_CAP};
+    let unreadable = |cause: String| ConfigError::Unreadable { path: path.to_path_buf(), cause };
     match read_text_capped(path, SMALL_FILE_CAP) {
         Ok(t) => Ok(Some(t)),
         Err(ReadError::NotFound) => Ok(None),
         Err(ReadError::TooLarge(n)) => {
-            Err(format!("{}: {n} bytes, over the {SMALL_FILE_CAP} byte limit for a config file", path.display()))
+            Err(unreadable(format!("{n} bytes, over the {SMALL_FILE_CAP} byte limit for a config file")))
         }
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(unreadable(e.to_string())),
     }
 }
 
@@ -153,25 +206,26 @@ fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn globset(globs: &[String]) -> Result<Option<GlobSet>, String> {
+fn globset(globs: &[String]) -> Result<Option<GlobSet>, InvalidValue> {
     if globs.is_empty() {
         return Ok(None);
     }
     let mut b = GlobSetBuilder::new();
+    let bad = |g: &str, e: globset::Error| InvalidValue::new(g, format!("invalid glob `{g}`: {}", e.kind()));
     for g in globs {
-        b.add(Glob::new(g).map_err(|e| format!("invalid glob `{g}`: {e}"))?);
+        b.add(Glob::new(g).map_err(|e| bad(g, e))?);
         // `dir/**` should also match `dir` itself, and a bare name anywhere below.
         if !g.contains('/') {
-            b.add(Glob::new(&format!("**/{g}")).map_err(|e| e.to_string())?);
+            b.add(Glob::new(&format!("**/{g}")).map_err(|e| bad(g, e))?);
         }
     }
-    b.build().map(Some).map_err(|e| e.to_string())
+    b.build().map(Some).map_err(|e| bad(&globs.join(", "), e))
 }
 
 impl Config {
     /// Loads the config from `root`, or the defaults when there is none. A config file that is
     /// not a regular file (a symlink to a device, a FIFO) or is over 4 MiB is an error naming it.
-    pub fn load(root: &Path) -> Result<Config, String> {
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
         let toml_path = root.join("preflight.toml");
         // A preflight.toml that is there but not a file (a symlink to a device) is an error, not
         // a reason to look elsewhere.
@@ -181,23 +235,23 @@ impl Config {
         let py = root.join("pyproject.toml");
         match read_config(&py)? {
             Some(text) if mentions_section(&text) => Config::from_pyproject(&py, &text),
-            _ => Config::from_raw(RawConfig::default(), None),
+            _ => Config::from_raw(RawConfig::default(), None).map_err(|e| e.at(&py, "", "")),
         }
     }
 
     /// Loads one named config file (`--config FILE`): a `pyproject.toml` (its
     /// `[tool.preflight]` table) by that name, a `preflight.toml` otherwise.
-    pub fn load_file(path: &Path) -> Result<Config, String> {
-        let text = read_config(path)?.ok_or_else(|| format!("{}: no such file", path.display()))?;
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = read_config(path)?
+            .ok_or_else(|| ConfigError::Unreadable { path: path.to_path_buf(), cause: "no such file".into() })?;
         if path.file_name().is_some_and(|n| n == "pyproject.toml") {
             if !mentions_section(&text) {
-                return Err(format!("{}: no [tool.preflight] table", path.display()));
+                return Err(ConfigError::NoTable { path: path.to_path_buf() });
             }
             return Config::from_pyproject(path, &text);
         }
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut config =
-            Config::from_raw(raw, Some(file_name(path))).map_err(|e| format!("{}: {e}", path.display()))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| syntax(path, "", &text, &e))?;
+        let mut config = Config::from_raw(raw, Some(file_name(path))).map_err(|e| e.at(path, "", &text))?;
         config.path = Some(path.to_path_buf());
         Ok(config)
     }
@@ -205,30 +259,45 @@ impl Config {
     /// The `[tool.preflight]` table of a pyproject.toml. A file that mentions the table but does
     /// not parse is an error naming it (and the line): silently running on defaults would hide a
     /// switched-off check.
-    fn from_pyproject(py: &Path, text: &str) -> Result<Config, String> {
-        let parsed: PyProject = toml::from_str(text).map_err(|e| format!("{}: {e}", py.display()))?;
-        let Some(v) = parsed.tool.and_then(|t| t.preflight) else {
-            return Config::from_raw(RawConfig::default(), None);
+    fn from_pyproject(py: &Path, text: &str) -> Result<Config, ConfigError> {
+        const TABLE: &str = " [tool.preflight]";
+        // Parsed from the text, so a wrong key in the table is located like a syntax error.
+        let parsed: PyProject = toml::from_str(text).map_err(|e| syntax(py, TABLE, text, &e))?;
+        let Some(raw) = parsed.tool.and_then(|t| t.preflight) else {
+            return Config::from_raw(RawConfig::default(), None).map_err(|e| e.at(py, TABLE, text));
         };
-        let raw: RawConfig = v.try_into().map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
-        let mut config = Config::from_raw(raw, Some(file_name(py)))
-            .map_err(|e| format!("{} [tool.preflight]: {e}", py.display()))?;
+        let mut config = Config::from_raw(raw, Some(file_name(py))).map_err(|e| e.at(py, TABLE, text))?;
         config.path = Some(py.to_path_buf());
         Ok(config)
     }
 
-    pub fn from_raw(raw: RawConfig, source: Option<String>) -> Result<Config, String> {
+    pub fn from_raw(raw: RawConfig, source: Option<String>) -> Result<Config, InvalidValue> {
+        // Rule ids are checked here, where the file is known, so the error can name its line.
+        for (key, ids) in [("select", raw.select.as_deref().unwrap_or_default()), ("ignore", raw.ignore.as_slice())] {
+            if let Some(id) = ids.iter().find(|id| *id != "ALL" && crate::catalog::meta(id).is_none()) {
+                return Err(InvalidValue::new(
+                    format!("\"{id}\""),
+                    format!("{key}: unknown rule id `{id}` (see `preflight rules`)"),
+                ));
+            }
+        }
         let mut per_path = Vec::new();
         for (glob, ids) in &raw.per_path_ignores {
             for id in ids {
                 if crate::catalog::meta(id).is_none() {
-                    return Err(format!("per-path-ignores: unknown rule id `{id}`"));
+                    return Err(InvalidValue::new(
+                        format!("\"{id}\""),
+                        format!("per-path-ignores: unknown rule id `{id}`"),
+                    ));
                 }
             }
             per_path.push((globset(std::slice::from_ref(glob))?.expect("one glob"), ids.clone()));
         }
         if let Some(max) = raw.max_file_size.filter(|&m| m > MAX_FILE_SIZE_CEILING) {
-            return Err(format!("max-file-size = {max} is over the ceiling of {MAX_FILE_SIZE_CEILING} bytes (64 MiB)"));
+            return Err(InvalidValue::new(
+                "max-file-size",
+                format!("max-file-size = {max} is over the ceiling of {MAX_FILE_SIZE_CEILING} bytes (64 MiB)"),
+            ));
         }
         Ok(Config {
             path: None,

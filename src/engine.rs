@@ -394,12 +394,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                 return true;
             };
             let sups = sup_cache.entry(file.rel.as_str()).or_insert_with(|| suppress::Set::of(file));
-            let by = sups.own_markers_for(f.rule.id, f.line);
+            let by = sups.own_markers_for(suppress::id_of(f), f.line);
             if !by.is_empty() {
                 used_markers.extend(by.into_iter().map(|k| (file.rel.clone(), k, f.rule.id)));
                 return false;
             }
-            !sups.suppresses(f.rule.id, f.line)
+            !sups.suppresses(suppress::id_of(f), f.line)
         });
     }
 

@@ -57,7 +57,7 @@ pub(crate) fn add_suppressions(root: &Path, findings: &[Finding]) -> Result<Summ
             summary.left.push(Left { path: f.path.clone(), line: f.line, rule: f.rule.id, why });
             continue;
         }
-        by_file.entry(&f.path).or_default().entry(f.line).or_default().insert(f.rule.id);
+        by_file.entry(&f.path).or_default().entry(f.line).or_default().insert(suppress::id_of(f));
     }
     for (rel, wanted) in by_file {
         let abs = root.join(rel);
@@ -293,7 +293,8 @@ fn edit_for(
     let end = start + line.len();
     // A preflight marker already on the line: add the ids to it.
     if let Some(s) = sups.iter().find(|s| s.line == l0) {
-        let new: Vec<&'static str> = rules.iter().copied().filter(|r| !s.ids.iter().any(|i| i == r)).collect();
+        let new: Vec<&'static str> =
+            rules.iter().copied().filter(|r| !s.ids.iter().any(|i| suppress::covers(i, r))).collect();
         if new.is_empty() {
             return Err("a marker on the line names the rule but is not honoured there");
         }

@@ -343,6 +343,113 @@ mod tests {
         assert_eq!(parse_ewah(&data[..12]), None);
     }
 
+    /// Runs git in `dir` with hooks and the user's config out of the way.
+    fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let o = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("git");
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    }
+
+    /// What git itself lists as tracked: `git ls-files -z`, sorted.
+    fn ls_files(dir: &Path) -> Vec<String> {
+        let out = git(dir, &["ls-files", "-z"]);
+        let mut v: Vec<String> =
+            out.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn write(dir: &Path, rel: &str, body: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    /// A split index as git writes it in each shape (`--split-index`, `core.splitIndex`, index
+    /// version 4's prefix compression, a SHA-256 repository), after additions, changes that
+    /// replace shared entries, deletions and renames, and a re-split that writes a new shared
+    /// index: preflight's reader lists what `git ls-files` lists.
+    #[test]
+    fn split_indexes_read_as_git_lists_them() {
+        let shapes: &[(&str, &[&str], &[&str])] = &[
+            ("update-index", &[], &["update-index", "--split-index"]),
+            ("core.splitIndex", &[], &["config", "core.splitIndex", "true"]),
+            ("version 4", &[], &["config", "core.splitIndex", "true"]),
+            ("sha256", &["--object-format=sha256"], &["config", "core.splitIndex", "true"]),
+        ];
+        for &(name, init, split) in shapes {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            let mut init_args = vec!["init", "-q"];
+            init_args.extend_from_slice(init);
+            git(dir, &init_args);
+            for i in 0..40 {
+                write(dir, &format!("app/m{i:02}/models.py"), &format!("x = {i}\n"));
+            }
+            write(dir, ".env", "A=1\n");
+            write(dir, "web/src/caf\u{e9} views.py", "x = 1\n");
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-qm", "one"]);
+            if name == "version 4" {
+                git(dir, &["update-index", "--index-version", "4"]);
+            }
+            git(dir, split);
+            // Keep what the split index holds apart from the shared one (no re-split yet).
+            let keep = ["-c", "splitIndex.maxPercentChange=100"];
+            let step = |args: &[&str]| {
+                let mut a = keep.to_vec();
+                a.extend_from_slice(args);
+                git(dir, &a);
+            };
+            write(dir, "app/m03/models.py", "x = 'changed'\n");
+            write(dir, "app/new/views.py", "y = 2\n");
+            write(dir, "web/.env", "B=2\n");
+            step(&["add", "-A"]);
+            step(&["rm", "-q", "--cached", "app/m07/models.py", ".env"]);
+            step(&["mv", "app/m11/models.py", "app/m11/renamed.py"]);
+            step(&["update-index", "--split-index"]);
+            let gitdir = dir.join(".git");
+            let shared = std::fs::read_dir(&gitdir)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("sharedindex."));
+            assert!(shared, "{name}: git wrote no shared index");
+            let data = std::fs::read(gitdir.join("index")).unwrap();
+            let hash_len = if name == "sha256" { 32 } else { 20 };
+            assert!(parse_index(&data, hash_len).unwrap().link.is_some(), "{name}: not a split index");
+            let mut ours = tracked_paths(dir, &gitdir).unwrap_or_else(|| panic!("{name}: unread"));
+            ours.sort();
+            assert_eq!(ours, ls_files(dir), "{name}");
+            // A change that rewrites the shared index (more than 20% of it replaced): the split
+            // index now links to a new `sharedindex.<hash>`.
+            for i in 12..30 {
+                write(dir, &format!("app/m{i:02}/models.py"), "x = 'again'\n");
+            }
+            git(dir, &["-c", "splitIndex.maxPercentChange=20", "add", "-A"]);
+            let mut ours = tracked_paths(dir, &gitdir).unwrap_or_else(|| panic!("{name}: unread after re-split"));
+            ours.sort();
+            assert_eq!(ours, ls_files(dir), "{name}, re-split");
+            // A linked worktree: its own split index, beside the common dir.
+            let wt = dir.join("wt");
+            git(dir, &["worktree", "add", "-q", wt.to_str().unwrap()]);
+            write(&wt, "wt_only/settings.py", "DEBUG = False\n");
+            step(&["-C", wt.to_str().unwrap(), "add", "wt_only/settings.py"]);
+            step(&["-C", wt.to_str().unwrap(), "update-index", "--split-index"]);
+            let (_, wt_gitdir) = find_repo(&wt).unwrap();
+            let mut ours = tracked_paths(&wt, &wt_gitdir).unwrap_or_else(|| panic!("{name}: worktree unread"));
+            ours.sort();
+            assert_eq!(ours, ls_files(&wt), "{name}, worktree");
+        }
+    }
+
     #[test]
     fn rejects_garbage() {
         assert!(parse_index(b"DIRC\0\0\0\x02\0\0\0\x05", 20).is_none());

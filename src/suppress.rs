@@ -4,6 +4,11 @@
 //! A marker counts only after a comment opener on its line, so the words inside a string do not
 //! suppress anything. A marker without ids suppresses nothing; the `blanket-suppression` rule
 //! reports it.
+//!
+//! A rule whose findings carry a check id (`django-deploy-check`: Django's `security.W004`, …)
+//! is suppressed per check with `rule:check` (`ignore[django-deploy-check:security.W004]`),
+//! so accepting one check does not hide the others on the same line; the bare rule id still
+//! suppresses every check of the rule.
 
 use crate::source::SourceFile;
 
@@ -19,6 +24,57 @@ pub(crate) struct Suppression {
 }
 
 const OPENERS: &[&str] = &["#", "//", "/*", "{#", "<!--", "{/*"];
+
+/// The per-check suppression ids (`rule:check`): every check id a rule reports as its findings'
+/// key. A marker naming one of these is a known id (not a `blanket-suppression`).
+pub(crate) const CHECK_IDS: &[&str] = &[
+    "django-deploy-check:security.W001",
+    "django-deploy-check:security.W002",
+    "django-deploy-check:security.W004",
+    "django-deploy-check:security.W005",
+    "django-deploy-check:security.W006",
+    "django-deploy-check:security.W008",
+    "django-deploy-check:security.W010",
+    "django-deploy-check:security.W011",
+    "django-deploy-check:security.W012",
+    "django-deploy-check:security.W013",
+    "django-deploy-check:security.W014",
+    "django-deploy-check:security.W015",
+    "django-deploy-check:security.W016",
+    "django-deploy-check:security.W019",
+    "django-deploy-check:security.W020",
+    "django-deploy-check:security.W021",
+    "django-deploy-check:security.W022",
+    "django-deploy-check:security.E023",
+    "django-deploy-check:security.E024",
+];
+
+/// The id a marker names to suppress `f` alone: `rule:check` when the finding carries a check id
+/// listed in `CHECK_IDS`, else the rule id.
+pub(crate) fn id_of(f: &crate::finding::Finding) -> &'static str {
+    let Some(check) = f.key.as_deref().filter(|k| !k.is_empty()) else { return f.rule.id };
+    CHECK_IDS
+        .iter()
+        .find(|c| c.strip_prefix(f.rule.id).and_then(|r| r.strip_prefix(':')) == Some(check))
+        .copied()
+        .unwrap_or(f.rule.id)
+}
+
+/// Whether a marker's `named` id covers a finding whose suppression id is `id` (see `id_of`): the
+/// same id, or the bare rule of a `rule:check` id.
+pub(crate) fn covers(named: &str, id: &str) -> bool {
+    named == id || id.split_once(':').is_some_and(|(rule, _)| named == rule)
+}
+
+/// Whether a marker id names something preflight knows: a rule or a rule's check.
+pub(crate) fn is_known_id(id: &str) -> bool {
+    crate::catalog::meta(id).is_some() || CHECK_IDS.contains(&id)
+}
+
+/// The rule part of a suppression id (`django-deploy-check` of `django-deploy-check:security.W004`).
+fn rule_of(id: &str) -> &str {
+    id.split_once(':').map_or(id, |(rule, _)| rule)
+}
 
 pub(crate) fn parse(file: &SourceFile) -> Vec<Suppression> {
     let mut out = Vec::new();
@@ -76,16 +132,17 @@ fn opener_outside_quotes(before: &str) -> bool {
     false
 }
 
-/// Whether a finding of `rule` on 1-based `line` is suppressed. `sups` is in line order (as
-/// `parse` returns it), so only the markers on the line and the line above are looked at: a
-/// file with many markers and many findings costs a binary search per finding, not a scan.
-pub(crate) fn is_suppressed(sups: &[Suppression], rule: &str, line: usize) -> bool {
+/// Whether a finding with suppression id `id` (a rule id, or `rule:check`: see `id_of`) on
+/// 1-based `line` is suppressed. `sups` is in line order (as `parse` returns it), so only the
+/// markers on the line and the line above are looked at: a file with many markers and many
+/// findings costs a binary search per finding, not a scan.
+pub(crate) fn is_suppressed(sups: &[Suppression], id: &str, line: usize) -> bool {
     let l0 = line.saturating_sub(1);
     let from = sups.partition_point(|s| s.line + 1 < l0);
     sups[from..]
         .iter()
         .take_while(|s| s.line <= l0)
-        .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| i == rule))
+        .any(|s| (s.line == l0 || s.line + 1 == l0) && s.ids.iter().any(|i| covers(i, id)))
 }
 
 /// Where the file has a syntax tree, whether `offset` sits in a comment node (not a docstring
@@ -180,22 +237,25 @@ impl Set {
         Set { own: parse(file), peers, regions }
     }
 
-    /// The indexes in `own` of the preflight markers that suppress a finding of `rule` on
-    /// 1-based `line` (a marker on the line and one on the line above may both name it).
-    pub(crate) fn own_markers_for(&self, rule: &str, line: usize) -> Vec<usize> {
+    /// The indexes in `own` of the preflight markers that suppress a finding with suppression
+    /// id `id` (a rule id or `rule:check`) on 1-based `line` (a marker on the line and one on the
+    /// line above may both name it).
+    pub(crate) fn own_markers_for(&self, id: &str, line: usize) -> Vec<usize> {
         let l0 = line.saturating_sub(1);
         let from = self.own.partition_point(|s| s.line + 1 < l0);
         (from..self.own.len())
             .take_while(|&k| self.own[k].line <= l0)
-            .filter(|&k| self.own[k].ids.iter().any(|i| i == rule))
+            .filter(|&k| self.own[k].ids.iter().any(|i| covers(i, id)))
             .collect()
     }
 
-    /// Whether a finding of `rule` on 1-based `line` is suppressed by any marker.
-    pub(crate) fn suppresses(&self, rule: &str, line: usize) -> bool {
-        if is_suppressed(&self.own, rule, line) {
+    /// Whether a finding with suppression id `id` on 1-based `line` is suppressed by any marker
+    /// (the peers' markers name rules, never checks).
+    pub(crate) fn suppresses(&self, id: &str, line: usize) -> bool {
+        if is_suppressed(&self.own, id, line) {
             return true;
         }
+        let rule = rule_of(id);
         let l0 = line.saturating_sub(1);
         self.peers.iter().any(|p| {
             p.rule == rule
@@ -373,5 +433,17 @@ mod tests {
         assert!(s.suppresses("sql-injection", 1) && s.suppresses("secret-hardcoded", 1));
         let s = set("web/src/a.jsx", "{/* eslint-disable-next-line no-console */}\n{console.log(1)}\n");
         assert!(s.suppresses("console-log", 2));
+    }
+
+    #[test]
+    fn per_check_ids_cover_their_check_and_the_bare_rule_covers_all() {
+        assert!(covers("django-deploy-check:security.W004", "django-deploy-check:security.W004"));
+        assert!(covers("django-deploy-check", "django-deploy-check:security.W004"));
+        assert!(!covers("django-deploy-check:security.W008", "django-deploy-check:security.W004"));
+        assert!(!covers("django-deploy-check:security.W004", "django-deploy-check"));
+        assert!(is_known_id("django-deploy-check:security.W004") && !is_known_id("django-deploy-check:security.W999"));
+        let s = set("a.py", "X = 1  # preflight: ignore[django-deploy-check:security.W008]\n");
+        assert!(s.suppresses("django-deploy-check:security.W008", 1));
+        assert!(!s.suppresses("django-deploy-check:security.W004", 1));
     }
 }

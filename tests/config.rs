@@ -94,3 +94,66 @@ fn show_settings_says_what_is_in_effect_and_where_it_comes_from() {
         "{out}"
     );
 }
+
+/// The one error line of a run that exits 2.
+fn error_of(p: &Project, args: &[&str]) -> String {
+    let o = p.run(args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    err.lines().find(|l| l.starts_with("preflight: error: ")).unwrap_or_else(|| panic!("{err}")).to_string()
+}
+
+#[test]
+fn config_baseline_and_command_line_errors_name_the_file_the_line_and_the_cause() {
+    let p = project(("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.preflight]\nselect = [\"todo-fixme\"\n"));
+    let py = p.path().join("pyproject.toml").display().to_string();
+    assert_eq!(
+        error_of(&p, &["check"]),
+        format!("preflight: error: {py} [tool.preflight]: line 5, column 23: unclosed array, expected `]`")
+    );
+    // A key of the wrong type in the table: located in the file like a syntax error.
+    p.write("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.preflight]\nmax-file-size = \"big\"\n");
+    assert_eq!(
+        error_of(&p, &["check"]),
+        format!(
+            "preflight: error: {py} [tool.preflight]: line 5, column 17: invalid type: string \"big\", expected u64"
+        )
+    );
+    std::fs::remove_file(p.path().join("pyproject.toml")).unwrap();
+    let toml = p.path().join("preflight.toml").display().to_string();
+    // A rule id the config names that is no rule: its file and line (it used to name neither).
+    p.write("preflight.toml", "# strict\nselect = [\"todo-fixme\", \"todo-fixmee\"]\n");
+    assert_eq!(
+        error_of(&p, &["check"]),
+        format!("preflight: error: {toml}: line 2: select: unknown rule id `todo-fixmee` (see `preflight rules`)")
+    );
+    p.write("preflight.toml", "[per-path-ignores]\n\"tests/**\" = [\"nope\"]\n");
+    assert_eq!(
+        error_of(&p, &["check"]),
+        format!("preflight: error: {toml}: line 2: per-path-ignores: unknown rule id `nope`")
+    );
+    p.write("preflight.toml", "ignore = []\nmax-file-size = 99999999999\n");
+    assert_eq!(
+        error_of(&p, &["check"]),
+        format!(
+            "preflight: error: {toml}: line 2: max-file-size = 99999999999 is over the ceiling of 67108864 bytes (64 MiB)"
+        )
+    );
+    std::fs::remove_file(p.path().join("preflight.toml")).unwrap();
+    // The command line names the option.
+    assert_eq!(
+        error_of(&p, &["check", "--extend-select", "todo-fixme,nope"]),
+        "preflight: error: --extend-select: unknown rule id `nope` (see `preflight rules`)"
+    );
+    // A baseline: the line and column of broken JSON, the entry missing a field.
+    p.write("base.json", "{\"findings\": [\n  {\"rule\": \"todo-fixme\"}\n");
+    assert_eq!(
+        error_of(&p, &["check", "--baseline", "base.json"]),
+        "preflight: error: baseline base.json: line 3, column 1: not JSON: EOF while parsing a list"
+    );
+    p.write("base.json", "{\"findings\": [\n  {\"rule\": \"todo-fixme\", \"path\": \"app/views.py\"}\n]}\n");
+    assert_eq!(
+        error_of(&p, &["check", "--baseline", "base.json"]),
+        "preflight: error: baseline base.json: entry 1 has no `fingerprint`"
+    );
+}

@@ -435,7 +435,9 @@ fn hostile_config_files_are_errors_naming_them() {
     let o = run_bounded(root, &["check"], false);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("preflight.toml: max-file-size = 67108865 is over the ceiling of 67108864 bytes (64 MiB)"),
+        stderr(&o).contains(
+            "preflight.toml: line 1: max-file-size = 67108865 is over the ceiling of 67108864 bytes (64 MiB)"
+        ),
         "{}",
         stderr(&o)
     );

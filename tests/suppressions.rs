@@ -256,3 +256,108 @@ fn add_suppressions_never_edits_a_file_that_does_not_parse() {
         "breakpoint()  # preflight: ignore[debugger-statement]\n# TODO: x\n"
     );
 }
+
+/// A production settings module that leaves HSTS, the HTTPS redirect and the secure cookies to
+/// Django's defaults, under a licence header.
+const PROD_SETTINGS: &str = r#"# Copyright (c) 2026 Example Ltd.
+# Licensed under the Apache License, Version 2.0.
+"""Production settings."""
+import os
+
+SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = ["shop.example.com"]
+ROOT_URLCONF = "shop.urls"
+INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes"]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+LANGUAGE_CODE = "en-us"
+"#;
+
+/// (line, check id, fingerprint) of each deploy-check finding.
+fn deploy_checks(p: &Project) -> Vec<(u64, String, String)> {
+    let o = p.run(&["check", "--format", "json", "--exit-zero", "--select", "django-deploy-check"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json output");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let msg = f["message"].as_str().unwrap();
+            (
+                f["line"].as_u64().unwrap(),
+                msg.split(':').next().unwrap().to_string(),
+                f["fingerprint"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_checks_of_unset_settings_sit_beside_a_related_setting_not_on_line_1() {
+    let p = Project::new(&[("shop/settings.py", PROD_SETTINGS), ("manage.py", "import os\n")]);
+    let found = deploy_checks(&p);
+    let at: Vec<(u64, &str)> = found.iter().map(|(l, id, _)| (*l, id.as_str())).collect();
+    // HSTS and the HTTPS redirect beside SECURE_PROXY_SSL_HEADER (line 16); CSRF_COOKIE_SECURE,
+    // with no related setting in the module, at its last setting (line 17).
+    assert_eq!(at, vec![(16, "security.W004"), (16, "security.W008"), (17, "security.W016")]);
+    // An unrelated edit above (a longer header) moves the lines, not the fingerprints.
+    p.write("shop/settings.py", &format!("# Third line of the header.\n\n{PROD_SETTINGS}"));
+    let moved = deploy_checks(&p);
+    assert_eq!(moved.iter().map(|(l, _, _)| *l).collect::<Vec<_>>(), vec![18, 18, 19]);
+    assert_eq!(
+        moved.iter().map(|(_, id, fp)| (id.clone(), fp.clone())).collect::<Vec<_>>(),
+        found.iter().map(|(_, id, fp)| (id.clone(), fp.clone())).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_deploy_check_is_suppressed_per_check_id() {
+    let text = PROD_SETTINGS.replace(
+        "SECURE_PROXY_SSL_HEADER = (\"HTTP_X_FORWARDED_PROTO\", \"https\")",
+        "SECURE_PROXY_SSL_HEADER = (\"HTTP_X_FORWARDED_PROTO\", \"https\")  # preflight: ignore[django-deploy-check:security.W008] the proxy redirects",
+    );
+    let p = Project::new(&[("shop/settings.py", &text), ("manage.py", "import os\n")]);
+    let ids = |p: &Project| deploy_checks(p).into_iter().map(|(l, id, _)| (l, id)).collect::<Vec<_>>();
+    // W008 is suppressed; W004 on the same line is still reported.
+    assert_eq!(ids(&p), vec![(16, "security.W004".to_string()), (17, "security.W016".to_string())]);
+    // The rule's bare id still suppresses every check of its line and the next.
+    p.write("shop/settings.py", &text.replace("django-deploy-check:security.W008", "django-deploy-check"));
+    assert_eq!(ids(&p), vec![]);
+    // A check id the rule does not have is reported and suppresses nothing.
+    p.write("shop/settings.py", &text.replace("security.W008", "security.W999"));
+    let o = p.run(&["check", "--format", "json", "--exit-zero", "--select", "django-deploy-check,blanket-suppression"]);
+    let f = "shop/settings.py";
+    assert_eq!(
+        triples(&o),
+        vec![
+            t("django-deploy-check", f, 16),
+            t("django-deploy-check", f, 16),
+            t("blanket-suppression", f, 16),
+            t("django-deploy-check", f, 17)
+        ]
+    );
+}
+
+#[test]
+fn add_suppressions_writes_deploy_checks_per_check_id() {
+    let p = Project::new(&[("shop/settings.py", PROD_SETTINGS), ("manage.py", "import os\n")]);
+    let o = p.run(&["check", "--add-suppressions", "--select", "django-deploy-check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(p.path().join("shop/settings.py")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[15],
+        "SECURE_PROXY_SSL_HEADER = (\"HTTP_X_FORWARDED_PROTO\", \"https\")  \
+         # preflight: ignore[django-deploy-check:security.W004, django-deploy-check:security.W008]"
+    );
+    assert_eq!(lines[16], "LANGUAGE_CODE = \"en-us\"  # preflight: ignore[django-deploy-check:security.W016]");
+    assert_eq!(lines[0], "# Copyright (c) 2026 Example Ltd.");
+    // A rerun finds nothing and reports no unknown marker.
+    let o =
+        p.run(&["check", "--format", "json", "--select", "django-deploy-check,unused-suppression,blanket-suppression"]);
+    assert_eq!((triples(&o), o.status.code()), (vec![], Some(0)));
+}

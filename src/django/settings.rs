@@ -881,6 +881,34 @@ impl SettingsIndex {
     }
 }
 
+impl Module {
+    /// Where a setting the module leaves unset belongs, for a reader who would add it: the
+    /// top-level statement assigning the first of `related` the module assigns (`SECURE_SSL_REDIRECT`
+    /// beside a missing `SECURE_HSTS_SECONDS`; an entry ending in `_` is a prefix, `SESSION_COOKIE_`
+    /// for any session cookie setting), else the module's last top-level assignment of a
+    /// setting (an upper-case name) or star import (the end of its settings block); `None` for a
+    /// module with neither.
+    pub(crate) fn anchor(&self, related: &[&str]) -> Option<Loc> {
+        let assigns = |name: &str| {
+            let matches = |n: &str| if name.ends_with('_') { n.starts_with(name) } else { n == name };
+            self.stmts.iter().find(|s| matches!(&s.kind, StmtKind::Assign(n, _) | StmtKind::Extend(n, _) if matches(n)))
+        };
+        related.iter().find_map(|name| assigns(name)).map(|s| s.at).or_else(|| {
+            self.stmts
+                .iter()
+                .rev()
+                .find(|s| match &s.kind {
+                    StmtKind::Assign(n, _) | StmtKind::Extend(n, _) => {
+                        n.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    }
+                    StmtKind::StarImport(_) => true,
+                    _ => false,
+                })
+                .map(|s| s.at)
+        })
+    }
+}
+
 /// Strongly connected components of a graph given as adjacency lists (Tarjan's algorithm,
 /// with an explicit stack: no recursion however long a chain): `comp[v]` is the component of
 /// `v`, numbered from 0 and below `edges.len()`.

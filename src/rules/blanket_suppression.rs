@@ -34,7 +34,7 @@ impl Rule for BlanketSuppression {
                         .into(),
                 );
             }
-            for id in s.ids.iter().filter(|i| crate::catalog::meta(i).is_none()) {
+            for id in s.ids.iter().filter(|i| !suppress::is_known_id(i)) {
                 ctx.report(s.offset, end, format!("`{id}` is not a preflight rule id, so this suppresses nothing (see `preflight rules`)"));
             }
         }

@@ -4,7 +4,13 @@
 //! Django's checks read the final settings, with Django's defaults for what a project does not
 //! set. Here the same conditions are evaluated on the settings chain the project pass resolved:
 //! a setting bound in the chain is judged where it is bound (in the base module when production
-//! inherits it), a setting left to Django's default is reported at the root module's first line.
+//! inherits it); a setting left to Django's default is reported in the module that should set it
+//! (the root, or the base every production module built on it leaves it unset in), on the line
+//! of a related setting that module assigns (`SECURE_SSL_REDIRECT` for a missing
+//! `SECURE_HSTS_SECONDS`), else on its last top-level setting: never on a line 1 that holds a
+//! licence header or a docstring. The check id is the finding's key, so its fingerprint stays
+//! when the line moves, and a marker suppresses one check with
+//! `preflight: ignore[django-deploy-check:security.W004]`.
 //! A value the resolution cannot know (read from the environment without a default, derived
 //! from DEBUG, computed) is never judged; a default used when the environment is silent is.
 //!
@@ -99,13 +105,58 @@ fn show(v: &V) -> String {
     }
 }
 
-/// One failed check: where, the check id, what is wrong, how to fix it.
+/// One failed check: where (`None`: the setting is unset), the setting, the check id, what is
+/// wrong, how to fix it.
 struct Failure {
     at: Option<Loc>,
+    setting: &'static str,
     id: &'static str,
     problem: String,
     fix: &'static str,
     fallback: bool,
+}
+
+/// The settings beside which a missing `name` belongs, nearest first; an entry ending in `_` is
+/// a family of settings (see `Module::anchor`).
+fn related(name: &str) -> &'static [&'static str] {
+    match name {
+        "SECURE_HSTS_SECONDS" => &[
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "SECURE_HSTS_PRELOAD",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_PROXY_SSL_HEADER",
+            "SECURE_",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+        ],
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS" => &["SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "SECURE_"],
+        "SECURE_HSTS_PRELOAD" => &["SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_SECONDS", "SECURE_"],
+        "SECURE_SSL_REDIRECT" => &[
+            "SECURE_PROXY_SSL_HEADER",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+        ],
+        "SESSION_COOKIE_SECURE" => &[
+            "CSRF_COOKIE_SECURE",
+            "SESSION_COOKIE_HTTPONLY",
+            "SESSION_COOKIE_",
+            "CSRF_COOKIE_",
+            "SESSION_",
+            "SECURE_SSL_REDIRECT",
+        ],
+        "CSRF_COOKIE_SECURE" => &[
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_",
+            "CSRF_TRUSTED_ORIGINS",
+            "CSRF_",
+            "SESSION_COOKIE_",
+            "SECURE_SSL_REDIRECT",
+        ],
+        "ALLOWED_HOSTS" => &["CSRF_TRUSTED_ORIGINS", "USE_X_FORWARDED_HOST", "DEBUG"],
+        _ => &[],
+    }
 }
 
 /// Judges one setting: a bound value fails unless `passes`; an absent one fails when Django's
@@ -121,10 +172,18 @@ fn judge(
 ) -> Option<Failure> {
     match setting(env, name) {
         Setting::Absent if !default_passes => {
-            Some(Failure { at: None, id, problem: format!("{name} is not set, so {effect}"), fix, fallback: false })
+            Some(Failure {
+                at: None,
+                setting: name,
+                id,
+                problem: format!("{name} is not set, so {effect}"),
+                fix,
+                fallback: false,
+            })
         }
         Setting::Known { v, fallback, at } if !passes(v) => Some(Failure {
             at: Some(at),
+            setting: name,
             id,
             problem: format!("{name} is {}, so {effect}", show(v)),
             fix,
@@ -174,6 +233,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     if !security {
         out.push(Failure {
             at: Some(mw_at),
+            setting: "MIDDLEWARE",
             id: "security.W001",
             problem: format!("MIDDLEWARE has no {SECURITY_MW}, so no SECURE_* setting (HSTS, HTTPS redirect, nosniff, referrer and opener policies) takes effect"),
             fix: "add it as the first entry of MIDDLEWARE",
@@ -183,6 +243,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     if !has(XFRAME_MW) {
         out.push(Failure {
             at: Some(mw_at),
+            setting: "MIDDLEWARE",
             id: "security.W002",
             problem: format!("MIDDLEWARE has no {XFRAME_MW}, so any site can show your pages in a frame (clickjacking)"),
             fix: "add it to MIDDLEWARE (it sends X-Frame-Options: DENY)",
@@ -233,6 +294,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
         match setting(env, "SECURE_REFERRER_POLICY") {
             Setting::Known { v: V::None, fallback, at } => out.push(Failure {
                 at: Some(at),
+                setting: "SECURE_REFERRER_POLICY",
                 id: "security.W022",
                 problem: "SECURE_REFERRER_POLICY is None, so full URLs (with their tokens and ids) leak to other sites in the Referer header".into(),
                 fix: "remove the setting (Django's default is \"same-origin\") or choose a policy",
@@ -246,6 +308,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
                 if let Some(bad) = values.and_then(|vs| vs.into_iter().find(|x| !REFERRER_POLICIES.contains(x))) {
                     out.push(Failure {
                         at: Some(at),
+                        setting: "SECURE_REFERRER_POLICY",
                         id: "security.E023",
                         problem: format!("SECURE_REFERRER_POLICY has the invalid value {bad:?}, which browsers ignore, so the policy you meant is not applied"),
                         fix: "use one of: no-referrer, no-referrer-when-downgrade, origin, origin-when-cross-origin, same-origin, strict-origin, strict-origin-when-cross-origin, unsafe-url",
@@ -259,6 +322,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
             if !OPENER_POLICIES.contains(&s.as_str()) {
                 out.push(Failure {
                     at: Some(at),
+                    setting: "SECURE_CROSS_ORIGIN_OPENER_POLICY",
                     id: "security.E024",
                     problem: format!("SECURE_CROSS_ORIGIN_OPENER_POLICY has the invalid value {s:?}, so browsers ignore the header"),
                     fix: "use one of: same-origin, same-origin-allow-popups, unsafe-none",
@@ -330,6 +394,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
     match setting(env, "ALLOWED_HOSTS") {
         Setting::Absent => out.push(Failure {
             at: None,
+            setting: "ALLOWED_HOSTS",
             id: "security.W020",
             problem: "ALLOWED_HOSTS is not set, so with DEBUG off Django answers every request with 400 Bad Request".into(),
             fix: "list the site's host names, e.g. ALLOWED_HOSTS = [\"www.example.com\"]",
@@ -337,6 +402,7 @@ fn failures(env: &Chain<'_>) -> Vec<Failure> {
         }),
         Setting::Known { v: V::List(items), fallback, at } if items.is_empty() => out.push(Failure {
             at: Some(at),
+            setting: "ALLOWED_HOSTS",
             id: "security.W020",
             problem: "ALLOWED_HOSTS is empty, so with DEBUG off Django answers every request with 400 Bad Request".into(),
             fix: "list the site's host names, e.g. ALLOWED_HOSTS = [\"www.example.com\"]",
@@ -395,8 +461,12 @@ impl Rule for DjangoDeployCheck {
                         ));
                     }
                     let at = f.at.unwrap_or_else(|| {
+                        // The first line of the anchor statement (a multi-line list is flagged
+                        // where it starts); line 1 only for a module with no setting at all.
                         let text = &project.file(module.file).text;
-                        Loc { file: module.file, start: 0, end: text.find('\n').unwrap_or(text.len()) }
+                        let start = module.anchor(related(f.setting)).map_or(0, |a| a.start);
+                        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+                        Loc { file: module.file, start, end }
                     });
                     (at, msg)
                 })
@@ -409,5 +479,23 @@ impl Rule for DjangoDeployCheck {
             let level = id.contains(".E").then_some(Level::Error);
             sink.report_with(at, message, Extra { level, key: Some(id), snippet: None });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check id the rule reports is a per-check suppression id `blanket-suppression`
+    /// knows, and the table names no check the rule does not have.
+    #[test]
+    fn every_check_id_is_a_suppression_id() {
+        let src = include_str!("django_deploy_check.rs");
+        let re = regex::Regex::new(r#""(security\.[EW]\d{3})""#).unwrap();
+        let mut ids: Vec<String> =
+            re.captures_iter(src).map(|c| format!("django-deploy-check:{}", &c[1])).collect();
+        ids.sort();
+        ids.dedup();
+        let mut table: Vec<String> = crate::suppress::CHECK_IDS.iter().map(|s| s.to_string()).collect();
+        table.sort();
+        assert_eq!(ids, table);
     }
 }
