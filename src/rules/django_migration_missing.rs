@@ -16,8 +16,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::django::fields::{default_max_length, DJANGO_FIELDS};
-use crate::django::migration_state::{build, AppState, ModelState};
-use crate::django::models::{add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph};
+use crate::django::migration_state::{build, normalize_together, AppState, ModelState, ALTER_OPTION_KEYS};
+use crate::django::models::{
+    add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph, Py,
+};
 use crate::finding::{Finding, Level};
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
@@ -355,7 +357,8 @@ fn app_of<'s>(dir: &str, states: &'s BTreeMap<String, AppState>) -> Option<&'s A
 type Found = (Option<(usize, usize)>, Level, String);
 
 enum Verdict {
-    Findings(Vec<Found>),
+    /// What differs, and why the Meta options could not be compared (when they could not).
+    Findings(Vec<Found>, Option<String>),
     Unjudged(String),
 }
 
@@ -375,37 +378,63 @@ fn judge(ctx: &Ctx<'_>, m: &Model, app: &AppState) -> Verdict {
     };
     let name_at = Some(m.facts.name_span);
     let Some(state) = app.models.get(&m.name.to_lowercase()) else {
-        return Verdict::Findings(vec![(
-            name_at,
+        return Verdict::Findings(
+            vec![(
+                name_at,
             Level::Error,
             format!("model `{}` is not in the migrations of app `{}` {how}", m.name, app.label),
-        )]);
+            )],
+            None,
+        );
     };
     if let Some(why) = &state.unknown {
         return Verdict::Unjudged(format!("its migrations hold {why}"));
     }
     let s_managed = lit_bool(state.option("managed"), true);
     let s_proxy = lit_bool(state.option("proxy"), false);
-    // Django compares the fields of models that are managed, concrete, on both sides.
-    if !managed || proxy || s_managed != Some(true) || s_proxy != Some(false) {
-        return Verdict::Findings(Vec::new());
+    // Django compares the fields, table and schema options of models that are managed and
+    // concrete on both sides; the other options of every model.
+    let schema = managed && !proxy && s_managed == Some(true) && s_proxy == Some(false);
+    let mut found = Vec::new();
+    if schema {
+        found = compare_fields(ctx, m, &code, state, app, &how);
+        if let Some((here, there)) = ctx.code_table(m).zip(table_of(state)).filter(|(a, b)| a != b) {
+            let show = |t: Option<String>| t.map_or("the default".to_string(), |t| format!("`{t}`"));
+            found.push((
+                name_at,
+                Level::Warning,
+                format!(
+                    "model `{}` has db_table {} here, {} in the migrations of app `{}` {how}",
+                    m.name,
+                    show(here),
+                    show(there),
+                    app.label
+                ),
+            ));
+        }
     }
-    let mut found = compare_fields(ctx, m, &code, state, app, &how);
-    if let Some((here, there)) = ctx.code_table(m).zip(table_of(state)).filter(|(a, b)| a != b) {
-        let show = |t: Option<String>| t.map_or("the default".to_string(), |t| format!("`{t}`"));
-        found.push((
-            name_at,
-            Level::Warning,
-            format!(
-                "model `{}` has db_table {} here, {} in the migrations of app `{}` {how}",
-                m.name,
-                show(here),
-                show(there),
-                app.label
-            ),
-        ));
-    }
-    Verdict::Findings(found)
+    let options = match ctx.effective_meta(m, 0) {
+        None => Err("its Meta cannot be read in full (statements in it, a base from a package)".to_string()),
+        Some(meta) => option_differences(&meta, state, &app.label, &m.name, schema),
+    };
+    let options_why = match options {
+        Ok(d) if !d.is_empty() => {
+            found.push((
+                name_at,
+                Level::Warning,
+                format!(
+                    "model `{}` has Meta options that differ from the migrations of app `{}`: {} {how}",
+                    m.name,
+                    app.label,
+                    d.join("; ")
+                ),
+            ));
+            None
+        }
+        Ok(_) => None,
+        Err(why) => Some(why),
+    };
+    Verdict::Findings(found, options_why)
 }
 
 fn compare_fields(
@@ -585,6 +614,7 @@ impl Rule for DjangoMigrationMissing {
         let mut keys: Vec<&String> = graph.models.keys().collect();
         keys.sort();
         let mut unjudged = Vec::new();
+        let mut options_unjudged = Vec::new();
         let mut judged = 0;
         // Per app folder: whether every model class of the app was judged with all its
         // attributes known (then a model of the migrations no class defines was deleted).
@@ -620,13 +650,16 @@ impl Rule for DjangoMigrationMissing {
                 continue;
             }
             let verdict = judge(&ctx, m, app);
-            judged += usize::from(matches!(verdict, Verdict::Findings(_)));
+            judged += usize::from(matches!(verdict, Verdict::Findings(..)));
             match verdict {
                 Verdict::Unjudged(why) => {
                     app_known.insert(app.dir.as_str(), false);
                     unjudged.push((key.clone(), why));
                 }
-                Verdict::Findings(found) => {
+                Verdict::Findings(found, options_why) => {
+                    if let Some(why) = options_why {
+                        options_unjudged.push((key.clone(), why));
+                    }
                     let Some(file) = by_rel.get(m.facts.rel.as_str()) else { continue };
                     for (at, level, msg) in found {
                         let (s, e) = at.unwrap_or(m.facts.name_span);
@@ -694,8 +727,264 @@ impl Rule for DjangoMigrationMissing {
             for (k, why) in &unjudged {
                 eprintln!("  {k}: {why}");
             }
+            eprintln!("django-migration-missing: Meta options of {} judged models not compared", options_unjudged.len());
+            for (k, why) in &options_unjudged {
+                eprintln!("  {k}: {why}");
+            }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meta options that produce migrations
+
+/// A Meta as in effect: (name, value) pairs; `None` when the source cannot tell.
+type Meta = Vec<(String, Py)>;
+
+impl Ctx<'_> {
+    /// The Meta options Django reads for `m` (`Options.original_attrs`): its own `class Meta`
+    /// (with what `class Meta(Base.Meta)` inherits), or without one the Meta of the first
+    /// abstract base up the bases; never `abstract` inherited. `None` when not decidable (a
+    /// Meta with statements, a base from a package).
+    fn effective_meta(&self, m: &Model, depth: usize) -> Option<Meta> {
+        if depth > 8 || m.facts.meta_opaque {
+            return None;
+        }
+        if !m.facts.has_meta {
+            return self.inherited_meta(m, depth + 1).map(Option::unwrap_or_default);
+        }
+        let mut out: Meta = Vec::new();
+        for b in m.facts.meta_bases.iter().filter(|b| *b != "object") {
+            let owner = b.strip_suffix(".Meta")?;
+            let owner = owner.rsplit('.').next().unwrap_or(owner);
+            let bm = self.graph.model(&self.base_key(m, owner)?)?;
+            if !bm.facts.has_meta {
+                return None;
+            }
+            for (k, v) in self.effective_meta(bm, depth + 1)? {
+                // The first base's attribute wins.
+                if k != "abstract" && !out.iter().any(|(n, _)| *n == k) {
+                    out.push((k, v));
+                }
+            }
+        }
+        for (k, v) in &m.facts.meta_py {
+            out.retain(|(n, _)| n != k);
+            out.push((k.clone(), v.clone()));
+        }
+        Some(out)
+    }
+
+    /// `getattr(cls, "Meta")` for a class without one: the Meta of the first abstract base
+    /// along the bases (a concrete model's Meta is not kept on the class). `Some(None)`: none.
+    fn inherited_meta(&self, m: &Model, depth: usize) -> Option<Option<Meta>> {
+        if depth > 8 {
+            return None;
+        }
+        for b in &m.bases {
+            if b == "Model" {
+                continue;
+            }
+            let bm = self.graph.model(&self.base_key(m, b)?)?;
+            if bm.facts.has_meta && Self::is_abstract(bm)? {
+                let mut meta = self.effective_meta(bm, depth + 1)?;
+                meta.retain(|(k, _)| k != "abstract");
+                return Some(Some(meta));
+            }
+            if let Some(meta) = self.inherited_meta(bm, depth + 1)? {
+                return Some(Some(meta));
+            }
+        }
+        Some(None)
+    }
+}
+
+/// A value as Python compares it, written out; `None` when not decidable. Lazy translations
+/// (`_("Order")`) equal their text; a list is not a tuple.
+fn render(v: &Py) -> Option<String> {
+    match v {
+        Py::Lit(Lit::Str(s)) => Some(format!("{s:?}")),
+        Py::Lit(Lit::Int(n)) => Some(n.to_string()),
+        Py::Lit(Lit::Bool(b)) => Some(py_bool(*b).to_string()),
+        Py::Lit(Lit::None) => Some("None".to_string()),
+        // `models.Deferrable.DEFERRED`, however the module is spelled.
+        Py::Lit(Lit::Name(n)) => {
+            let mut parts = n.rsplit('.');
+            let (last, owner) = (parts.next()?, parts.next()?);
+            (owner == "Deferrable").then(|| format!("Deferrable.{last}"))
+        }
+        Py::Lit(_) | Py::Dict(_) => None,
+        Py::Seq(open, items) => {
+            let inner: Option<Vec<String>> = items.iter().map(render).collect();
+            let close = match open {
+                '[' => ']',
+                '(' => ')',
+                _ => '}',
+            };
+            let mut inner = inner?;
+            if *open == '{' {
+                inner.sort();
+            }
+            let comma = if *open == '(' && inner.len() == 1 { "," } else { "" };
+            Some(format!("{open}{}{comma}{close}", inner.join(", ")))
+        }
+        Py::Call { callee, pos, kw, splat: false } if kw.is_empty() => {
+            let f = callee.rsplit('.').next().unwrap_or(callee);
+            match (f, pos.as_slice()) {
+                (
+                    "_" | "gettext_lazy" | "gettext" | "ugettext_lazy" | "ugettext" | "gettext_noop" | "_lazy",
+                    [s @ Py::Lit(Lit::Str(_))],
+                ) => render(s),
+                ("pgettext_lazy" | "pgettext", [Py::Lit(Lit::Str(_)), s @ Py::Lit(Lit::Str(_))]) => render(s),
+                _ => None,
+            }
+        }
+        Py::Call { .. } => None,
+    }
+}
+
+/// Keyword arguments whose sequence kind Django normalizes (`Index.fields = list(fields)`,
+/// `UniqueConstraint.fields = tuple(fields)`).
+const LIST_ARGS: &[&str] = &["fields", "include", "opclasses", "expressions"];
+
+/// An index or constraint call without its name, as `deconstruct()` compares it: the class,
+/// positional expressions, keyword arguments other than their defaults; `None` when not
+/// decidable.
+fn item_content(item: &Py) -> Option<String> {
+    let Py::Call { callee, pos, kw, splat: false } = item else { return None };
+    let class = callee.rsplit('.').next().unwrap_or(callee);
+    let mut parts = vec![class.to_string()];
+    for p in pos {
+        parts.push(render(p)?);
+    }
+    let mut kws: Vec<String> = Vec::new();
+    for (k, v) in kw {
+        if k == "name" {
+            continue;
+        }
+        let v = match v {
+            Py::Lit(Lit::None) => continue,
+            Py::Seq(_, items) if items.is_empty() => continue,
+            Py::Seq(_, items) if LIST_ARGS.contains(&k.as_str()) => render(&Py::Seq('[', items.clone()))?,
+            v => render(v)?,
+        };
+        kws.push(format!("{k}={v}"));
+    }
+    kws.sort();
+    parts.extend(kws);
+    Some(parts.join("|"))
+}
+
+/// An item's name, with `%(app_label)s` and `%(class)s` filled in; `Some(None)`: unnamed;
+/// `None`: computed.
+fn item_name(item: &Py, label: &str, class: &str) -> Option<Option<String>> {
+    match item.kwarg("name") {
+        None => Some(None),
+        Some(Py::Lit(Lit::Str(n))) => Some(Some(
+            n.replace("%(app_label)s", &label.to_lowercase()).replace("%(class)s", &class.to_lowercase()),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// What differs between the model's and the migrations' `indexes` or `constraints` (`what`
+/// is `index` or `constraint`); `None` when not decidable. Named items match by name; an
+/// unnamed index (Django names it by a hash) matches a migration index of the same content.
+fn item_differences(code: &[Py], state: &[Py], what: &str, label: &str, class: &str) -> Option<Vec<String>> {
+    let mut theirs: Vec<(String, Option<String>)> = Vec::new();
+    for s in state {
+        theirs.push((item_name(s, label, class)??, item_content(s)));
+    }
+    let mut matched = vec![false; theirs.len()];
+    let mut out = Vec::new();
+    for c in code {
+        let content = item_content(c);
+        match item_name(c, label, class)? {
+            Some(name) => match theirs.iter().position(|(n, _)| *n == name) {
+                Some(i) => {
+                    matched[i] = true;
+                    if let (Some(a), Some(b)) = (&content, &theirs[i].1) {
+                        if a != b {
+                            out.push(format!("{what} `{name}` differs"));
+                        }
+                    }
+                }
+                None => out.push(format!("{what} `{name}` is not in the migrations")),
+            },
+            None if what == "index" => {
+                let content = content?;
+                match theirs.iter().position(|(_, c)| c.as_deref() == Some(content.as_str())) {
+                    Some(i) => matched[i] = true,
+                    None => out.push(format!("an unnamed {what} on {} is not in the migrations", content)),
+                }
+            }
+            None => return None,
+        }
+    }
+    for (i, (name, _)) in theirs.iter().enumerate() {
+        if !matched[i] {
+            out.push(format!("{what} `{name}` of the migrations is no longer in the model"));
+        }
+    }
+    Some(out)
+}
+
+fn items_of(v: Option<&Py>) -> Option<Vec<Py>> {
+    match v {
+        None => Some(Vec::new()),
+        Some(Py::Seq(_, items)) => Some(items.clone()),
+        Some(_) => None,
+    }
+}
+
+/// The Meta options of `m` that differ from its migrations' state: `AlterModelOptions` ones
+/// for every model, `unique_together`, `index_together`, `indexes` and `constraints` when
+/// `schema` (a managed, concrete model on both sides). `Err`: why they cannot be compared.
+fn option_differences(meta: &Meta, state: &ModelState, label: &str, class: &str, schema: bool) -> Result<Vec<String>, String> {
+    let get = |k: &str| meta.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let mut out = Vec::new();
+    let mut changed = Vec::new();
+    for k in ALTER_OPTION_KEYS {
+        let (a, b) = (get(k), state.option_py(k));
+        let show = |v: Option<&Py>| v.map(render);
+        match (show(a), show(b)) {
+            (Some(None), _) | (_, Some(None)) => return Err(format!("its Meta `{k}` is not a literal")),
+            (a, b) if a != b => changed.push(format!("`{k}`")),
+            _ => {}
+        }
+    }
+    if !changed.is_empty() {
+        out.push(format!("{} (AlterModelOptions)", changed.join(", ")));
+    }
+    if !schema {
+        return Ok(out);
+    }
+    for k in ["unique_together", "index_together"] {
+        let ours = get(k).map(normalize_together);
+        let theirs = state.option_py(k).map(normalize_together);
+        let empty = |v: &Option<Py>| v.as_ref().is_none_or(|v| matches!(v, Py::Seq(_, t) if t.is_empty()));
+        if [&ours, &theirs].iter().any(|v| matches!(v, Some(Py::Lit(_)))) {
+            return Err(format!("its `{k}` is not a literal"));
+        }
+        // Django 5.1 dropped `index_together` from models: whether one left in the migrations
+        // is written away depends on the Django version.
+        if k == "index_together" && ours.is_none() && !empty(&theirs) {
+            continue;
+        }
+        if !(empty(&ours) && empty(&theirs)) && ours != theirs {
+            out.push(format!("`{k}`"));
+        }
+    }
+    for (k, what) in [("indexes", "index"), ("constraints", "constraint")] {
+        let (Some(ours), Some(theirs)) = (items_of(get(k)), items_of(state.option_py(k))) else {
+            return Err(format!("its `{k}` are not a literal list"));
+        };
+        match item_differences(&ours, &theirs, what, label, class) {
+            Some(d) => out.extend(d),
+            None => return Err(format!("its `{k}` are not all literal")),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
