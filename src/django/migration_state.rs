@@ -337,7 +337,7 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
             let option = if name == "AlterUniqueTogether" { "unique_together" } else { "index_together" };
             let value = op.arg(option, 1).map(|v| normalize_together(&Py::of(v, src)));
             match (s("name", 0), value) {
-                (Some(name), Some(value)) if value.lit() != &Lit::Other => Op::Together { name, option, value },
+                (Some(name), Some(value)) if !matches!(value, Py::Lit(_)) => Op::Together { name, option, value },
                 (m, _) => unknown(m, &format!("an {name} that is not literal")),
             }
         }

@@ -106,6 +106,10 @@ struct Ctx<'a> {
     by_label: HashMap<&'a str, &'a AppState>,
     /// Model class names passed to `add_to_class` somewhere; `*` when a receiver is not a name.
     added_to: &'a HashSet<String>,
+    /// The options `AlterModelOptions` compares: Django's, less those the project removes
+    /// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`); none when it changes
+    /// them otherwise.
+    alter_keys: Vec<&'static str>,
 }
 
 impl Ctx<'_> {
@@ -134,6 +138,11 @@ impl Ctx<'_> {
             None => (app.label.clone(), t.to_lowercase()),
         };
         let target = self.by_label.get(label.as_str())?;
+        // A name that was renamed away and is now another model's (`Exercise` → `Translation`,
+        // then `ExerciseBase` → `Exercise`) means either, by when it was written: not decided.
+        if target.renames.iter().any(|(old, _)| *old == model) && target.models.contains_key(&model) {
+            return None;
+        }
         for (old, new) in &target.renames {
             if *old == model {
                 model = new.clone();
@@ -208,7 +217,9 @@ impl Ctx<'_> {
         out.proxy = self.meta_option(m, "proxy", false, 0);
         self.fold(m, &mut out, true, 0);
         if self.added_to.contains(&m.name) || self.added_to.contains("*") {
-            out.incomplete.get_or_insert_with(|| "`add_to_class` adds attributes to it".to_string());
+            out.incomplete.get_or_insert_with(|| {
+                "`add_to_class` or a registration (django-modeltranslation) adds attributes to it".to_string()
+            });
         }
         out
     }
@@ -413,9 +424,10 @@ fn judge(ctx: &Ctx<'_>, m: &Model, app: &AppState) -> Verdict {
             ));
         }
     }
-    let options = match ctx.effective_meta(m, 0) {
+    let meta = ctx.bases_known(m, 0).then(|| ctx.effective_meta(m, 0)).flatten();
+    let options = match meta {
         None => Err("its Meta cannot be read in full (statements in it, a base from a package)".to_string()),
-        Some(meta) => option_differences(&meta, state, &app.label, &m.name, schema),
+        Some(meta) => option_differences(&meta, state, &app.label, &m.name, schema, &ctx.alter_keys),
     };
     let options_why = match options {
         Ok(d) if !d.is_empty() => {
@@ -528,6 +540,80 @@ fn app_between(project: &Project, dir: &str, app: &str) -> bool {
     false
 }
 
+/// Django's `ALTER_OPTION_KEYS` as the project leaves them: a key it removes
+/// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`, NetBox) is not compared; any
+/// other use of the list leaves none compared.
+fn alter_option_keys<'t>(texts: impl Iterator<Item = &'t str>) -> Vec<&'static str> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r#"ALTER_OPTION_KEYS\.remove\(\s*["'](\w+)["']\s*\)"#).unwrap());
+    let mut keys: Vec<&'static str> = ALTER_OPTION_KEYS.to_vec();
+    for t in texts {
+        let uses = t.matches("ALTER_OPTION_KEYS").count();
+        let removes: Vec<String> = re.captures_iter(t).map(|c| c[1].to_string()).collect();
+        if removes.len() != uses {
+            return Vec::new();
+        }
+        keys.retain(|k| !removes.iter().any(|r| r == k));
+    }
+    keys
+}
+
+/// The app labels `MIGRATION_MODULES` names (their migrations live elsewhere, or nowhere with
+/// `None`), from `MIGRATION_MODULES = {"label": ...}` dict literals; `None` (every app) when
+/// the setting is used any other way. The resolved settings hold no dict values, so the text
+/// of every module is read.
+fn migration_modules<'t>(texts: impl Iterator<Item = &'t str>) -> Option<HashSet<String>> {
+    let mut out = HashSet::new();
+    for t in texts.filter(|t| t.contains("MIGRATION_MODULES")) {
+        let tree = crate::parse::parse(crate::classify::Lang::Python, t).ok()?;
+        let (mut literal, mut uses) = (0, 0);
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+            if n.kind() == "identifier" && crate::python::syntax::text(n, t) == "MIGRATION_MODULES" {
+                uses += 1;
+            }
+            if n.kind() != "assignment" {
+                continue;
+            }
+            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { continue };
+            if crate::python::syntax::text(l, t) != "MIGRATION_MODULES" {
+                continue;
+            }
+            let Py::Dict(pairs) = Py::of(r, t) else { return None };
+            for (k, _) in pairs {
+                let Py::Lit(Lit::Str(k)) = k else { return None };
+                out.insert(k);
+            }
+            literal += 1;
+        }
+        // Any other use (in code, not comments): `MIGRATION_MODULES.update(...)`, a class.
+        if uses != literal {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Models a django-modeltranslation module registers (`translator.register(Event, ...)`,
+/// `@register(Event)`): it adds a field per language to them. Anything but names: `*`.
+fn translation_registered(text: &str, out: &mut HashSet<String>) {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\bregister\(\s*([^,)]*)").unwrap());
+    for c in re.captures_iter(text) {
+        let arg = c[1].trim().trim_start_matches(['[', '(']).trim_end_matches([']', ')']);
+        for name in arg.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let last = name.rsplit('.').next().unwrap_or(name);
+            if last.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+                out.insert(last.to_string());
+            } else {
+                out.insert("*".to_string());
+            }
+        }
+    }
+}
+
 /// Receivers of `X.add_to_class(` in `text`.
 fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -568,16 +654,25 @@ impl Rule for DjangoMigrationMissing {
         }
         let states = build(&migration_files);
         let root = project.root.clone().unwrap_or_default();
-        let sources: Vec<Arc<SourceFile>> = project
+        // Model modules, and the other modules that patch what `makemigrations` compares.
+        let (sources, others): (Vec<Option<Arc<SourceFile>>>, Vec<Option<String>>) = project
             .walked
             .par_iter()
             .filter(|(_, c)| python(c) && !c.roles.migration)
             .filter_map(|(rel, c)| {
                 let text = read_rel(project, rel)?;
-                (is_candidate(rel, &text, false) || text.contains(".add_to_class("))
-                    .then(|| Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text)))
+                if is_candidate(rel, &text, false) || text.contains(".add_to_class(") {
+                    Some((Some(Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text))), None))
+                } else {
+                    ["ALTER_OPTION_KEYS", "MIGRATION_MODULES", "modeltranslation"]
+                        .iter()
+                        .any(|k| text.contains(k))
+                        .then_some((None, Some(text)))
+                }
             })
-            .collect();
+            .unzip();
+        let sources: Vec<Arc<SourceFile>> = sources.into_iter().flatten().collect();
+        let others: Vec<String> = others.into_iter().flatten().collect();
         let parts: Vec<ModelGraph> = sources
             .par_iter()
             .map(|f| {
@@ -592,8 +687,11 @@ impl Rule for DjangoMigrationMissing {
         }
         graph.finish();
         let mut added_to = HashSet::new();
-        for f in &sources {
-            add_to_class_receivers(&f.text, &mut added_to);
+        for t in sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)) {
+            add_to_class_receivers(t, &mut added_to);
+            if t.contains("modeltranslation") {
+                translation_registered(t, &mut added_to);
+            }
         }
         let by_rel: HashMap<&str, &Arc<SourceFile>> = sources.iter().map(|f| (f.rel.as_str(), f)).collect();
         // Modules with a syntax error: their classes may be read in part.
@@ -610,7 +708,10 @@ impl Rule for DjangoMigrationMissing {
             }
         }
         by_label.retain(|l, _| !shared.contains(l));
-        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to };
+        let alter_keys = alter_option_keys(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
+        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys };
+        let moved = migration_modules(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
+        let moved_away = |label: &str| moved.as_ref().is_none_or(|m| m.contains(label));
         let mut keys: Vec<&String> = graph.models.keys().collect();
         keys.sort();
         let mut unjudged = Vec::new();
@@ -641,6 +742,8 @@ impl Rule for DjangoMigrationMissing {
                 Some("no base is known to be a Django model")
             } else if Ctx::is_abstract(m).is_none() {
                 Some("its Meta `abstract` is not a literal")
+            } else if moved_away(&app.label) {
+                Some("MIGRATION_MODULES may point its app at other migrations")
             } else {
                 None
             };
@@ -673,7 +776,7 @@ impl Rule for DjangoMigrationMissing {
         let names: HashSet<String> = graph.models.values().map(|m| m.name.to_lowercase()).collect();
         for (dir, known) in app_known {
             let app = &states[dir];
-            if !known || app.unknown.is_some() {
+            if !known || app.unknown.is_some() || moved_away(&app.label) {
                 continue;
             }
             let gone: Vec<&ModelState> =
@@ -773,6 +876,19 @@ impl Ctx<'_> {
             out.push((k.clone(), v.clone()));
         }
         Some(out)
+    }
+
+    /// Whether every base up the chain is `Model` or a class of the project: a package's
+    /// model base may add options through its metaclass (django-mptt adds an index).
+    fn bases_known(&self, m: &Model, depth: usize) -> bool {
+        depth < 8
+            && m.bases.iter().all(|b| {
+                b == "Model"
+                    || self
+                        .base_key(m, b)
+                        .and_then(|k| self.graph.model(&k))
+                        .is_some_and(|bm| self.bases_known(bm, depth + 1))
+            })
     }
 
     /// `getattr(cls, "Meta")` for a class without one: the Meta of the first abstract base
@@ -940,11 +1056,18 @@ fn items_of(v: Option<&Py>) -> Option<Vec<Py>> {
 /// The Meta options of `m` that differ from its migrations' state: `AlterModelOptions` ones
 /// for every model, `unique_together`, `index_together`, `indexes` and `constraints` when
 /// `schema` (a managed, concrete model on both sides). `Err`: why they cannot be compared.
-fn option_differences(meta: &Meta, state: &ModelState, label: &str, class: &str, schema: bool) -> Result<Vec<String>, String> {
+fn option_differences(
+    meta: &Meta,
+    state: &ModelState,
+    label: &str,
+    class: &str,
+    schema: bool,
+    alter_keys: &[&str],
+) -> Result<Vec<String>, String> {
     let get = |k: &str| meta.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let mut out = Vec::new();
     let mut changed = Vec::new();
-    for k in ALTER_OPTION_KEYS {
+    for k in alter_keys {
         let (a, b) = (get(k), state.option_py(k));
         let show = |v: Option<&Py>| v.map(render);
         match (show(a), show(b)) {
@@ -1002,6 +1125,37 @@ mod tests {
         assert_eq!(django_class("JSONField", &imports), None);
         assert_eq!(django_class("fields.CharField", &imports), None);
         assert_eq!(django_class("models.MoneyField", &imports), None);
+    }
+
+    #[test]
+    fn alter_option_keys_the_project_removes() {
+        let netbox = "AlterModelOptions.ALTER_OPTION_KEYS.remove('verbose_name')\n\
+            AlterModelOptions.ALTER_OPTION_KEYS.remove(\"verbose_name_plural\")\n";
+        let keys = alter_option_keys([netbox].into_iter());
+        assert_eq!(keys.len(), ALTER_OPTION_KEYS.len() - 2);
+        assert!(keys.contains(&"ordering") && !keys.contains(&"verbose_name"));
+        assert!(alter_option_keys(["ALTER_OPTION_KEYS.append('x')"].into_iter()).is_empty());
+        assert_eq!(alter_option_keys(std::iter::empty()), ALTER_OPTION_KEYS);
+    }
+
+    #[test]
+    fn migration_modules_names_apps_or_all() {
+        let one = "MIGRATION_MODULES = {'shop': 'shop.db_migrations', \"legacy\": None}\n";
+        let got = migration_modules([one, "x = 1"].into_iter()).unwrap();
+        assert_eq!(got, HashSet::from(["shop".to_string(), "legacy".to_string()]));
+        assert!(migration_modules(["MIGRATION_MODULES = DisableMigrations()"].into_iter()).is_none());
+        assert!(migration_modules([one, "MIGRATION_MODULES.update(x)"].into_iter()).is_none());
+        assert!(migration_modules(["# MIGRATION_MODULES is not set"].into_iter()).is_some());
+        assert_eq!(migration_modules(std::iter::empty()), Some(HashSet::new()));
+    }
+
+    #[test]
+    fn modeltranslation_registrations() {
+        let mut out = HashSet::new();
+        translation_registered("translator.register(Event, EventOptions)\n@register(Place)\nclass P: pass\n", &mut out);
+        assert_eq!(out, HashSet::from(["Event".to_string(), "Place".to_string()]));
+        translation_registered("translator.register(get_model('x'), O)", &mut out);
+        assert!(out.contains("*"));
     }
 
     #[test]
