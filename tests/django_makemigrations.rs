@@ -302,7 +302,7 @@ fn summary_counts_the_models_not_judged() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(
-            ".: note: django-migration-missing compared 38 models with the migrations; 5 other classes of the apps \
+            ".: note: django-migration-missing compared 39 models with the migrations; 5 other classes of the apps \
              were not judged"
         ),
         "{err}"

@@ -110,6 +110,9 @@ struct Ctx<'a> {
     /// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`); none when it changes
     /// them otherwise.
     alter_keys: Vec<&'static str>,
+    /// Names of the project's plain classes (mixins): no base but `object`, no `Meta`, no
+    /// metaclass, and no other class of that name.
+    plain: HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -426,7 +429,10 @@ fn judge(ctx: &Ctx<'_>, m: &Model, app: &AppState) -> Verdict {
     }
     let meta = ctx.bases_known(m, 0).then(|| ctx.effective_meta(m, 0)).flatten();
     let options = match meta {
-        None => Err("its Meta cannot be read in full (statements in it, a base from a package)".to_string()),
+        None if !ctx.bases_known(m, 0) => {
+            Err("a base up the chain is not a class of the project (its metaclass may add options)".to_string())
+        }
+        None => Err("its Meta cannot be read in full (statements in it, a Meta base not known)".to_string()),
         Some(meta) => option_differences(&meta, state, &app.label, &m.name, schema, &ctx.alter_keys),
     };
     let options_why = match options {
@@ -614,6 +620,29 @@ fn translation_registered(text: &str, out: &mut HashSet<String>) {
     }
 }
 
+/// A module's top-level classes: (name, plain), plain when it has no base but `object`, and
+/// its body no `Meta` and no metaclass (a mixin that cannot add Meta options).
+fn top_classes(text: &str) -> Vec<(String, bool)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"(?m)^class\s+(\w+)\s*(\([^)]*\))?\s*:").unwrap());
+    let mut out = Vec::new();
+    for c in re.captures_iter(text) {
+        let bases = c.get(2).map_or("", |b| b.as_str().trim_matches(['(', ')']).trim());
+        let end = c.get(0).map_or(0, |m| m.end());
+        // The body: up to the next line that starts at column 0 with code.
+        let rest = &text[end..];
+        let body_end = rest
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| rest[i..].chars().next().is_some_and(|ch| !ch.is_whitespace() && ch != '#' && ch != ')'))
+            .unwrap_or(rest.len());
+        let body = &rest[..body_end];
+        let plain = (bases.is_empty() || bases == "object") && !body.contains("Meta") && !body.contains("metaclass");
+        out.push((c[1].to_string(), plain));
+    }
+    out
+}
+
 /// Receivers of `X.add_to_class(` in `text`.
 fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -655,22 +684,37 @@ impl Rule for DjangoMigrationMissing {
         let states = build(&migration_files);
         let root = project.root.clone().unwrap_or_default();
         // Model modules, and the other modules that patch what `makemigrations` compares.
-        let (sources, others): (Vec<Option<Arc<SourceFile>>>, Vec<Option<String>>) = project
+        type Read = (Option<Arc<SourceFile>>, Option<String>);
+        let (read, classes): (Vec<Read>, Vec<Vec<(String, bool)>>) = project
             .walked
             .par_iter()
             .filter(|(_, c)| python(c) && !c.roles.migration)
             .filter_map(|(rel, c)| {
                 let text = read_rel(project, rel)?;
+                let classes = top_classes(&text);
                 if is_candidate(rel, &text, false) || text.contains(".add_to_class(") {
-                    Some((Some(Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text))), None))
+                    Some(((Some(Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text))), None), classes))
                 } else {
                     ["ALTER_OPTION_KEYS", "MIGRATION_MODULES", "modeltranslation"]
                         .iter()
                         .any(|k| text.contains(k))
                         .then_some((None, Some(text)))
+                        .or(Some((None, None)))
+                        .map(|r| (r, classes))
                 }
             })
             .unzip();
+        let (sources, others): (Vec<Option<Arc<SourceFile>>>, Vec<Option<String>>) = read.into_iter().unzip();
+        let mut plain = HashSet::new();
+        let mut not_plain = HashSet::new();
+        for (name, is_plain) in classes.into_iter().flatten() {
+            if is_plain {
+                plain.insert(name);
+            } else {
+                not_plain.insert(name);
+            }
+        }
+        plain.retain(|n| !not_plain.contains(n));
         let sources: Vec<Arc<SourceFile>> = sources.into_iter().flatten().collect();
         let others: Vec<String> = others.into_iter().flatten().collect();
         let parts: Vec<ModelGraph> = sources
@@ -709,7 +753,7 @@ impl Rule for DjangoMigrationMissing {
         }
         by_label.retain(|l, _| !shared.contains(l));
         let alter_keys = alter_option_keys(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
-        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys };
+        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys, plain };
         let moved = migration_modules(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
         let moved_away = |label: &str| moved.as_ref().is_none_or(|m| m.contains(label));
         let mut keys: Vec<&String> = graph.models.keys().collect();
@@ -884,6 +928,7 @@ impl Ctx<'_> {
         depth < 8
             && m.bases.iter().all(|b| {
                 b == "Model"
+                    || self.plain.contains(b.as_str())
                     || self
                         .base_key(m, b)
                         .and_then(|k| self.graph.model(&k))
@@ -898,7 +943,7 @@ impl Ctx<'_> {
             return None;
         }
         for b in &m.bases {
-            if b == "Model" {
+            if b == "Model" || self.plain.contains(b.as_str()) {
                 continue;
             }
             let bm = self.graph.model(&self.base_key(m, b)?)?;
@@ -1156,6 +1201,17 @@ mod tests {
         assert_eq!(out, HashSet::from(["Event".to_string(), "Place".to_string()]));
         translation_registered("translator.register(get_model('x'), O)", &mut out);
         assert!(out.contains("*"));
+    }
+
+    #[test]
+    fn plain_classes_are_mixins_without_meta() {
+        let text = "class A:\n    x = 1
+\nclass B(object):\n    def f(self):\n        pass\n\n\
+            class C(models.Model):\n    pass\n\nclass D:\n    class Meta:\n        ordering = []\n";
+        let got = top_classes(text);
+        let plain: Vec<&str> = got.iter().filter(|(_, p)| *p).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(plain, ["A", "B"]);
+        assert_eq!(got.len(), 4);
     }
 
     #[test]
