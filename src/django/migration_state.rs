@@ -867,6 +867,38 @@ mod tests {
     }
 
     #[test]
+    fn meta_options_follow_their_operations() {
+        let ops = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [\n\
+            \x20       migrations.AlterUniqueTogether(name='order', unique_together=('code', 'id')),\n\
+            \x20       migrations.AlterModelOptions(name='order', options={'ordering': ['code']}),\n\
+            \x20       migrations.RenameField('order', 'code', 'ref'),\n\
+            \x20       migrations.AddIndex(model_name='order', index=models.Index(fields=['ref'], name='o_ref')),\n\
+            \x20       migrations.RenameIndex(model_name='order', new_name='o_ref2', old_name='o_ref'),\n\
+            \x20       migrations.AddConstraint(model_name='order', constraint=models.UniqueConstraint(fields=['ref'], name='u')),\n\
+            \x20       migrations.RemoveConstraint(model_name='order', name='u'),\n\
+            \x20       migrations.AlterIndexTogether(name='order', index_together={('id', 'ref')}),\n\
+            \x20       migrations.RenameIndex(model_name='order', new_name='o_id_ref', old_fields=('id', 'ref')),\n\
+            \x20   ]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", ops)]);
+        let m = &s.models["order"];
+        assert!(m.unknown.is_none());
+        let strs = |v: &[&str]| Py::Seq('(', v.iter().map(|n| Py::Lit(Lit::Str(n.to_string()))).collect());
+        // One tuple normalized to a set of tuples, and the rename followed.
+        assert_eq!(m.option_py("unique_together"), Some(&Py::Seq('{', vec![strs(&["ref", "id"])])));
+        // AlterModelOptions keeps the options it does not manage.
+        assert!(matches!(m.option_py("ordering"), Some(Py::Seq('[', _))));
+        let names: Vec<&Lit> = match m.option_py("indexes") {
+            Some(Py::Seq(_, items)) => items.iter().map(|i| i.kwarg("name").unwrap().lit()).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(names, [&Lit::Str("o_ref2".into()), &Lit::Str("o_id_ref".into())]);
+        assert_eq!(m.option_py("constraints"), Some(&Py::Seq('[', Vec::new())));
+        assert_eq!(m.option_py("index_together"), Some(&Py::Seq('{', Vec::new())));
+    }
+
+    #[test]
     fn separate_database_and_state_replays_state_only() {
         let sdas = "from django.db import migrations, models\n\
             class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
