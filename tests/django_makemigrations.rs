@@ -50,6 +50,10 @@ fn django_models(python: &str, dir: &Path) -> BTreeSet<(String, String)> {
     let model_re =
         regex::Regex::new(r"(?:Create (?:proxy )?model|Delete model|Rename table for) (\w+)(?: to \w+)?$").unwrap();
     let field_re = regex::Regex::new(r"(?:Add|Remove|Alter) field \w+ (?:to|from|on) (\w+)$").unwrap();
+    let meta_re = regex::Regex::new(
+        r"^(?:Alter (?:unique|index)_together for (\w+) |Create index \w+ on .* (?:of|on) model (\w+)$|Remove index \w+ from (\w+)$|Rename (?:unnamed )?index .* on (\w+) to \w+$|Create constraint \w+ on model (\w+)$|Remove constraint \w+ from model (\w+)$|Alter constraint \w+ on (\w+)$|Change Meta options on (\w+)$)",
+    )
+    .unwrap();
     let mut app = String::new();
     let mut found = BTreeSet::new();
     for line in out.lines() {
@@ -57,6 +61,9 @@ fn django_models(python: &str, dir: &Path) -> BTreeSet<(String, String)> {
             app = c[1].to_string();
         } else if let Some(c) = model_re.captures(line.trim()).or_else(|| field_re.captures(line.trim())) {
             found.insert((app.clone(), c[1].to_lowercase()));
+        } else if let Some(c) = meta_re.captures(line.trim_start().trim_start_matches(['+', '-', '~', ' '])) {
+            let m = c.iter().skip(1).flatten().next().unwrap().as_str();
+            found.insert((app.clone(), m.to_lowercase()));
         } else if line.trim_start().starts_with(['+', '-', '~']) {
             panic!("an operation this test does not parse: {line}");
         }
@@ -295,9 +302,150 @@ fn summary_counts_the_models_not_judged() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(
-            ".: note: django-migration-missing compared 28 models with the migrations; 4 other classes of the apps \
+            ".: note: django-migration-missing compared 39 models with the migrations; 5 other classes of the apps \
              were not judged"
         ),
         "{err}"
     );
+}
+
+const META_MODELS: &str = r#"from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Tagged(models.Model):
+    label = models.CharField(max_length=10)
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["label"], name="%(app_label)s_%(class)s_lbl")]
+
+
+class Shelf(Tagged):
+    code = models.CharField(max_length=10)
+    room = models.CharField(max_length=10)
+    floor = models.IntegerField(default=0)
+
+    class Meta(Tagged.Meta):
+        ordering = ["code"]
+        verbose_name = _("shelf")
+        unique_together = ("code", "room")
+        indexes = [
+            models.Index(fields=["room", "-floor"], name="shelf_room_floor"),
+            models.Index(fields=["code"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "floor"], name="one_per_floor"),
+            models.CheckConstraint(condition=models.Q(floor__gte=0), name="floor_positive"),
+        ]
+
+
+class Box(Tagged):
+    size = models.IntegerField()
+
+
+class Bin(models.Model):
+    size = models.IntegerField()
+
+    class Meta:
+        permissions = [("empty_bin", "Can empty the bin")]
+        get_latest_by = "size"
+
+
+class BinView(Bin):
+    class Meta:
+        proxy = True
+        ordering = ["size"]
+"#;
+
+/// (what changes, from, to, the model Django and preflight report) over `META_MODELS`.
+const META_CHANGES: &[(&str, &str, &str, Option<&str>)] = &[
+    ("unique_together changed", "unique_together = (\"code\", \"room\")", "unique_together = (\"code\", \"floor\")", Some("shelf")),
+    ("unique_together removed", "        unique_together = (\"code\", \"room\")\n", "", Some("shelf")),
+    (
+        "index added",
+        "            models.Index(fields=[\"code\"]),\n",
+        "            models.Index(fields=[\"code\"]),\n            models.Index(fields=[\"floor\"], name=\"shelf_floor\"),\n",
+        Some("shelf"),
+    ),
+    ("index removed", "            models.Index(fields=[\"room\", \"-floor\"], name=\"shelf_room_floor\"),\n", "", Some("shelf")),
+    ("index renamed", "name=\"shelf_room_floor\"", "name=\"shelf_room_level\"", Some("shelf")),
+    ("index fields changed", "fields=[\"room\", \"-floor\"]", "fields=[\"room\", \"floor\"]", Some("shelf")),
+    ("unnamed index fields changed", "models.Index(fields=[\"code\"])", "models.Index(fields=[\"room\"])", Some("shelf")),
+    (
+        "inherited index name changed",
+        "name=\"%(app_label)s_%(class)s_lbl\"",
+        "name=\"%(app_label)s_%(class)s_label\"",
+        Some("box"),
+    ),
+    (
+        "constraint added",
+        "        constraints = [\n",
+        "        constraints = [\n            models.UniqueConstraint(fields=[\"code\"], name=\"one_code\"),\n",
+        Some("shelf"),
+    ),
+    (
+        "constraint removed",
+        "            models.CheckConstraint(condition=models.Q(floor__gte=0), name=\"floor_positive\"),\n",
+        "",
+        Some("shelf"),
+    ),
+    ("constraint fields changed", "fields=[\"room\", \"floor\"], name=\"one_per_floor\"", "fields=[\"room\"], name=\"one_per_floor\"", Some("shelf")),
+    ("ordering changed", "ordering = [\"code\"]", "ordering = [\"-code\"]", Some("shelf")),
+    ("ordering as a tuple", "ordering = [\"code\"]", "ordering = (\"code\",)", Some("shelf")),
+    ("ordering added", "class Box(Tagged):\n    size = models.IntegerField()\n", "class Box(Tagged):\n    size = models.IntegerField()\n\n    class Meta(Tagged.Meta):\n        ordering = [\"size\"]\n", Some("box")),
+    ("verbose_name changed", "verbose_name = _(\"shelf\")", "verbose_name = _(\"rack\")", Some("shelf")),
+    ("permissions changed", "(\"empty_bin\", \"Can empty the bin\")", "(\"empty_bin\", \"Can empty bins\")", Some("bin")),
+    ("get_latest_by removed", "        get_latest_by = \"size\"\n", "", Some("bin")),
+    ("proxy ordering changed", "ordering = [\"size\"]", "ordering = [\"-size\"]", Some("binview")),
+    // Django writes the table name even when it is the default one.
+    ("default db_table written out", "        get_latest_by = \"size\"\n", "        get_latest_by = \"size\"\n        db_table = \"shop_bin\"\n", Some("bin")),
+    // What Django does not see as a change, preflight does not either.
+    ("unique_together as a tuple of tuples", "unique_together = (\"code\", \"room\")", "unique_together = ((\"code\", \"room\"),)", None),
+    ("unique_together as a list of lists", "unique_together = (\"code\", \"room\")", "unique_together = [[\"code\", \"room\"]]", None),
+    ("verbose_name untranslated", "verbose_name = _(\"shelf\")", "verbose_name = \"shelf\"", None),
+    ("index fields as a tuple", "fields=[\"room\", \"-floor\"]", "fields=(\"room\", \"-floor\")", None),
+    ("constraint fields as a tuple", "fields=[\"room\", \"floor\"], name=\"one_per_floor\"", "fields=(\"room\", \"floor\"), name=\"one_per_floor\"", None),
+    (
+        "indexes reordered",
+        "            models.Index(fields=[\"room\", \"-floor\"], name=\"shelf_room_floor\"),\n            models.Index(fields=[\"code\"]),\n",
+        "            models.Index(fields=[\"code\"]),\n            models.Index(fields=[\"room\", \"-floor\"], name=\"shelf_room_floor\"),\n",
+        None,
+    ),
+
+];
+
+/// Runs `changes` one at a time over `models` (the app `shop`, its migrations written by Django
+/// first) and requires preflight to report the models Django does, and nothing else.
+fn agree_on_each_change(python: &str, models: &str, changes: &[(&str, &str, &str, Option<&str>)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("shop/migrations")).unwrap();
+    std::fs::write(p.join("shop/__init__.py"), "").unwrap();
+    std::fs::write(p.join("shop/migrations/__init__.py"), "").unwrap();
+    std::fs::write(p.join("shop/models.py"), models).unwrap();
+    std::fs::write(p.join("preflight_test_settings.py"), SETTINGS.replace("%APPS%", "'shop'")).unwrap();
+    let o = django(python, p, &["makemigrations", "shop", "--noinput"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(django_models(python, p), BTreeSet::new());
+    assert_eq!(preflight_models(p), BTreeSet::new(), "Django's own migrations, in sync");
+    let mut report = Vec::new();
+    for (what, from, to, model) in changes {
+        assert!(models.contains(from), "{what}: `{from}` is not in the models");
+        std::fs::write(p.join("shop/models.py"), models.replacen(from, to, 1)).unwrap();
+        let theirs = django_models(python, p);
+        let ours = preflight_models(p);
+        let want: BTreeSet<(String, String)> = model.iter().map(|m| ("shop".to_string(), m.to_string())).collect();
+        assert_eq!(theirs, want, "{what}: Django is not reporting what this test expects");
+        if ours != theirs {
+            report.push(format!("{what}: preflight {ours:?}, Django {theirs:?}"));
+        }
+    }
+    assert!(report.is_empty(), "\n{}\n", report.join("\n"));
+}
+
+#[test]
+fn each_meta_change_agrees_with_makemigrations() {
+    let Some(python) = skip_or(python_with_django()) else { return };
+    agree_on_each_change(python, META_MODELS, META_CHANGES);
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rayon::prelude::*;
 
 use crate::django::migrations::{app_and_name, operations_in, read_with, Operation};
-use crate::django::models::{field_call, FieldCall, Lit};
+use crate::django::models::{field_call, FieldCall, Lit, Py};
 use crate::python::syntax::string_value;
 
 #[derive(Debug, Clone, Default)]
@@ -23,14 +23,39 @@ pub(crate) struct ModelState {
     /// The name as last written (`Order`); the map key is lower-cased.
     pub name: String,
     pub fields: Vec<(String, FieldCall)>,
-    pub options: Vec<(String, Lit)>,
+    /// Options as the migrations leave them (`unique_together` normalized to a set of tuples,
+    /// `indexes` and `constraints` as lists of calls).
+    pub options: Vec<(String, Py)>,
     /// Why this model's state cannot be known (a custom operation names it, say).
     pub unknown: Option<String>,
 }
 
 impl ModelState {
     pub(crate) fn option(&self, k: &str) -> Option<&Lit> {
+        self.option_py(k).map(Py::lit)
+    }
+
+    pub(crate) fn option_py(&self, k: &str) -> Option<&Py> {
         self.options.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+
+    fn set_option(&mut self, k: &str, v: Py) {
+        match self.options.iter_mut().find(|(n, _)| n == k) {
+            Some((_, old)) => *old = v,
+            None => self.options.push((k.to_string(), v)),
+        }
+    }
+
+    /// The list option `k` (`indexes`, `constraints`) for editing; `None` when it is not a
+    /// literal list (then the model becomes unknown).
+    fn list_option(&mut self, k: &str) -> Option<&mut Vec<Py>> {
+        if self.option_py(k).is_none() {
+            self.options.push((k.to_string(), Py::Seq('[', Vec::new())));
+        }
+        match self.options.iter_mut().find(|(n, _)| n == k) {
+            Some((_, Py::Seq(_, items))) => Some(items),
+            _ => None,
+        }
     }
 
     pub(crate) fn field(&self, name: &str) -> Option<&FieldCall> {
@@ -71,7 +96,7 @@ enum Op {
     Create {
         name: String,
         fields: Vec<(String, FieldCall)>,
-        options: Vec<(String, Lit)>,
+        options: Vec<(String, Py)>,
     },
     Delete {
         name: String,
@@ -101,7 +126,44 @@ enum Op {
     },
     Options {
         name: String,
-        options: Vec<(String, Lit)>,
+        options: Vec<(String, Py)>,
+    },
+    /// `AlterUniqueTogether`, `AlterIndexTogether`: the option, normalized.
+    Together {
+        name: String,
+        option: &'static str,
+        value: Py,
+    },
+    /// `AddIndex`, `AddConstraint`: appended to the list option.
+    AddTo {
+        model: String,
+        option: &'static str,
+        item: Py,
+    },
+    /// `RemoveIndex`, `RemoveConstraint`: removed by name.
+    RemoveFrom {
+        model: String,
+        option: &'static str,
+        name: String,
+    },
+    /// `AlterConstraint`: replaced by name.
+    AlterIn {
+        model: String,
+        option: &'static str,
+        name: String,
+        item: Py,
+    },
+    /// `RenameIndex(old_name=...)`.
+    RenameIndex {
+        model: String,
+        old: String,
+        new: String,
+    },
+    /// `RenameIndex(old_fields=...)`: an `index_together` entry becomes a named index.
+    IndexFromTogether {
+        model: String,
+        fields: Vec<String>,
+        new: String,
     },
     /// Makes a model (or with `None` the whole app) unknown.
     Unknown {
@@ -110,25 +172,15 @@ enum Op {
     },
 }
 
-/// Operations that change no field and no option the comparison reads.
+/// Operations that change no field and no option the comparison reads (the order of a
+/// model's rows by a relation, managers, comments, extensions, collations).
 const NO_FIELD_CHANGE: &[&str] = &[
     "RunPython",
     "RunSQL",
     "AlterModelTableComment",
-    "AlterUniqueTogether",
-    "AlterIndexTogether",
     "AlterOrderWithRespectTo",
     "AlterModelManagers",
-    "AddIndex",
-    "RemoveIndex",
-    "RenameIndex",
-    "AddConstraint",
-    "RemoveConstraint",
-    "AlterConstraint",
     // django.contrib.postgres.operations
-    "AddIndexConcurrently",
-    "RemoveIndexConcurrently",
-    "AddConstraintNotValid",
     "ValidateConstraint",
     "CreateExtension",
     "BloomExtension",
@@ -143,21 +195,54 @@ const NO_FIELD_CHANGE: &[&str] = &[
     "RemoveCollation",
 ];
 
-/// A dict literal's string keys and literal values; `None` when it is not one.
-fn dict_lits(node: tree_sitter::Node<'_>, src: &str) -> Option<Vec<(String, Lit)>> {
-    if node.kind() != "dictionary" {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut c = node.walk();
-    for p in node.named_children(&mut c) {
-        if p.kind() == "comment" {
-            continue;
-        }
-        let (Some(k), Some(v)) = (p.child_by_field_name("key"), p.child_by_field_name("value")) else { return None };
-        out.push((string_value(k, src)?, Lit::of(v, src)));
-    }
-    Some(out)
+/// A dict literal's string keys and values; `None` when it is not one. `unique_together` and
+/// `index_together` are normalized as Django does (a set of tuples).
+fn dict_lits(node: tree_sitter::Node<'_>, src: &str) -> Option<Vec<(String, Py)>> {
+    let Py::Dict(pairs) = Py::of(node, src) else { return None };
+    pairs
+        .into_iter()
+        .map(|(k, v)| match k {
+            Py::Lit(Lit::Str(k)) => {
+                let v = if k.ends_with("_together") { normalize_together(&v) } else { v };
+                Some((k, v))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Django's `normalize_together`: `("a", "b")` → `{("a", "b")}`, `[["a", "b"]]` → `{("a", "b")}`,
+/// `set([...])` as written by old Django alike; a set of tuples of names, sorted, or
+/// `Lit(Other)` when not literal.
+pub(crate) fn normalize_together(v: &Py) -> Py {
+    let items = match v {
+        Py::Seq(_, items) => items.clone(),
+        Py::Call { callee, pos, kw, splat: false } if callee == "set" && kw.is_empty() => match pos.as_slice() {
+            [] => Vec::new(),
+            [Py::Seq(_, items)] => items.clone(),
+            _ => return Py::Lit(Lit::Other),
+        },
+        Py::Lit(Lit::None) => Vec::new(),
+        _ => return Py::Lit(Lit::Other),
+    };
+    let names = |items: &[Py]| -> Option<Vec<Py>> {
+        items.iter().map(|i| matches!(i, Py::Lit(Lit::Str(_))).then(|| i.clone())).collect()
+    };
+    let tuples: Option<Vec<Vec<Py>>> = if items.first().is_some_and(|i| matches!(i, Py::Lit(Lit::Str(_)))) {
+        names(&items).map(|n| vec![n])
+    } else {
+        items
+            .iter()
+            .map(|i| match i {
+                Py::Seq(_, inner) => names(inner),
+                _ => None,
+            })
+            .collect()
+    };
+    let Some(mut tuples) = tuples else { return Py::Lit(Lit::Other) };
+    tuples.sort_by_key(|t| format!("{t:?}"));
+    tuples.dedup();
+    Py::Seq('{', tuples.into_iter().map(|t| Py::Seq('(', t)).collect())
 }
 
 /// Lists assigned in the `Migration` class body (`state_operations = [...]`), by name.
@@ -248,6 +333,58 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
             (Some(name), Some(options)) => Op::Options { name, options },
             (m, _) => unknown(m, "an AlterModelOptions that is not literal"),
         },
+        "AlterUniqueTogether" | "AlterIndexTogether" => {
+            let option = if name == "AlterUniqueTogether" { "unique_together" } else { "index_together" };
+            let value = op.arg(option, 1).map(|v| normalize_together(&Py::of(v, src)));
+            match (s("name", 0), value) {
+                (Some(name), Some(value)) if !matches!(value, Py::Lit(_)) => Op::Together { name, option, value },
+                (m, _) => unknown(m, &format!("an {name} that is not literal")),
+            }
+        }
+        "AddIndex" | "AddIndexConcurrently" | "AddConstraint" | "AddConstraintNotValid" => {
+            let (option, kw) =
+                if name.starts_with("AddIndex") { ("indexes", "index") } else { ("constraints", "constraint") };
+            let item = op.arg(kw, 1).map(|v| Py::of(v, src)).filter(|v| matches!(v, Py::Call { .. }));
+            match (s("model_name", 0), item) {
+                (Some(model), Some(item)) => Op::AddTo { model, option, item },
+                (m, _) => unknown(m, &format!("an {name} that is not literal")),
+            }
+        }
+        "RemoveIndex" | "RemoveIndexConcurrently" | "RemoveConstraint" => {
+            let option = if name.starts_with("RemoveIndex") { "indexes" } else { "constraints" };
+            match (s("model_name", 0), s("name", 1)) {
+                (Some(model), Some(name)) => Op::RemoveFrom { model, option, name },
+                (m, _) => unknown(m, &format!("a {name} of a computed name")),
+            }
+        }
+        "AlterConstraint" => {
+            let item = op.arg("constraint", 2).map(|v| Py::of(v, src)).filter(|v| matches!(v, Py::Call { .. }));
+            match (s("model_name", 0), s("name", 1), item) {
+                (Some(model), Some(name), Some(item)) => Op::AlterIn { model, option: "constraints", name, item },
+                (m, _, _) => unknown(m, "an AlterConstraint that is not literal"),
+            }
+        }
+        "RenameIndex" => {
+            let fields = op.arg("old_fields", 3).map(|v| normalize_together(&Py::of(v, src)));
+            let fields: Option<Vec<String>> = match fields {
+                Some(Py::Seq(_, t)) if t.len() == 1 => match &t[0] {
+                    Py::Seq(_, names) => names
+                        .iter()
+                        .map(|n| match n {
+                            Py::Lit(Lit::Str(n)) => Some(n.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (s("model_name", 0), s("new_name", 1), s("old_name", 2), fields) {
+                (Some(model), Some(new), Some(old), None) => Op::RenameIndex { model, old, new },
+                (Some(model), Some(new), None, Some(fields)) => Op::IndexFromTogether { model, fields, new },
+                (m, _, _, _) => unknown(m, "a RenameIndex that is not literal"),
+            }
+        }
         "RunSQL" => {
             if let Some(st) = op.arg("state_operations", 3).filter(|st| matches!(st.kind(), "list" | "tuple")) {
                 if depth < 4 {
@@ -428,6 +565,26 @@ fn replay(dir: String, mut migs: Vec<Parsed>, errs: Vec<String>) -> AppState {
     state
 }
 
+/// The options `AlterModelOptions` manages (Django's `AlterModelOptions.ALTER_OPTION_KEYS`).
+pub(crate) const ALTER_OPTION_KEYS: &[&str] = &[
+    "base_manager_name",
+    "default_manager_name",
+    "default_related_name",
+    "get_latest_by",
+    "managed",
+    "ordering",
+    "permissions",
+    "default_permissions",
+    "select_on_save",
+    "verbose_name",
+    "verbose_name_plural",
+];
+
+/// Whether an index or constraint call is named `name`.
+fn item_named(item: &Py, name: &str) -> bool {
+    item.kwarg("name").is_some_and(|n| *n.lit() == Lit::Str(name.to_string()))
+}
+
 /// `"shop.Order"`, `"Order"` → `order` when it names a model of `label` (or no label).
 fn same_app_target(target: &str, label: &str) -> Option<String> {
     match target.split_once('.') {
@@ -487,22 +644,112 @@ fn apply(state: &mut AppState, op: &Op, label: &str) {
                 if let Some((n, _)) = m.fields.iter_mut().find(|(n, _)| n == old) {
                     *n = new.clone();
                 }
+                // `unique_together` and `index_together` follow the rename (Django's
+                // `rename_field`); indexes and constraints do not.
+                for (k, v) in m.options.iter_mut() {
+                    if !k.ends_with("_together") {
+                        continue;
+                    }
+                    if let Py::Seq(_, tuples) = v {
+                        for t in tuples.iter_mut() {
+                            if let Py::Seq(_, names) = t {
+                                for n in names.iter_mut().filter(|n| **n == Py::Lit(Lit::Str(old.clone()))) {
+                                    *n = Py::Lit(Lit::Str(new.clone()));
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         Op::Table { name, table } => {
             if let Some(m) = models.get_mut(&lower(name)) {
                 m.options.retain(|(k, _)| k != "db_table");
                 if *table != Lit::None {
-                    m.options.push(("db_table".to_string(), table.clone()));
+                    m.options.push(("db_table".to_string(), Py::Lit(table.clone())));
                 }
             }
         }
         Op::Options { name, options } => {
             if let Some(m) = models.get_mut(&lower(name)) {
-                // AlterModelOptions replaces the options it manages; `managed` and `proxy` are
-                // the ones read here (`proxy` is not among them and stays).
-                m.options.retain(|(k, _)| k == "proxy" || k == "db_table");
-                m.options.extend(options.iter().cloned());
+                // AlterModelOptions replaces the options it manages and leaves the others.
+                m.options.retain(|(k, _)| !ALTER_OPTION_KEYS.contains(&k.as_str()));
+                for (k, v) in options {
+                    m.set_option(k, v.clone());
+                }
+            }
+        }
+        Op::Together { name, option, value } => {
+            if let Some(m) = models.get_mut(&lower(name)) {
+                m.set_option(option, value.clone());
+            }
+        }
+        Op::AddTo { model, option, item } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                match m.list_option(option) {
+                    Some(items) => items.push(item.clone()),
+                    None => m.unknown = Some(format!("`{option}` that are not a literal list")),
+                }
+            }
+        }
+        Op::RemoveFrom { model, option, name } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                match m.list_option(option) {
+                    Some(items) => items.retain(|i| !item_named(i, name)),
+                    None => m.unknown = Some(format!("`{option}` that are not a literal list")),
+                }
+            }
+        }
+        Op::AlterIn { model, option, name, item } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                match m.list_option(option) {
+                    Some(items) => {
+                        for i in items.iter_mut().filter(|i| item_named(i, name)) {
+                            *i = item.clone();
+                        }
+                    }
+                    None => m.unknown = Some(format!("`{option}` that are not a literal list")),
+                }
+            }
+        }
+        Op::RenameIndex { model, old, new } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                match m.list_option("indexes") {
+                    Some(items) => {
+                        for i in items.iter_mut().filter(|i| item_named(i, old)) {
+                            if let Py::Call { kw, .. } = i {
+                                for (_, v) in kw.iter_mut().filter(|(k, _)| k == "name") {
+                                    *v = Py::Lit(Lit::Str(new.clone()));
+                                }
+                            }
+                        }
+                    }
+                    None => m.unknown = Some("`indexes` that are not a literal list".to_string()),
+                }
+            }
+        }
+        Op::IndexFromTogether { model, fields, new } => {
+            if let Some(m) = models.get_mut(&lower(model)) {
+                let strs = |v: &[String]| v.iter().map(|f| Py::Lit(Lit::Str(f.clone()))).collect::<Vec<_>>();
+                let index = Py::Call {
+                    callee: "models.Index".to_string(),
+                    pos: Vec::new(),
+                    kw: vec![
+                        ("fields".to_string(), Py::Seq('[', strs(fields))),
+                        ("name".to_string(), Py::Lit(Lit::Str(new.clone()))),
+                    ],
+                    splat: false,
+                };
+                match m.list_option("indexes") {
+                    Some(items) => items.push(index),
+                    None => m.unknown = Some("`indexes` that are not a literal list".to_string()),
+                }
+                if let Some(Py::Seq(_, together)) =
+                    m.options.iter_mut().find(|(k, _)| k == "index_together").map(|(_, v)| v)
+                {
+                    let gone = Py::Seq('(', strs(fields));
+                    together.retain(|t| *t != gone);
+                }
             }
         }
         Op::Unknown { model: Some(model), why } => {
@@ -617,6 +864,38 @@ mod tests {
         assert!(s.unknown.as_deref().unwrap().contains("0002_gone"));
         let s = app(&[("shop/migrations/0003_x.py", &later.replace("('shop', '0002_gone')", ""))]);
         assert!(s.unknown.as_deref().unwrap().contains("no first migration"));
+    }
+
+    #[test]
+    fn meta_options_follow_their_operations() {
+        let ops = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [\n\
+            \x20       migrations.AlterUniqueTogether(name='order', unique_together=('code', 'id')),\n\
+            \x20       migrations.AlterModelOptions(name='order', options={'ordering': ['code']}),\n\
+            \x20       migrations.RenameField('order', 'code', 'ref'),\n\
+            \x20       migrations.AddIndex(model_name='order', index=models.Index(fields=['ref'], name='o_ref')),\n\
+            \x20       migrations.RenameIndex(model_name='order', new_name='o_ref2', old_name='o_ref'),\n\
+            \x20       migrations.AddConstraint(model_name='order', constraint=models.UniqueConstraint(fields=['ref'], name='u')),\n\
+            \x20       migrations.RemoveConstraint(model_name='order', name='u'),\n\
+            \x20       migrations.AlterIndexTogether(name='order', index_together={('id', 'ref')}),\n\
+            \x20       migrations.RenameIndex(model_name='order', new_name='o_id_ref', old_fields=('id', 'ref')),\n\
+            \x20   ]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", ops)]);
+        let m = &s.models["order"];
+        assert!(m.unknown.is_none());
+        let strs = |v: &[&str]| Py::Seq('(', v.iter().map(|n| Py::Lit(Lit::Str(n.to_string()))).collect());
+        // One tuple normalized to a set of tuples, and the rename followed.
+        assert_eq!(m.option_py("unique_together"), Some(&Py::Seq('{', vec![strs(&["ref", "id"])])));
+        // AlterModelOptions keeps the options it does not manage.
+        assert!(matches!(m.option_py("ordering"), Some(Py::Seq('[', _))));
+        let names: Vec<&Lit> = match m.option_py("indexes") {
+            Some(Py::Seq(_, items)) => items.iter().map(|i| i.kwarg("name").unwrap().lit()).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(names, [&Lit::Str("o_ref2".into()), &Lit::Str("o_id_ref".into())]);
+        assert_eq!(m.option_py("constraints"), Some(&Py::Seq('[', Vec::new())));
+        assert_eq!(m.option_py("index_together"), Some(&Py::Seq('{', Vec::new())));
     }
 
     #[test]

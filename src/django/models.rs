@@ -99,6 +99,101 @@ impl Lit {
     }
 }
 
+/// A Python value as written, with its structure: a literal, a list (`[`), tuple (`(`) or set
+/// (`{`) of values, a dict, or a call (`models.Index(fields=["a"], name="x")`). Anything else is
+/// `Lit(Lit::Other)` (or `Lit(Lit::Name)` for a dotted name), as a leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Py {
+    Lit(Lit),
+    Seq(char, Vec<Py>),
+    Dict(Vec<(Py, Py)>),
+    Call { callee: String, pos: Vec<Py>, kw: Vec<(String, Py)>, splat: bool },
+}
+
+impl Py {
+    pub fn of(node: Node<'_>, src: &str) -> Py {
+        Self::read(node, src, 0)
+    }
+
+    fn read(node: Node<'_>, src: &str, depth: usize) -> Py {
+        if depth > 16 {
+            return Py::Lit(Lit::Other);
+        }
+        fn kids(n: Node<'_>) -> Vec<Node<'_>> {
+            let mut c = n.walk();
+            n.named_children(&mut c).filter(|k| k.kind() != "comment").collect()
+        }
+        match node.kind() {
+            "parenthesized_expression" => match kids(node).as_slice() {
+                [inner] => Self::read(*inner, src, depth + 1),
+                _ => Py::Lit(Lit::Other),
+            },
+            k @ ("list" | "tuple" | "set") => {
+                let items = kids(node);
+                if items.iter().any(|i| matches!(i.kind(), "list_splat" | "dictionary_splat" | "yield")) {
+                    return Py::Lit(Lit::Other);
+                }
+                let open = match k {
+                    "list" => '[',
+                    "tuple" => '(',
+                    _ => '{',
+                };
+                Py::Seq(open, items.into_iter().map(|i| Self::read(i, src, depth + 1)).collect())
+            }
+            "dictionary" => {
+                let mut out = Vec::new();
+                for p in kids(node) {
+                    let (Some(k), Some(v)) = (p.child_by_field_name("key"), p.child_by_field_name("value")) else {
+                        return Py::Lit(Lit::Other);
+                    };
+                    out.push((Self::read(k, src, depth + 1), Self::read(v, src, depth + 1)));
+                }
+                Py::Dict(out)
+            }
+            "call" => {
+                let (Some(f), Some(args)) =
+                    (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
+                else {
+                    return Py::Lit(Lit::Other);
+                };
+                let Some(callee) = dotted(f, src) else { return Py::Lit(Lit::Other) };
+                let (mut pos, mut kw, mut splat) = (Vec::new(), Vec::new(), false);
+                for a in kids(args) {
+                    match a.kind() {
+                        "keyword_argument" => {
+                            if let (Some(n), Some(v)) = (a.child_by_field_name("name"), a.child_by_field_name("value"))
+                            {
+                                kw.push((text(n, src).to_string(), Self::read(v, src, depth + 1)));
+                            }
+                        }
+                        "list_splat" | "dictionary_splat" => splat = true,
+                        _ => pos.push(Self::read(a, src, depth + 1)),
+                    }
+                }
+                Py::Call { callee, pos, kw, splat }
+            }
+            _ => Py::Lit(Lit::of(node, src)),
+        }
+    }
+
+    /// The scalar this is, `Lit::Other` for a structure.
+    pub fn lit(&self) -> &Lit {
+        static OTHER: Lit = Lit::Other;
+        match self {
+            Py::Lit(l) => l,
+            _ => &OTHER,
+        }
+    }
+
+    /// A keyword argument of a call.
+    pub fn kwarg(&self, k: &str) -> Option<&Py> {
+        match self {
+            Py::Call { kw, .. } => kw.iter().find(|(n, _)| n == k).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
 /// A field declaration's call: `models.CharField(max_length=20, null=True)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldCall {
@@ -163,6 +258,8 @@ pub struct ClassFacts {
     pub meta_bases: Vec<String>,
     /// `Meta`'s assignments (`abstract`, `proxy`, `managed`, `app_label`, ...).
     pub meta: Vec<(String, Lit)>,
+    /// The same assignments with their structure (`indexes = [models.Index(...)]`).
+    pub meta_py: Vec<(String, Py)>,
     /// `Meta` has statements other than plain assignments.
     pub meta_opaque: bool,
 }
@@ -214,6 +311,7 @@ pub(crate) fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
                         Some(a) => match (a.child_by_field_name("left"), a.child_by_field_name("right")) {
                             (Some(l), Some(r)) if l.kind() == "identifier" => {
                                 f.meta.push((text(l, src).to_string(), Lit::of(r, src)));
+                                f.meta_py.push((text(l, src).to_string(), Py::of(r, src)));
                             }
                             _ => f.meta_opaque = true,
                         },

@@ -16,8 +16,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::django::fields::{default_max_length, DJANGO_FIELDS};
-use crate::django::migration_state::{build, AppState, ModelState};
-use crate::django::models::{add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph};
+use crate::django::migration_state::{build, normalize_together, AppState, ModelState, ALTER_OPTION_KEYS};
+use crate::django::models::{
+    add_file_with, is_candidate, is_models_module, FieldCall, Imports, Lit, Model, ModelGraph, Py,
+};
 use crate::finding::{Finding, Level};
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
@@ -104,6 +106,13 @@ struct Ctx<'a> {
     by_label: HashMap<&'a str, &'a AppState>,
     /// Model class names passed to `add_to_class` somewhere; `*` when a receiver is not a name.
     added_to: &'a HashSet<String>,
+    /// The options `AlterModelOptions` compares: Django's, less those the project removes
+    /// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`); none when it changes
+    /// them otherwise.
+    alter_keys: Vec<&'static str>,
+    /// Names of the project's plain classes (mixins): no base but `object`, no `Meta`, no
+    /// metaclass, and no other class of that name.
+    plain: HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -132,6 +141,11 @@ impl Ctx<'_> {
             None => (app.label.clone(), t.to_lowercase()),
         };
         let target = self.by_label.get(label.as_str())?;
+        // A name that was renamed away and is now another model's (`Exercise` → `Translation`,
+        // then `ExerciseBase` → `Exercise`) means either, by when it was written: not decided.
+        if target.renames.iter().any(|(old, _)| *old == model) && target.models.contains_key(&model) {
+            return None;
+        }
         for (old, new) in &target.renames {
             if *old == model {
                 model = new.clone();
@@ -206,7 +220,9 @@ impl Ctx<'_> {
         out.proxy = self.meta_option(m, "proxy", false, 0);
         self.fold(m, &mut out, true, 0);
         if self.added_to.contains(&m.name) || self.added_to.contains("*") {
-            out.incomplete.get_or_insert_with(|| "`add_to_class` adds attributes to it".to_string());
+            out.incomplete.get_or_insert_with(|| {
+                "`add_to_class` or a registration (django-modeltranslation) adds attributes to it".to_string()
+            });
         }
         out
     }
@@ -355,7 +371,8 @@ fn app_of<'s>(dir: &str, states: &'s BTreeMap<String, AppState>) -> Option<&'s A
 type Found = (Option<(usize, usize)>, Level, String);
 
 enum Verdict {
-    Findings(Vec<Found>),
+    /// What differs, and why the Meta options could not be compared (when they could not).
+    Findings(Vec<Found>, Option<String>),
     Unjudged(String),
 }
 
@@ -375,37 +392,67 @@ fn judge(ctx: &Ctx<'_>, m: &Model, app: &AppState) -> Verdict {
     };
     let name_at = Some(m.facts.name_span);
     let Some(state) = app.models.get(&m.name.to_lowercase()) else {
-        return Verdict::Findings(vec![(
-            name_at,
+        return Verdict::Findings(
+            vec![(
+                name_at,
             Level::Error,
             format!("model `{}` is not in the migrations of app `{}` {how}", m.name, app.label),
-        )]);
+            )],
+            None,
+        );
     };
     if let Some(why) = &state.unknown {
         return Verdict::Unjudged(format!("its migrations hold {why}"));
     }
     let s_managed = lit_bool(state.option("managed"), true);
     let s_proxy = lit_bool(state.option("proxy"), false);
-    // Django compares the fields of models that are managed, concrete, on both sides.
-    if !managed || proxy || s_managed != Some(true) || s_proxy != Some(false) {
-        return Verdict::Findings(Vec::new());
+    // Django compares the fields, table and schema options of models that are managed and
+    // concrete on both sides; the other options of every model.
+    let schema = managed && !proxy && s_managed == Some(true) && s_proxy == Some(false);
+    let mut found = Vec::new();
+    if schema {
+        found = compare_fields(ctx, m, &code, state, app, &how);
+        if let Some((here, there)) = ctx.code_table(m).zip(table_of(state)).filter(|(a, b)| a != b) {
+            let show = |t: Option<String>| t.map_or("the default".to_string(), |t| format!("`{t}`"));
+            found.push((
+                name_at,
+                Level::Warning,
+                format!(
+                    "model `{}` has db_table {} here, {} in the migrations of app `{}` {how}",
+                    m.name,
+                    show(here),
+                    show(there),
+                    app.label
+                ),
+            ));
+        }
     }
-    let mut found = compare_fields(ctx, m, &code, state, app, &how);
-    if let Some((here, there)) = ctx.code_table(m).zip(table_of(state)).filter(|(a, b)| a != b) {
-        let show = |t: Option<String>| t.map_or("the default".to_string(), |t| format!("`{t}`"));
-        found.push((
-            name_at,
-            Level::Warning,
-            format!(
-                "model `{}` has db_table {} here, {} in the migrations of app `{}` {how}",
-                m.name,
-                show(here),
-                show(there),
-                app.label
-            ),
-        ));
-    }
-    Verdict::Findings(found)
+    let meta = ctx.bases_known(m, 0).then(|| ctx.effective_meta(m, 0)).flatten();
+    let options = match meta {
+        None if !ctx.bases_known(m, 0) => {
+            Err("a base up the chain is not a class of the project (its metaclass may add options)".to_string())
+        }
+        None => Err("its Meta cannot be read in full (statements in it, a Meta base not known)".to_string()),
+        Some(meta) => option_differences(&meta, state, &app.label, &m.name, schema, &ctx.alter_keys),
+    };
+    let options_why = match options {
+        Ok(d) if !d.is_empty() => {
+            found.push((
+                name_at,
+                Level::Warning,
+                format!(
+                    "model `{}` has Meta options that differ from the migrations of app `{}`: {} {how}",
+                    m.name,
+                    app.label,
+                    d.join("; ")
+                ),
+            ));
+            None
+        }
+        Ok(_) => None,
+        Err(why) => Some(why),
+    };
+    Verdict::Findings(found, options_why)
 }
 
 fn compare_fields(
@@ -499,6 +546,103 @@ fn app_between(project: &Project, dir: &str, app: &str) -> bool {
     false
 }
 
+/// Django's `ALTER_OPTION_KEYS` as the project leaves them: a key it removes
+/// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`, NetBox) is not compared; any
+/// other use of the list leaves none compared.
+fn alter_option_keys<'t>(texts: impl Iterator<Item = &'t str>) -> Vec<&'static str> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r#"ALTER_OPTION_KEYS\.remove\(\s*["'](\w+)["']\s*\)"#).unwrap());
+    let mut keys: Vec<&'static str> = ALTER_OPTION_KEYS.to_vec();
+    for t in texts {
+        let uses = t.matches("ALTER_OPTION_KEYS").count();
+        let removes: Vec<String> = re.captures_iter(t).map(|c| c[1].to_string()).collect();
+        if removes.len() != uses {
+            return Vec::new();
+        }
+        keys.retain(|k| !removes.iter().any(|r| r == k));
+    }
+    keys
+}
+
+/// The app labels `MIGRATION_MODULES` names (their migrations live elsewhere, or nowhere with
+/// `None`), from `MIGRATION_MODULES = {"label": ...}` dict literals; `None` (every app) when
+/// the setting is used any other way. The resolved settings hold no dict values, so the text
+/// of every module is read.
+fn migration_modules<'t>(texts: impl Iterator<Item = &'t str>) -> Option<HashSet<String>> {
+    let mut out = HashSet::new();
+    for t in texts.filter(|t| t.contains("MIGRATION_MODULES")) {
+        let tree = crate::parse::parse(crate::classify::Lang::Python, t).ok()?;
+        let (mut literal, mut uses) = (0, 0);
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+            if n.kind() == "identifier" && crate::python::syntax::text(n, t) == "MIGRATION_MODULES" {
+                uses += 1;
+            }
+            if n.kind() != "assignment" {
+                continue;
+            }
+            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else { continue };
+            if crate::python::syntax::text(l, t) != "MIGRATION_MODULES" {
+                continue;
+            }
+            let Py::Dict(pairs) = Py::of(r, t) else { return None };
+            for (k, _) in pairs {
+                let Py::Lit(Lit::Str(k)) = k else { return None };
+                out.insert(k);
+            }
+            literal += 1;
+        }
+        // Any other use (in code, not comments): `MIGRATION_MODULES.update(...)`, a class.
+        if uses != literal {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Models a django-modeltranslation module registers (`translator.register(Event, ...)`,
+/// `@register(Event)`): it adds a field per language to them. Anything but names: `*`.
+fn translation_registered(text: &str, out: &mut HashSet<String>) {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\bregister\(\s*([^,)]*)").unwrap());
+    for c in re.captures_iter(text) {
+        let arg = c[1].trim().trim_start_matches(['[', '(']).trim_end_matches([']', ')']);
+        for name in arg.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let last = name.rsplit('.').next().unwrap_or(name);
+            if last.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+                out.insert(last.to_string());
+            } else {
+                out.insert("*".to_string());
+            }
+        }
+    }
+}
+
+/// A module's top-level classes: (name, plain), plain when it has no base but `object`, and
+/// its body no `Meta` and no metaclass (a mixin that cannot add Meta options).
+fn top_classes(text: &str) -> Vec<(String, bool)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"(?m)^class\s+(\w+)\s*(\([^)]*\))?\s*:").unwrap());
+    let mut out = Vec::new();
+    for c in re.captures_iter(text) {
+        let bases = c.get(2).map_or("", |b| b.as_str().trim_matches(['(', ')']).trim());
+        let end = c.get(0).map_or(0, |m| m.end());
+        // The body: up to the next line that starts at column 0 with code.
+        let rest = &text[end..];
+        let body_end = rest
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| rest[i..].chars().next().is_some_and(|ch| !ch.is_whitespace() && ch != '#' && ch != ')'))
+            .unwrap_or(rest.len());
+        let body = &rest[..body_end];
+        let plain = (bases.is_empty() || bases == "object") && !body.contains("Meta") && !body.contains("metaclass");
+        out.push((c[1].to_string(), plain));
+    }
+    out
+}
+
 /// Receivers of `X.add_to_class(` in `text`.
 fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -555,7 +699,9 @@ impl Rule for DjangoMigrationMissing {
         }
         let states = build(&migration_files);
         let root = project.root.clone().unwrap_or_default();
-        let sources: Vec<Arc<SourceFile>> = project
+        // Model modules, and the other modules that patch what `makemigrations` compares.
+        type Read = (Option<Arc<SourceFile>>, Option<String>);
+        let (read, classes): (Vec<Read>, Vec<Vec<(String, bool)>>) = project
             .walked
             .par_iter()
             // `Needs::model_sources` holds every module that can define a model: the others are
@@ -563,10 +709,32 @@ impl Rule for DjangoMigrationMissing {
             .filter(|(rel, c)| python(c) && !c.roles.migration && project.sources.contains_key(rel))
             .filter_map(|(rel, c)| {
                 let text = read_rel(project, rel)?;
-                (is_candidate(rel, &text, false) || text.contains(".add_to_class("))
-                    .then(|| Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text)))
+                let classes = top_classes(&text);
+                if is_candidate(rel, &text, false) || text.contains(".add_to_class(") {
+                    Some(((Some(Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text))), None), classes))
+                } else {
+                    ["ALTER_OPTION_KEYS", "MIGRATION_MODULES", "modeltranslation"]
+                        .iter()
+                        .any(|k| text.contains(k))
+                        .then_some((None, Some(text)))
+                        .or(Some((None, None)))
+                        .map(|r| (r, classes))
+                }
             })
-            .collect();
+            .unzip();
+        let (sources, others): (Vec<Option<Arc<SourceFile>>>, Vec<Option<String>>) = read.into_iter().unzip();
+        let mut plain = HashSet::new();
+        let mut not_plain = HashSet::new();
+        for (name, is_plain) in classes.into_iter().flatten() {
+            if is_plain {
+                plain.insert(name);
+            } else {
+                not_plain.insert(name);
+            }
+        }
+        plain.retain(|n| !not_plain.contains(n));
+        let sources: Vec<Arc<SourceFile>> = sources.into_iter().flatten().collect();
+        let others: Vec<String> = others.into_iter().flatten().collect();
         let parts: Vec<ModelGraph> = sources
             .par_iter()
             .map(|f| {
@@ -581,8 +749,11 @@ impl Rule for DjangoMigrationMissing {
         }
         graph.finish();
         let mut added_to = HashSet::new();
-        for f in &sources {
-            add_to_class_receivers(&f.text, &mut added_to);
+        for t in sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)) {
+            add_to_class_receivers(t, &mut added_to);
+            if t.contains("modeltranslation") {
+                translation_registered(t, &mut added_to);
+            }
         }
         let by_rel: HashMap<&str, &Arc<SourceFile>> = sources.iter().map(|f| (f.rel.as_str(), f)).collect();
         // Modules with a syntax error: their classes may be read in part.
@@ -599,10 +770,14 @@ impl Rule for DjangoMigrationMissing {
             }
         }
         by_label.retain(|l, _| !shared.contains(l));
-        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to };
+        let alter_keys = alter_option_keys(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
+        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys, plain };
+        let moved = migration_modules(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
+        let moved_away = |label: &str| moved.as_ref().is_none_or(|m| m.contains(label));
         let mut keys: Vec<&String> = graph.models.keys().collect();
         keys.sort();
         let mut unjudged = Vec::new();
+        let mut options_unjudged = Vec::new();
         let mut judged = 0;
         // Per app folder: whether every model class of the app was judged with all its
         // attributes known (then a model of the migrations no class defines was deleted).
@@ -629,6 +804,8 @@ impl Rule for DjangoMigrationMissing {
                 Some("no base is known to be a Django model")
             } else if Ctx::is_abstract(m).is_none() {
                 Some("its Meta `abstract` is not a literal")
+            } else if moved_away(&app.label) {
+                Some("MIGRATION_MODULES may point its app at other migrations")
             } else {
                 None
             };
@@ -638,13 +815,16 @@ impl Rule for DjangoMigrationMissing {
                 continue;
             }
             let verdict = judge(&ctx, m, app);
-            judged += usize::from(matches!(verdict, Verdict::Findings(_)));
+            judged += usize::from(matches!(verdict, Verdict::Findings(..)));
             match verdict {
                 Verdict::Unjudged(why) => {
                     app_known.insert(app.dir.as_str(), false);
                     unjudged.push((key.clone(), why));
                 }
-                Verdict::Findings(found) => {
+                Verdict::Findings(found, options_why) => {
+                    if let Some(why) = options_why {
+                        options_unjudged.push((key.clone(), why));
+                    }
                     let Some(file) = by_rel.get(m.facts.rel.as_str()) else { continue };
                     for (at, level, msg) in found {
                         let (s, e) = at.unwrap_or(m.facts.name_span);
@@ -658,7 +838,7 @@ impl Rule for DjangoMigrationMissing {
         let names: HashSet<String> = graph.models.values().map(|m| m.name.to_lowercase()).collect();
         for (dir, known) in app_known {
             let app = &states[dir];
-            if !known || app.unknown.is_some() {
+            if !known || app.unknown.is_some() || moved_away(&app.label) {
                 continue;
             }
             let gone: Vec<&ModelState> =
@@ -712,8 +892,285 @@ impl Rule for DjangoMigrationMissing {
             for (k, why) in &unjudged {
                 eprintln!("  {k}: {why}");
             }
+            eprintln!("django-migration-missing: Meta options of {} judged models not compared", options_unjudged.len());
+            for (k, why) in &options_unjudged {
+                eprintln!("  {k}: {why}");
+            }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meta options that produce migrations
+
+/// A Meta as in effect: (name, value) pairs; `None` when the source cannot tell.
+type Meta = Vec<(String, Py)>;
+
+impl Ctx<'_> {
+    /// The Meta options Django reads for `m` (`Options.original_attrs`): its own `class Meta`
+    /// (with what `class Meta(Base.Meta)` inherits), or without one the Meta of the first
+    /// abstract base up the bases; never `abstract` inherited. `None` when not decidable (a
+    /// Meta with statements, a base from a package).
+    fn effective_meta(&self, m: &Model, depth: usize) -> Option<Meta> {
+        if depth > 8 || m.facts.meta_opaque {
+            return None;
+        }
+        if !m.facts.has_meta {
+            return self.inherited_meta(m, depth + 1).map(Option::unwrap_or_default);
+        }
+        let mut out: Meta = Vec::new();
+        for b in m.facts.meta_bases.iter().filter(|b| *b != "object") {
+            let owner = b.strip_suffix(".Meta")?;
+            let owner = owner.rsplit('.').next().unwrap_or(owner);
+            let bm = self.graph.model(&self.base_key(m, owner)?)?;
+            if !bm.facts.has_meta {
+                return None;
+            }
+            for (k, v) in self.effective_meta(bm, depth + 1)? {
+                // The first base's attribute wins.
+                if k != "abstract" && !out.iter().any(|(n, _)| *n == k) {
+                    out.push((k, v));
+                }
+            }
+        }
+        for (k, v) in &m.facts.meta_py {
+            out.retain(|(n, _)| n != k);
+            out.push((k.clone(), v.clone()));
+        }
+        Some(out)
+    }
+
+    /// Whether every base up the chain is `Model` or a class of the project: a package's
+    /// model base may add options through its metaclass (django-mptt adds an index).
+    fn bases_known(&self, m: &Model, depth: usize) -> bool {
+        depth < 8
+            && m.bases.iter().all(|b| {
+                b == "Model"
+                    || self.plain.contains(b.as_str())
+                    || self
+                        .base_key(m, b)
+                        .and_then(|k| self.graph.model(&k))
+                        .is_some_and(|bm| self.bases_known(bm, depth + 1))
+            })
+    }
+
+    /// `getattr(cls, "Meta")` for a class without one: the Meta of the first abstract base
+    /// along the bases (a concrete model's Meta is not kept on the class). `Some(None)`: none.
+    fn inherited_meta(&self, m: &Model, depth: usize) -> Option<Option<Meta>> {
+        if depth > 8 {
+            return None;
+        }
+        for b in &m.bases {
+            if b == "Model" || self.plain.contains(b.as_str()) {
+                continue;
+            }
+            let bm = self.graph.model(&self.base_key(m, b)?)?;
+            if bm.facts.has_meta && Self::is_abstract(bm)? {
+                let mut meta = self.effective_meta(bm, depth + 1)?;
+                meta.retain(|(k, _)| k != "abstract");
+                return Some(Some(meta));
+            }
+            if let Some(meta) = self.inherited_meta(bm, depth + 1)? {
+                return Some(Some(meta));
+            }
+        }
+        Some(None)
+    }
+}
+
+/// A value as Python compares it, written out; `None` when not decidable. Lazy translations
+/// (`_("Order")`) equal their text; a list is not a tuple.
+fn render(v: &Py) -> Option<String> {
+    match v {
+        Py::Lit(Lit::Str(s)) => Some(format!("{s:?}")),
+        Py::Lit(Lit::Int(n)) => Some(n.to_string()),
+        Py::Lit(Lit::Bool(b)) => Some(py_bool(*b).to_string()),
+        Py::Lit(Lit::None) => Some("None".to_string()),
+        // `models.Deferrable.DEFERRED`, however the module is spelled.
+        Py::Lit(Lit::Name(n)) => {
+            let mut parts = n.rsplit('.');
+            let (last, owner) = (parts.next()?, parts.next()?);
+            (owner == "Deferrable").then(|| format!("Deferrable.{last}"))
+        }
+        Py::Lit(_) | Py::Dict(_) => None,
+        Py::Seq(open, items) => {
+            let inner: Option<Vec<String>> = items.iter().map(render).collect();
+            let close = match open {
+                '[' => ']',
+                '(' => ')',
+                _ => '}',
+            };
+            let mut inner = inner?;
+            if *open == '{' {
+                inner.sort();
+            }
+            let comma = if *open == '(' && inner.len() == 1 { "," } else { "" };
+            Some(format!("{open}{}{comma}{close}", inner.join(", ")))
+        }
+        Py::Call { callee, pos, kw, splat: false } if kw.is_empty() => {
+            let f = callee.rsplit('.').next().unwrap_or(callee);
+            match (f, pos.as_slice()) {
+                (
+                    "_" | "gettext_lazy" | "gettext" | "ugettext_lazy" | "ugettext" | "gettext_noop" | "_lazy",
+                    [s @ Py::Lit(Lit::Str(_))],
+                ) => render(s),
+                ("pgettext_lazy" | "pgettext", [Py::Lit(Lit::Str(_)), s @ Py::Lit(Lit::Str(_))]) => render(s),
+                _ => None,
+            }
+        }
+        Py::Call { .. } => None,
+    }
+}
+
+/// Keyword arguments whose sequence kind Django normalizes (`Index.fields = list(fields)`,
+/// `UniqueConstraint.fields = tuple(fields)`).
+const LIST_ARGS: &[&str] = &["fields", "include", "opclasses", "expressions"];
+
+/// An index or constraint call without its name, as `deconstruct()` compares it: the class,
+/// positional expressions, keyword arguments other than their defaults; `None` when not
+/// decidable.
+fn item_content(item: &Py) -> Option<String> {
+    let Py::Call { callee, pos, kw, splat: false } = item else { return None };
+    let class = callee.rsplit('.').next().unwrap_or(callee);
+    let mut parts = vec![class.to_string()];
+    for p in pos {
+        parts.push(render(p)?);
+    }
+    let mut kws: Vec<String> = Vec::new();
+    for (k, v) in kw {
+        if k == "name" {
+            continue;
+        }
+        let v = match v {
+            Py::Lit(Lit::None) => continue,
+            Py::Seq(_, items) if items.is_empty() => continue,
+            Py::Seq(_, items) if LIST_ARGS.contains(&k.as_str()) => render(&Py::Seq('[', items.clone()))?,
+            v => render(v)?,
+        };
+        kws.push(format!("{k}={v}"));
+    }
+    kws.sort();
+    parts.extend(kws);
+    Some(parts.join("|"))
+}
+
+/// An item's name, with `%(app_label)s` and `%(class)s` filled in; `Some(None)`: unnamed;
+/// `None`: computed.
+fn item_name(item: &Py, label: &str, class: &str) -> Option<Option<String>> {
+    match item.kwarg("name") {
+        None => Some(None),
+        Some(Py::Lit(Lit::Str(n))) => Some(Some(
+            n.replace("%(app_label)s", &label.to_lowercase()).replace("%(class)s", &class.to_lowercase()),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// What differs between the model's and the migrations' `indexes` or `constraints` (`what`
+/// is `index` or `constraint`); `None` when not decidable. Named items match by name; an
+/// unnamed index (Django names it by a hash) matches a migration index of the same content.
+fn item_differences(code: &[Py], state: &[Py], what: &str, label: &str, class: &str) -> Option<Vec<String>> {
+    let mut theirs: Vec<(String, Option<String>)> = Vec::new();
+    for s in state {
+        theirs.push((item_name(s, label, class)??, item_content(s)));
+    }
+    let mut matched = vec![false; theirs.len()];
+    let mut out = Vec::new();
+    for c in code {
+        let content = item_content(c);
+        match item_name(c, label, class)? {
+            Some(name) => match theirs.iter().position(|(n, _)| *n == name) {
+                Some(i) => {
+                    matched[i] = true;
+                    if let (Some(a), Some(b)) = (&content, &theirs[i].1) {
+                        if a != b {
+                            out.push(format!("{what} `{name}` differs"));
+                        }
+                    }
+                }
+                None => out.push(format!("{what} `{name}` is not in the migrations")),
+            },
+            None if what == "index" => {
+                let content = content?;
+                match theirs.iter().position(|(_, c)| c.as_deref() == Some(content.as_str())) {
+                    Some(i) => matched[i] = true,
+                    None => out.push(format!("an unnamed {what} on {} is not in the migrations", content)),
+                }
+            }
+            None => return None,
+        }
+    }
+    for (i, (name, _)) in theirs.iter().enumerate() {
+        if !matched[i] {
+            out.push(format!("{what} `{name}` of the migrations is no longer in the model"));
+        }
+    }
+    Some(out)
+}
+
+fn items_of(v: Option<&Py>) -> Option<Vec<Py>> {
+    match v {
+        None => Some(Vec::new()),
+        Some(Py::Seq(_, items)) => Some(items.clone()),
+        Some(_) => None,
+    }
+}
+
+/// The Meta options of `m` that differ from its migrations' state: `AlterModelOptions` ones
+/// for every model, `unique_together`, `index_together`, `indexes` and `constraints` when
+/// `schema` (a managed, concrete model on both sides). `Err`: why they cannot be compared.
+fn option_differences(
+    meta: &Meta,
+    state: &ModelState,
+    label: &str,
+    class: &str,
+    schema: bool,
+    alter_keys: &[&str],
+) -> Result<Vec<String>, String> {
+    let get = |k: &str| meta.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let mut out = Vec::new();
+    let mut changed = Vec::new();
+    for k in alter_keys {
+        let (a, b) = (get(k), state.option_py(k));
+        let show = |v: Option<&Py>| v.map(render);
+        match (show(a), show(b)) {
+            (Some(None), _) | (_, Some(None)) => return Err(format!("its Meta `{k}` is not a literal")),
+            (a, b) if a != b => changed.push(format!("`{k}`")),
+            _ => {}
+        }
+    }
+    if !changed.is_empty() {
+        out.push(format!("{} (AlterModelOptions)", changed.join(", ")));
+    }
+    if !schema {
+        return Ok(out);
+    }
+    for k in ["unique_together", "index_together"] {
+        let ours = get(k).map(normalize_together);
+        let theirs = state.option_py(k).map(normalize_together);
+        let empty = |v: &Option<Py>| v.as_ref().is_none_or(|v| matches!(v, Py::Seq(_, t) if t.is_empty()));
+        if [&ours, &theirs].iter().any(|v| matches!(v, Some(Py::Lit(_)))) {
+            return Err(format!("its `{k}` is not a literal"));
+        }
+        // Django 5.1 dropped `index_together` from models: whether one left in the migrations
+        // is written away depends on the Django version.
+        if k == "index_together" && ours.is_none() && !empty(&theirs) {
+            continue;
+        }
+        if !(empty(&ours) && empty(&theirs)) && ours != theirs {
+            out.push(format!("`{k}`"));
+        }
+    }
+    for (k, what) in [("indexes", "index"), ("constraints", "constraint")] {
+        let (Some(ours), Some(theirs)) = (items_of(get(k)), items_of(state.option_py(k))) else {
+            return Err(format!("its `{k}` are not a literal list"));
+        };
+        match item_differences(&ours, &theirs, what, label, class) {
+            Some(d) => out.extend(d),
+            None => return Err(format!("its `{k}` are not all literal")),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -731,6 +1188,48 @@ mod tests {
         assert_eq!(django_class("JSONField", &imports), None);
         assert_eq!(django_class("fields.CharField", &imports), None);
         assert_eq!(django_class("models.MoneyField", &imports), None);
+    }
+
+    #[test]
+    fn alter_option_keys_the_project_removes() {
+        let netbox = "AlterModelOptions.ALTER_OPTION_KEYS.remove('verbose_name')\n\
+            AlterModelOptions.ALTER_OPTION_KEYS.remove(\"verbose_name_plural\")\n";
+        let keys = alter_option_keys([netbox].into_iter());
+        assert_eq!(keys.len(), ALTER_OPTION_KEYS.len() - 2);
+        assert!(keys.contains(&"ordering") && !keys.contains(&"verbose_name"));
+        assert!(alter_option_keys(["ALTER_OPTION_KEYS.append('x')"].into_iter()).is_empty());
+        assert_eq!(alter_option_keys(std::iter::empty()), ALTER_OPTION_KEYS);
+    }
+
+    #[test]
+    fn migration_modules_names_apps_or_all() {
+        let one = "MIGRATION_MODULES = {'shop': 'shop.db_migrations', \"legacy\": None}\n";
+        let got = migration_modules([one, "x = 1"].into_iter()).unwrap();
+        assert_eq!(got, HashSet::from(["shop".to_string(), "legacy".to_string()]));
+        assert!(migration_modules(["MIGRATION_MODULES = DisableMigrations()"].into_iter()).is_none());
+        assert!(migration_modules([one, "MIGRATION_MODULES.update(x)"].into_iter()).is_none());
+        assert!(migration_modules(["# MIGRATION_MODULES is not set"].into_iter()).is_some());
+        assert_eq!(migration_modules(std::iter::empty()), Some(HashSet::new()));
+    }
+
+    #[test]
+    fn modeltranslation_registrations() {
+        let mut out = HashSet::new();
+        translation_registered("translator.register(Event, EventOptions)\n@register(Place)\nclass P: pass\n", &mut out);
+        assert_eq!(out, HashSet::from(["Event".to_string(), "Place".to_string()]));
+        translation_registered("translator.register(get_model('x'), O)", &mut out);
+        assert!(out.contains("*"));
+    }
+
+    #[test]
+    fn plain_classes_are_mixins_without_meta() {
+        let text = "class A:\n    x = 1
+\nclass B(object):\n    def f(self):\n        pass\n\n\
+            class C(models.Model):\n    pass\n\nclass D:\n    class Meta:\n        ordering = []\n";
+        let got = top_classes(text);
+        let plain: Vec<&str> = got.iter().filter(|(_, p)| *p).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(plain, ["A", "B"]);
+        assert_eq!(got.len(), 4);
     }
 
     #[test]
