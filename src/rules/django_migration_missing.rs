@@ -704,9 +704,7 @@ impl Rule for DjangoMigrationMissing {
         let (read, classes): (Vec<Read>, Vec<Vec<(String, bool)>>) = project
             .walked
             .par_iter()
-            // `Needs::model_sources` holds every module that can define a model: the others are
-            // not read (from the disk, again).
-            .filter(|(rel, c)| python(c) && !c.roles.migration && project.sources.contains_key(rel))
+            .filter(|(_, c)| python(c) && !c.roles.migration)
             .filter_map(|(rel, c)| {
                 let text = read_rel(project, rel)?;
                 let classes = top_classes(&text);
