@@ -71,6 +71,10 @@ pub struct Model {
     decls: Vec<FieldDecl>,
     /// The class body as a migration comparison reads it (every field's call, Meta).
     pub facts: ClassFacts,
+    /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
+    /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
+    /// project's manager or queryset classes (decided in `finish`).
+    maybe_managers: Vec<(String, String)>,
 }
 
 /// A literal argument as written (`True`, `None`, `42`, `"shop.Order"`, `settings.AUTH_USER_MODEL`),
@@ -549,6 +553,21 @@ impl ModelGraph {
             self.qs_classes.remove(&a);
         }
         self.index_names();
+        // Managers of the project's classes whose names do not say so.
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        for (k, m) in &self.models {
+            for (field, f) in &m.maybe_managers {
+                let last = f.rsplit('.').next().unwrap_or(f);
+                if self.qs_class(last, &m.dir, &m.imports).is_some() {
+                    found.push((k.clone(), field.clone(), f.clone()));
+                }
+            }
+        }
+        for (k, field, f) in found {
+            let m = self.models.get_mut(&k).expect("model");
+            m.plain.remove(&field);
+            m.managers.insert(field, f);
+        }
         // Serializer models, by the serializer module's imports.
         let resolved: Vec<(String, Option<String>)> = self
             .serializers
@@ -722,6 +741,62 @@ impl ModelGraph {
         self.models.get(key)
     }
 
+    /// `path` (`a__b__c`, from `model_key`) with the steps that come back to the object they
+    /// left removed: Django caches that object on the way out, so reading it costs nothing.
+    /// `ingredient__image__ingredient` is `ingredient` when `image` is the reverse side of
+    /// `Image.ingredient` (a one-to-one, either way round, caches both sides), and
+    /// `meals__plan` is `` when `meals` is the reverse side of `Meal.plan` (a prefetched
+    /// reverse foreign key sets each child's `plan`). Only when the pair is the one relation
+    /// between the two models in each direction.
+    pub fn without_round_trips(&self, model_key: &str, path: &str) -> String {
+        let parts: Vec<&str> = path.split("__").filter(|p| !p.is_empty()).collect();
+        let mut taken: Vec<(String, &str, RelKind)> = Vec::new();
+        let mut cur = model_key.to_string();
+        let mut rest: &[&str] = &[];
+        for (i, attr) in parts.iter().enumerate() {
+            let Some(rel) = self.model(&cur).and_then(|m| m.relations.get(*attr)) else {
+                rest = &parts[i..];
+                break;
+            };
+            let Some(target) = rel.target.clone().filter(|t| self.model(t).is_some()) else {
+                rest = &parts[i..];
+                break;
+            };
+            if let Some((prev, _, prev_kind)) = taken.last() {
+                let back = match (*prev_kind, rel.kind) {
+                    (RelKind::ReverseOneToOne, RelKind::OneToOne) | (RelKind::OneToOne, RelKind::ReverseOneToOne) => {
+                        true
+                    }
+                    (RelKind::Manager, RelKind::ForeignKey) => rel.forward,
+                    _ => false,
+                };
+                let only = |from: &str, to: &str, kind: RelKind, forward: bool| {
+                    self.model(from).is_some_and(|m| {
+                        m.relations
+                            .values()
+                            .filter(|r| r.target.as_deref() == Some(to) && r.kind == kind && r.forward == forward)
+                            .count()
+                            == 1
+                            && m.relations.values().filter(|r| r.target.as_deref() == Some(to)).count() == 1
+                    })
+                };
+                if back
+                    && target == *prev
+                    && only(&cur, prev, rel.kind, rel.forward)
+                    && only(prev, &cur, *prev_kind, !rel.forward)
+                {
+                    cur = taken.pop().map(|(m, _, _)| m).unwrap_or_default();
+                    continue;
+                }
+            }
+            taken.push((cur, attr, rel.kind));
+            cur = target;
+        }
+        let mut out: Vec<&str> = taken.iter().map(|(_, a, _)| *a).collect();
+        out.extend_from_slice(rest);
+        out.join("__")
+    }
+
     /// What reading the attribute chain `chain` on an instance of `model` reads, with the
     /// properties it crosses replaced by what their bodies read on `self` (`obj.permalink` with
     /// `permalink` returning `self.channel.slug` reads `obj.channel.slug`), each with the first
@@ -856,7 +931,12 @@ impl ModelGraph {
         if matches!(last, "Manager" | "BaseManager" | "QuerySet") {
             return plain();
         }
-        self.qs_class(last, &model.dir, &model.imports)?;
+        if self.qs_class(last, &model.dir, &model.imports).is_none() {
+            // Django's own user managers add nothing to `get_queryset`.
+            let django_user = matches!(last, "UserManager" | "BaseUserManager")
+                && model.imports.get(last).is_some_and(|m| m.starts_with("django.contrib.auth"));
+            return if django_user { plain() } else { None };
+        }
         match self.manager_method(model, manager, "get_queryset") {
             Some(m) if m.returns_queryset => Some(m.clone()),
             Some(_) => None,
@@ -1099,6 +1179,10 @@ fn read_model(
                 } else {
                     if callee.ends_with("Field") {
                         m.django_fields += 1;
+                    } else if pos.is_empty() && kw.is_empty() && callee.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        let f =
+                            right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
+                        m.maybe_managers.push((field.clone(), f));
                     }
                     m.plain.insert(field);
                 }
@@ -1191,7 +1275,12 @@ fn read_qs_methods(body: Node<'_>, src: &str) -> HashMap<String, QsMethod> {
         crate::parse::for_each_node(fbody, |n| match n.kind() {
             "return_statement" => {
                 returns += 1;
-                let ok = n.named_child(0).is_some_and(|v| {
+                // `return (\n super().get_queryset()\n .filter(...)\n)`: the call inside.
+                let mut value = n.named_child(0);
+                while let Some(p) = value.filter(|v| v.kind() == "parenthesized_expression") {
+                    value = p.named_child(0);
+                }
+                let ok = value.is_some_and(|v| {
                     v.kind() == "call"
                         && v.child_by_field_name("function").is_some_and(|f| {
                             f.kind() == "attribute"

@@ -1516,6 +1516,11 @@ impl Analysis<'_, '_> {
             self.serializer_needs(ser, &qs.model, "", false, 0, &mut needs);
             let mut missing: Vec<(String, bool, String)> = Vec::new();
             for (path, many, field) in needs {
+                // A step back to the object it came from reads what Django cached.
+                let path = self.graph.without_round_trips(&qs.model, &path);
+                if path.is_empty() {
+                    continue;
+                }
                 let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
                 if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
                     missing.push((path, many, field));
