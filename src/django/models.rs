@@ -71,6 +71,11 @@ pub struct Model {
     decls: Vec<FieldDecl>,
     /// The class body as a migration comparison reads it (every field's call, Meta).
     pub facts: ClassFacts,
+    /// Plain methods (`def name(self, ...)`) that build a query whenever they run: method name
+    /// → the receiver and the method it calls (`("self.items", "select_related")`,
+    /// `("Order.objects", "filter")`), from its statements that run unconditionally. The rule
+    /// decides whether the receiver is a related manager or a model's manager.
+    pub query_methods: HashMap<String, (String, String)>,
     /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
     /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
     /// project's manager or queryset classes (decided in `finish`).
@@ -1199,6 +1204,10 @@ fn read_model(
                         if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
                             m.properties.insert(name.clone(), chains);
                         }
+                    } else if let Some(q) =
+                        f.filter(|_| stmt.kind() == "function_definition").and_then(|f| method_query(f, src))
+                    {
+                        m.query_methods.insert(name.clone(), q);
                     }
                     m.plain.insert(name);
                 }
@@ -1525,6 +1534,67 @@ pub(crate) fn queryset_helper(def: Node<'_>, src: &str, index: usize) -> Option<
         }
     }
     Some(m)
+}
+
+/// Methods of a related manager or a queryset that build a new query whatever was prefetched.
+const REQUERY_METHODS: &[&str] = &[
+    "filter",
+    "exclude",
+    "order_by",
+    "get",
+    "annotate",
+    "values",
+    "values_list",
+    "aggregate",
+    "select_related",
+    "prefetch_related",
+    "only",
+    "defer",
+    "distinct",
+    "latest",
+    "earliest",
+];
+
+/// The first query an instance method (`self` first) builds in the statements that run
+/// every time: `self.<attr>.<requery method>(...)` or `<Name>.objects.<method>(...)`.
+fn method_query(def: Node<'_>, src: &str) -> Option<(String, String)> {
+    let params = def.child_by_field_name("parameters")?;
+    if params.named_child(0).map(|p| text(p, src)) != Some("self") {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    unconditional(def.child_by_field_name("body")?, &mut nodes);
+    let mut found = None;
+    for n in nodes {
+        crate::parse::for_each_node(n, |c| {
+            if found.is_some() || c.kind() != "call" {
+                return;
+            }
+            let Some(f) = c.child_by_field_name("function").filter(|f| f.kind() == "attribute") else { return };
+            let (Some(obj), Some(attr)) = (f.child_by_field_name("object"), f.child_by_field_name("attribute")) else {
+                return;
+            };
+            if obj.kind() != "attribute" {
+                return;
+            }
+            let (Some(base), Some(rel)) = (obj.child_by_field_name("object"), obj.child_by_field_name("attribute"))
+            else {
+                return;
+            };
+            let (base, rel, method) = (text(base, src), text(rel, src), text(attr, src));
+            let on_self = base == "self" && REQUERY_METHODS.contains(&method);
+            let on_model = rel == "objects"
+                && base.starts_with(|c: char| c.is_ascii_uppercase())
+                && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if on_self || on_model {
+                found = Some((format!("{base}.{rel}"), method.to_string()));
+            }
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    found
 }
 
 /// Whether a decorated method is a property computed per instance: `@property`,

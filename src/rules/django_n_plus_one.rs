@@ -639,7 +639,100 @@ impl Analysis<'_, '_> {
             // object set.
             let set: Vec<&str> = stores.iter().filter(|&&(_, end)| end <= u.start_byte()).map(|&(a, _)| a).collect();
             self.chain(u, qs, prefix, &set, &mut reported);
+            if prefix.is_empty() && set.is_empty() {
+                self.serialized_row(u, qs, &mut reported);
+            }
         }
+    }
+
+    /// `XSerializer(row).data` or `XSerializer(row.rel).data` in a loop over a queryset: what
+    /// the serializer reads on that object, against what the loop's queryset loads (a relation
+    /// on the way that is not loaded is `chain`'s to report).
+    fn serialized_row(&mut self, u: Node<'_>, qs: &Qs, reported: &mut HashSet<String>) {
+        let src = self.src;
+        if qs.values || qs.opaque {
+            return;
+        }
+        let mut top = u;
+        let mut attrs: Vec<&str> = Vec::new();
+        while let Some(p) = top.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(top)) {
+            let Some(a) = p.child_by_field_name("attribute") else { return };
+            attrs.push(text(a, src));
+            top = p;
+        }
+        let Some(call) = top.parent().filter(|a| a.kind() == "argument_list").and_then(|a| a.parent()) else { return };
+        if call.kind() != "call" {
+            return;
+        }
+        let (pos, kw) = call_args(call, src);
+        if pos.len() != 1 || pos[0] != top {
+            return;
+        }
+        if kw.iter().any(|(k, _)| matches!(k.as_str(), "many" | "fields" | "exclude" | "expand" | "omit")) {
+            return;
+        }
+        let Some(f) = call.child_by_field_name("function").and_then(|f| dotted(f, src)) else { return };
+        if !f.ends_with("Serializer") {
+            return;
+        }
+        let Some(ser) = self.graph.resolve_serializer(&f, self.dir, self.imports) else { return };
+        let Some(mut model) = self.graph.model(&qs.model) else { return };
+        let mut path = String::new();
+        for a in &attrs {
+            let Some(rel) = model.relations.get(*a).filter(|r| r.kind.is_single() && r.kind != RelKind::GenericForeignKey)
+            else {
+                return;
+            };
+            path = if path.is_empty() { a.to_string() } else { format!("{path}__{a}") };
+            let Some(t) = rel.target.as_deref().and_then(|t| self.graph.model(t)) else { return };
+            model = t;
+        }
+        if (!path.is_empty() && !qs.loads_single(&path, false)) || ser.model.as_deref() != Some(model.key.as_str()) {
+            return;
+        }
+        let prefix = if path.is_empty() { String::new() } else { format!("{path}__") };
+        let mut needs = Vec::new();
+        self.serializer_needs(ser, &model.key, &prefix, false, 0, &mut needs);
+        let mut missing: Vec<(String, bool, String)> = Vec::new();
+        for (p, many, field) in needs {
+            let p = self.graph.without_round_trips(&qs.model, &p);
+            if p.is_empty() || missing.iter().any(|(q, _, _)| *q == p) {
+                continue;
+            }
+            let loaded = if many { qs.prefetches(&p) } else { qs.loads_single(&p, false) };
+            if !loaded {
+                missing.push((p, many, field));
+            }
+        }
+        if missing.is_empty() || !reported.insert(format!("serializer {}", text(call, src))) {
+            return;
+        }
+        let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
+        let paths = |many: bool| -> Vec<String> {
+            let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
+            of.iter()
+                .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
+                .map(|p| format!("\"{p}\""))
+                .collect()
+        };
+        let (select, prefetch) = (paths(false), paths(true));
+        let mut fix = String::new();
+        if !select.is_empty() {
+            fix.push_str(&format!(".select_related({})", select.join(", ")));
+        }
+        if !prefetch.is_empty() {
+            fix.push_str(&format!(".prefetch_related({})", prefetch.join(", ")));
+        }
+        let msg = format!(
+            "`{}` serializes one {} per {} in the loop over the queryset on line {}, and {} without that queryset \
+             loading it: one query per row (N+1); add `{fix}` to that queryset",
+            text(call.child_by_field_name("function").unwrap_or(call), src).to_string() + "(" + text(top, src) + ")",
+            short(&model.key),
+            short(&qs.model),
+            qs.line,
+            fields.join(", "),
+        );
+        self.reports.push((call.start_byte(), call.end_byte(), msg));
     }
 
     /// Follows `x.a.b…` from a use of a loop variable and reports the first relation read that
@@ -1613,7 +1706,15 @@ impl Analysis<'_, '_> {
                         };
                         let mut shown = String::from("obj");
                         for (i, attr) in chain.iter().enumerate() {
-                            let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+                            let Some(rel) = cur.relations.get(attr.as_str()) else {
+                                if let Some(q) = self.model_method_query(cur, attr) {
+                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}`");
+                                    if !out.contains(&q) {
+                                        out.push(q);
+                                    }
+                                }
+                                break;
+                            };
                             shown.push('.');
                             shown.push_str(attr);
                             if rel.kind.is_single() {
@@ -1633,16 +1734,60 @@ impl Analysis<'_, '_> {
                         }
                     }
                 }
-                SerField::Nested { serializer, .. } => {
+                SerField::Nested { serializer, source, .. } => {
+                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}`", ser.name);
+                        if !out.contains(&q) {
+                            out.push(q);
+                        }
+                        continue;
+                    }
                     if let Some(inner) = self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports) {
                         if !std::ptr::eq(inner, ser) {
                             self.serializer_queries(inner, depth + 1, out);
                         }
                     }
                 }
+                SerField::Source { source } => {
+                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}`", ser.name);
+                        if !out.contains(&q) {
+                            out.push(q);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
+    }
+
+    /// The query a model method builds every time it runs (`self.items.select_related()` on a
+    /// related manager, `Order.objects.filter()` on a project model), as shown in a message.
+    fn model_method_query(&self, model: &crate::django::models::Model, method: &str) -> Option<String> {
+        let (recv, call) = model.query_methods.get(method)?;
+        let (base, attr) = recv.split_once('.')?;
+        let known = if base == "self" {
+            model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
+        } else {
+            self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
+        };
+        known.then(|| format!("{recv}.{call}()"))
+    }
+
+    /// A field `source` naming a model method that queries (`source="get_totals"`, or
+    /// `"author.get_totals"` through single relations): the query it builds.
+    fn source_query(&self, model: &crate::django::models::Model, source: &str) -> Option<String> {
+        let mut cur = model;
+        let segs: Vec<&str> = source.split('.').collect();
+        let (last, path) = segs.split_last()?;
+        for seg in path {
+            let rel = cur.relations.get(*seg).filter(|r| r.kind.is_single())?;
+            cur = self.graph.model(rel.target.as_deref()?)?;
+        }
+        if cur.relations.contains_key(*last) {
+            return None;
+        }
+        self.model_method_query(cur, last)
     }
 
     /// Relation paths a serializer reads for each object: (path, needs prefetch, field label).
