@@ -75,7 +75,7 @@ pub struct Model {
     /// → the receiver and the method it calls (`("self.items", "select_related")`,
     /// `("Order.objects", "filter")`), from its statements that run unconditionally. The rule
     /// decides whether the receiver is a related manager or a model's manager.
-    pub query_methods: HashMap<String, (String, String)>,
+    pub query_methods: HashMap<String, Vec<(String, String)>>,
     /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
     /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
     /// project's manager or queryset classes (decided in `finish`).
@@ -356,6 +356,9 @@ pub struct ModelGraph {
     /// derive from a DRF list view, directly or through project bases). A name defined twice
     /// counts only when every definition lists.
     pub list_views: HashSet<String>,
+    /// The project's user model (the one concrete model built on `AbstractUser` /
+    /// `AbstractBaseUser`): what `get_user_model()` returns.
+    pub user_model: Option<String>,
 }
 
 /// Model bases from Django and common packages: a class with one of these is a model.
@@ -371,6 +374,8 @@ const MODEL_BASES: &[&str] = &[
     "Page",
 ];
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
+/// `Meta.model = get_user_model()` on a serializer, until `finish` resolves it.
+const USER_MODEL_CALL: &str = "get_user_model()";
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 /// Without `serializers`, a module whose only graph classes are serializers is not one.
@@ -573,11 +578,26 @@ impl ModelGraph {
             m.plain.remove(&field);
             m.managers.insert(field, f);
         }
+        let user_model = {
+            let users: Vec<&String> = self
+                .models
+                .values()
+                .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
+                .map(|m| &m.key)
+                .collect();
+            (users.len() == 1).then(|| users[0].clone())
+        };
         // Serializer models, by the serializer module's imports.
         let resolved: Vec<(String, Option<String>)> = self
             .serializers
             .iter()
-            .map(|(k, s)| (k.clone(), s.model.as_deref().and_then(|m| self.resolve_model(m, &s.dir, &s.imports))))
+            .map(|(k, s)| {
+                let m = match s.model.as_deref() {
+                    Some(USER_MODEL_CALL) => user_model.clone(),
+                    m => m.and_then(|m| self.resolve_model(m, &s.dir, &s.imports)),
+                };
+                (k.clone(), m)
+            })
             .collect();
         for (k, m) in resolved {
             self.serializers.get_mut(&k).expect("serializer").model = m;
@@ -641,15 +661,8 @@ impl ModelGraph {
         managers.sort();
         managers.dedup();
         self.manager_names = managers;
-        let user = {
-            let users: Vec<&String> = self
-                .models
-                .values()
-                .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
-                .map(|m| &m.key)
-                .collect();
-            (users.len() == 1).then(|| users[0].clone())
-        };
+        let user = user_model;
+        self.user_model = user.clone();
         // Forward relations, then the reverse accessors on their targets.
         let mut reverse: Vec<(String, String, Relation)> = Vec::new();
         for n in &names {
@@ -1443,6 +1456,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                         continue;
                     };
                     match text(l, src) {
+                        "model" if text(r, src) == "get_user_model()" => s.model = Some(USER_MODEL_CALL.to_string()),
                         "model" => s.model = dotted(r, src).map(|d| d.rsplit('.').next().unwrap_or(&d).to_string()),
                         "depth" => s.depth = text(r, src).parse().unwrap_or(0).min(4),
                         "fields" => {
@@ -1555,19 +1569,19 @@ const REQUERY_METHODS: &[&str] = &[
     "earliest",
 ];
 
-/// The first query an instance method (`self` first) builds in the statements that run
-/// every time: `self.<attr>.<requery method>(...)` or `<Name>.objects.<method>(...)`.
-fn method_query(def: Node<'_>, src: &str) -> Option<(String, String)> {
+/// The queries an instance method (`self` first) builds in the statements that run every
+/// time: `self.<attr>.<requery method>(...)` or `<Name>.objects.<method>(...)`.
+fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
     let params = def.child_by_field_name("parameters")?;
     if params.named_child(0).map(|p| text(p, src)) != Some("self") {
         return None;
     }
     let mut nodes = Vec::new();
     unconditional(def.child_by_field_name("body")?, &mut nodes);
-    let mut found = None;
+    let mut found = Vec::new();
     for n in nodes {
         crate::parse::for_each_node(n, |c| {
-            if found.is_some() || c.kind() != "call" {
+            if c.kind() != "call" {
                 return;
             }
             let Some(f) = c.child_by_field_name("function").filter(|f| f.kind() == "attribute") else { return };
@@ -1587,14 +1601,11 @@ fn method_query(def: Node<'_>, src: &str) -> Option<(String, String)> {
                 && base.starts_with(|c: char| c.is_ascii_uppercase())
                 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if on_self || on_model {
-                found = Some((format!("{base}.{rel}"), method.to_string()));
+                found.push((format!("{base}.{rel}"), method.to_string()));
             }
         });
-        if found.is_some() {
-            break;
-        }
     }
-    found
+    (!found.is_empty()).then_some(found)
 }
 
 /// Whether a decorated method is a property computed per instance: `@property`,

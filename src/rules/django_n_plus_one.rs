@@ -990,10 +990,13 @@ impl Analysis<'_, '_> {
                 if text(obj, self.src) == "self" && attr == "queryset" {
                     return env.get("@queryset").cloned().flatten();
                 }
-                if obj.kind() != "identifier" {
+                let key = if text(obj, self.src) == "get_user_model()" {
+                    self.graph.user_model.clone()?
+                } else if obj.kind() != "identifier" {
                     return None;
-                }
-                let key = self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?;
+                } else {
+                    self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?
+                };
                 let model = self.graph.model(&key)?;
                 if model.is_abstract {
                     return None;
@@ -1206,7 +1209,8 @@ impl Analysis<'_, '_> {
                         info.dynamic_own_class = true;
                     }
                     Some("get_serializer") => info.dynamic = true,
-                    Some("list") => info.own_list = true,
+                    // `def list(...): return super().list(...)` lists as DRF does.
+                    Some("list") => info.own_list = !only_calls_super(def, src),
                     _ => {}
                 }
                 continue;
@@ -1671,8 +1675,8 @@ impl Analysis<'_, '_> {
         }
         let listed = |field: &str| ser.fields.as_ref().is_none_or(|f| f.iter().any(|x| x == field));
         let model = ser.model.as_deref().and_then(|m| self.graph.model(m));
-        for (field, kind) in &ser.declared {
-            if !listed(field) {
+        for (field, kind) in ser.declared.iter().chain(own_representation(ser).iter()) {
+            if !listed(field) && field != REPRESENTATION {
                 continue;
             }
             match kind {
@@ -1764,14 +1768,15 @@ impl Analysis<'_, '_> {
     /// The query a model method builds every time it runs (`self.items.select_related()` on a
     /// related manager, `Order.objects.filter()` on a project model), as shown in a message.
     fn model_method_query(&self, model: &crate::django::models::Model, method: &str) -> Option<String> {
-        let (recv, call) = model.query_methods.get(method)?;
-        let (base, attr) = recv.split_once('.')?;
-        let known = if base == "self" {
-            model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
-        } else {
-            self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
-        };
-        known.then(|| format!("{recv}.{call}()"))
+        model.query_methods.get(method)?.iter().find_map(|(recv, call)| {
+            let (base, attr) = recv.split_once('.')?;
+            let known = if base == "self" {
+                model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
+            } else {
+                self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
+            };
+            known.then(|| format!("{recv}.{call}()"))
+        })
     }
 
     /// A field `source` naming a model method that queries (`source="get_totals"`, or
@@ -1806,9 +1811,9 @@ impl Analysis<'_, '_> {
         let Some(m) = self.graph.model(model) else { return };
         let label = |f: &str| format!("`{}.{f}`", ser.name);
         let declared: HashSet<&str> = ser.declared.iter().map(|(n, _)| n.as_str()).collect();
-        for (field, kind) in &ser.declared {
+        for (field, kind) in ser.declared.iter().chain(own_representation(ser).iter()) {
             if let Some(fields) = &ser.fields {
-                if !fields.iter().any(|f| f == field) {
+                if !fields.iter().any(|f| f == field) && field != REPRESENTATION {
                     continue;
                 }
             }
@@ -1979,6 +1984,37 @@ impl Analysis<'_, '_> {
             }
         }
     }
+}
+
+/// Whether a method's body is `return super().<its name>(...)`, after a docstring maybe.
+fn only_calls_super(def: Node<'_>, src: &str) -> bool {
+    let (Some(name), Some(body)) = (def.child_by_field_name("name"), def.child_by_field_name("body")) else {
+        return false;
+    };
+    let mut c = body.walk();
+    let stmts: Vec<Node<'_>> = body
+        .named_children(&mut c)
+        .filter(|s| s.kind() != "comment")
+        .filter(|s| !(s.kind() == "expression_statement" && s.named_child(0).is_some_and(|e| e.kind() == "string")))
+        .collect();
+    let [ret] = stmts.as_slice() else { return false };
+    ret.kind() == "return_statement"
+        && ret.named_child(0).is_some_and(|call| {
+            call.kind() == "call"
+                && call
+                    .child_by_field_name("function")
+                    .is_some_and(|f| text(f, src) == format!("super().{}", text(name, src)))
+        })
+}
+
+const REPRESENTATION: &str = "to_representation";
+
+/// A serializer's own `to_representation(self, obj)`: it runs for every object, like a method
+/// field (what it reads on `obj` is in `Serializer::methods`).
+fn own_representation(ser: &Serializer) -> Option<(String, SerField)> {
+    ser.methods
+        .contains_key(REPRESENTATION)
+        .then(|| (REPRESENTATION.to_string(), SerField::Method { method: REPRESENTATION.to_string() }))
 }
 
 /// The module's top-level functions that only add loading to the queryset they are given.
