@@ -45,11 +45,13 @@ struct Qs {
     line: usize,
     /// Filtered on a unique key (`pk`, `id`, a one-to-one field): one row at most, so no N+1.
     single: bool,
+    /// `in_bulk(...)`: a dict of rows by key (`values` too); its `.values()` are the rows.
+    bulk: bool,
 }
 
 impl Qs {
     fn merge(mut self, other: Qs) -> Option<Qs> {
-        if self.model != other.model || self.values != other.values {
+        if self.model != other.model || self.values != other.values || self.bulk != other.bulk {
             return None;
         }
         self.select.extend(other.select);
@@ -846,6 +848,7 @@ impl Analysis<'_, '_> {
                             values: false,
                             line: qs.line,
                             single: false,
+                            bulk: false,
                         };
                         self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"), HashSet::new());
                     }
@@ -1025,6 +1028,7 @@ impl Analysis<'_, '_> {
                     values: false,
                     line: self.line(n),
                     single: false,
+                    bulk: false,
                 })
             }
             "call" => {
@@ -1075,6 +1079,17 @@ impl Analysis<'_, '_> {
                 let mut qs = self.eval(obj, env, depth + 1)?;
                 let (pos, kw) = call_args(n, self.src);
                 match method {
+                    "values" if qs.bulk && pos.is_empty() && kw.is_empty() => {
+                        qs.bulk = false;
+                        qs.values = false;
+                        Some(qs)
+                    }
+                    _ if qs.bulk => None,
+                    "in_bulk" => {
+                        qs.bulk = true;
+                        qs.values = true;
+                        Some(qs)
+                    }
                     "values" | "values_list" => {
                         qs.values = true;
                         Some(qs)
@@ -1573,6 +1588,7 @@ impl Analysis<'_, '_> {
                     // Where the rows are read, not the view's queryset: set by the caller.
                     line: 0,
                     single: false,
+                    bulk: false,
                 };
                 env.insert(format!("{o}.{name}"), Some(qs));
             }
