@@ -1728,7 +1728,7 @@ impl Analysis<'_, '_> {
                         for (i, attr) in chain.iter().enumerate() {
                             let Some(rel) = cur.relations.get(attr.as_str()) else {
                                 if let Some(q) = self.model_method_query(cur, attr) {
-                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}`");
+                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
                                     if !out.contains(&q) {
                                         out.push(q);
                                     }
@@ -1756,7 +1756,7 @@ impl Analysis<'_, '_> {
                 }
                 SerField::Nested { serializer, source, .. } => {
                     if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}`", ser.name);
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
                         if !out.contains(&q) {
                             out.push(q);
                         }
@@ -1770,7 +1770,7 @@ impl Analysis<'_, '_> {
                 }
                 SerField::Source { source } => {
                     if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}`", ser.name);
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
                         if !out.contains(&q) {
                             out.push(q);
                         }
@@ -1791,7 +1791,12 @@ impl Analysis<'_, '_> {
             } else {
                 self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
             };
-            known.then(|| format!("{recv}.{call}()"))
+            let hint = if base == "self" {
+                format!(" (no prefetch serves it: read `self.{attr}.all()` there and prefetch `{attr}`)")
+            } else {
+                String::new()
+            };
+            known.then(|| format!("{recv}.{call}()`{hint}"))
         })
     }
 
