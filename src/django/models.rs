@@ -71,6 +71,15 @@ pub struct Model {
     decls: Vec<FieldDecl>,
     /// The class body as a migration comparison reads it (every field's call, Meta).
     pub facts: ClassFacts,
+    /// Plain methods (`def name(self, ...)`) that build a query whenever they run: method name
+    /// → the receiver and the method it calls (`("self.items", "select_related")`,
+    /// `("Order.objects", "filter")`), from its statements that run unconditionally. The rule
+    /// decides whether the receiver is a related manager or a model's manager.
+    pub query_methods: HashMap<String, Vec<(String, String)>>,
+    /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
+    /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
+    /// project's manager or queryset classes (decided in `finish`).
+    maybe_managers: Vec<(String, String)>,
 }
 
 /// A literal argument as written (`True`, `None`, `42`, `"shop.Order"`, `settings.AUTH_USER_MODEL`),
@@ -445,6 +454,9 @@ pub struct ModelGraph {
     /// derive from a DRF list view, directly or through project bases). A name defined twice
     /// counts only when every definition lists.
     pub list_views: HashSet<String>,
+    /// The project's user model (the one concrete model built on `AbstractUser` /
+    /// `AbstractBaseUser`): what `get_user_model()` returns.
+    pub user_model: Option<String>,
 }
 
 /// Model bases from Django and common packages: a class with one of these is a model.
@@ -460,6 +472,8 @@ const MODEL_BASES: &[&str] = &[
     "Page",
 ];
 const USER_BASES: &[&str] = &["AbstractUser", "AbstractBaseUser"];
+/// `Meta.model = get_user_model()` on a serializer, until `finish` resolves it.
+const USER_MODEL_CALL: &str = "get_user_model()";
 
 /// Whether a file can hold what the graph reads: models, managers, querysets, serializers.
 /// Without `serializers`, a module whose only graph classes are serializers is not one.
@@ -647,11 +661,41 @@ impl ModelGraph {
             self.qs_classes.remove(&a);
         }
         self.index_names();
+        // Managers of the project's classes whose names do not say so.
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        for (k, m) in &self.models {
+            for (field, f) in &m.maybe_managers {
+                let last = f.rsplit('.').next().unwrap_or(f);
+                if self.qs_class(last, &m.dir, &m.imports).is_some() {
+                    found.push((k.clone(), field.clone(), f.clone()));
+                }
+            }
+        }
+        for (k, field, f) in found {
+            let m = self.models.get_mut(&k).expect("model");
+            m.plain.remove(&field);
+            m.managers.insert(field, f);
+        }
+        let user_model = {
+            let users: Vec<&String> = self
+                .models
+                .values()
+                .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
+                .map(|m| &m.key)
+                .collect();
+            (users.len() == 1).then(|| users[0].clone())
+        };
         // Serializer models, by the serializer module's imports.
         let resolved: Vec<(String, Option<String>)> = self
             .serializers
             .iter()
-            .map(|(k, s)| (k.clone(), s.model.as_deref().and_then(|m| self.resolve_model(m, &s.dir, &s.imports))))
+            .map(|(k, s)| {
+                let m = match s.model.as_deref() {
+                    Some(USER_MODEL_CALL) => user_model.clone(),
+                    m => m.and_then(|m| self.resolve_model(m, &s.dir, &s.imports)),
+                };
+                (k.clone(), m)
+            })
             .collect();
         for (k, m) in resolved {
             self.serializers.get_mut(&k).expect("serializer").model = m;
@@ -715,15 +759,8 @@ impl ModelGraph {
         managers.sort();
         managers.dedup();
         self.manager_names = managers;
-        let user = {
-            let users: Vec<&String> = self
-                .models
-                .values()
-                .filter(|m| !m.is_abstract && m.bases.iter().any(|b| USER_BASES.contains(&b.as_str())))
-                .map(|m| &m.key)
-                .collect();
-            (users.len() == 1).then(|| users[0].clone())
-        };
+        let user = user_model;
+        self.user_model = user.clone();
         // Forward relations, then the reverse accessors on their targets.
         let mut reverse: Vec<(String, String, Relation)> = Vec::new();
         for n in &names {
@@ -818,6 +855,62 @@ impl ModelGraph {
 
     pub fn model(&self, key: &str) -> Option<&Model> {
         self.models.get(key)
+    }
+
+    /// `path` (`a__b__c`, from `model_key`) with the steps that come back to the object they
+    /// left removed: Django caches that object on the way out, so reading it costs nothing.
+    /// `ingredient__image__ingredient` is `ingredient` when `image` is the reverse side of
+    /// `Image.ingredient` (a one-to-one, either way round, caches both sides), and
+    /// `meals__plan` is `` when `meals` is the reverse side of `Meal.plan` (a prefetched
+    /// reverse foreign key sets each child's `plan`). Only when the pair is the one relation
+    /// between the two models in each direction.
+    pub fn without_round_trips(&self, model_key: &str, path: &str) -> String {
+        let parts: Vec<&str> = path.split("__").filter(|p| !p.is_empty()).collect();
+        let mut taken: Vec<(String, &str, RelKind)> = Vec::new();
+        let mut cur = model_key.to_string();
+        let mut rest: &[&str] = &[];
+        for (i, attr) in parts.iter().enumerate() {
+            let Some(rel) = self.model(&cur).and_then(|m| m.relations.get(*attr)) else {
+                rest = &parts[i..];
+                break;
+            };
+            let Some(target) = rel.target.clone().filter(|t| self.model(t).is_some()) else {
+                rest = &parts[i..];
+                break;
+            };
+            if let Some((prev, _, prev_kind)) = taken.last() {
+                let back = match (*prev_kind, rel.kind) {
+                    (RelKind::ReverseOneToOne, RelKind::OneToOne) | (RelKind::OneToOne, RelKind::ReverseOneToOne) => {
+                        true
+                    }
+                    (RelKind::Manager, RelKind::ForeignKey) => rel.forward,
+                    _ => false,
+                };
+                let only = |from: &str, to: &str, kind: RelKind, forward: bool| {
+                    self.model(from).is_some_and(|m| {
+                        m.relations
+                            .values()
+                            .filter(|r| r.target.as_deref() == Some(to) && r.kind == kind && r.forward == forward)
+                            .count()
+                            == 1
+                            && m.relations.values().filter(|r| r.target.as_deref() == Some(to)).count() == 1
+                    })
+                };
+                if back
+                    && target == *prev
+                    && only(&cur, prev, rel.kind, rel.forward)
+                    && only(prev, &cur, *prev_kind, !rel.forward)
+                {
+                    cur = taken.pop().map(|(m, _, _)| m).unwrap_or_default();
+                    continue;
+                }
+            }
+            taken.push((cur, attr, rel.kind));
+            cur = target;
+        }
+        let mut out: Vec<&str> = taken.iter().map(|(_, a, _)| *a).collect();
+        out.extend_from_slice(rest);
+        out.join("__")
     }
 
     /// What reading the attribute chain `chain` on an instance of `model` reads, with the
@@ -954,7 +1047,12 @@ impl ModelGraph {
         if matches!(last, "Manager" | "BaseManager" | "QuerySet") {
             return plain();
         }
-        self.qs_class(last, &model.dir, &model.imports)?;
+        if self.qs_class(last, &model.dir, &model.imports).is_none() {
+            // Django's own user managers add nothing to `get_queryset`.
+            let django_user = matches!(last, "UserManager" | "BaseUserManager")
+                && model.imports.get(last).is_some_and(|m| m.starts_with("django.contrib.auth"));
+            return if django_user { plain() } else { None };
+        }
         match self.manager_method(model, manager, "get_queryset") {
             Some(m) if m.returns_queryset => Some(m.clone()),
             Some(_) => None,
@@ -1197,6 +1295,10 @@ fn read_model(
                 } else {
                     if callee.ends_with("Field") {
                         m.django_fields += 1;
+                    } else if pos.is_empty() && kw.is_empty() && callee.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        let f =
+                            right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
+                        m.maybe_managers.push((field.clone(), f));
                     }
                     m.plain.insert(field);
                 }
@@ -1213,6 +1315,10 @@ fn read_model(
                         if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
                             m.properties.insert(name.clone(), chains);
                         }
+                    } else if let Some(q) =
+                        f.filter(|_| stmt.kind() == "function_definition").and_then(|f| method_query(f, src))
+                    {
+                        m.query_methods.insert(name.clone(), q);
                     }
                     m.plain.insert(name);
                 }
@@ -1289,7 +1395,12 @@ fn read_qs_methods(body: Node<'_>, src: &str) -> HashMap<String, QsMethod> {
         crate::parse::for_each_node(fbody, |n| match n.kind() {
             "return_statement" => {
                 returns += 1;
-                let ok = n.named_child(0).is_some_and(|v| {
+                // `return (\n super().get_queryset()\n .filter(...)\n)`: the call inside.
+                let mut value = n.named_child(0);
+                while let Some(p) = value.filter(|v| v.kind() == "parenthesized_expression") {
+                    value = p.named_child(0);
+                }
+                let ok = value.is_some_and(|v| {
                     v.kind() == "call"
                         && v.child_by_field_name("function").is_some_and(|f| {
                             f.kind() == "attribute"
@@ -1443,6 +1554,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                         continue;
                     };
                     match text(l, src) {
+                        "model" if text(r, src) == "get_user_model()" => s.model = Some(USER_MODEL_CALL.to_string()),
                         "model" => s.model = dotted(r, src).map(|d| d.rsplit('.').next().unwrap_or(&d).to_string()),
                         "depth" => s.depth = text(r, src).parse().unwrap_or(0).min(4),
                         "fields" => {
@@ -1534,6 +1646,64 @@ pub(crate) fn queryset_helper(def: Node<'_>, src: &str, index: usize) -> Option<
         }
     }
     Some(m)
+}
+
+/// Methods of a related manager or a queryset that build a new query whatever was prefetched.
+const REQUERY_METHODS: &[&str] = &[
+    "filter",
+    "exclude",
+    "order_by",
+    "get",
+    "annotate",
+    "values",
+    "values_list",
+    "aggregate",
+    "select_related",
+    "prefetch_related",
+    "only",
+    "defer",
+    "distinct",
+    "latest",
+    "earliest",
+];
+
+/// The queries an instance method (`self` first) builds in the statements that run every
+/// time: `self.<attr>.<requery method>(...)` or `<Name>.objects.<method>(...)`.
+fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
+    let params = def.child_by_field_name("parameters")?;
+    if params.named_child(0).map(|p| text(p, src)) != Some("self") {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    unconditional(def.child_by_field_name("body")?, &mut nodes);
+    let mut found = Vec::new();
+    for n in nodes {
+        crate::parse::for_each_node(n, |c| {
+            if c.kind() != "call" {
+                return;
+            }
+            let Some(f) = c.child_by_field_name("function").filter(|f| f.kind() == "attribute") else { return };
+            let (Some(obj), Some(attr)) = (f.child_by_field_name("object"), f.child_by_field_name("attribute")) else {
+                return;
+            };
+            if obj.kind() != "attribute" {
+                return;
+            }
+            let (Some(base), Some(rel)) = (obj.child_by_field_name("object"), obj.child_by_field_name("attribute"))
+            else {
+                return;
+            };
+            let (base, rel, method) = (text(base, src), text(rel, src), text(attr, src));
+            let on_self = base == "self" && REQUERY_METHODS.contains(&method);
+            let on_model = rel == "objects"
+                && base.starts_with(|c: char| c.is_ascii_uppercase())
+                && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if on_self || on_model {
+                found.push((format!("{base}.{rel}"), method.to_string()));
+            }
+        });
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 /// Whether a decorated method is a property computed per instance: `@property`,

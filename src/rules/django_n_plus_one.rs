@@ -45,11 +45,13 @@ struct Qs {
     line: usize,
     /// Filtered on a unique key (`pk`, `id`, a one-to-one field): one row at most, so no N+1.
     single: bool,
+    /// `in_bulk(...)`: a dict of rows by key (`values` too); its `.values()` are the rows.
+    bulk: bool,
 }
 
 impl Qs {
     fn merge(mut self, other: Qs) -> Option<Qs> {
-        if self.model != other.model || self.values != other.values {
+        if self.model != other.model || self.values != other.values || self.bulk != other.bulk {
             return None;
         }
         self.select.extend(other.select);
@@ -639,7 +641,100 @@ impl Analysis<'_, '_> {
             // object set.
             let set: Vec<&str> = stores.iter().filter(|&&(_, end)| end <= u.start_byte()).map(|&(a, _)| a).collect();
             self.chain(u, qs, prefix, &set, &mut reported);
+            if prefix.is_empty() && set.is_empty() {
+                self.serialized_row(u, qs, &mut reported);
+            }
         }
+    }
+
+    /// `XSerializer(row).data` or `XSerializer(row.rel).data` in a loop over a queryset: what
+    /// the serializer reads on that object, against what the loop's queryset loads (a relation
+    /// on the way that is not loaded is `chain`'s to report).
+    fn serialized_row(&mut self, u: Node<'_>, qs: &Qs, reported: &mut HashSet<String>) {
+        let src = self.src;
+        if qs.values || qs.opaque {
+            return;
+        }
+        let mut top = u;
+        let mut attrs: Vec<&str> = Vec::new();
+        while let Some(p) = top.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(top)) {
+            let Some(a) = p.child_by_field_name("attribute") else { return };
+            attrs.push(text(a, src));
+            top = p;
+        }
+        let Some(call) = top.parent().filter(|a| a.kind() == "argument_list").and_then(|a| a.parent()) else { return };
+        if call.kind() != "call" {
+            return;
+        }
+        let (pos, kw) = call_args(call, src);
+        if pos.len() != 1 || pos[0] != top {
+            return;
+        }
+        if kw.iter().any(|(k, _)| matches!(k.as_str(), "many" | "fields" | "exclude" | "expand" | "omit")) {
+            return;
+        }
+        let Some(f) = call.child_by_field_name("function").and_then(|f| dotted(f, src)) else { return };
+        if !f.ends_with("Serializer") {
+            return;
+        }
+        let Some(ser) = self.graph.resolve_serializer(&f, self.dir, self.imports) else { return };
+        let Some(mut model) = self.graph.model(&qs.model) else { return };
+        let mut path = String::new();
+        for a in &attrs {
+            let Some(rel) = model.relations.get(*a).filter(|r| r.kind.is_single() && r.kind != RelKind::GenericForeignKey)
+            else {
+                return;
+            };
+            path = if path.is_empty() { a.to_string() } else { format!("{path}__{a}") };
+            let Some(t) = rel.target.as_deref().and_then(|t| self.graph.model(t)) else { return };
+            model = t;
+        }
+        if (!path.is_empty() && !qs.loads_single(&path, false)) || ser.model.as_deref() != Some(model.key.as_str()) {
+            return;
+        }
+        let prefix = if path.is_empty() { String::new() } else { format!("{path}__") };
+        let mut needs = Vec::new();
+        self.serializer_needs(ser, &model.key, &prefix, false, 0, &mut needs);
+        let mut missing: Vec<(String, bool, String)> = Vec::new();
+        for (p, many, field) in needs {
+            let p = self.graph.without_round_trips(&qs.model, &p);
+            if p.is_empty() || missing.iter().any(|(q, _, _)| *q == p) {
+                continue;
+            }
+            let loaded = if many { qs.prefetches(&p) } else { qs.loads_single(&p, false) };
+            if !loaded {
+                missing.push((p, many, field));
+            }
+        }
+        if missing.is_empty() || !reported.insert(format!("serializer {}", text(call, src))) {
+            return;
+        }
+        let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
+        let paths = |many: bool| -> Vec<String> {
+            let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
+            of.iter()
+                .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
+                .map(|p| format!("\"{p}\""))
+                .collect()
+        };
+        let (select, prefetch) = (paths(false), paths(true));
+        let mut fix = String::new();
+        if !select.is_empty() {
+            fix.push_str(&format!(".select_related({})", select.join(", ")));
+        }
+        if !prefetch.is_empty() {
+            fix.push_str(&format!(".prefetch_related({})", prefetch.join(", ")));
+        }
+        let msg = format!(
+            "`{}` serializes one {} per {} in the loop over the queryset on line {}, and {} without that queryset \
+             loading it: one query per row (N+1); add `{fix}` to that queryset",
+            text(call.child_by_field_name("function").unwrap_or(call), src).to_string() + "(" + text(top, src) + ")",
+            short(&model.key),
+            short(&qs.model),
+            qs.line,
+            fields.join(", "),
+        );
+        self.reports.push((call.start_byte(), call.end_byte(), msg));
     }
 
     /// Follows `x.a.b…` from a use of a loop variable and reports the first relation read that
@@ -753,6 +848,7 @@ impl Analysis<'_, '_> {
                             values: false,
                             line: qs.line,
                             single: false,
+                            bulk: false,
                         };
                         self.loop_over(owner, left, right, &inner, &format!("{prefix}{sub}"), HashSet::new());
                     }
@@ -897,10 +993,13 @@ impl Analysis<'_, '_> {
                 if text(obj, self.src) == "self" && attr == "queryset" {
                     return env.get("@queryset").cloned().flatten();
                 }
-                if obj.kind() != "identifier" {
+                let key = if text(obj, self.src) == "get_user_model()" {
+                    self.graph.user_model.clone()?
+                } else if obj.kind() != "identifier" {
                     return None;
-                }
-                let key = self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?;
+                } else {
+                    self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?
+                };
                 let model = self.graph.model(&key)?;
                 if model.is_abstract {
                     return None;
@@ -929,6 +1028,7 @@ impl Analysis<'_, '_> {
                     values: false,
                     line: self.line(n),
                     single: false,
+                    bulk: false,
                 })
             }
             "call" => {
@@ -979,6 +1079,17 @@ impl Analysis<'_, '_> {
                 let mut qs = self.eval(obj, env, depth + 1)?;
                 let (pos, kw) = call_args(n, self.src);
                 match method {
+                    "values" if qs.bulk && pos.is_empty() && kw.is_empty() => {
+                        qs.bulk = false;
+                        qs.values = false;
+                        Some(qs)
+                    }
+                    _ if qs.bulk => None,
+                    "in_bulk" => {
+                        qs.bulk = true;
+                        qs.values = true;
+                        Some(qs)
+                    }
                     "values" | "values_list" => {
                         qs.values = true;
                         Some(qs)
@@ -1113,7 +1224,8 @@ impl Analysis<'_, '_> {
                         info.dynamic_own_class = true;
                     }
                     Some("get_serializer") => info.dynamic = true,
-                    Some("list") => info.own_list = true,
+                    // `def list(...): return super().list(...)` lists as DRF does.
+                    Some("list") => info.own_list = !only_calls_super(def, src),
                     _ => {}
                 }
                 continue;
@@ -1476,6 +1588,7 @@ impl Analysis<'_, '_> {
                     // Where the rows are read, not the view's queryset: set by the caller.
                     line: 0,
                     single: false,
+                    bulk: false,
                 };
                 env.insert(format!("{o}.{name}"), Some(qs));
             }
@@ -1516,6 +1629,11 @@ impl Analysis<'_, '_> {
             self.serializer_needs(ser, &qs.model, "", false, 0, &mut needs);
             let mut missing: Vec<(String, bool, String)> = Vec::new();
             for (path, many, field) in needs {
+                // A step back to the object it came from reads what Django cached.
+                let path = self.graph.without_round_trips(&qs.model, &path);
+                if path.is_empty() {
+                    continue;
+                }
                 let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
                 if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
                     missing.push((path, many, field));
@@ -1573,8 +1691,8 @@ impl Analysis<'_, '_> {
         }
         let listed = |field: &str| ser.fields.as_ref().is_none_or(|f| f.iter().any(|x| x == field));
         let model = ser.model.as_deref().and_then(|m| self.graph.model(m));
-        for (field, kind) in &ser.declared {
-            if !listed(field) {
+        for (field, kind) in ser.declared.iter().chain(own_representation(ser).iter()) {
+            if !listed(field) && field != REPRESENTATION {
                 continue;
             }
             match kind {
@@ -1608,7 +1726,15 @@ impl Analysis<'_, '_> {
                         };
                         let mut shown = String::from("obj");
                         for (i, attr) in chain.iter().enumerate() {
-                            let Some(rel) = cur.relations.get(attr.as_str()) else { break };
+                            let Some(rel) = cur.relations.get(attr.as_str()) else {
+                                if let Some(q) = self.model_method_query(cur, attr) {
+                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
+                                    if !out.contains(&q) {
+                                        out.push(q);
+                                    }
+                                }
+                                break;
+                            };
                             shown.push('.');
                             shown.push_str(attr);
                             if rel.kind.is_single() {
@@ -1628,16 +1754,66 @@ impl Analysis<'_, '_> {
                         }
                     }
                 }
-                SerField::Nested { serializer, .. } => {
+                SerField::Nested { serializer, source, .. } => {
+                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
+                        if !out.contains(&q) {
+                            out.push(q);
+                        }
+                        continue;
+                    }
                     if let Some(inner) = self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports) {
                         if !std::ptr::eq(inner, ser) {
                             self.serializer_queries(inner, depth + 1, out);
                         }
                     }
                 }
+                SerField::Source { source } => {
+                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
+                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
+                        if !out.contains(&q) {
+                            out.push(q);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
+    }
+
+    /// The query a model method builds every time it runs (`self.items.select_related()` on a
+    /// related manager, `Order.objects.filter()` on a project model), as shown in a message.
+    fn model_method_query(&self, model: &crate::django::models::Model, method: &str) -> Option<String> {
+        model.query_methods.get(method)?.iter().find_map(|(recv, call)| {
+            let (base, attr) = recv.split_once('.')?;
+            let known = if base == "self" {
+                model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
+            } else {
+                self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
+            };
+            let hint = if base == "self" {
+                format!(" (no prefetch serves it: read `self.{attr}.all()` there and prefetch `{attr}`)")
+            } else {
+                String::new()
+            };
+            known.then(|| format!("{recv}.{call}()`{hint}"))
+        })
+    }
+
+    /// A field `source` naming a model method that queries (`source="get_totals"`, or
+    /// `"author.get_totals"` through single relations): the query it builds.
+    fn source_query(&self, model: &crate::django::models::Model, source: &str) -> Option<String> {
+        let mut cur = model;
+        let segs: Vec<&str> = source.split('.').collect();
+        let (last, path) = segs.split_last()?;
+        for seg in path {
+            let rel = cur.relations.get(*seg).filter(|r| r.kind.is_single())?;
+            cur = self.graph.model(rel.target.as_deref()?)?;
+        }
+        if cur.relations.contains_key(*last) {
+            return None;
+        }
+        self.model_method_query(cur, last)
     }
 
     /// Relation paths a serializer reads for each object: (path, needs prefetch, field label).
@@ -1656,9 +1832,9 @@ impl Analysis<'_, '_> {
         let Some(m) = self.graph.model(model) else { return };
         let label = |f: &str| format!("`{}.{f}`", ser.name);
         let declared: HashSet<&str> = ser.declared.iter().map(|(n, _)| n.as_str()).collect();
-        for (field, kind) in &ser.declared {
+        for (field, kind) in ser.declared.iter().chain(own_representation(ser).iter()) {
             if let Some(fields) = &ser.fields {
-                if !fields.iter().any(|f| f == field) {
+                if !fields.iter().any(|f| f == field) && field != REPRESENTATION {
                     continue;
                 }
             }
@@ -1829,6 +2005,37 @@ impl Analysis<'_, '_> {
             }
         }
     }
+}
+
+/// Whether a method's body is `return super().<its name>(...)`, after a docstring maybe.
+fn only_calls_super(def: Node<'_>, src: &str) -> bool {
+    let (Some(name), Some(body)) = (def.child_by_field_name("name"), def.child_by_field_name("body")) else {
+        return false;
+    };
+    let mut c = body.walk();
+    let stmts: Vec<Node<'_>> = body
+        .named_children(&mut c)
+        .filter(|s| s.kind() != "comment")
+        .filter(|s| !(s.kind() == "expression_statement" && s.named_child(0).is_some_and(|e| e.kind() == "string")))
+        .collect();
+    let [ret] = stmts.as_slice() else { return false };
+    ret.kind() == "return_statement"
+        && ret.named_child(0).is_some_and(|call| {
+            call.kind() == "call"
+                && call
+                    .child_by_field_name("function")
+                    .is_some_and(|f| text(f, src) == format!("super().{}", text(name, src)))
+        })
+}
+
+const REPRESENTATION: &str = "to_representation";
+
+/// A serializer's own `to_representation(self, obj)`: it runs for every object, like a method
+/// field (what it reads on `obj` is in `Serializer::methods`).
+fn own_representation(ser: &Serializer) -> Option<(String, SerField)> {
+    ser.methods
+        .contains_key(REPRESENTATION)
+        .then(|| (REPRESENTATION.to_string(), SerField::Method { method: REPRESENTATION.to_string() }))
 }
 
 /// The module's top-level functions that only add loading to the queryset they are given.
