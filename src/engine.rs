@@ -403,6 +403,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         });
     }
 
+    project.loaded = HashMap::new();
     phase("proj-rules");
     let loaded_rels: Vec<String> =
         if cache.is_some() { files.iter().map(|l| l.file.rel.clone()).collect() } else { Vec::new() };

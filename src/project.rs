@@ -96,6 +96,10 @@ pub struct Project {
     pub sources: HashMap<String, String>,
     /// The questions the pass and the rules asked of loaded files' texts (for the run cache).
     pub probes: Probes,
+    /// Every loaded file by path, while the project rules run (the engine empties it before
+    /// the per-file pass, so that each file's text and tree are freed when the file is done):
+    /// `read` serves a loaded file from here rather than from the disk.
+    pub loaded: HashMap<String, Arc<SourceFile>>,
     /// The files reported on, when files are named (a pre-commit hook); `None`: every file. A
     /// project rule whose findings can only land in files that are not reported on may skip
     /// its work.
@@ -350,6 +354,12 @@ impl Ask<'_> {
 
 /// What a look sees now, and its digest.
 pub fn look(l: &Look) -> (Seen, u64) {
+    take(l, true)
+}
+
+/// What a look sees now, and its digest when `digest` (else 0: a read of a loaded file, whose
+/// content the cache knows already, need not be hashed byte by byte).
+fn take(l: &Look, digest: bool) -> (Seen, u64) {
     use crate::finding::fnv1a;
     match l {
         Look::Read { path, cap, follow } => {
@@ -360,6 +370,7 @@ pub fn look(l: &Look) -> (Seen, u64) {
             };
             let bytes = if regular { crate::fsread::read_regular_capped(path, *cap).ok() } else { None };
             let digest = match &bytes {
+                _ if !digest => 0,
                 Some(b) => fnv1a(&[b"file", b]),
                 None => fnv1a(&[b"none"]),
             };
@@ -437,13 +448,20 @@ impl Project {
     }
 
     fn looked(&self, l: Look) -> Seen {
-        let (seen, digest) = look(&l);
         // A file the run loaded is in the cache key already (path, class and content): a look
         // at it need not be taken again. (Only a regular read of it: its size or a listing of a
         // folder is not in the key.)
         let loaded = match &l {
             Look::Read { path, follow: false, .. } => self.is_loaded(path),
             _ => false,
+        };
+        let in_memory = match &l {
+            Look::Read { path, cap, .. } if loaded => self.loaded_text(path, *cap),
+            _ => None,
+        };
+        let (seen, digest) = match in_memory {
+            Some(seen) => (seen, 0),
+            None => take(&l, !loaded),
         };
         if loaded {
             // Its content is what the look saw: a change to it is a change to the project.
@@ -456,6 +474,23 @@ impl Project {
             self.reads.record(l, digest);
         }
         seen
+    }
+
+    /// A loaded file's bytes from memory, when it is still held (`loaded`) and its text is its
+    /// bytes (no decoding note, no byte-order mark to restore): what a read of it sees.
+    fn loaded_text(&self, path: &Path, cap: u64) -> Option<Seen> {
+        let rel = crate::fsread::path_text(path.strip_prefix(self.root.as_deref()?).ok()?);
+        let f = self.loaded.get(&rel)?;
+        if f.decode_note.is_some() {
+            return None;
+        }
+        // The size on the disk decides against `cap`, and tells whether a byte-order mark was
+        // stripped (then the disk is read).
+        let len = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file())?.len();
+        if len != f.text.len() as u64 {
+            return None;
+        }
+        Some(Seen::Bytes((len <= cap).then(|| f.text.as_bytes().to_vec())))
     }
 
     /// Whether `path` is a file the run loaded (its path relative to the report root is walked).
@@ -679,6 +714,7 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
             HashMap::new()
         },
         probes,
+        loaded: files.iter().map(|l| (l.file.rel.clone(), l.file.clone())).collect(),
         targets: None,
     }
 }
