@@ -29,7 +29,7 @@ use crate::project::{Asked, Consumer, Facts, Look, Part, Probe, SettingsRoot};
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -207,7 +207,16 @@ pub(crate) fn load_partial(dir: &Path, slot: &str) -> Option<Partial> {
         .iter()
         .map(|(k, d)| Some((k.clone(), d.as_str()?.to_string())))
         .collect::<Option<HashMap<_, _>>>()?;
-    let probes = v["probes"].as_array()?.iter().map(probe_from).collect::<Option<Vec<_>>>()?;
+    let lists: Vec<std::sync::Arc<Vec<String>>> = v["lists"]
+        .as_array()?
+        .iter()
+        .map(|l| {
+            Some(std::sync::Arc::new(
+                l.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let probes = v["probes"].as_array()?.iter().map(|p| probe_from(p, &lists)).collect::<Option<Vec<_>>>()?;
     let rule_id = |v: &Value| catalog::meta(v.as_str()?).map(|m| m.id);
     let per_file = v["per_file"]
         .as_object()?
@@ -272,11 +281,14 @@ pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
         .collect::<std::collections::BTreeMap<_, _>>()
         .into_iter()
         .collect();
+    let mut lists = Vec::new();
+    let probes: Vec<Value> = p.probes.iter().map(|a| probe_to(a, &mut lists)).collect();
     let v = json!({
         "format": FORMAT,
         "structure": p.structure,
         "files": files,
-        "probes": p.probes.iter().map(probe_to).collect::<Vec<_>>(),
+        "probes": probes,
+        "lists": lists.iter().map(|l| l.as_slice()).collect::<Vec<_>>(),
         "looks": looks,
         "project": p.project.iter().map(|r| json!({
             "rule": r.rule,
@@ -301,8 +313,16 @@ fn note_from(n: &Value) -> Option<Note> {
     Some(Note { path: n["path"].as_str()?.to_string(), message: n["message"].as_str()?.to_string() })
 }
 
-fn probe_to((by, rel, probe, answer): &Asked) -> Value {
+/// A recorded question as JSON; the literal lists of `MentionsAny` are stored once, in `lists`.
+fn probe_to((by, rel, probe, answer): &Asked, lists: &mut Vec<std::sync::Arc<Vec<String>>>) -> Value {
     let (kind, arg) = match probe {
+        Probe::MentionsAny(l) => {
+            let i = lists.iter().position(|x| std::sync::Arc::ptr_eq(x, l) || x == l).unwrap_or_else(|| {
+                lists.push(l.clone());
+                lists.len() - 1
+            });
+            ("mentions-any", i.to_string())
+        }
         Probe::Text => ("text", String::new()),
         Probe::Contains(w) => ("contains", w.clone()),
         Probe::SettingsCandidate => ("settings-candidate", String::new()),
@@ -320,7 +340,7 @@ fn probe_to((by, rel, probe, answer): &Asked) -> Value {
     json!([by, rel, kind, arg, answer])
 }
 
-fn probe_from(v: &Value) -> Option<Asked> {
+fn probe_from(v: &Value, lists: &[std::sync::Arc<Vec<String>>]) -> Option<Asked> {
     let by = match v[0].as_str()? {
         "files" => Consumer::Files,
         other => match other.strip_prefix("rule:") {
@@ -339,6 +359,7 @@ fn probe_from(v: &Value) -> Option<Asked> {
         "imported-names" => Probe::ImportedNames,
         "safe-value-functions" => Probe::SafeValueFunctions,
         "settings-named" => Probe::SettingsNamed,
+        "mentions-any" => Probe::MentionsAny(lists.get(arg.parse::<usize>().ok()?)?.clone()),
         _ => return None,
     };
     Some((by, v[0].as_str()?.to_string(), probe, v[3].as_u64()?))

@@ -165,6 +165,8 @@ pub enum Probe {
     SafeValueFunctions,
     /// The settings modules the file names (`SettingsModules::scan` of the file alone).
     SettingsNamed,
+    /// Whether the text contains one of the literals (one question for many).
+    MentionsAny(Arc<Vec<String>>),
 }
 
 impl Probe {
@@ -180,6 +182,7 @@ impl Probe {
             Probe::ListView => u64::from(crate::django::drf::may_hold_list_view(text)),
             Probe::ImportedNames => strings(&crate::django::html::imported_names(text)),
             Probe::SafeValueFunctions => strings(&crate::django::html::safe_value_functions(text)),
+            Probe::MentionsAny(needles) => u64::from(needles.iter().any(|n| text.contains(n.as_str()))),
             Probe::SettingsNamed => {
                 let named = settings::SettingsModules::scan(std::iter::once((rel, text)));
                 fnv1a(&[strings(&named.deploy).to_le_bytes().as_slice(), &strings(&named.test).to_le_bytes()])
@@ -750,12 +753,23 @@ fn template_contexts(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django
     let mut wanted_sorted: Vec<&String> = wanted.iter().collect();
     wanted_sorted.sort();
     let functions_set: std::collections::HashSet<String> = functions.iter().cloned().collect();
+    // One question per module: does it define one of the functions or name one of the
+    // templates (one scan for all of them)? A module that does is read whole.
+    let needles: Arc<Vec<String>> = Arc::new(
+        functions.iter().map(|w| format!("def {w}(")).chain(wanted_sorted.iter().map(|w| w.to_string())).collect(),
+    );
+    let scan = aho_corasick::AhoCorasick::new(needles.iter()).ok();
     for l in files.iter().filter(|l| l.file.class.lang == Lang::Python && !l.file.class.roles.test) {
-        let defines = functions.iter().any(|w| ask.contains(l, &format!("def {w}(")));
-        if !defines && !wanted_sorted.iter().any(|w| ask.contains(l, w.as_str())) {
+        let mentions = scan.as_ref().map_or_else(
+            || needles.iter().any(|n| l.file.text.contains(n.as_str())),
+            |ac| ac.is_match(l.file.text.as_str()),
+        );
+        ask.0.ask(ask.1, &l.file.rel, Probe::MentionsAny(needles.clone()), u64::from(mentions));
+        if !mentions {
             continue;
         }
         let f = ask.file(l);
+        let defines = functions.iter().any(|w| f.text.contains(&format!("def {w}(")));
         f.with_tree(|tree| {
             crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out);
             if defines {
