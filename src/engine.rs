@@ -342,7 +342,18 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     } else {
         needs(&rules, &stand_ins)
     };
-    let mut project = crate::project::build(&files, config, root, tracked, build_needs);
+    // The answers the last run got from files that have not changed are this run's answers:
+    // the project pass need not ask them again.
+    let known: HashMap<(String, crate::project::Probe), u64> = match &reuse {
+        Some(p) => p
+            .probes
+            .iter()
+            .filter(|(_, rel, probe, _)| *probe != crate::project::Probe::Text && !changed.contains(rel))
+            .map(|(_, rel, probe, answer)| ((rel.clone(), probe.clone()), *answer))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut project = crate::project::build_knowing(&files, config, root, tracked, build_needs, known);
     if targets.is_some() {
         project.targets = Some(files.iter().filter(|l| l.target).map(|l| l.file.rel.clone()).collect());
     }
@@ -958,7 +969,8 @@ fn check_file(
     let mut file_notes: Vec<Note> =
         file.decode_note.iter().map(|m| Note { path: file.rel.clone(), message: m.clone() }).collect();
     let lang = file.class.lang.name();
-    let hits = pre.hits(&file.text);
+    // A file whose findings are all kept from the last run is not scanned.
+    let hits = if (0..active.len()).any(run) { pre.hits(&file.text) } else { Vec::new() };
     for (k, (idx, rule)) in active.iter().enumerate() {
         if !run(k) {
             continue;

@@ -249,6 +249,8 @@ pub struct Probes {
     /// Who is asking now, for reads through `Project::read` (the engine sets it around each
     /// project rule; `Files` otherwise).
     current: std::sync::Mutex<Option<Consumer>>,
+    /// Answers known from an earlier run, of files unchanged since (see `build_knowing`).
+    known: HashMap<(String, Probe), u64>,
 }
 
 impl Probes {
@@ -338,9 +340,19 @@ impl Ask<'_> {
         self.is(l, Probe::Contains(w.to_string()))
     }
 
+    /// The answer of `l`'s text: known from an earlier run when the file is unchanged.
+    fn answer(&self, l: &Loaded, probe: &Probe) -> u64 {
+        if !self.0.known.is_empty() {
+            if let Some(a) = self.0.known.get(&(l.file.rel.clone(), probe.clone())) {
+                return *a;
+            }
+        }
+        probe.answer(&l.file.rel, &l.file.text)
+    }
+
     /// A yes-or-no probe.
     fn is(&self, l: &Loaded, probe: Probe) -> bool {
-        let answer = probe.answer(&l.file.rel, &l.file.text);
+        let answer = self.answer(l, &probe);
         self.0.ask(self.1, &l.file.rel, probe, answer);
         answer != 0
     }
@@ -622,7 +634,20 @@ impl Project {
 
 /// Builds the project facts that `needs` asks for from the loaded files.
 pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
-    let probes = Probes::default();
+    build_knowing(files, config, root, tracked, needs, HashMap::new())
+}
+
+/// `build`, with the answers already known of files whose content has not changed since they
+/// were given (path, question → answer): those are not computed again.
+pub fn build_knowing(
+    files: &[Loaded],
+    config: &Config,
+    root: &Path,
+    tracked: Option<Vec<String>>,
+    needs: Needs,
+    known: HashMap<(String, Probe), u64>,
+) -> Project {
+    let probes = Probes { known, ..Probes::default() };
     let ask = Ask(&probes, Consumer::Part(Part::Settings));
     let needs_settings = needs.settings;
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
@@ -652,10 +677,11 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
     // Scanned file by file (a file that names none adds none), so that each file's answer is
     // recorded.
     let empty = Probe::SettingsNamed.answer("", "");
+    let settings_ask = Ask(&probes, Consumer::Part(Part::Settings));
     let naming: Vec<&Loaded> = files
         .iter()
         .filter(|l| {
-            let answer = Probe::SettingsNamed.answer(&l.file.rel, &l.file.text);
+            let answer = settings_ask.answer(l, &Probe::SettingsNamed);
             probes.ask(Consumer::Part(Part::Settings), &l.file.rel, Probe::SettingsNamed, answer);
             answer != empty
         })
