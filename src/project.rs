@@ -167,6 +167,9 @@ pub enum Probe {
     SettingsNamed,
     /// Whether the text contains one of the literals (one question for many).
     MentionsAny(Arc<Vec<String>>),
+    /// Whether the text, if of at most `cap` bytes, matches a regular expression (bytes,
+    /// `regex` syntax): a rule's question that needs no more of the file.
+    Matches { pattern: Arc<str>, cap: u64 },
 }
 
 impl Probe {
@@ -183,6 +186,11 @@ impl Probe {
             Probe::ImportedNames => strings(&crate::django::html::imported_names(text)),
             Probe::SafeValueFunctions => strings(&crate::django::html::safe_value_functions(text)),
             Probe::MentionsAny(needles) => u64::from(needles.iter().any(|n| text.contains(n.as_str()))),
+            Probe::Matches { pattern, cap } => u64::from(
+                text.len() as u64 <= *cap
+                    // A pattern that no longer compiles answers differently: the asker runs again.
+                    && regex::bytes::Regex::new(pattern).map_or(true, |re| re.is_match(text.as_bytes())),
+            ),
             Probe::SettingsNamed => {
                 let named = settings::SettingsModules::scan(std::iter::once((rel, text)));
                 fnv1a(&[strings(&named.deploy).to_le_bytes().as_slice(), &strings(&named.test).to_le_bytes()])
@@ -489,6 +497,28 @@ impl Project {
             self.reads.record(l, digest);
         }
         seen
+    }
+
+    /// Whether the file at `path` holds at most `cap` bytes that match `re`. For a loaded file
+    /// (while the project rules run) the question is answered from memory and recorded as
+    /// such, so that a change to the file that keeps the answer leaves the asker standing;
+    /// otherwise it is a read (`read`).
+    pub fn read_matches(&self, path: &Path, cap: u64, re: &regex::bytes::Regex) -> bool {
+        let held = self
+            .root
+            .as_deref()
+            .and_then(|root| path.strip_prefix(root).ok())
+            .map(crate::fsread::path_text)
+            .and_then(|rel| self.loaded.get(&rel).map(|f| (rel, f)));
+        match held {
+            Some((rel, f)) => {
+                let answer = f.text.len() as u64 <= cap && re.is_match(f.text.as_bytes());
+                let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap };
+                self.probes.ask(self.probes.current(), &rel, probe, u64::from(answer));
+                answer
+            }
+            None => self.read(path, cap, false).is_some_and(|b| re.is_match(&b)),
+        }
     }
 
     /// A loaded file's bytes from memory, when it is still held (`loaded`) and its text is its

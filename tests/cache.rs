@@ -258,3 +258,35 @@ fn a_run_after_a_change_keeps_what_still_holds() {
         }
     }
 }
+
+/// A rule's question of a file that needs no more of it (does it initialise an error tracker?)
+/// is recorded as that question: an edit that keeps the answer keeps the rule's finding; one
+/// that changes it runs the rule again.
+#[test]
+fn a_question_answered_the_same_keeps_the_rule_that_asked_it() {
+    let p = Project::new(&[
+        ("web/package.json", r#"{"name": "web", "dependencies": {"react": "18.2.0", "react-dom": "18.2.0"}}"#),
+        ("web/index.html", "<div id=\"root\"></div>\n"),
+        ("web/src/main.tsx", "import React from 'react';\nexport const App = () => null;\n"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["--format", "json", "--select", "error-tracking-missing"];
+    let (first, _) = run_cached(p.path(), cache.path(), &args);
+    assert!(stdout(&first).contains("web/package.json"), "{}", stdout(&first));
+    p.write("web/src/main.tsx", "import React from 'react';\nexport const App = () => 1;\n");
+    let (kept, _) = run_cached(p.path(), cache.path(), &args);
+    assert_eq!((checked_again(&kept), fallen(&kept).as_str()), (Some(1), ""), "{}", stderr(&kept));
+    assert_eq!(stdout(&kept), stdout(&first));
+    p.write("web/src/main.tsx", "import * as Sentry from '@sentry/react';\nSentry.init({ dsn: '' });\n");
+    let (again, _) = run_cached(p.path(), cache.path(), &args);
+    assert_eq!(
+        (checked_again(&again), fallen(&again).as_str()),
+        (Some(1), "error-tracking-missing"),
+        "{}",
+        stderr(&again)
+    );
+    let (fresh, _) =
+        run_cached(p.path(), cache.path(), &["--format", "json", "--select", "error-tracking-missing", "--no-cache"]);
+    assert_eq!(stdout(&again), stdout(&fresh));
+    assert!(!stdout(&again).contains("web/package.json"), "{}", stdout(&again));
+}

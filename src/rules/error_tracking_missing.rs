@@ -258,7 +258,7 @@ fn react_front_ends_missing(project: &Project) -> Vec<(String, String)> {
             use rayon::prelude::*;
             unread
                 .par_iter()
-                .map(|rel| project.read(&root.join(rel), MAX_SOURCE, false).is_some_and(|b| js_evidence().is_match(&b)))
+                .map(|rel| project.read_matches(&root.join(rel), MAX_SOURCE, js_evidence()))
                 .collect()
         };
         evidence.extend(unread.iter().map(|r| r.to_string()).zip(read));
