@@ -320,17 +320,17 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     // check every file again, the project checks that run again.
     let stand_ins = with_stand_ins(selected);
     let build_needs = if reuse.is_some() {
+        // The rules that pass their gates on a changed file (what `check_file` runs).
+        let prefilter = Prefilter::new(&active);
         let on_changed = files
             .iter()
             .filter(|l| l.target && changed.contains(&l.file.rel))
             .flat_map(|l| {
-                let lang = l.file.class.lang.name();
-                active.iter().filter(move |(i, r)| {
-                    let meta = &RULES[*i];
-                    (meta.languages.contains(&lang) || meta.languages.contains(&"any")) && r.wants(&l.file.class)
-                })
+                let hits = prefilter.hits(&l.file.text);
+                let prefilter = &prefilter;
+                active.iter().enumerate().filter(move |(k, (_, r))| passes_gates(&l.file, *k, *r, prefilter, &hits))
             })
-            .fold(Needs::NONE, |n, (_, r)| n.union(r.needs()));
+            .fold(Needs::NONE, |n, (_, (_, r))| n.union(r.needs()));
         let again =
             active.iter().zip(&kept_rule).filter(|(_, k)| !**k).fold(Needs::NONE, |n, ((_, r), _)| n.union(r.needs()));
         let project_again = rules
@@ -955,6 +955,28 @@ impl FileResult {
     }
 }
 
+/// Whether active rule `k` checks `file`: its languages, the files it wants, its literals
+/// (`hits`: the prefilter's scan of the file), and for Python its literals in code.
+fn passes_gates(file: &SourceFile, k: usize, rule: &dyn Rule, pre: &Prefilter, hits: &[bool]) -> bool {
+    let meta = &RULES[rule_index(rule)];
+    let lang = file.class.lang.name();
+    if !(meta.languages.contains(&lang) || meta.languages.contains(&"any")) || !rule.wants(&file.class) {
+        return false;
+    }
+    let pats = &pre.rule_patterns[k];
+    if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
+        return false;
+    }
+    !(rule.prefilter_in_code()
+        && file.class.lang == Lang::Python
+        && !crate::lexgate::python_code_has(&file.text, rule.prefilter()))
+}
+
+/// The index in `RULES` of a rule.
+fn rule_index(rule: &dyn Rule) -> usize {
+    crate::catalog::index_of(rule.id())
+}
+
 /// Runs the active rules `run` picks (by index in `active`) on `file`.
 fn check_file(
     file: &SourceFile,
@@ -968,30 +990,13 @@ fn check_file(
     let mut results = Vec::new();
     let mut file_notes: Vec<Note> =
         file.decode_note.iter().map(|m| Note { path: file.rel.clone(), message: m.clone() }).collect();
-    let lang = file.class.lang.name();
     // A file whose findings are all kept from the last run is not scanned.
     let hits = if (0..active.len()).any(run) { pre.hits(&file.text) } else { Vec::new() };
     for (k, (idx, rule)) in active.iter().enumerate() {
-        if !run(k) {
+        if !run(k) || !passes_gates(file, k, *rule, pre, &hits) {
             continue;
         }
         let meta = &RULES[*idx];
-        if !(meta.languages.contains(&lang) || meta.languages.contains(&"any")) {
-            continue;
-        }
-        if !rule.wants(&file.class) {
-            continue;
-        }
-        let pats = &pre.rule_patterns[k];
-        if !pats.is_empty() && !pats.iter().any(|&p| hits[p]) {
-            continue;
-        }
-        if rule.prefilter_in_code()
-            && file.class.lang == Lang::Python
-            && !crate::lexgate::python_code_has(&file.text, rule.prefilter())
-        {
-            continue;
-        }
         let mut out = Vec::new();
         let mut notes = Vec::new();
         let mut ctx = FileCtx { file, project, rule: meta, config, out: &mut out };
