@@ -167,6 +167,10 @@ pub enum Probe {
     SettingsNamed,
     /// Whether the text contains one of the literals (one question for many).
     MentionsAny(Arc<Vec<String>>),
+    /// A module's outline for django-migration-missing, if of at most `cap` bytes: its
+    /// top-level classes (`models::top_classes`) and whether it patches what makemigrations
+    /// compares (`models::MIGRATION_PATCH_WORDS`).
+    Outline { cap: u64 },
     /// Whether the text, if of at most `cap` bytes, matches a regular expression (bytes,
     /// `regex` syntax): a rule's question that needs no more of the file.
     Matches { pattern: Arc<str>, cap: u64 },
@@ -185,6 +189,13 @@ impl Probe {
             Probe::ListView => u64::from(crate::django::drf::may_hold_list_view(text)),
             Probe::ImportedNames => strings(&crate::django::html::imported_names(text)),
             Probe::SafeValueFunctions => strings(&crate::django::html::safe_value_functions(text)),
+            Probe::Outline { cap } => match outline(text, *cap) {
+                None => u64::MAX,
+                Some((classes, patches)) => {
+                    let parts: Vec<String> = classes.iter().map(|(n, p)| format!("{n}:{p}")).collect();
+                    strings(&parts) ^ u64::from(patches)
+                }
+            },
             Probe::MentionsAny(needles) => u64::from(needles.iter().any(|n| text.contains(n.as_str()))),
             Probe::Matches { pattern, cap } => u64::from(
                 text.len() as u64 <= *cap
@@ -197,6 +208,14 @@ impl Probe {
             }
         }
     }
+}
+
+/// `Probe::Outline`'s answer.
+fn outline(text: &str, cap: u64) -> Option<(Vec<(String, bool)>, bool)> {
+    (text.len() as u64 <= cap).then(|| {
+        let patches = crate::django::models::MIGRATION_PATCH_WORDS.iter().any(|w| text.contains(w));
+        (crate::django::models::top_classes(text), patches)
+    })
 }
 
 /// A part of the project, built when a rule needs it (`Needs`).
@@ -497,6 +516,30 @@ impl Project {
             self.reads.record(l, digest);
         }
         seen
+    }
+
+    /// A Python module's outline (`Probe::Outline`): its top-level classes and whether it
+    /// patches what makemigrations compares; `None` when it cannot be read or is over `cap`. For
+    /// a loaded file answered from memory and recorded as that question.
+    pub fn read_outline(&self, path: &Path, cap: u64) -> Option<(Vec<(String, bool)>, bool)> {
+        let held = self
+            .root
+            .as_deref()
+            .and_then(|root| path.strip_prefix(root).ok())
+            .map(crate::fsread::path_text)
+            .and_then(|rel| self.loaded.get(&rel).map(|f| (rel, f)));
+        match held {
+            Some((rel, f)) => {
+                let probe = Probe::Outline { cap };
+                let answer = probe.answer(&rel, &f.text);
+                self.probes.ask(self.probes.current(), &rel, probe, answer);
+                outline(&f.text, cap)
+            }
+            None => {
+                let bytes = self.read(path, cap, false)?;
+                outline(&String::from_utf8_lossy(&bytes), u64::MAX)
+            }
+        }
     }
 
     /// Whether the file at `path` holds at most `cap` bytes that match `re`. For a loaded file

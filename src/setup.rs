@@ -10,7 +10,7 @@ use crate::project::Project;
 use crate::python::eval::{Env, Loc};
 
 /// Files larger than this are not read for evidence (a generated bundle says nothing here).
-const MAX_EVIDENCE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_EVIDENCE_BYTES: u64 = 1 << 20;
 
 /// The module indexes of a production root's chain: the root and every module that made one of
 /// its final bindings, sorted.

@@ -290,3 +290,45 @@ fn a_question_answered_the_same_keeps_the_rule_that_asked_it() {
     assert_eq!(stdout(&again), stdout(&fresh));
     assert!(!stdout(&again).contains("web/package.json"), "{}", stdout(&again));
 }
+
+/// django-migration-missing asks a module that can define no model only for its outline (its
+/// classes, whether it patches makemigrations): an edit inside a view keeps the rule's result;
+/// a new class in it runs the rule again.
+#[test]
+fn an_edit_that_keeps_a_modules_outline_keeps_the_migration_check() {
+    let p = Project::new(&[
+        ("shop/__init__.py", ""),
+        (
+            "shop/models.py",
+            "from django.db import models\n\n\nclass Book(models.Model):\n    title = models.CharField(max_length=9)\n",
+        ),
+        ("shop/migrations/__init__.py", ""),
+        (
+            "shop/migrations/0001_initial.py",
+            "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    \
+             dependencies = []\n    operations = [\n        migrations.CreateModel(\n            name='Book',\n            \
+             fields=[('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, \
+             verbose_name='ID'))],\n        ),\n    ]\n",
+        ),
+        ("shop/views.py", "def index(request):\n    return None\n"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["--format", "json", "--select", "django-migration-missing"];
+    let (first, _) = run_cached(p.path(), cache.path(), &args);
+    assert!(stdout(&first).contains("title"), "{}", stdout(&first));
+    p.write("shop/views.py", "def index(request):\n    return 1  # changed\n");
+    let (kept, _) = run_cached(p.path(), cache.path(), &args);
+    assert_eq!((checked_again(&kept), fallen(&kept).as_str()), (Some(1), ""), "{}", stderr(&kept));
+    assert_eq!(stdout(&kept), stdout(&first));
+    p.write("shop/views.py", "class Helper:\n    pass\n");
+    let (again, _) = run_cached(p.path(), cache.path(), &args);
+    assert_eq!(
+        (checked_again(&again), fallen(&again).as_str()),
+        (Some(1), "django-migration-missing"),
+        "{}",
+        stderr(&again)
+    );
+    let (fresh, _) =
+        run_cached(p.path(), cache.path(), &["--format", "json", "--select", "django-migration-missing", "--no-cache"]);
+    assert_eq!(stdout(&again), stdout(&fresh));
+}

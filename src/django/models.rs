@@ -1896,3 +1896,30 @@ fn manager_queries(def: Node<'_>, src: &str) -> Vec<String> {
     });
     out
 }
+
+/// Words of a module that patches what `makemigrations` compares (Meta option keys, where
+/// migrations live, fields added per language).
+pub(crate) const MIGRATION_PATCH_WORDS: &[&str] = &["ALTER_OPTION_KEYS", "MIGRATION_MODULES", "modeltranslation"];
+
+/// A module's top-level classes: (name, plain), plain when it has no base but `object`, and
+/// its body no `Meta` and no metaclass (a mixin that cannot add Meta options).
+pub(crate) fn top_classes(text: &str) -> Vec<(String, bool)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"(?m)^class\s+(\w+)\s*(\([^)]*\))?\s*:").unwrap());
+    let mut out = Vec::new();
+    for c in re.captures_iter(text) {
+        let bases = c.get(2).map_or("", |b| b.as_str().trim_matches(['(', ')']).trim());
+        let end = c.get(0).map_or(0, |m| m.end());
+        // The body: up to the next line that starts at column 0 with code.
+        let rest = &text[end..];
+        let body_end = rest
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| rest[i..].chars().next().is_some_and(|ch| !ch.is_whitespace() && ch != '#' && ch != ')'))
+            .unwrap_or(rest.len());
+        let body = &rest[..body_end];
+        let plain = (bases.is_empty() || bases == "object") && !body.contains("Meta") && !body.contains("metaclass");
+        out.push((c[1].to_string(), plain));
+    }
+    out
+}

@@ -23,6 +23,7 @@ use crate::django::models::{
 use crate::finding::{Finding, Level};
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
+use crate::django::models::top_classes;
 use crate::setup::read_rel;
 use crate::source::SourceFile;
 
@@ -620,29 +621,6 @@ fn translation_registered(text: &str, out: &mut HashSet<String>) {
     }
 }
 
-/// A module's top-level classes: (name, plain), plain when it has no base but `object`, and
-/// its body no `Meta` and no metaclass (a mixin that cannot add Meta options).
-fn top_classes(text: &str) -> Vec<(String, bool)> {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"(?m)^class\s+(\w+)\s*(\([^)]*\))?\s*:").unwrap());
-    let mut out = Vec::new();
-    for c in re.captures_iter(text) {
-        let bases = c.get(2).map_or("", |b| b.as_str().trim_matches(['(', ')']).trim());
-        let end = c.get(0).map_or(0, |m| m.end());
-        // The body: up to the next line that starts at column 0 with code.
-        let rest = &text[end..];
-        let body_end = rest
-            .match_indices('\n')
-            .map(|(i, _)| i + 1)
-            .find(|&i| rest[i..].chars().next().is_some_and(|ch| !ch.is_whitespace() && ch != '#' && ch != ')'))
-            .unwrap_or(rest.len());
-        let body = &rest[..body_end];
-        let plain = (bases.is_empty() || bases == "object") && !body.contains("Meta") && !body.contains("metaclass");
-        out.push((c[1].to_string(), plain));
-    }
-    out
-}
-
 /// Receivers of `X.add_to_class(` in `text`.
 fn add_to_class_receivers(text: &str, out: &mut HashSet<String>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -706,12 +684,21 @@ impl Rule for DjangoMigrationMissing {
             .par_iter()
             .filter(|(_, c)| python(c) && !c.roles.migration)
             .filter_map(|(rel, c)| {
+                // A module that can define no model (not in the model sources) is asked only for
+                // its classes and whether it patches what makemigrations compares: a change that
+                // keeps those answers keeps this rule's findings (the run cache).
+                if !project.sources.contains_key(rel) && !project.by_rel.contains_key(rel) {
+                    let (classes, patches) = project.read_outline(&root.join(rel), crate::setup::MAX_EVIDENCE_BYTES)?;
+                    if !patches {
+                        return Some(((None, None), classes));
+                    }
+                }
                 let text = read_rel(project, rel)?;
                 let classes = top_classes(&text);
                 if is_candidate(rel, &text, false) || text.contains(".add_to_class(") {
                     Some(((Some(Arc::new(SourceFile::new(root.join(rel), rel.clone(), *c, text))), None), classes))
                 } else {
-                    ["ALTER_OPTION_KEYS", "MIGRATION_MODULES", "modeltranslation"]
+                    crate::django::models::MIGRATION_PATCH_WORDS
                         .iter()
                         .any(|k| text.contains(k))
                         .then_some((None, Some(text)))
