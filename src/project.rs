@@ -518,6 +518,12 @@ impl Project {
         seen
     }
 
+    /// Records that the current asker read the text of the loaded file at `rel` whole (a text
+    /// the project holds, read without `read`).
+    pub fn note_read(&self, rel: &str) {
+        self.probes.ask(self.probes.current(), rel, Probe::Text, 0);
+    }
+
     /// A Python module's outline (`Probe::Outline`): its top-level classes and whether it
     /// patches what makemigrations compares; `None` when it cannot be read or is over `cap`. For
     /// a loaded file answered from memory and recorded as that question.

@@ -57,10 +57,14 @@ pub(crate) fn stmt_text(project: &Project, at: Loc) -> &str {
 /// Reads a project file (relative to the report root) for evidence; `None` when it is missing,
 /// too large or not a regular file.
 pub(crate) fn read_rel(project: &Project, rel: &str) -> Option<String> {
+    // Texts the project holds: the read is recorded for the run cache like a read from disk
+    // (the rule may not need the part that holds them).
     if let Some(&i) = project.by_rel.get(rel) {
+        project.note_read(rel);
         return Some(project.file(i).text.clone());
     }
     if let Some(text) = project.sources.get(rel) {
+        project.note_read(rel);
         return Some(text.clone());
     }
     let path = project.root.as_ref()?.join(rel);
@@ -120,7 +124,21 @@ pub(crate) fn project_dir(project: &Project, root: usize) -> String {
 pub(crate) fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool {
     production_python(project)
         .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
-        .any(|rel| read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n))))
+        .any(|rel| holds_any(project, rel, needles))
+}
+
+/// Whether the file at `rel` holds one of `needles`: a yes-or-no question of a file the project
+/// does not hold (`Project::read_matches`, recorded as such for the run cache), else a read.
+fn holds_any(project: &Project, rel: &str, needles: &[&str]) -> bool {
+    if project.by_rel.contains_key(rel) || project.sources.contains_key(rel) {
+        return read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n)));
+    }
+    let Some(path) = project.root.as_ref().map(|r| r.join(rel)) else { return false };
+    let pattern = needles.iter().map(|n| regex::escape(n)).collect::<Vec<_>>().join("|");
+    match regex::bytes::Regex::new(&pattern) {
+        Ok(re) if !needles.is_empty() => project.read_matches(&path, MAX_EVIDENCE_BYTES, &re),
+        _ => false,
+    }
 }
 
 /// The dependency manifests and process files of the Django project in `dir` and of the
