@@ -90,10 +90,28 @@ fn requirement_name(line: &str) -> Option<String> {
     if let Some((_, egg)) = line.split_once("#egg=") {
         return requirement_name(egg);
     }
+    if let Some(repo) = hosted_repository(line) {
+        return Some(normalise(repo));
+    }
     let line = line.split(" #").next().unwrap_or(line).trim();
     let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(line.len());
     let name = &line[..end];
     (!name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())).then(|| normalise(name))
+}
+
+/// The repository a bare GitHub or GitLab URL requirement names, which names no distribution
+/// otherwise (`https://github.com/owner/pyocclient/archive/main.zip`,
+/// `git+https://github.com/owner/repo.git@v1`): taken as the distribution's name.
+fn hosted_repository(line: &str) -> Option<&str> {
+    let url = line.split_whitespace().next()?;
+    let url = url.strip_prefix("git+").unwrap_or(url);
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    let path = rest.strip_prefix("github.com/").or_else(|| rest.strip_prefix("gitlab.com/"))?;
+    let repo = path.split('/').nth(1)?;
+    let repo = repo.split('@').next().unwrap_or(repo);
+    let repo = repo.strip_suffix(".git").unwrap_or(repo);
+    (!repo.is_empty() && repo.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).then_some(repo)
 }
 
 /// The distribution a requirement declares and, for each extra it asks for, `name[extra]`
@@ -1168,6 +1186,9 @@ mod tests {
         assert_eq!(requirement_name("celery[redis]==5.3.6 ; python_version>'3.8'").as_deref(), Some("celery"));
         assert_eq!(requirement_name("git+https://x/y.git@v1#egg=django_foo").as_deref(), Some("django-foo"));
         assert_eq!(requirement_name("zope.interface").as_deref(), Some("zope-interface"));
+        assert_eq!(requirement_name("https://github.com/o/pyocclient/archive/master.zip").as_deref(), Some("pyocclient"));
+        assert_eq!(requirement_name("git+https://gitlab.com/o/Some_Lib.git@v1").as_deref(), Some("some-lib"));
+        assert_eq!(requirement_name("https://example.com/pkg.tar.gz").as_deref(), Some("https"));
         assert_eq!(requirement_name("# a comment"), None);
         assert_eq!(requirement_name(""), None);
         assert_eq!(requirement_names("celery[redis]==5.3.6"), ["celery", "celery[redis]"]);
