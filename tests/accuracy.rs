@@ -176,3 +176,32 @@ fn irreversible_migrations_are_judged_in_the_same_scope() {
         vec![t(irr, "shop/migrations/0002_drop_a.py", 12), t(irr, "shop/migrations/0003_drop_b.py", 12)]
     );
 }
+
+/// django-n-plus-one: a relation compared whole (`book.author == user`) is answered by its key
+/// column: the message offers `book.author_id` as well as `select_related`; a relation whose
+/// fields are read gets only `select_related`.
+#[test]
+fn a_relation_compared_whole_is_offered_its_key() {
+    let p = Project::new(&[
+        (
+            "library/models.py",
+            "from django.db import models\n\n\nclass Author(models.Model):\n    name = models.CharField(max_length=9)\n\n\n\
+             class Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\n",
+        ),
+        (
+            "library/views.py",
+            "from .models import Book\n\n\ndef mine(user):\n    out = []\n    for book in Book.objects.all():\n        \
+             if book.author == user:\n            out.append(book)\n    return out\n\n\ndef names():\n    \
+             for book in Book.objects.all():\n        print(book.author.name)\n",
+        ),
+    ]);
+    let o = p.run(&["check", ".", "--select", "django-n-plus-one", "--format", "json"]);
+    let found = json_findings(&o);
+    assert_eq!(
+        found.iter().map(|(p, l, _)| (p.as_str(), *l)).collect::<Vec<_>>(),
+        [("library/views.py", 7), ("library/views.py", 14)]
+    );
+    assert!(found[0].2.contains("or compare the key (`book.author_id` with the other side's `.pk`)"), "{}", found[0].2);
+    assert!(found[0].2.contains("add `.select_related(\"author\")`"), "{}", found[0].2);
+    assert!(!found[1].2.contains("author_id"), "{}", found[1].2);
+}

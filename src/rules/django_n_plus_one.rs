@@ -782,9 +782,25 @@ impl Analysis<'_, '_> {
                         } else {
                             format!(".select_related(\"{full}\")")
                         };
+                        // Compared whole (`photo.owner == request.user`): the key column answers
+                        // without loading the row.
+                        let compared = path.is_empty()
+                            && prefix.is_empty()
+                            && rel.forward
+                            && matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne)
+                            && parent.parent().is_some_and(|p| {
+                                p.kind() == "comparison_operator"
+                                    && text(p, self.src).split_whitespace().any(|op| op == "==" || op == "!=")
+                            });
+                        let or_key = if compared {
+                            let var = text(node, self.src);
+                            format!(", or compare the key (`{var}.{attr}_id` with the other side's `.pk`), which needs no query")
+                        } else {
+                            String::new()
+                        };
                         let msg = format!(
                             "`{shown}` runs one query per {} to load {its}, in the loop over the queryset on line {} \
-                             (N+1): add `{fix}` to that queryset",
+                             (N+1): add `{fix}` to that queryset{or_key}",
                             short(&qs.model), qs.line
                         );
                         self.reports.push((parent.start_byte(), parent.end_byte(), msg));
