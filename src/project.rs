@@ -518,6 +518,14 @@ impl Project {
         seen
     }
 
+    /// The loaded file at `path` with its path from the root, while the project holds it
+    /// (`loaded`).
+    fn held(&self, path: &Path) -> Option<(String, &Arc<SourceFile>)> {
+        let rel = crate::fsread::path_text(path.strip_prefix(self.root.as_deref()?).ok()?);
+        let f = self.loaded.get(&rel)?;
+        Some((rel, f))
+    }
+
     /// Records that the current asker read the text of the loaded file at `rel` whole (a text
     /// the project holds, read without `read`).
     pub fn note_read(&self, rel: &str) {
@@ -528,13 +536,7 @@ impl Project {
     /// patches what makemigrations compares; `None` when it cannot be read or is over `cap`. For
     /// a loaded file answered from memory and recorded as that question.
     pub fn read_outline(&self, path: &Path, cap: u64) -> Option<(Vec<(String, bool)>, bool)> {
-        let held = self
-            .root
-            .as_deref()
-            .and_then(|root| path.strip_prefix(root).ok())
-            .map(crate::fsread::path_text)
-            .and_then(|rel| self.loaded.get(&rel).map(|f| (rel, f)));
-        match held {
+        match self.held(path) {
             Some((rel, f)) => {
                 let probe = Probe::Outline { cap };
                 let answer = probe.answer(&rel, &f.text);
@@ -553,13 +555,7 @@ impl Project {
     /// such, so that a change to the file that keeps the answer leaves the asker standing;
     /// otherwise it is a read (`read`).
     pub fn read_matches(&self, path: &Path, cap: u64, re: &regex::bytes::Regex) -> bool {
-        let held = self
-            .root
-            .as_deref()
-            .and_then(|root| path.strip_prefix(root).ok())
-            .map(crate::fsread::path_text)
-            .and_then(|rel| self.loaded.get(&rel).map(|f| (rel, f)));
-        match held {
+        match self.held(path) {
             Some((rel, f)) => {
                 let answer = f.text.len() as u64 <= cap && re.is_match(f.text.as_bytes());
                 let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap };
