@@ -40,48 +40,7 @@ pub(crate) fn default_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|h| h.join(".cache/preflight")))
 }
 
-/// A 128-bit digest built from parts, 8 bytes at a time (the contents of a whole repository
-/// go through it on every run, so it must run at memory speed; it guards against change, not
-/// against an adversary, who cannot write the cache folder).
-#[derive(Clone)]
-pub(crate) struct KeyHasher {
-    a: u64,
-    b: u64,
-}
-
-impl Default for KeyHasher {
-    fn default() -> Self {
-        KeyHasher { a: 0x243f_6a88_85a3_08d3, b: 0x1319_8a2e_0370_7344 }
-    }
-}
-
-impl KeyHasher {
-    /// Adds one part; its length goes in too, so `("ab", "c")` and `("a", "bc")` differ.
-    pub(crate) fn part(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.word(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        }
-        let rest = chunks.remainder();
-        let mut last = [0u8; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        self.word(u64::from_le_bytes(last));
-        self.word(bytes.len() as u64 ^ 0xa5a5_a5a5_a5a5_a5a5);
-    }
-
-    fn word(&mut self, x: u64) {
-        self.a = (self.a ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31);
-        self.b = (self.b.wrapping_add(x) ^ (self.a >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(27);
-    }
-
-    pub(crate) fn finish(&self) -> String {
-        let mut a = self.a ^ (self.b >> 33);
-        a = a.wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (a >> 33);
-        let mut b = self.b ^ (self.a >> 31);
-        b = b.wrapping_mul(0xc4ce_b9fe_1a85_ec53) ^ (b >> 29);
-        format!("{a:016x}{b:016x}")
-    }
-}
+pub(crate) use crate::digest::KeyHasher;
 
 /// Where a run's entry lives and what it must match.
 pub(crate) struct Key {

@@ -18,6 +18,7 @@ pub(crate) mod checklist;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub(crate) mod digest;
 pub(crate) mod django;
 pub mod engine;
 pub mod finding;

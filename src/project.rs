@@ -402,7 +402,7 @@ pub fn look(l: &Look) -> (Seen, u64) {
 /// What a look sees now, and its digest when `digest` (else 0: a read of a loaded file, whose
 /// content the cache knows already, need not be hashed byte by byte).
 fn take(l: &Look, digest: bool) -> (Seen, u64) {
-    use crate::finding::fnv1a;
+    use crate::digest::digest64;
     match l {
         Look::Read { path, cap, follow } => {
             let regular = if *follow {
@@ -413,8 +413,8 @@ fn take(l: &Look, digest: bool) -> (Seen, u64) {
             let bytes = if regular { crate::fsread::read_regular_capped(path, *cap).ok() } else { None };
             let digest = match &bytes {
                 _ if !digest => 0,
-                Some(b) => fnv1a(&[b"file", b]),
-                None => fnv1a(&[b"none"]),
+                Some(b) => digest64(&[b"file", b]),
+                None => digest64(&[b"none"]),
             };
             (Seen::Bytes(bytes), digest)
         }
@@ -430,8 +430,8 @@ fn take(l: &Look, digest: bool) -> (Seen, u64) {
                 (kind, m.len())
             });
             let digest = match m {
-                Some((kind, len)) => fnv1a(&[b"meta", &[kind], &len.to_le_bytes()]),
-                None => fnv1a(&[b"none"]),
+                Some((kind, len)) => digest64(&[b"meta", &[kind], &len.to_le_bytes()]),
+                None => digest64(&[b"none"]),
             };
             (Seen::Metadata(m), digest)
         }
@@ -448,9 +448,9 @@ fn take(l: &Look, digest: bool) -> (Seen, u64) {
                 Some(v) => {
                     let joined: Vec<u8> =
                         v.iter().flat_map(|(n, d)| [n.as_bytes(), if *d { b"/\n" } else { b"\n" }].concat()).collect();
-                    fnv1a(&[b"dir", &joined])
+                    digest64(&[b"dir", &joined])
                 }
-                None => fnv1a(&[b"none"]),
+                None => digest64(&[b"none"]),
             };
             (Seen::Names(names), digest)
         }
@@ -462,8 +462,8 @@ fn take(l: &Look, digest: bool) -> (Seen, u64) {
                 Some((m.len(), head))
             });
             let digest = match &head {
-                Some((len, h)) => fnv1a(&[b"head", &len.to_le_bytes(), h]),
-                None => fnv1a(&[b"none"]),
+                Some((len, h)) => digest64(&[b"head", &len.to_le_bytes(), h]),
+                None => digest64(&[b"none"]),
             };
             (Seen::Head(head), digest)
         }
