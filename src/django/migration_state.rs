@@ -312,9 +312,21 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
         },
         "AddField" | "AlterField" => {
             let field = op.arg("field", 2).and_then(|f| field_call(f, src));
-            match (s("model_name", 0), s("name", 1), field) {
-                (Some(model), Some(name), Some(field)) => Op::AddOrAlter { model, name, field },
-                (m, _, _) => unknown(m, "an AddField or AlterField that is not literal"),
+            // `preserve_default=False`: the default only fills existing rows; the state keeps
+            // none (Django's `AddField.state_forwards`).
+            let preserve = match op.arg("preserve_default", 3).map(|n| n.kind()) {
+                None | Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => None,
+            };
+            match (s("model_name", 0), s("name", 1), field, preserve) {
+                (Some(model), Some(name), Some(mut field), Some(preserve)) => {
+                    if !preserve {
+                        field.kw.retain(|(k, _)| k != "default");
+                    }
+                    Op::AddOrAlter { model, name, field }
+                }
+                (m, _, _, _) => unknown(m, "an AddField or AlterField that is not literal"),
             }
         }
         "RemoveField" => match (s("model_name", 0), s("name", 1)) {
@@ -907,5 +919,21 @@ mod tests {
             \x20       state_operations=[migrations.RemoveField('order', 'code')])]\n";
         let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", sdas)]);
         assert_eq!(names(&s, "order"), ["id"]);
+    }
+
+    #[test]
+    fn preserve_default_false_leaves_no_default_in_the_state() {
+        let ops = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [\n\
+            \x20       migrations.AddField('order', 'a', models.IntegerField(default=0), preserve_default=False),\n\
+            \x20       migrations.AddField(model_name='order', name='b', field=models.IntegerField(default=1)),\n\
+            \x20       migrations.AddField('order', 'c', models.IntegerField(default=2), False),\n\
+            \x20   ]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_d.py", ops)]);
+        let m = &s.models["order"];
+        assert_eq!(m.field("a").unwrap().kwarg("default"), None);
+        assert_eq!(m.field("b").unwrap().kwarg("default"), Some(&Lit::Int(1)));
+        assert_eq!(m.field("c").unwrap().kwarg("default"), None);
     }
 }
