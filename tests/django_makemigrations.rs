@@ -51,7 +51,7 @@ fn django_models(python: &str, dir: &Path) -> BTreeSet<(String, String)> {
         regex::Regex::new(r"(?:Create (?:proxy )?model|Delete model|Rename table for) (\w+)(?: to \w+)?$").unwrap();
     let field_re = regex::Regex::new(r"(?:Add|Remove|Alter) field \w+ (?:to|from|on) (\w+)$").unwrap();
     let meta_re = regex::Regex::new(
-        r"^(?:Alter (?:unique|index)_together for (\w+) |Create index \w+ on .* (?:of|on) model (\w+)$|Remove index \w+ from (\w+)$|Rename (?:unnamed )?index .* on (\w+) to \w+$|Create constraint \w+ on model (\w+)$|Remove constraint \w+ from model (\w+)$|Alter constraint \w+ on (\w+)$|Change Meta options on (\w+)$)",
+        r"^(?:Alter (?:unique|index)_together for (\w+) |Create index \w+ on .* (?:of|on) model (\w+)$|Remove index \w+ from (\w+)$|Rename (?:unnamed )?index .* on (\w+) to \w+$|Create constraint \w+ on model (\w+)$|Remove constraint \w+ from model (\w+)$|Alter constraint \w+ on (\w+)$|Change Meta options on (\w+)$|Set order_with_respect_to on (\w+) to \w+$)",
     )
     .unwrap();
     let mut app = String::new();
@@ -472,6 +472,14 @@ class Item(models.Model):
     shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
     spare = models.ForeignKey(Shelf, on_delete=models.CASCADE, db_index=False, related_name="+")
     rank = models.IntegerField(db_index=True)
+
+
+class Box(models.Model):
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+    spare = models.ForeignKey(Shelf, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        order_with_respect_to = "shelf"
 "#;
 
 /// (what changes, from, to, the model Django and preflight report) over `FIELD_MODELS`, whose
@@ -530,6 +538,24 @@ const FIELD_CHANGES: &[(&str, &str, &str, Option<&str>)] = &[
         "note = models.TextField(blank=True)",
         "note = models.TextField(blank=True, db_index=False)",
         None,
+    ),
+    (
+        "order_with_respect_to added",
+        "    rank = models.IntegerField(db_index=True)\n",
+        "    rank = models.IntegerField(db_index=True)\n\n    class Meta:\n        order_with_respect_to = \"shelf\"\n",
+        Some("item"),
+    ),
+    (
+        "order_with_respect_to changed",
+        "order_with_respect_to = \"shelf\"",
+        "order_with_respect_to = \"spare\"",
+        Some("box"),
+    ),
+    (
+        "order_with_respect_to removed",
+        "\n    class Meta:\n        order_with_respect_to = \"shelf\"\n",
+        "",
+        Some("box"),
     ),
     ("False default as 0", "done = models.BooleanField(default=False)", "done = models.BooleanField(default=0)", None),
 ];

@@ -128,7 +128,8 @@ enum Op {
         name: String,
         options: Vec<(String, Py)>,
     },
-    /// `AlterUniqueTogether`, `AlterIndexTogether`: the option, normalized.
+    /// `AlterUniqueTogether`, `AlterIndexTogether` (the option, normalized),
+    /// `AlterOrderWithRespectTo` (a field name or `None`).
     Together {
         name: String,
         option: &'static str,
@@ -172,13 +173,12 @@ enum Op {
     },
 }
 
-/// Operations that change no field and no option the comparison reads (the order of a
-/// model's rows by a relation, managers, comments, extensions, collations).
+/// Operations that change no field and no option the comparison reads (managers, comments,
+/// extensions, collations).
 const NO_FIELD_CHANGE: &[&str] = &[
     "RunPython",
     "RunSQL",
     "AlterModelTableComment",
-    "AlterOrderWithRespectTo",
     "AlterModelManagers",
     // django.contrib.postgres.operations
     "ValidateConstraint",
@@ -345,6 +345,15 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
             (Some(name), Some(options)) => Op::Options { name, options },
             (m, _) => unknown(m, "an AlterModelOptions that is not literal"),
         },
+        "AlterOrderWithRespectTo" => {
+            let value = op.arg("order_with_respect_to", 1).map(|v| Lit::of(v, src));
+            match (s("name", 0), value) {
+                (Some(name), Some(v @ (Lit::Str(_) | Lit::None))) => {
+                    Op::Together { name, option: "order_with_respect_to", value: Py::Lit(v) }
+                }
+                (m, _) => unknown(m, "an AlterOrderWithRespectTo that is not literal"),
+            }
+        }
         "AlterUniqueTogether" | "AlterIndexTogether" => {
             let option = if name == "AlterUniqueTogether" { "unique_together" } else { "index_together" };
             let value = op.arg(option, 1).map(|v| normalize_together(&Py::of(v, src)));
@@ -935,5 +944,25 @@ mod tests {
         assert_eq!(m.field("a").unwrap().kwarg("default"), None);
         assert_eq!(m.field("b").unwrap().kwarg("default"), Some(&Lit::Int(1)));
         assert_eq!(m.field("c").unwrap().kwarg("default"), None);
+    }
+
+    #[test]
+    fn alter_order_with_respect_to_sets_and_clears_the_option() {
+        let ops = |v: &str| {
+            format!(
+                "from django.db import migrations\nclass Migration(migrations.Migration):\n    \
+                 dependencies = [('shop', '0001_initial')]\n    \
+                 operations = [migrations.AlterOrderWithRespectTo(name='order', order_with_respect_to={v})]\n"
+            )
+        };
+        let set = ops("'code'");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &set)]);
+        assert_eq!(s.models["order"].option("order_with_respect_to"), Some(&Lit::Str("code".into())));
+        let clear = ops("None");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &clear)]);
+        assert_eq!(s.models["order"].option("order_with_respect_to"), Some(&Lit::None));
+        let computed = ops("FIELD");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &computed)]);
+        assert!(s.models["order"].unknown.is_some());
     }
 }

@@ -1204,6 +1204,17 @@ fn option_differences(
     if !schema {
         return Ok(out);
     }
+    // `None` and no option are the same to the autodetector; a field name is compared as written.
+    let wrt = |v: Option<&Py>| match v {
+        None | Some(Py::Lit(Lit::None)) => Some(None),
+        Some(Py::Lit(Lit::Str(s))) => Some(Some(s.clone())),
+        Some(_) => None,
+    };
+    match (wrt(get("order_with_respect_to")), wrt(state.option_py("order_with_respect_to"))) {
+        (Some(a), Some(b)) if a != b => out.push("`order_with_respect_to` (AlterOrderWithRespectTo)".to_string()),
+        (Some(_), Some(_)) => {}
+        _ => return Err("its `order_with_respect_to` is not a literal".to_string()),
+    }
     for k in ["unique_together", "index_together"] {
         let ours = get(k).map(normalize_together);
         let theirs = state.option_py(k).map(normalize_together);
