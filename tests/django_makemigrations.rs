@@ -51,7 +51,7 @@ fn django_models(python: &str, dir: &Path) -> BTreeSet<(String, String)> {
         regex::Regex::new(r"(?:Create (?:proxy )?model|Delete model|Rename table for) (\w+)(?: to \w+)?$").unwrap();
     let field_re = regex::Regex::new(r"(?:Add|Remove|Alter) field \w+ (?:to|from|on) (\w+)$").unwrap();
     let meta_re = regex::Regex::new(
-        r"^(?:Alter (?:unique|index)_together for (\w+) |Create index \w+ on .* (?:of|on) model (\w+)$|Remove index \w+ from (\w+)$|Rename (?:unnamed )?index .* on (\w+) to \w+$|Create constraint \w+ on model (\w+)$|Remove constraint \w+ from model (\w+)$|Alter constraint \w+ on (\w+)$|Change Meta options on (\w+)$)",
+        r"^(?:Alter (?:unique|index)_together for (\w+) |Create index \w+ on .* (?:of|on) model (\w+)$|Remove index \w+ from (\w+)$|Rename (?:unnamed )?index .* on (\w+) to \w+$|Create constraint \w+ on model (\w+)$|Remove constraint \w+ from model (\w+)$|Alter constraint \w+ on (\w+)$|Change Meta options on (\w+)$|Set order_with_respect_to on (\w+) to \w+$)",
     )
     .unwrap();
     let mut app = String::new();
@@ -127,7 +127,7 @@ fn fixture_tree_agrees_with_makemigrations_model_by_model() {
         .unwrap();
     let theirs = django_models(python, dir.path());
     let ours = preflight_models(dir.path());
-    assert_eq!(theirs.len(), 12, "the fixture has twelve drifted models: {theirs:?}");
+    assert_eq!(theirs.len(), 13, "the fixture has thirteen drifted models: {theirs:?}");
     assert_eq!(ours, theirs);
 }
 
@@ -302,7 +302,7 @@ fn summary_counts_the_models_not_judged() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(
-            ".: note: django-migration-missing compared 39 models with the migrations; 5 other classes of the apps \
+            ".: note: django-migration-missing compared 41 models with the migrations; 5 other classes of the apps \
              were not judged"
         ),
         "{err}"
@@ -448,4 +448,120 @@ fn agree_on_each_change(python: &str, models: &str, changes: &[(&str, &str, &str
 fn each_meta_change_agrees_with_makemigrations() {
     let Some(python) = skip_or(python_with_django()) else { return };
     agree_on_each_change(python, META_MODELS, META_CHANGES);
+}
+
+const FIELD_MODELS: &str = r#"from django.db import models
+
+
+def fresh_code():
+    return "x"
+
+
+class Shelf(models.Model):
+    label = models.CharField(max_length=10)
+
+
+class Item(models.Model):
+    title = models.CharField(max_length=50, default="untitled")
+    code = models.CharField(max_length=10, default=fresh_code)
+    count = models.IntegerField(default=0)
+    done = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    slug = models.SlugField()
+    tag = models.SlugField(db_index=False)
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+    spare = models.ForeignKey(Shelf, on_delete=models.CASCADE, db_index=False, related_name="+")
+    rank = models.IntegerField(db_index=True)
+
+
+class Box(models.Model):
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+    spare = models.ForeignKey(Shelf, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        order_with_respect_to = "shelf"
+"#;
+
+/// (what changes, from, to, the model Django and preflight report) over `FIELD_MODELS`, whose
+/// defaults and indexes Django's migrations hold (in sync: silent).
+const FIELD_CHANGES: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "default added",
+        "note = models.TextField(blank=True)",
+        "note = models.TextField(blank=True, default=\"\")",
+        Some("item"),
+    ),
+    ("default removed", "count = models.IntegerField(default=0)", "count = models.IntegerField()", Some("item")),
+    (
+        "default changed",
+        "count = models.IntegerField(default=0)",
+        "count = models.IntegerField(default=1)",
+        Some("item"),
+    ),
+    ("string default changed", "default=\"untitled\"", "default=\"new\"", Some("item")),
+    (
+        "callable default removed",
+        "code = models.CharField(max_length=10, default=fresh_code)",
+        "code = models.CharField(max_length=10)",
+        Some("item"),
+    ),
+    (
+        "db_index added",
+        "note = models.TextField(blank=True)",
+        "note = models.TextField(blank=True, db_index=True)",
+        Some("item"),
+    ),
+    ("db_index removed", "rank = models.IntegerField(db_index=True)", "rank = models.IntegerField()", Some("item")),
+    (
+        "db_index=False on a ForeignKey",
+        "shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)",
+        "shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE, db_index=False)",
+        Some("item"),
+    ),
+    (
+        "ForeignKey index restored",
+        "on_delete=models.CASCADE, db_index=False, related_name",
+        "on_delete=models.CASCADE, related_name",
+        Some("item"),
+    ),
+    ("SlugField index restored", "tag = models.SlugField(db_index=False)", "tag = models.SlugField()", Some("item")),
+    // What Django does not see as a change, preflight does not either.
+    ("db_index=True on a SlugField", "slug = models.SlugField()", "slug = models.SlugField(db_index=True)", None),
+    (
+        "db_index=True on a ForeignKey",
+        "shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)",
+        "shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE, db_index=True)",
+        None,
+    ),
+    (
+        "db_index=False written out",
+        "note = models.TextField(blank=True)",
+        "note = models.TextField(blank=True, db_index=False)",
+        None,
+    ),
+    (
+        "order_with_respect_to added",
+        "    rank = models.IntegerField(db_index=True)\n",
+        "    rank = models.IntegerField(db_index=True)\n\n    class Meta:\n        order_with_respect_to = \"shelf\"\n",
+        Some("item"),
+    ),
+    (
+        "order_with_respect_to changed",
+        "order_with_respect_to = \"shelf\"",
+        "order_with_respect_to = \"spare\"",
+        Some("box"),
+    ),
+    (
+        "order_with_respect_to removed",
+        "\n    class Meta:\n        order_with_respect_to = \"shelf\"\n",
+        "",
+        Some("box"),
+    ),
+    ("False default as 0", "done = models.BooleanField(default=False)", "done = models.BooleanField(default=0)", None),
+];
+
+#[test]
+fn each_default_and_index_change_agrees_with_makemigrations() {
+    let Some(python) = skip_or(python_with_django()) else { return };
+    agree_on_each_change(python, FIELD_MODELS, FIELD_CHANGES);
 }

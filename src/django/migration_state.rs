@@ -128,7 +128,8 @@ enum Op {
         name: String,
         options: Vec<(String, Py)>,
     },
-    /// `AlterUniqueTogether`, `AlterIndexTogether`: the option, normalized.
+    /// `AlterUniqueTogether`, `AlterIndexTogether` (the option, normalized),
+    /// `AlterOrderWithRespectTo` (a field name or `None`).
     Together {
         name: String,
         option: &'static str,
@@ -172,13 +173,12 @@ enum Op {
     },
 }
 
-/// Operations that change no field and no option the comparison reads (the order of a
-/// model's rows by a relation, managers, comments, extensions, collations).
+/// Operations that change no field and no option the comparison reads (managers, comments,
+/// extensions, collations).
 const NO_FIELD_CHANGE: &[&str] = &[
     "RunPython",
     "RunSQL",
     "AlterModelTableComment",
-    "AlterOrderWithRespectTo",
     "AlterModelManagers",
     // django.contrib.postgres.operations
     "ValidateConstraint",
@@ -312,9 +312,21 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
         },
         "AddField" | "AlterField" => {
             let field = op.arg("field", 2).and_then(|f| field_call(f, src));
-            match (s("model_name", 0), s("name", 1), field) {
-                (Some(model), Some(name), Some(field)) => Op::AddOrAlter { model, name, field },
-                (m, _, _) => unknown(m, "an AddField or AlterField that is not literal"),
+            // `preserve_default=False`: the default only fills existing rows; the state keeps
+            // none (Django's `AddField.state_forwards`).
+            let preserve = match op.arg("preserve_default", 3).map(|n| n.kind()) {
+                None | Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => None,
+            };
+            match (s("model_name", 0), s("name", 1), field, preserve) {
+                (Some(model), Some(name), Some(mut field), Some(preserve)) => {
+                    if !preserve {
+                        field.kw.retain(|(k, _)| k != "default");
+                    }
+                    Op::AddOrAlter { model, name, field }
+                }
+                (m, _, _, _) => unknown(m, "an AddField or AlterField that is not literal"),
             }
         }
         "RemoveField" => match (s("model_name", 0), s("name", 1)) {
@@ -333,6 +345,15 @@ fn to_op(op: &Operation<'_>, src: &str, lists: &ClassLists<'_>, out: &mut Vec<Op
             (Some(name), Some(options)) => Op::Options { name, options },
             (m, _) => unknown(m, "an AlterModelOptions that is not literal"),
         },
+        "AlterOrderWithRespectTo" => {
+            let value = op.arg("order_with_respect_to", 1).map(|v| Lit::of(v, src));
+            match (s("name", 0), value) {
+                (Some(name), Some(v @ (Lit::Str(_) | Lit::None))) => {
+                    Op::Together { name, option: "order_with_respect_to", value: Py::Lit(v) }
+                }
+                (m, _) => unknown(m, "an AlterOrderWithRespectTo that is not literal"),
+            }
+        }
         "AlterUniqueTogether" | "AlterIndexTogether" => {
             let option = if name == "AlterUniqueTogether" { "unique_together" } else { "index_together" };
             let value = op.arg(option, 1).map(|v| normalize_together(&Py::of(v, src)));
@@ -907,5 +928,41 @@ mod tests {
             \x20       state_operations=[migrations.RemoveField('order', 'code')])]\n";
         let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_s.py", sdas)]);
         assert_eq!(names(&s, "order"), ["id"]);
+    }
+
+    #[test]
+    fn preserve_default_false_leaves_no_default_in_the_state() {
+        let ops = "from django.db import migrations, models\n\
+            class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n\
+            \x20   operations = [\n\
+            \x20       migrations.AddField('order', 'a', models.IntegerField(default=0), preserve_default=False),\n\
+            \x20       migrations.AddField(model_name='order', name='b', field=models.IntegerField(default=1)),\n\
+            \x20       migrations.AddField('order', 'c', models.IntegerField(default=2), False),\n\
+            \x20   ]\n";
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_d.py", ops)]);
+        let m = &s.models["order"];
+        assert_eq!(m.field("a").unwrap().kwarg("default"), None);
+        assert_eq!(m.field("b").unwrap().kwarg("default"), Some(&Lit::Int(1)));
+        assert_eq!(m.field("c").unwrap().kwarg("default"), None);
+    }
+
+    #[test]
+    fn alter_order_with_respect_to_sets_and_clears_the_option() {
+        let ops = |v: &str| {
+            format!(
+                "from django.db import migrations\nclass Migration(migrations.Migration):\n    \
+                 dependencies = [('shop', '0001_initial')]\n    \
+                 operations = [migrations.AlterOrderWithRespectTo(name='order', order_with_respect_to={v})]\n"
+            )
+        };
+        let set = ops("'code'");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &set)]);
+        assert_eq!(s.models["order"].option("order_with_respect_to"), Some(&Lit::Str("code".into())));
+        let clear = ops("None");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &clear)]);
+        assert_eq!(s.models["order"].option("order_with_respect_to"), Some(&Lit::None));
+        let computed = ops("FIELD");
+        let s = app(&[("shop/migrations/0001_initial.py", INITIAL), ("shop/migrations/0002_o.py", &computed)]);
+        assert!(s.models["order"].unknown.is_some());
     }
 }

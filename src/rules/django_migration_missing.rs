@@ -2,7 +2,8 @@
 //! are replayed into a model state (`django::migration_state`) and compared with the project's
 //! model classes (`django::models`): a model with no `CreateModel`, a field the migrations do
 //! not have or a field they have that the model lost (errors), a field whose class, `null`,
-//! `max_length`, `unique` or relation target differs (warnings).
+//! `max_length`, `unique`, `db_index`, `default` (presence, or a literal value) or relation
+//! target differs (warnings).
 //!
 //! Precision first: a model is compared only as far as it can be known. A field counts as added
 //! only when it is one of Django's own field classes; fields count as removed only when every
@@ -111,6 +112,9 @@ struct Ctx<'a> {
     /// (`AlterModelOptions.ALTER_OPTION_KEYS.remove("verbose_name")`); none when it changes
     /// them otherwise.
     alter_keys: Vec<&'static str>,
+    /// The project replaces `Field.deconstruct` (NetBox drops `ConfigItem` defaults): what
+    /// Django compares of a field is not known, so only its class is.
+    deconstruct_patched: bool,
     /// Names of the project's plain classes (mixins): no base but `object`, no `Meta`, no
     /// metaclass, and no other class of that name.
     plain: HashSet<String>,
@@ -304,7 +308,7 @@ fn differences(ctx: &Ctx<'_>, code: &CodeField, state: &FieldCall, own: &str, ap
         out.push(format!("field class `{class}` here, `{sclass}` in the migrations"));
         return out;
     }
-    if code.call.splat || state.splat {
+    if code.call.splat || state.splat || ctx.deconstruct_patched {
         return out;
     }
     let both = |k: &str, default: bool| Some((lit_bool(code.call.kwarg(k), default)?, lit_bool(state.kwarg(k), default)?));
@@ -316,6 +320,16 @@ fn differences(ctx: &Ctx<'_>, code: &CodeField, state: &FieldCall, own: &str, ap
     if !matches!(class, "OneToOneField" | "ManyToManyField") {
         if let Some((a, b)) = both("unique", false).filter(|(a, b)| a != b) {
             out.push(format!("unique={} here, unique={} in the migrations", py_bool(a), py_bool(b)));
+        }
+    }
+    if class != "ManyToManyField" {
+        // `ForeignKey`, `OneToOneField` and `SlugField` are indexed unless told otherwise.
+        let indexed = matches!(class, "ForeignKey" | "OneToOneField" | "SlugField");
+        if let Some((a, b)) = both("db_index", indexed).filter(|(a, b)| a != b) {
+            out.push(format!("db_index={} here, db_index={} in the migrations", py_bool(a), py_bool(b)));
+        }
+        if let Some(d) = default_difference(code.call.kwarg("default"), state.kwarg("default")) {
+            out.push(d);
         }
     }
     if let Some(default) = default_max_length(class) {
@@ -346,6 +360,38 @@ fn differences(ctx: &Ctx<'_>, code: &CodeField, state: &FieldCall, own: &str, ap
         }
     }
     out
+}
+
+/// How a field's `default` differs between the code and the migrations: one has a default
+/// and the other none (any value, even a call, is a default), or both are scalar literals that
+/// Python would not find equal (`0 == False`); `None` when they agree or cannot be compared.
+fn default_difference(code: Option<&Lit>, state: Option<&Lit>) -> Option<String> {
+    match (code, state) {
+        (None, None) => None,
+        (Some(_), None) => Some("a default here, none in the migrations".to_string()),
+        (None, Some(_)) => Some("no default here, a default in the migrations".to_string()),
+        (Some(a), Some(b)) => {
+            let scalar = |l: &Lit| match l {
+                Lit::Bool(b) => Some(Lit::Int(i64::from(*b))),
+                Lit::Int(_) | Lit::Str(_) | Lit::None => Some(l.clone()),
+                Lit::Name(_) | Lit::Other => None,
+            };
+            let (x, y) = (scalar(a)?, scalar(b)?);
+            (x != y).then(|| format!("default={} here, default={} in the migrations", show_lit(a), show_lit(b)))
+        }
+    }
+}
+
+/// A scalar literal as Python writes it.
+fn show_lit(l: &Lit) -> String {
+    match l {
+        Lit::Bool(b) => py_bool(*b).to_string(),
+        Lit::None => "None".to_string(),
+        Lit::Int(n) => n.to_string(),
+        Lit::Str(s) => format!("{s:?}"),
+        Lit::Name(n) => n.clone(),
+        Lit::Other => "…".to_string(),
+    }
 }
 
 fn py_bool(b: bool) -> &'static str {
@@ -545,6 +591,16 @@ fn app_between(project: &Project, dir: &str, app: &str) -> bool {
         d = d.rsplit_once('/').map_or("", |(p, _)| p);
     }
     false
+}
+
+/// Whether a text assigns a field class's `deconstruct` (`models.Field.deconstruct = mine`).
+fn patches_deconstruct(text: &str) -> bool {
+    text.contains(".deconstruct") && text.lines().any(|l| {
+        let l = l.trim_start();
+        !l.starts_with('#') && l.split_once('=').is_some_and(|(lhs, rhs)| {
+            !rhs.starts_with('=') && lhs.trim_end().ends_with(".deconstruct") && !lhs.contains(['(', '['])
+        })
+    })
 }
 
 /// Django's `ALTER_OPTION_KEYS` as the project leaves them: a key it removes
@@ -756,7 +812,12 @@ impl Rule for DjangoMigrationMissing {
         }
         by_label.retain(|l, _| !shared.contains(l));
         let alter_keys = alter_option_keys(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
-        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys, plain };
+        let deconstruct_patched = sources
+            .iter()
+            .map(|f| f.text.as_str())
+            .chain(others.iter().map(String::as_str))
+            .any(patches_deconstruct);
+        let ctx = Ctx { graph: &graph, by_label, added_to: &added_to, alter_keys, deconstruct_patched, plain };
         let moved = migration_modules(sources.iter().map(|f| f.text.as_str()).chain(others.iter().map(String::as_str)));
         let moved_away = |label: &str| moved.as_ref().is_none_or(|m| m.contains(label));
         let mut keys: Vec<&String> = graph.models.keys().collect();
@@ -1130,6 +1191,17 @@ fn option_differences(
     if !schema {
         return Ok(out);
     }
+    // `None` and no option are the same to the autodetector; a field name is compared as written.
+    let wrt = |v: Option<&Py>| match v {
+        None | Some(Py::Lit(Lit::None)) => Some(None),
+        Some(Py::Lit(Lit::Str(s))) => Some(Some(s.clone())),
+        Some(_) => None,
+    };
+    match (wrt(get("order_with_respect_to")), wrt(state.option_py("order_with_respect_to"))) {
+        (Some(a), Some(b)) if a != b => out.push("`order_with_respect_to` (AlterOrderWithRespectTo)".to_string()),
+        (Some(_), Some(_)) => {}
+        _ => return Err("its `order_with_respect_to` is not a literal".to_string()),
+    }
     for k in ["unique_together", "index_together"] {
         let ours = get(k).map(normalize_together);
         let theirs = state.option_py(k).map(normalize_together);
@@ -1173,6 +1245,15 @@ mod tests {
         assert_eq!(django_class("JSONField", &imports), None);
         assert_eq!(django_class("fields.CharField", &imports), None);
         assert_eq!(django_class("models.MoneyField", &imports), None);
+    }
+
+    #[test]
+    fn deconstruct_patches() {
+        assert!(patches_deconstruct("from django.db import models\nmodels.Field.deconstruct = custom_deconstruct\n"));
+        assert!(!patches_deconstruct("name, path, args, kwargs = super().deconstruct()\n"));
+        assert!(!patches_deconstruct("_deconstruct = models.Field.deconstruct\n"));
+        assert!(!patches_deconstruct("# models.Field.deconstruct = x\n"));
+        assert!(!patches_deconstruct("if f.deconstruct == x:\n"));
     }
 
     #[test]
