@@ -102,7 +102,7 @@ def main():
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
-    check = [BIN, "check", "--format", "json", "--quiet", "."]
+    check = [BIN, "check", "--format", "json", "--quiet", "--no-cache", "."]
     rows = []
     for lines in sizes:
         tree = ensure_tree(lines, args.seed)

@@ -122,23 +122,22 @@ pub(crate) fn project_dir(project: &Project, root: usize) -> String {
 /// repository, where `gunicorn.conf.py` lives) holds one of `needles`; files are read from disk
 /// when the project pass did not load them, and an unreadable file is no evidence.
 pub(crate) fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -> bool {
+    let pattern = needles.iter().map(|n| regex::escape(n)).collect::<Vec<_>>().join("|");
+    let re = regex::bytes::Regex::new(&pattern).ok().filter(|_| !needles.is_empty());
     production_python(project)
         .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
-        .any(|rel| holds_any(project, rel, needles))
+        .any(|rel| holds_any(project, rel, needles, re.as_ref()))
 }
 
-/// Whether the file at `rel` holds one of `needles`: a yes-or-no question of a file the project
-/// does not hold (`Project::read_matches`, recorded as such for the run cache), else a read.
-fn holds_any(project: &Project, rel: &str, needles: &[&str]) -> bool {
+/// Whether the file at `rel` holds one of `needles` (`re`: the same as a pattern): a yes-or-no
+/// question of a file the project does not hold (`Project::read_matches`, recorded as such for
+/// the run cache), else a read.
+fn holds_any(project: &Project, rel: &str, needles: &[&str], re: Option<&regex::bytes::Regex>) -> bool {
     if project.by_rel.contains_key(rel) || project.sources.contains_key(rel) {
         return read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n)));
     }
-    let Some(path) = project.root.as_ref().map(|r| r.join(rel)) else { return false };
-    let pattern = needles.iter().map(|n| regex::escape(n)).collect::<Vec<_>>().join("|");
-    match regex::bytes::Regex::new(&pattern) {
-        Ok(re) if !needles.is_empty() => project.read_matches(&path, MAX_EVIDENCE_BYTES, &re),
-        _ => false,
-    }
+    let (Some(path), Some(re)) = (project.root.as_ref().map(|r| r.join(rel)), re) else { return false };
+    project.read_matches(&path, MAX_EVIDENCE_BYTES, re)
 }
 
 /// The dependency manifests and process files of the Django project in `dir` and of the
