@@ -353,7 +353,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             .collect(),
         None => HashMap::new(),
     };
-    let mut project = crate::project::build_knowing(&files, config, root, tracked, build_needs, known);
+    let mut project = crate::project::build_knowing(&files, config, root, tracked, build_needs, known, cache.is_some());
     if targets.is_some() {
         project.targets = Some(files.iter().filter(|l| l.target).map(|l| l.file.rel.clone()).collect());
     }

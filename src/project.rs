@@ -322,6 +322,8 @@ pub struct Probes {
     current: std::sync::Mutex<Option<Consumer>>,
     /// Answers known from an earlier run, of files unchanged since (see `build_knowing`).
     known: HashMap<(String, Probe), u64>,
+    /// Nothing is recorded: the run writes no cache (`--no-cache`, named files).
+    off: bool,
 }
 
 impl Probes {
@@ -352,6 +354,9 @@ impl Probes {
     }
 
     fn ask(&self, by: Consumer, rel: &str, probe: Probe, answer: u64) {
+        if self.off {
+            return;
+        }
         if let Ok(mut s) = self.asked.lock() {
             s.insert((by, rel.to_string(), probe, answer));
         }
@@ -753,7 +758,7 @@ impl Project {
 
 /// Builds the project facts that `needs` asks for from the loaded files.
 pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
-    build_knowing(files, config, root, tracked, needs, HashMap::new())
+    build_knowing(files, config, root, tracked, needs, HashMap::new(), true)
 }
 
 /// `build`, with the answers already known of files whose content has not changed since they
@@ -765,8 +770,9 @@ pub fn build_knowing(
     tracked: Option<Vec<String>>,
     needs: Needs,
     known: HashMap<(String, Probe), u64>,
+    record: bool,
 ) -> Project {
-    let probes = Probes { known, ..Probes::default() };
+    let probes = Probes { known, off: !record, ..Probes::default() };
     let ask = Ask(&probes, Consumer::Part(Part::Settings));
     let needs_settings = needs.settings;
     let candidates: Vec<Arc<SourceFile>> = if needs_settings {
