@@ -192,6 +192,27 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         }
     };
     phase("walk");
+    // The quick check: the same files with the same times as when the last run read them.
+    let stats = cache.and_then(|_| {
+        let rels: Vec<String> = paths.par_iter().map(|p| rel_path(p, root)).collect();
+        let tracked = tracked.as_ref().map(|(top, t)| (top.as_path(), t.as_slice()));
+        crate::stattable::take(&slot, &rels, &paths, &notes, tracked)
+    });
+    if let (Some(dir), Some(now)) = (cache, &stats) {
+        let slot = slot.finish();
+        if let Some(v) = crate::stattable::vouched(dir, &slot, now) {
+            if let Some(hit) = crate::cache::load(dir, &crate::cache::Key { slot, full: v.full }) {
+                phase("vouched");
+                return Ok(Outcome {
+                    findings: hit.findings,
+                    notes: hit.notes,
+                    facts: hit.facts,
+                    files_scanned: v.files_scanned,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+    }
     // An empty file holds nothing a rule could flag (a committed empty `.env` has no values):
     // it is counted and, for a dotenv name, listed for env-file-committed, but not kept.
     let loaded: Vec<Item> = paths
@@ -234,6 +255,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     let key = cache.map(|_| run_key(slot.clone(), &notes, &digests, empty_targets, &empty_kept, tracked.as_deref()));
     if let (Some(dir), Some(key)) = (cache, &key) {
         if let Some(hit) = crate::cache::load(dir, key) {
+            if let Some(now) = &stats {
+                crate::stattable::store(dir, &key.slot, now, &key.full, files_scanned);
+            }
             phase("cached");
             return Ok(Outcome {
                 findings: hit.findings,
@@ -520,6 +544,9 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             looks.dedup();
         }
         crate::cache::store(dir, key, &findings, &notes, &facts, &looks);
+        if let Some(now) = &stats {
+            crate::stattable::store(dir, &key.slot, now, &key.full, files_scanned);
+        }
         let partial = crate::cache::Partial {
             structure,
             files: crate::cache::digest_map(&loaded_rels, digests),

@@ -38,5 +38,6 @@ pub(crate) mod report;
 pub mod secrets;
 pub(crate) mod setup;
 pub mod source;
+pub(crate) mod stattable;
 pub(crate) mod suppress;
 pub(crate) mod walk;

@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 use common::*;
 
 /// Runs `preflight check . <args>` in `dir` with the cache in `cache`; returns the output and
-/// whether the run answered from the cache (its `cached` phase, in `PREFLIGHT_TIMINGS`).
+/// whether the run answered from the cache (its `cached` phase, or `vouched` when the files'
+/// times vouched for their content, in `PREFLIGHT_TIMINGS`).
 fn run_cached(dir: &Path, cache: &Path, args: &[&str]) -> (Output, bool) {
     let o = Command::new(bin())
         .args(["check", "."])
@@ -21,7 +22,7 @@ fn run_cached(dir: &Path, cache: &Path, args: &[&str]) -> (Output, bool) {
         .env("PREFLIGHT_TIMINGS", "1")
         .output()
         .unwrap();
-    let hit = stderr(&o).lines().any(|l| l.starts_with("timing: cached"));
+    let hit = stderr(&o).lines().any(|l| l.starts_with("timing: cached") || l.starts_with("timing: vouched"));
     (o, hit)
 }
 
@@ -52,6 +53,39 @@ fn shop() -> Project {
         ("web/app.js", "console.log('hi');\n"),
         ("requirements.txt", "django==5.2\n"),
     ])
+}
+
+/// Whether the run answered without reading the files: their sizes and times vouched for them.
+fn vouched(o: &Output) -> bool {
+    stderr(o).lines().any(|l| l.starts_with("timing: vouched"))
+}
+
+#[test]
+fn files_whose_times_stand_are_not_read_again_and_any_edit_is_seen() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let (first, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    // Files written moments ago could change again within their clock's tick: racy, read.
+    let (second, hit) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(hit && !vouched(&second), "a racy tree was not read by content");
+    // Once the files are older than the slack, a run taken by content writes a table that
+    // vouches; the next run answers from it, byte for byte.
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    let (third, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    let (fourth, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!vouched(&third) && vouched(&fourth));
+    assert_eq!(stdout(&first), stdout(&fourth));
+    // An edit that keeps the size: its change time differs, so the file is read again.
+    let views = p.path().join("shop/views.py");
+    let text = std::fs::read_to_string(&views).unwrap();
+    std::fs::write(&views, text.replace("TODO", "NOTE")).unwrap();
+    let (edited, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!vouched(&edited));
+    assert!(stdout(&first).contains("todo-fixme") && !stdout(&edited).contains("todo-fixme"));
+    // A file added: the walk differs.
+    std::fs::write(p.path().join("shop/extra.py"), "# FIXME: later\n").unwrap();
+    let (added, _) = run_cached(p.path(), cache.path(), &["--format", "json"]);
+    assert!(!vouched(&added) && stdout(&added).contains("shop/extra.py"));
 }
 
 #[test]
