@@ -2,6 +2,7 @@
 //! Today: the Django settings chain and the repository's git index. Project rules report
 //! through `registry::ProjectSink`.
 
+use crate::django::models::ModelGraph;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -174,6 +175,10 @@ pub enum Probe {
     /// Whether the text, if of at most `cap` bytes, matches a regular expression (bytes,
     /// `regex` syntax): a rule's question that needs no more of the file.
     Matches { pattern: Arc<str>, cap: u64 },
+    /// What a module gives the model graph when it holds only view and mixin classes: their
+    /// names, bases and hooks, wherever they sit (`models::view_outline`); `u64::MAX` when it
+    /// gives more (models, serializers, managers), which is then read whole (`Text`).
+    ViewOutline,
 }
 
 impl Probe {
@@ -202,6 +207,12 @@ impl Probe {
                     // A pattern that no longer compiles answers differently: the asker runs again.
                     && regex::bytes::Regex::new(pattern).map_or(true, |re| re.is_match(text.as_bytes())),
             ),
+            Probe::ViewOutline => {
+                let head = &text.as_bytes()[..text.len().min(8192)];
+                let class = crate::classify::classify(rel, head);
+                let f = SourceFile::new(std::path::PathBuf::from(rel), rel.to_string(), class, text.to_string());
+                view_outline(&graph_of(&f)).unwrap_or(u64::MAX)
+            }
             Probe::SettingsNamed => {
                 let named = settings::SettingsModules::scan(std::iter::once((rel, text)));
                 fnv1a(&[strings(&named.deploy).to_le_bytes().as_slice(), &strings(&named.test).to_le_bytes()])
@@ -388,6 +399,9 @@ impl Probes {
                 Some(text) => probe.answer(rel, text) != *answer,
             };
             if differs {
+                if std::env::var_os("PREFLIGHT_FALLEN").is_some() {
+                    eprintln!("fallen: {by:?} by {rel}: {probe:?}");
+                }
                 out.insert(*by);
             }
         }
@@ -573,6 +587,16 @@ impl Project {
         let rel = crate::fsread::path_text(path.strip_prefix(self.root.as_deref()?).ok()?);
         let f = self.loaded.get(&rel)?;
         Some((rel, f))
+    }
+
+    /// Whether `text`, the text the project holds for `rel` (a settings candidate, a model
+    /// source), matches `re`: recorded as that question (`Probe::Matches`, no size cap), not as
+    /// a read of the whole text, so an edit that keeps the answer keeps the asker.
+    pub fn held_matches(&self, rel: &str, text: &str, re: &regex::bytes::Regex) -> bool {
+        let answer = re.is_match(text.as_bytes());
+        let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap: u64::MAX };
+        self.probes.ask(self.probes.current(), rel, probe, u64::from(answer));
+        answer
     }
 
     /// Records that the current asker read the text of the loaded file at `rel` whole (a text
@@ -989,8 +1013,7 @@ fn migration_history(
 
 /// The model graph (models, managers, querysets, serializers), from only the files that can
 /// define them; their trees are cached and reused by the per-file pass.
-fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::models::ModelGraph {
-    use crate::django::models::{add_file, ModelGraph};
+fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> ModelGraph {
     let mut graph = ModelGraph::default();
     // The graph answers two questions of the checked Python code: what a loop over a queryset
     // reads (code with `for `), and what a DRF list view's serializer reads (code naming a
@@ -1002,7 +1025,7 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::mode
         return graph;
     }
     let serializers = checked().any(is_view);
-    let candidates: Vec<&Arc<SourceFile>> = files
+    let candidates: Vec<&Loaded> = files
         .iter()
         .filter(|l| {
             let f = &l.file;
@@ -1012,16 +1035,21 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::mode
                 && !f.class.roles.test
                 && ask.is(l, Probe::ModelCandidate(serializers))
         })
-        .map(|l| ask.file(l))
         .collect();
     // Read in parallel, one graph per file, merged in path order so that the graph does not
     // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
-    // a rule needs.
+    // a rule needs. A module of views only is asked for its outline of views, so that an edit
+    // inside a view's methods keeps the graph; any other is read whole.
     let parts: Vec<ModelGraph> = candidates
         .par_iter()
-        .map(|f| {
-            let mut g = ModelGraph::default();
-            f.with_tree(|t| add_file(&mut g, f, t));
+        .map(|l| {
+            let g = graph_of(&l.file);
+            match view_outline(&g) {
+                Some(outline) => ask.0.ask(ask.1, &l.file.rel, Probe::ViewOutline, outline),
+                None => {
+                    ask.file(l);
+                }
+            }
             g
         })
         .collect();
@@ -1030,6 +1058,21 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django::mode
     }
     graph.finish();
     graph
+}
+
+/// One module's part of the model graph, before `finish`.
+fn graph_of(f: &SourceFile) -> ModelGraph {
+    use crate::django::models::add_file;
+    let mut g = ModelGraph::default();
+    f.with_tree(|t| add_file(&mut g, f, t));
+    g
+}
+
+/// `Probe::ViewOutline`'s answer for a module's part of the graph: a digest of its view and
+/// mixin classes (names, bases, hooks, in order) when that is all it holds; `None` otherwise.
+fn view_outline(g: &ModelGraph) -> Option<u64> {
+    let views = g.views_only()?;
+    Some(crate::digest::digest64(&[format!("{views:?}").as_bytes()]).min(u64::MAX - 1))
 }
 
 /// The texts `Needs::model_sources` asks for: every migration, models module (or module a

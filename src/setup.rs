@@ -126,15 +126,20 @@ pub(crate) fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -
     let re = regex::bytes::Regex::new(&pattern).ok().filter(|_| !needles.is_empty());
     production_python(project)
         .filter(|rel| dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
-        .any(|rel| holds_any(project, rel, needles, re.as_ref()))
+        .any(|rel| holds_any(project, rel, re.as_ref()))
 }
 
-/// Whether the file at `rel` holds one of `needles` (`re`: the same as a pattern): a yes-or-no
+/// Whether the file at `rel` matches `re` (one of the needles): a yes-or-no
 /// question of a file the project does not hold (`Project::read_matches`, recorded as such for
 /// the run cache), else a read.
-fn holds_any(project: &Project, rel: &str, needles: &[&str], re: Option<&regex::bytes::Regex>) -> bool {
-    if project.by_rel.contains_key(rel) || project.sources.contains_key(rel) {
-        return read_rel(project, rel).is_some_and(|t| needles.iter().any(|n| t.contains(n)));
+fn holds_any(project: &Project, rel: &str, re: Option<&regex::bytes::Regex>) -> bool {
+    // A text the project holds is asked the question, not read whole.
+    let held = match project.by_rel.get(rel) {
+        Some(&i) => Some(project.file(i).text.as_str()),
+        None => project.sources.get(rel).map(String::as_str),
+    };
+    if let Some(text) = held {
+        return re.is_some_and(|re| project.held_matches(rel, text, re));
     }
     let (Some(path), Some(re)) = (project.root.as_ref().map(|r| r.join(rel)), re) else { return false };
     project.read_matches(&path, MAX_EVIDENCE_BYTES, re)

@@ -225,12 +225,20 @@ fn reads_of_loaded_files_are_not_listed_again() {
 /// A run after a change keeps what still holds and runs the rest again: the changed files
 /// with every rule; the parts of the project and the project rules that asked a changed file a
 /// question whose answer is now another (a template that now marks a value safe: the template
-/// contexts; a manifest: the rules that read it; a models module: the model sources), with the
+/// contexts; a manifest: the rules that read it; a models module: the model graph and sources; a view
+/// module whose outline of views changed: the model graph), with the
 /// rules that need them on every file. Each result is the fresh one, in every format.
 #[test]
 fn a_run_after_a_change_keeps_what_still_holds() {
     let p = shop();
     p.write("shop/templates/shop/index.html", "<p>{{ title }}</p>\n");
+    let api = |extra: &str| {
+        format!(
+            "from rest_framework import viewsets\nfrom .models import Book\nfrom .serializers import BookSerializer\n\n{extra}\n\n\
+             class BookViewSet(viewsets.ModelViewSet):\n    queryset = Book.objects.all()\n    serializer_class = BookSerializer\n"
+        )
+    };
+    p.write("shop/api.py", &api(""));
     let cache = tempfile::tempdir().unwrap();
     let json = ["--format", "json"];
     let (first, _) = run_cached(p.path(), cache.path(), &json);
@@ -265,7 +273,26 @@ fn a_run_after_a_change_keeps_what_still_holds() {
                 p.write("shop/models.py", "from django.db import models\n\n\nclass Book(models.Model):\n    pass\n")
             }),
             1,
-            "sources, django-logging-not-configured",
+            "models, sources",
+        ),
+        // A module of views is asked for its outline of views: a function added above the
+        // viewset moves it and keeps the model graph; a hook it now defines brings it down.
+        (
+            "a view module, its views moved",
+            Box::new(|| p.write("shop/api.py", &api("def helper():\n    return 1\n"))),
+            1,
+            "",
+        ),
+        (
+            "a view module, a hook added",
+            Box::new(|| {
+                p.write(
+                    "shop/api.py",
+                    &format!("{}    def get_queryset(self):\n        return Book.objects.all()\n", api("")),
+                )
+            }),
+            1,
+            "models",
         ),
         // The setup rules ask a view only whether it holds their evidence: the same answers.
         (

@@ -427,6 +427,9 @@ pub struct Serializer {
     pub reshapes: bool,
 }
 
+/// A project view or mixin class: its name, bases and the methods of `VIEW_HOOKS` it defines.
+pub(crate) type ViewClass = (String, Vec<String>, Vec<String>);
+
 #[derive(Default)]
 pub struct ModelGraph {
     /// Models by key (`dir:Name`).
@@ -631,6 +634,22 @@ impl ModelGraph {
         self.ambiguous.extend(other.ambiguous);
         self.pending.extend(other.pending);
         self.view_bases.extend(other.view_bases);
+    }
+
+    /// A module's part of the graph (before `finish`) when it holds only view and mixin
+    /// classes: their names, bases and the hooks they define, in the module's order (no
+    /// position: an edit that moves them gives the same). `None` when it holds more.
+    pub(crate) fn views_only(&self) -> Option<&[ViewClass]> {
+        let more = !self.models.is_empty()
+            || !self.ambiguous.is_empty()
+            || !self.qs_classes.is_empty()
+            || !self.serializers.is_empty()
+            || !self.manager_names.is_empty()
+            || !self.pending.is_empty()
+            || !self.view_hooks.is_empty()
+            || !self.list_views.is_empty()
+            || self.user_model.is_some();
+        (!more).then_some(self.view_bases.as_slice())
     }
 
     /// Resolves inheritance and creates the reverse accessors, once every file is in.
