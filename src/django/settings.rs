@@ -58,15 +58,31 @@ pub(crate) fn is_candidate(rel: &str, text: &str) -> bool {
     if assign.is_match(text.as_bytes()) {
         return true;
     }
-    // A module of helpers around the environment that settings may import.
+    // A module of helpers around the environment that settings may import; not a module of
+    // views, serializers, models, forms, admin, URLs or tasks, which settings do not import
+    // (and which, read as candidates, would make every edit of a view an edit of the settings
+    // for the run cache).
     static HELPER: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     let helper = HELPER.get_or_init(|| regex::bytes::Regex::new(r"(?-u)(?m)^def \w+\(").unwrap());
-    if (text.contains("environ") || text.contains("getenv")) && helper.is_match(text.as_bytes()) {
+    if (text.contains("environ") || text.contains("getenv"))
+        && !is_application_module(rel)
+        && helper.is_match(text.as_bytes())
+    {
         return true;
     }
     let lower = rel.to_ascii_lowercase();
     text.contains("import *")
         && (lower.contains("settings") || lower.ends_with("__init__.py") || lower.contains("conf"))
+}
+
+/// A module of the application's request or task code by its name (`views.py`,
+/// `api/views/orders.py`, `serializers.py`, ...), which settings do not import helpers from.
+fn is_application_module(rel: &str) -> bool {
+    const NAMES: &[&str] =
+        &["views", "viewsets", "serializers", "models", "forms", "admin", "urls", "tasks", "signals", "filters"];
+    let mut parts = rel.rsplit('/');
+    let stem = parts.next().unwrap_or(rel).trim_end_matches(".py");
+    NAMES.contains(&stem) || parts.next().is_some_and(|dir| ["views", "serializers", "viewsets"].contains(&dir))
 }
 
 /// Whether a statement always runs, runs only on some condition, or is an `except` fallback.
@@ -1161,5 +1177,22 @@ mod named_tests {
             ]
         );
         assert_eq!(named.test, ["app.settings.ci_job", "app.settings.ds", "app.settings.pytest"]);
+    }
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use super::is_candidate;
+
+    #[test]
+    fn env_helpers_are_candidates_and_views_that_read_the_environment_are_not() {
+        let helper = "import os\n\ndef env_bool(name):\n    return os.environ.get(name) == '1'\n";
+        assert!(is_candidate("config/env.py", helper));
+        assert!(is_candidate("shop/utils.py", helper));
+        for rel in ["shop/views.py", "shop/api/views/orders.py", "shop/serializers.py", "shop/tasks.py"] {
+            assert!(!is_candidate(rel, helper), "{rel}");
+        }
+        // A module that assigns settings is one, whatever its name.
+        assert!(is_candidate("shop/views.py", "DEBUG = True\nSECRET_KEY = 'x'\n"));
     }
 }
