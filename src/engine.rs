@@ -354,7 +354,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                 let prefilter = &prefilter;
                 active.iter().enumerate().filter(move |(k, (_, r))| passes_gates(&l.file, *k, *r, prefilter, &hits))
             })
-            .fold(Needs::NONE, |n, (_, (_, r))| n.union(r.needs()));
+            .fold(Needs::NONE, |n, (_, (_, r))| n.union(r.file_needs()));
         let again =
             active.iter().zip(&kept_rule).filter(|(_, k)| !**k).fold(Needs::NONE, |n, ((_, r), _)| n.union(r.needs()));
         let project_again = rules

@@ -37,6 +37,11 @@ pub(crate) trait Rule: Send + Sync {
     fn needs(&self) -> Needs {
         Needs::NONE
     }
+    /// What `check_file` reads of the project (a part of `needs`): after an edit, the run
+    /// cache builds for the rules that check the changed files only what they read there.
+    fn file_needs(&self) -> Needs {
+        self.needs()
+    }
     /// Per-file check; runs in parallel, once per file that passed the gates.
     fn check_file(&self, _ctx: &mut FileCtx<'_>) {}
     /// Project-wide check; runs once, after the project pass.

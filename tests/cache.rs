@@ -394,3 +394,23 @@ fn an_edit_that_keeps_a_modules_outline_keeps_the_migration_check() {
         run_cached(p.path(), cache.path(), &["--format", "json", "--select", "django-migration-missing", "--no-cache"]);
     assert_eq!(stdout(&again), stdout(&fresh));
 }
+
+/// After an edit, the project is built for the rules that check the changed file with what
+/// their file check reads (`Rule::file_needs`): dependency-undeclared judges a file's imports
+/// against the manifests alone, so a view's new import parses no settings module.
+#[test]
+fn an_edit_builds_only_what_the_file_checks_read() {
+    let p = shop();
+    let cache = tempfile::tempdir().unwrap();
+    let json = ["--format", "json"];
+    run_cached(p.path(), cache.path(), &json);
+    p.write("shop/views.py", "import requests\n\n\ndef index(request):\n    return requests.get('x')\n");
+    let (o, _) = run_cached(p.path(), cache.path(), &json);
+    assert_eq!(checked_again(&o), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    let project = e.lines().find(|l| l.starts_with("timing: project")).unwrap();
+    assert!(project.contains("parses so far: 0,"), "{project}");
+    assert!(stdout(&o).contains("`requests` is imported"), "{}", stdout(&o));
+    let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json", "--no-cache"]);
+    assert_eq!(stdout(&o), stdout(&fresh));
+}

@@ -379,6 +379,12 @@ impl Rule for DependencyUndeclaredRule {
         Needs::SETTINGS
     }
 
+    /// A file's imports are judged against the manifests alone: the settings' dotted paths
+    /// are the project check's.
+    fn file_needs(&self) -> Needs {
+        Needs::NONE
+    }
+
     /// Dotted paths in the production settings (INSTALLED_APPS, MIDDLEWARE, backends) are imports
     /// too.
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
