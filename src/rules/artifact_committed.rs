@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::project::Project;
+use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
+use crate::setup::stmt_text;
 
 pub(crate) struct ArtifactCommitted;
 
@@ -202,6 +203,95 @@ fn artifacts(tracked: &[String]) -> BTreeMap<(Kind, String), Vec<String>> {
     out
 }
 
+/// The path tails the elements of a `STATICFILES_DIRS` statement name, as written: each
+/// element's string literals in order, joined (`os.path.join(BASE_DIR, 'project-static',
+/// 'dist')`, `BASE_DIR / "frontend" / "build" / "static"`, `f"{BASE_DIR}/assets/dist"` →
+/// `project-static/dist`, `frontend/build/static`, `assets/dist`), split into folder names.
+/// What the base (`BASE_DIR`) is stays unknown: the caller matches the tail's end.
+fn static_dirs_tails(stmt: &str) -> Vec<Vec<String>> {
+    let Some(open) = stmt.find(['[', '(']) else { return Vec::new() };
+    let body = &stmt[open + 1..];
+    let mut tails = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0i32;
+    let b = body.as_bytes();
+    let mut i = 0;
+    let flush = |current: &mut String, tails: &mut Vec<Vec<String>>| {
+        let parts: Vec<String> =
+            current.split('/').filter(|p| !p.is_empty() && *p != ".").map(str::to_string).collect();
+        if !parts.is_empty() {
+            tails.push(parts);
+        }
+        current.clear();
+    };
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j] != q && b[j] != b'\n' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let lit = body.get(start..j.min(b.len())).unwrap_or("");
+                // An f-string's `{BASE_DIR}` is the unknown base.
+                let mut plain = String::new();
+                let mut in_brace = false;
+                for c in lit.chars() {
+                    match c {
+                        '{' => in_brace = true,
+                        '}' => in_brace = false,
+                        c if !in_brace => plain.push(c),
+                        _ => {}
+                    }
+                }
+                current.push('/');
+                current.push_str(&plain);
+                i = j + 1;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    break;
+                }
+                i += 1;
+            }
+            b',' if depth == 0 => {
+                flush(&mut current, &mut tails);
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    flush(&mut current, &mut tails);
+    tails
+}
+
+/// Whether the build folder `folder` is one that a production settings module in `settings_rel`
+/// serves through `STATICFILES_DIRS` (the folder, or a folder inside it): a tail whose first
+/// names end the folder's path, the rest of the path above them being a folder that holds the
+/// settings module (where `BASE_DIR` points).
+fn served(folder: &str, settings_rel: &str, tails: &[Vec<String>]) -> bool {
+    let f: Vec<&str> = folder.split('/').collect();
+    let settings_dir = settings_rel.rsplit_once('/').map_or("", |(d, _)| d);
+    tails.iter().any(|t| {
+        (1..=t.len().min(f.len())).any(|k| {
+            let (base, end) = f.split_at(f.len() - k);
+            let base = base.join("/");
+            end.iter().zip(&t[..k]).all(|(a, b)| a == b)
+                && (base.is_empty() || settings_dir == base || settings_dir.starts_with(&format!("{base}/")))
+        })
+    })
+}
+
 fn human_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
@@ -215,9 +305,27 @@ impl Rule for ArtifactCommitted {
         "artifact-committed"
     }
 
+    fn needs(&self) -> Needs {
+        Needs::SETTINGS
+    }
+
     fn check_project(&self, project: &Project, sink: &mut ProjectSink) {
         let Some(tracked) = &project.tracked else { return };
+        // The folders production settings serve as static sources (STATICFILES_DIRS): a build
+        // committed there is the distribution, what `collectstatic` copies at deploy time.
+        let static_dirs: Vec<(&str, Vec<Vec<String>>)> = project
+            .settings
+            .roots
+            .iter()
+            .filter_map(|(root, env)| {
+                let b = env.get("STATICFILES_DIRS")?;
+                Some((project.settings.module(*root).rel.as_str(), static_dirs_tails(stmt_text(project, b.at))))
+            })
+            .collect();
         for ((kind, key), files) in artifacts(tracked) {
+            if kind == Kind::FrontendBuild && static_dirs.iter().any(|(rel, tails)| served(&key, rel, tails)) {
+                continue;
+            }
             // Sizes as the work tree holds them; a file deleted there counts as 0.
             let size: u64 = project.root.as_deref().map_or(0, |root| {
                 files.iter().filter_map(|f| project.metadata(&root.join(f))).map(|(_, len)| len).sum()
@@ -248,6 +356,24 @@ impl Rule for ArtifactCommitted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_dirs_name_their_tails() {
+        let t = static_dirs_tails(
+            "STATICFILES_DIRS = (\n    os.path.join(BASE_DIR, 'project-static', 'dist'),\n    # a comment, 'x'\n    \
+             BASE_DIR / \"frontend\" / \"build\" / \"static\",\n    f\"{BASE_DIR}/assets/dist/\",\n    \
+             ('docs', DOCS_ROOT),\n    str(APPS_DIR / 'static'),\n)",
+        );
+        let t: Vec<String> = t.iter().map(|p| p.join("/")).collect();
+        assert_eq!(t, ["project-static/dist", "frontend/build/static", "assets/dist", "docs", "static"]);
+        let tails = static_dirs_tails("STATICFILES_DIRS = [BASE_DIR / 'frontend' / 'build' / 'static']");
+        assert!(served("frontend/build", "config/settings.py", &tails));
+        assert!(!served("admin/build", "config/settings.py", &tails));
+        let tails = static_dirs_tails("STATICFILES_DIRS = [os.path.join(BASE_DIR, 'project-static', 'dist')]");
+        assert!(served("netbox/project-static/dist", "netbox/netbox/settings.py", &tails));
+        // BASE_DIR holds the settings module: a same-named folder elsewhere is not the one.
+        assert!(!served("other/project-static/dist", "netbox/netbox/settings.py", &tails));
+    }
 
     #[test]
     fn hashed_assets() {

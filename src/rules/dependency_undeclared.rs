@@ -911,6 +911,21 @@ fn package_of(spec: &str) -> Option<&str> {
         .filter(|n| !n.starts_with(['.', '_']))
 }
 
+fn is_storybook(name: &str) -> bool {
+    name == "storybook" || name.starts_with("@storybook/")
+}
+
+/// Test and story tools whose own packages they install: (declared, package-name prefixes its
+/// install brings). Only a file that is not production code (tests, stories, tooling, test
+/// set-up modules) may import them without declaring them. A third party's `jest-fetch-mock`
+/// is taken as jest's too: silence where the analysis cannot be sure.
+type ToolFamily = (fn(&str) -> bool, &'static [&'static str]);
+const TOOL_FAMILIES: &[ToolFamily] = &[
+    (|n| n == "jest", &["@jest/", "jest-"]),
+    (|n| n == "vitest", &["@vitest/"]),
+    (is_storybook, &["@storybook/"]),
+];
+
 /// Bundlers and frameworks that build the front end with its devDependencies installed.
 const BUNDLERS: &[&str] = &[
     "vite", "webpack", "next", "react-scripts", "parcel", "rollup", "esbuild", "tsup", "@angular/cli",
@@ -1091,6 +1106,20 @@ impl DependencyUndeclaredRule {
             || name.starts_with("setuptests")
             || name.starts_with("setup-tests")
             || name.starts_with("test-setup");
+        // Stories of a front end that declares no Storybook are dead files: nothing builds or
+        // runs them (Storybook removed, the stories left behind).
+        let declares = |pred: &dyn Fn(&str) -> bool| chain.iter().any(|p| p.deps.iter().chain(&p.dev).any(|n| pred(n)));
+        if file.class.roles.story && file.class.forced_production != Some(true) && !declares(&is_storybook) {
+            return;
+        }
+        // In tests, stories and tooling, a package of a declared tool's own family
+        // (`@jest/globals`, `jest-environment-node` with jest) is installed by that tool.
+        let family: Vec<&str> = TOOL_FAMILIES
+            .iter()
+            .filter(|(tool, _)| declares(tool))
+            .flat_map(|(_, prefixes)| prefixes.iter().copied())
+            .collect();
+        let of_family = |pkg: &str| dev_file && family.iter().any(|f| pkg.starts_with(f));
         let bundled = chain.iter().any(|p| BUNDLERS.iter().any(|b| p.deps.contains(*b) || p.dev.contains(*b)));
         let manifest = if nearest.dir.is_empty() { "package.json".to_string() } else { format!("{}/package.json", nearest.dir) };
         let in_deps = |n: &str| chain.iter().any(|p| p.deps.contains(n));
@@ -1105,6 +1134,7 @@ impl DependencyUndeclaredRule {
                 || (ts && (in_deps(&types) || in_dev(&types)))
                 || d.is_alias(spec)
                 || d.is_local(spec, &nearest.dir)
+                || of_family(pkg)
         };
         // The text first: a file whose every quoted module after `from`/`import`/`require` is
         // fine costs no parse (on plane, 4,000 front-end files were parsed for this rule).

@@ -4,9 +4,10 @@
 //!
 //! Evidence is looked for in every production Python module of the Django project (the folder
 //! of its `manage.py`; settings, wsgi/asgi, apps, startup code) and the repository top
-//! (`gunicorn.conf.py`), and in its dependency manifests and process files (a tracker in
-//! requirements, `newrelic-admin run-program`, `ddtrace-run` in a Procfile or Dockerfile): any of
-//! them keeps the rule silent. Reported once per production settings root whose chain can be
+//! (`gunicorn.conf.py`), and in its process files (`newrelic-admin run-program`, `ddtrace-run`,
+//! `opentelemetry-instrument` in a Procfile or Dockerfile): any of them keeps the rule silent. A
+//! tracker only declared in the dependency manifests is installed but never initialised, and
+//! does not count. Reported once per production settings root whose chain can be
 //! judged, on its first line.
 //!
 //! The React half: every React front end of the repository (a `package.json` whose
@@ -43,23 +44,11 @@ const IN_CODE: &[&str] = &[
     "logfire",
 ];
 
-/// The same in manifests and process files (lower-cased).
-const IN_MANIFESTS: &[&str] = &[
-    "sentry",
-    "raven",
-    "rollbar",
-    "bugsnag",
-    "honeybadger",
-    "airbrake",
-    "newrelic",
-    "ddtrace",
-    "datadog",
-    "opentelemetry",
-    "elastic-apm",
-    "scout-apm",
-    "appsignal",
-    "logfire",
-];
+/// Launchers that initialise a tracker around the server process, in a Procfile, a Dockerfile
+/// or another process file (lower-cased). A tracker only declared in the dependencies is
+/// installed, not initialised: `sentry-sdk` in requirements.txt with no `sentry_sdk.init()` reports
+/// nothing.
+const IN_PROCESS_FILES: &[&str] = &["newrelic-admin run-program", "ddtrace-run", "opentelemetry-instrument"];
 
 /// Browser error trackers by npm package: a name equal to one of these or starting with one
 /// that ends in `/` or `-`.
@@ -287,7 +276,7 @@ impl Rule for ErrorTrackingMissing {
             project,
             sink,
             IN_CODE,
-            IN_MANIFESTS,
+            IN_PROCESS_FILES,
             "no error tracker is initialised for this production configuration (no Sentry, Rollbar, Bugsnag, \
              New Relic, Datadog or OpenTelemetry in its settings, wsgi/asgi or startup code): production \
              exceptions are seen only if someone reads the logs; add one, e.g. `sentry_sdk.init(dsn=os.environ[\

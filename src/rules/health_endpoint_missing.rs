@@ -1,13 +1,16 @@
 //! health-endpoint-missing: a Django project with no URL route that serves a health check.
 //!
-//! A route counts when a production module of the Django project (the folder of its
-//! `manage.py`) declares one whose last path segment is a health word (`health`, `healthz`,
-//! `health-check`, `ready`, `readiness`, `live`, `liveness`, `ping`, `status`, `heartbeat`,
-//! `alive`), under any prefix (`api/health/`), through `path`, `re_path`, `url`, a router's
-//! `register` or a decorator such as `@router.get("/health")`; a health-check app
-//! (django-health-check, django-alive, django-watchman) anywhere in the project counts too.
-//! Reported once per root URLconf, at its first line; silent when ROOT_URLCONF is not a known
-//! string or its module is not in the repository.
+//! A route counts when a URL module of the Django project (the folder of its `manage.py`;
+//! `urls.py`, a `urls/` package or a module defining `urlpatterns`) declares one whose last
+//! path segment is a health word (`health`, `healthz`, `health-check`, `ready`, `readiness`,
+//! `live`, `liveness`, `ping`, `status`, `heartbeat`, `alive`), under any prefix
+//! (`api/health/`), through `path`, `re_path`, `url` or a router's `register`, or routes any
+//! path to a view named for a health check; a Django Ninja decorator such as
+//! `@router.get("/health")` counts in any module, a health path an ASGI/WSGI module answers
+//! itself too. A health-check app (django-health-check, django-alive, django-watchman) counts
+//! where it is used: in INSTALLED_APPS, imported, or its URLs included; its name in a message or
+//! a comment is no evidence. Reported once per root URLconf, at its first line; silent when
+//! ROOT_URLCONF is not a known string or its module is not in the repository.
 
 use std::collections::BTreeSet;
 
@@ -18,22 +21,82 @@ use crate::setup::{judgeable, production_python, project_dir, read_rel};
 
 pub(crate) struct HealthEndpointMissing;
 
-/// Health-check apps and libraries.
-const APPS: &[&str] = &["health_check", "django_alive", "watchman", "django_healthchecks", "healthcheck", "HealthCheck"];
+/// Health-check apps and libraries, by top-level module.
+const APPS: &[&str] = &["health_check", "django_alive", "watchman", "django_healthchecks", "healthcheck"];
 
-fn route_re() -> &'static regex::Regex {
+/// A route declaration whose path's last segment is a health word.
+const HEALTH_PATH: &str = r#"\s*[rbu]?["']\^?/?(?:[^"'\s]*/)?(?:health[\w-]*|ready\w*|readiness|live|liveness|livez|ping|status|heartbeat|alive)[/?$]*["']"#;
+
+/// URL declarations: `path(...)`, a router's `register(...)`, whose path is a health path; or a
+/// route of any path whose view is named for a health check (`path("", health_check)`,
+/// `path("ht/", HealthView.as_view())`).
+fn url_route_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(
-            r#"(?i)(?:\b(?:path|re_path|url|add_url_rule)\(|\.register\(|@[\w.]*\.(?:get|route|api_route)\()\s*[rbu]?["']\^?/?(?:[^"'\s]*/)?(?:health[\w-]*|ready\w*|readiness|live|liveness|livez|ping|status|heartbeat|alive)[/?$]*["']"#,
-        )
+        regex::Regex::new(&format!(
+            r#"(?i)(?:\b(?:path|re_path|url|add_url_rule)\(|\.register\(){HEALTH_PATH}|\b(?:path|re_path|url)\(\s*[rbu]?["'][^"'\n]*["']\s*,\s*[\w.]*health\w*"#
+        ))
         .unwrap()
     })
 }
 
-/// Whether `text` declares a health route or uses a health-check app.
-pub(crate) fn has_health(text: &str) -> bool {
-    APPS.iter().any(|a| text.contains(a)) || route_re().is_match(text)
+/// A decorator route (`@router.get("/health")`, Django Ninja).
+fn decorator_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(&format!(r"(?i)@[\w.]*\.(?:get|route|api_route)\({HEALTH_PATH}")).unwrap())
+}
+
+/// A health-check app used: imported, or its URLs included.
+fn app_use_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        let apps = APPS.join("|");
+        regex::Regex::new(&format!(
+            r#"(?m)^[ \t]*(?:from|import)[ \t]+(?:{apps})\b|\binclude\(\s*["'](?:{apps})(?:\.[\w.]*)?["']"#
+        ))
+        .unwrap()
+    })
+}
+
+/// A health path literal that an ASGI/WSGI application answers before Django
+/// (`application = health_check(application, "/health/")`).
+fn probe_path_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r#"(?i)["']/(?:health\w*|healthz|ready\w*|live\w*|ping|status|heartbeat|alive)/?["']"#).unwrap())
+}
+
+/// The text with comment lines blanked: a commented-out route or app is not one.
+fn code_lines(text: &str) -> String {
+    text.lines().map(|l| if l.trim_start().starts_with('#') { "" } else { l }).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether the production module `rel` declares a health route or uses a health-check app:
+/// route declarations count in URL modules (`urls.py`, a `urls/` package, a module defining
+/// `urlpatterns`), decorator routes in Django Ninja modules, an app where it is imported or its
+/// URLs included, and a health path an ASGI/WSGI module answers itself. A name that only
+/// occurs in a message, a comment or a variable is no evidence.
+pub(crate) fn has_health(rel: &str, text: &str) -> bool {
+    let code = code_lines(text);
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let url_module = name == "urls.py"
+        || name.ends_with("_urls.py")
+        || rel.split('/').rev().skip(1).any(|d| d == "urls")
+        || code.contains("urlpatterns");
+    let ninja = code.contains("from ninja") || code.contains("import ninja");
+    let server = rel.split('/').any(|p| p.contains("asgi") || p.contains("wsgi"));
+    app_use_re().is_match(&code)
+        || (url_module && url_route_re().is_match(&code))
+        || (ninja && decorator_re().is_match(&code))
+        || (server && probe_path_re().is_match(&code))
+}
+
+/// Whether a settings chain installs a health-check app (`INSTALLED_APPS`).
+fn installs_health_app(env: &crate::python::eval::Env) -> bool {
+    env.get("INSTALLED_APPS").is_some_and(|b| {
+        crate::django::settings::elements(b).iter().any(|(v, _, _)| {
+            matches!(v, V::Str(s) if APPS.contains(&s.split('.').next().unwrap_or(s)))
+        })
+    })
 }
 
 /// The walked file of a dotted module path (`shop.urls` → `shop/urls.py` or
@@ -70,9 +133,10 @@ impl Rule for HealthEndpointMissing {
             let in_project = |rel: &&str| {
                 dir.is_empty() || !rel.contains('/') || rel.strip_prefix(dir.as_str()).is_some_and(|r| r.starts_with('/'))
             };
-            let found = production_python(project)
-                .filter(in_project)
-                .any(|rel| read_rel(project, rel).is_some_and(|t| has_health(&t)));
+            let found = installs_health_app(env)
+                || production_python(project)
+                    .filter(in_project)
+                    .any(|rel| read_rel(project, rel).is_some_and(|t| has_health(rel, &t)));
             if !found {
                 urlconfs.insert(urls.to_string());
             }
@@ -97,18 +161,30 @@ mod tests {
 
     #[test]
     fn health_routes_under_any_prefix() {
-        assert!(has_health("urlpatterns = [path(\"api/health/\", views.health)]"));
-        assert!(has_health("re_path(r'^healthz/?$', ok)"));
-        assert!(has_health("path('v1/status', status_view)"));
-        assert!(has_health("@router.get(\"/ping\")\ndef ping(): ..."));
-        assert!(has_health("router.register(r\"readiness\", ReadyViewSet)"));
-        assert!(has_health("INSTALLED_APPS += [\"health_check\", \"health_check.db\"]"));
-        assert!(!has_health("path(\"api/orders/\", views.orders)"));
-        assert!(!has_health("path(\"status-report/<int:pk>/\", report)"));
-        assert!(!has_health("order.status = \"ready\""));
-        assert!(!has_health("path(\"live-stream/\", stream)"));
+        let urls = |t: &str| has_health("shop/urls.py", t);
+        assert!(urls("urlpatterns = [path(\"api/health/\", views.health)]"));
+        assert!(urls("re_path(r'^healthz/?$', ok)"));
+        assert!(urls("path('v1/status', status_view)"));
+        assert!(urls("router.register(r\"readiness\", ReadyViewSet)"));
+        assert!(urls("urlpatterns = [path(\"\", health_check)]"));
+        assert!(urls("path(\"ht/\", include(\"health_check.urls\"))"));
+        assert!(has_health("shop/api.py", "from ninja import Router\n@router.get(\"/ping\")\ndef ping(): ..."));
+        assert!(has_health("shop/views.py", "from health_check.views import MainView"));
+        assert!(has_health("shop/asgi/__init__.py", "application = health_check(application, \"/health/\")"));
+        assert!(!urls("path(\"api/orders/\", views.orders)"));
+        assert!(!urls("path(\"status-report/<int:pk>/\", report)"));
+        assert!(!urls("order.status = \"ready\""));
+        assert!(!urls("path(\"live-stream/\", stream)"));
+        assert!(!urls("# path(\"health/\", views.health)"));
+        assert!(!urls("# \"health_check\","));
         // A dict lookup or a call that is not a route declaration.
-        assert!(!has_health("if data.get(\"status\") is not None:"));
-        assert!(!has_health("requests.get(\"https://example.com/health\")"));
+        assert!(!urls("if data.get(\"status\") is not None:"));
+        assert!(!urls("requests.get(\"https://example.com/health\")"));
+        // Route declarations outside URL modules, a Flask service, a message string.
+        assert!(!has_health("shop/views.py", "path(\"health/\", views.health)"));
+        assert!(!has_health("service/main.py", "@app.route(\"/health\")\ndef health(): ..."));
+        assert!(!has_health("dojo/tools/parser.py", "description = \"Risk identified by PingCastle HealthCheck.\""));
+        assert!(!has_health("app/settings.py", "# healthcheck in docker\nCONN_HEALTH_CHECKS = True"));
+        assert!(!has_health("shop/views.py", "requests.get(url + \"/health/\")"));
     }
 }
