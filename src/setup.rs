@@ -132,7 +132,7 @@ pub(crate) fn any_python_holds(project: &Project, dir: &str, needles: &[&str]) -
 /// Whether the file at `rel` matches `re` (one of the needles): a yes-or-no
 /// question of a file the project does not hold (`Project::read_matches`, recorded as such for
 /// the run cache), else a read.
-fn holds_any(project: &Project, rel: &str, re: Option<&regex::bytes::Regex>) -> bool {
+pub(crate) fn holds_any(project: &Project, rel: &str, re: Option<&regex::bytes::Regex>) -> bool {
     // A text the project holds is asked the question, not read whole.
     let held = match project.by_rel.get(rel) {
         Some(&i) => Some(project.file(i).text.as_str()),

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use crate::project::{Needs, Project};
 use crate::registry::{ProjectSink, Rule};
 use crate::python::eval::V;
-use crate::setup::{judgeable, production_python, project_dir, read_rel};
+use crate::setup::{holds_any, judgeable, production_python, project_dir, read_rel};
 
 pub(crate) struct HealthEndpointMissing;
 
@@ -63,6 +63,19 @@ fn app_use_re() -> &'static regex::Regex {
 fn probe_path_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| regex::Regex::new(r#"(?i)["']/(?:health\w*|healthz|ready\w*|live\w*|ping|status|heartbeat|alive)/?["']"#).unwrap())
+}
+
+/// What any of the patterns above matches in a whole text (comments and module kinds aside):
+/// a module where it matches nothing holds no health evidence. Asked as a question of each
+/// module (`setup::holds_any`), so that for the run cache an edit of a view that names no
+/// health route keeps the rule's result; only modules where it matches are read whole.
+fn may_have_health() -> &'static regex::bytes::Regex {
+    static RE: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        let parts = [app_use_re(), url_route_re(), decorator_re(), probe_path_re()];
+        let union = parts.iter().map(|r| format!("(?:{})", r.as_str())).collect::<Vec<_>>().join("|");
+        regex::bytes::Regex::new(&union).unwrap()
+    })
 }
 
 /// The text with comment lines blanked: a commented-out route or app is not one.
@@ -136,7 +149,10 @@ impl Rule for HealthEndpointMissing {
             let found = installs_health_app(env)
                 || production_python(project)
                     .filter(in_project)
-                    .any(|rel| read_rel(project, rel).is_some_and(|t| has_health(rel, &t)));
+                    .any(|rel| {
+                        holds_any(project, rel, Some(may_have_health()))
+                            && read_rel(project, rel).is_some_and(|t| has_health(rel, &t))
+                    });
             if !found {
                 urlconfs.insert(urls.to_string());
             }
@@ -157,20 +173,31 @@ impl Rule for HealthEndpointMissing {
 
 #[cfg(test)]
 mod tests {
-    use super::has_health;
+    use super::{has_health, may_have_health};
 
     #[test]
     fn health_routes_under_any_prefix() {
-        let urls = |t: &str| has_health("shop/urls.py", t);
+        // Every text that holds evidence passes the question asked first.
+        let urls = |t: &str| {
+            let found = has_health("shop/urls.py", t);
+            assert!(!found || may_have_health().is_match(t.as_bytes()), "{t}");
+            found
+        };
         assert!(urls("urlpatterns = [path(\"api/health/\", views.health)]"));
         assert!(urls("re_path(r'^healthz/?$', ok)"));
         assert!(urls("path('v1/status', status_view)"));
         assert!(urls("router.register(r\"readiness\", ReadyViewSet)"));
         assert!(urls("urlpatterns = [path(\"\", health_check)]"));
         assert!(urls("path(\"ht/\", include(\"health_check.urls\"))"));
-        assert!(has_health("shop/api.py", "from ninja import Router\n@router.get(\"/ping\")\ndef ping(): ..."));
-        assert!(has_health("shop/views.py", "from health_check.views import MainView"));
-        assert!(has_health("shop/asgi/__init__.py", "application = health_check(application, \"/health/\")"));
+        for (rel, text) in [
+            ("shop/api.py", "from ninja import Router\n@router.get(\"/ping\")\ndef ping(): ..."),
+            ("shop/views.py", "from health_check.views import MainView"),
+            ("shop/asgi/__init__.py", "application = health_check(application, \"/health/\")"),
+        ] {
+            assert!(has_health(rel, text) && may_have_health().is_match(text.as_bytes()), "{text}");
+        }
+        // A view that answers with HTTP statuses names no health route.
+        assert!(!may_have_health().is_match(b"return Response(status=status.HTTP_200_OK)"));
         assert!(!urls("path(\"api/orders/\", views.orders)"));
         assert!(!urls("path(\"status-report/<int:pk>/\", report)"));
         assert!(!urls("order.status = \"ready\""));
