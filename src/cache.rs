@@ -29,7 +29,7 @@ use crate::project::{Asked, Consumer, Facts, Look, Part, Probe, SettingsRoot};
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 7;
+const FORMAT: u32 = 8;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -118,6 +118,27 @@ pub(crate) struct Partial {
     pub scope_note: Option<Note>,
     pub per_file: HashMap<String, FileEntry>,
     pub facts: Facts,
+    /// The digest of the model graph the run built or kept (`<slot>.models.json`), if any.
+    pub models: Option<String>,
+}
+
+/// Writes the model graph beside the partial entry of `slot`; its digest, which the partial
+/// entry holds so that a graph is only ever read with the entry it was written with.
+pub(crate) fn store_models(dir: &Path, slot: &str, graph: &crate::django::models::ModelGraph) -> Option<String> {
+    let bytes = serde_json::to_vec(graph).ok()?;
+    let digest = crate::digest::digest64(&[&bytes]).to_string();
+    std::fs::create_dir_all(dir).ok()?;
+    crate::output::write_file(&dir.join(format!("{slot}.models.json")), &bytes).ok()?;
+    Some(digest)
+}
+
+/// The model graph of `slot`, if its bytes have the digest the partial entry holds.
+pub(crate) fn load_models(dir: &Path, slot: &str, digest: &str) -> Option<crate::django::models::ModelGraph> {
+    let bytes = crate::fsread::read_regular_capped(&dir.join(format!("{slot}.models.json")), 1 << 30).ok()?;
+    if crate::digest::digest64(&[&bytes]).to_string() != digest {
+        return None;
+    }
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// What one project rule (or an owner standing in for one) found, before suppressions.
@@ -210,6 +231,7 @@ pub(crate) fn load_partial(dir: &Path, slot: &str) -> Option<Partial> {
         scope_note,
         per_file,
         facts: facts_from(&v["facts"])?,
+        models: v["models"].as_str().map(str::to_string),
     })
 }
 
@@ -257,6 +279,7 @@ pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
         "scope_note": p.scope_note.as_ref().map(note_to),
         "per_file": per_file,
         "facts": facts_to(&p.facts),
+        "models": p.models,
     });
     let Ok(bytes) = serde_json::to_vec(&v) else { return };
     if std::fs::create_dir_all(dir).is_ok() {
@@ -340,7 +363,7 @@ fn prune(dir: &Path) {
         .flatten()
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.ends_with(".json") && !name.ends_with(".files.json")
+            name.ends_with(".json") && !name.ends_with(".files.json") && !name.ends_with(".models.json")
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
@@ -350,7 +373,10 @@ fn prune(dir: &Path) {
     found.sort();
     for (_, p) in &found[..found.len() - MAX_ENTRIES] {
         let _ = std::fs::remove_file(p);
-        let _ = std::fs::remove_file(p.with_extension("files.json"));
+        // Beside the entry: its partial entry, model graph and table of file times.
+        for extension in ["files.json", "models.json", "stat"] {
+            let _ = std::fs::remove_file(p.with_extension(extension));
+        }
     }
 }
 

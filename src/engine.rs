@@ -377,6 +377,16 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             .collect(),
         None => HashMap::new(),
     };
+    // The model graph of the last run, when its part stands and a rule checking a changed file
+    // needs it: read back rather than built again from every model and view module.
+    let kept_models = match (&reuse, cache) {
+        (Some(p), Some(dir)) if build_needs.models && part_stands(Part::Models) => {
+            p.models.as_deref().and_then(|d| crate::cache::load_models(dir, &slot_name, d))
+        }
+        _ => None,
+    };
+    let models_kept = kept_models.is_some();
+    let known = crate::project::Known { answers: known, models: kept_models };
     let mut project = crate::project::build_knowing(&files, config, root, tracked, build_needs, known, cache.is_some());
     if targets.is_some() {
         project.targets = Some(files.iter().filter(|l| l.target).map(|l| l.file.rel.clone()).collect());
@@ -534,6 +544,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         if let Some(p) = &reuse {
             // The questions of what was kept are the last run's; of what ran, this run's.
             let ran = |c: &Consumer| match c {
+                Consumer::Part(Part::Models) if models_kept => false,
                 Consumer::Part(part) => build_needs.has(*part),
                 Consumer::Rule(id) => rerun_project[crate::catalog::index_of(id)],
                 Consumer::Files => false,
@@ -544,6 +555,12 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             looks.dedup();
         }
         crate::cache::store(dir, key, &findings, &notes, &facts, &looks);
+        // The graph this run built or kept; else, while it stands, the last run's.
+        let models = if build_needs.models {
+            crate::cache::store_models(dir, &slot_name, &project.models)
+        } else {
+            reuse.as_ref().filter(|_| part_stands(Part::Models)).and_then(|p| p.models.clone())
+        };
         if let Some(now) = &stats {
             crate::stattable::store(dir, &key.slot, now, &key.full, files_scanned);
         }
@@ -560,6 +577,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                 .map(|(rel, e, _, _)| (rel, e))
                 .collect(),
             facts: facts.clone(),
+            models,
         };
         crate::cache::store_partial(dir, &slot_name, &partial);
     }

@@ -782,20 +782,29 @@ impl Project {
 
 /// Builds the project facts that `needs` asks for from the loaded files.
 pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec<String>>, needs: Needs) -> Project {
-    build_knowing(files, config, root, tracked, needs, HashMap::new(), true)
+    build_knowing(files, config, root, tracked, needs, Known::default(), true)
 }
 
 /// `build`, with the answers already known of files whose content has not changed since they
 /// were given (path, question → answer): those are not computed again.
+/// What the run cache knows from the last run for `build_knowing`: the answers of unchanged
+/// files, and the model graph when its part stands.
+#[derive(Default)]
+pub struct Known {
+    pub answers: HashMap<(String, Probe), u64>,
+    pub models: Option<ModelGraph>,
+}
+
 pub fn build_knowing(
     files: &[Loaded],
     config: &Config,
     root: &Path,
     tracked: Option<Vec<String>>,
     needs: Needs,
-    known: HashMap<(String, Probe), u64>,
+    known: Known,
     record: bool,
 ) -> Project {
+    let Known { answers: known, models: kept_models } = known;
     let probes = Probes { known, off: !record, ..Probes::default() };
     let ask = Ask(&probes, Consumer::Part(Part::Settings));
     let needs_settings = needs.settings;
@@ -847,16 +856,22 @@ pub fn build_knowing(
     });
     let migrations = migration_history(files, needs, deploy_migrations.as_ref(), &history);
     let t_models = std::time::Instant::now();
-    let models = model_graph(files, needs, &Ask(&probes, Consumer::Part(Part::Models)));
+    // The last run's graph when its part stands (the run cache keeps it): no module is read.
+    let kept = kept_models.is_some() && needs.models;
+    let models = match kept_models {
+        Some(g) if needs.models => g,
+        _ => model_graph(files, needs, &Ask(&probes, Consumer::Part(Part::Models))),
+    };
     let t_models = t_models.elapsed();
     if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
         eprintln!(
             "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms, model graph {:.1} ms \
-             ({} models)",
+             ({} models{})",
             t_settings.as_secs_f64() * 1e3,
             (t.elapsed() - t_settings - t_models).as_secs_f64() * 1e3,
             t_models.as_secs_f64() * 1e3,
-            models.models.len()
+            models.models.len(),
+            if kept { ", kept from the last run" } else { "" }
         );
     }
     // Every loaded file, and of the empty ones (not loaded: a tree of a million empty files

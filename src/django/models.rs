@@ -14,7 +14,7 @@ use crate::django::drf::{LIST_VIEWS, VIEW_HOOKS};
 use crate::django::fields::{FK_TYPES, M2M_TYPES, O2O_TYPES};
 use crate::python::syntax::{call_args, dotted, string_value, text};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RelKind {
     /// ForeignKey: one row through `obj.f`.
     ForeignKey,
@@ -34,7 +34,7 @@ impl RelKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Relation {
     pub kind: RelKind,
     /// Target model's class name, when known.
@@ -45,7 +45,7 @@ pub struct Relation {
     pub forward: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Model {
     pub name: String,
     /// `dir:Name`, unique across the project (see `class_dir`).
@@ -84,7 +84,7 @@ pub struct Model {
 
 /// A literal argument as written (`True`, `None`, `42`, `"shop.Order"`, `settings.AUTH_USER_MODEL`),
 /// or `Other` for anything computed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Lit {
     Bool(bool),
     None,
@@ -111,7 +111,7 @@ impl Lit {
 /// A Python value as written, with its structure: a literal, a list (`[`), tuple (`(`) or set
 /// (`{`) of values, a dict, or a call (`models.Index(fields=["a"], name="x")`). Anything else is
 /// `Lit(Lit::Other)` (or `Lit(Lit::Name)` for a dotted name), as a leaf.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Py {
     Lit(Lit),
     Seq(char, Vec<Py>),
@@ -204,7 +204,7 @@ impl Py {
 }
 
 /// A field declaration's call: `models.CharField(max_length=20, null=True)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldCall {
     /// The callee as written (`models.CharField`, `CharField`, `fields.MoneyField`).
     pub callee: String,
@@ -250,7 +250,7 @@ pub(crate) fn field_call(call: Node<'_>, src: &str) -> Option<FieldCall> {
 }
 
 /// What a model class body says, for comparing it with the migrations.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ClassFacts {
     /// The models module, and the byte span of the class name in it.
     pub rel: String,
@@ -261,7 +261,7 @@ pub struct ClassFacts {
     pub others: Vec<(String, Lit)>,
     /// Why the body's fields cannot all be known (an `if` or a loop in the class body, an
     /// assignment to something other than a name).
-    pub opaque: Option<&'static str>,
+    pub opaque: Option<Opaque>,
     pub has_meta: bool,
     /// The bases of `class Meta(...)`, as written.
     pub meta_bases: Vec<String>,
@@ -280,6 +280,31 @@ impl ClassFacts {
 }
 
 /// Reads a model class body into `ClassFacts`.
+/// Why a class body cannot be read (`ClassFacts::opaque`).
+const OPAQUE_REASONS: [&str; 3] = [
+    "a statement other than an assignment in the class body",
+    "an assignment to something other than one name in the class body",
+    "an `if`, a loop or another statement in the class body",
+];
+
+/// Why a class body cannot be read (one of `OPAQUE_REASONS`); written to the run cache as its
+/// text and read back as the same reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opaque(pub &'static str);
+
+impl serde::Serialize for Opaque {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Opaque {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        OPAQUE_REASONS.iter().find(|r| **r == t).map(|r| Opaque(r)).ok_or_else(|| serde::de::Error::custom("reason"))
+    }
+}
+
 pub(crate) fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
     let mut f = ClassFacts::default();
     let mut cursor = body.walk();
@@ -292,14 +317,14 @@ pub(crate) fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
                 }
                 if e.kind() != "assignment" {
                     // A call at class level (`register(...)`) adds nothing we can read.
-                    f.opaque.get_or_insert("a statement other than an assignment in the class body");
+                    f.opaque.get_or_insert(Opaque(OPAQUE_REASONS[0]));
                     continue;
                 }
                 let (Some(left), Some(right)) = (e.child_by_field_name("left"), e.child_by_field_name("right")) else {
                     continue;
                 };
                 if left.kind() != "identifier" || right.kind() == "assignment" {
-                    f.opaque.get_or_insert("an assignment to something other than one name in the class body");
+                    f.opaque.get_or_insert(Opaque(OPAQUE_REASONS[1]));
                     continue;
                 }
                 let name = text(left, src).to_string();
@@ -333,7 +358,7 @@ pub(crate) fn class_facts(body: Node<'_>, src: &str) -> ClassFacts {
             }
             "function_definition" | "decorated_definition" | "class_definition" | "pass_statement" | "comment" => {}
             _ => {
-                f.opaque.get_or_insert("an `if`, a loop or another statement in the class body");
+                f.opaque.get_or_insert(Opaque(OPAQUE_REASONS[2]));
             }
         }
     }
@@ -356,7 +381,7 @@ fn class_bases_dotted(class: Node<'_>, src: &str) -> Vec<String> {
 /// properties.
 type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>, HashMap<String, Vec<Vec<String>>>);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct FieldDecl {
     name: String,
     kind: Option<RelKind>,
@@ -366,7 +391,7 @@ struct FieldDecl {
 }
 
 /// A method of a project manager/queryset class, as far as the N+1 rule needs it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QsMethod {
     /// Returns a queryset of the same model (every `return` is a queryset call chain).
     pub returns_queryset: bool,
@@ -376,7 +401,7 @@ pub struct QsMethod {
     pub opaque: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QsClass {
     pub dir: String,
     pub imports: std::sync::Arc<Imports>,
@@ -385,7 +410,7 @@ pub struct QsClass {
 }
 
 /// A DRF serializer field that reads related objects.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SerField {
     /// `author = AuthorSerializer(...)`; `source` defaults to the field name.
     Nested { serializer: String, many: bool, source: String },
@@ -399,7 +424,7 @@ pub enum SerField {
     Method { method: String },
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Serializer {
     pub name: String,
     pub dir: String,
@@ -430,7 +455,7 @@ pub struct Serializer {
 /// A project view or mixin class: its name, bases and the methods of `VIEW_HOOKS` it defines.
 pub(crate) type ViewClass = (String, Vec<String>, Vec<String>);
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelGraph {
     /// Models by key (`dir:Name`).
     pub models: HashMap<String, Model>,

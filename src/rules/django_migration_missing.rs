@@ -254,7 +254,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some(why) = m.facts.opaque {
+        if let Some(crate::django::models::Opaque(why)) = m.facts.opaque {
             out.incomplete.get_or_insert_with(|| format!("`{}` has {why}", m.name));
         }
         for (name, call, span) in &m.facts.calls {
