@@ -142,20 +142,23 @@ fn status(item: &'static ChecklistItem, findings: &[&Finding], facts: &Facts) ->
 }
 
 /// Why rules that judge the settings in effect (tag `settings`) had nothing to judge, when every
-/// rule of an item is one: no production settings module found, or each one's chain imports a
-/// module the repository does not hold (its values are left to the deployment). Silence then
-/// is not a pass.
+/// rule of an item is one: no production settings module found (examples and templates of a
+/// configuration are not one), or each one's chain imports a module the repository does not
+/// hold (its values are left to the deployment). Silence then is not a pass.
 fn settings_not_judged(ran: &[&RuleMeta], facts: &Facts) -> Option<&'static str> {
     if !facts.django || !ran.iter().all(|r| r.tags.contains(&"settings") && r.tags.contains(&"django")) {
         return None;
     }
-    if facts.settings.is_empty() {
+    // A stand-in (an example or template configuration) is not what a deployment runs.
+    let stand_in = |r: &&crate::project::SettingsRoot| crate::django::settings::is_stand_in(&r.module);
+    let judged: Vec<_> = facts.settings.iter().filter(|r| !stand_in(r)).collect();
+    if judged.is_empty() {
         return Some(
             "preflight found no production settings module to judge: check the settings the deployment runs with \
              (`DJANGO_SETTINGS_MODULE`, or `[settings] production` in preflight.toml names the module)",
         );
     }
-    facts.settings.iter().all(|r| r.open).then_some(
+    judged.iter().all(|r| r.open).then_some(
         "every production settings module imports a module the repository does not hold (a `local.py` left to the \
          deployment), so the values in effect are not known here: check them where the deployment defines them",
     )

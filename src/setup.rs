@@ -34,10 +34,7 @@ pub(crate) fn chain_texts<'a>(project: &'a Project, root: usize, env: &Env) -> V
 /// `configuration_example.py`, `settings.sample.py`) is a file a deployment copies or a CI job
 /// uses, not the settings a deployment runs: it is not judged.
 pub(crate) fn judgeable(project: &Project, root: usize, env: &Env) -> bool {
-    let rel = project.settings.module(root).rel.to_ascii_lowercase();
-    let name = rel.rsplit('/').next().unwrap_or(&rel);
-    let stand_in = ["test", "example", "sample", "template"].iter().any(|w| name.contains(w));
-    !stand_in
+    !crate::django::settings::is_stand_in(&project.settings.module(root).rel)
         && !project.settings.open.contains(&root)
         && !chain_texts(project, root, env).iter().any(|t| t.contains("split_settings") || t.contains("importlib"))
 }

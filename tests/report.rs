@@ -195,8 +195,8 @@ fn html_report_in_headless_chromium() {
 }
 
 /// Settings rules that had nothing to judge are not a pass: with no production settings module,
-/// or with every one importing a module the repository does not hold, their items need a
-/// human; with a settings chain preflight can read, silence is a pass.
+/// or with every one (examples and templates aside) importing a module the repository does not
+/// hold, their items need a human; with a settings chain preflight can read, silence is a pass.
 #[test]
 fn settings_items_are_not_passed_when_nothing_could_be_judged() {
     let item = "No DEBUG=True in production";
@@ -211,6 +211,19 @@ fn settings_items_are_not_passed_when_nothing_could_be_judged() {
         ("shop/settings.py", "INSTALLED_APPS = ['shop']\nDEBUG = False\n\nfrom .local import *\n"),
     ]);
     let out = stdout(&open.run(&["report", "--format", "checklist"]));
+    assert!(
+        line_of(&out, item).contains("👤 needs a human: every production settings module imports a module"),
+        "{out}"
+    );
+    // The same, beside an example configuration a deployment copies (NetBox's
+    // `configuration_example.py`): the example is not what runs, so still a human's call.
+    let example = Project::new(&[
+        ("manage.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"),
+        ("shop/__init__.py", ""),
+        ("shop/settings.py", "INSTALLED_APPS = ['shop']\nDEBUG = False\n\nfrom .local import *\n"),
+        ("shop/configuration_example.py", "INSTALLED_APPS = ['shop']\nDEBUG = False\nSECRET_KEY = ''\n"),
+    ]);
+    let out = stdout(&example.run(&["report", "--format", "checklist"]));
     assert!(
         line_of(&out, item).contains("👤 needs a human: every production settings module imports a module"),
         "{out}"

@@ -75,6 +75,15 @@ pub(crate) fn is_candidate(rel: &str, text: &str) -> bool {
         && (lower.contains("settings") || lower.ends_with("__init__.py") || lower.contains("conf"))
 }
 
+/// Whether a settings module is named as a test, example or template configuration
+/// (`smoketest_settings.py`, `configuration_example.py`, `settings.sample.py`): a file a
+/// deployment copies or a CI job uses, not the settings a deployment runs.
+pub(crate) fn is_stand_in(rel: &str) -> bool {
+    let rel = rel.to_ascii_lowercase();
+    let name = rel.rsplit('/').next().unwrap_or(&rel);
+    ["test", "example", "sample", "template"].iter().any(|w| name.contains(w))
+}
+
 /// A module of the application's request or task code by its name (`views.py`,
 /// `api/views/orders.py`, `serializers.py`, ...), which settings do not import helpers from.
 fn is_application_module(rel: &str) -> bool {
