@@ -425,6 +425,13 @@ pub struct Serializer {
     /// Defines `__init__`, `get_fields` or `to_representation`: its fields may change per
     /// request.
     pub reshapes: bool,
+    /// The class body has a `Meta`.
+    pub has_meta: bool,
+    /// `Meta.fields` is written in a way not read (not a literal list, nor a sum of literal
+    /// lists and `Base.Meta.fields`).
+    pub fields_unknown: bool,
+    /// `Base.Meta.fields` terms of a `Meta.fields` sum: their fields are added (in `finish`).
+    pub fields_from: Vec<String>,
 }
 
 #[derive(Default)]
@@ -433,6 +440,11 @@ pub struct ModelGraph {
     pub models: HashMap<String, Model>,
     /// Keys defined twice (the same class name in the same folder): never resolved.
     pub ambiguous: HashSet<String>,
+    /// Serializer keys defined twice (two classes of one name in one folder, e.g. in two
+    /// modules of a `serializers/` package): never resolved, but still candidates of their
+    /// name, so that an import naming their folder does not fall back to a same-named class
+    /// elsewhere.
+    ambiguous_serializers: HashSet<String>,
     pub qs_classes: HashMap<String, QsClass>,
     pub serializers: HashMap<String, Serializer>,
     /// `.name` for every custom manager attribute of a model (not `objects`): the literals a
@@ -444,6 +456,9 @@ pub struct ModelGraph {
     ser_names: HashMap<String, Vec<String>>,
     /// Classes that may be models through a project base, until `finish`.
     pending: Vec<Model>,
+    /// Classes whose bases do not say `Serializer`, that may be serializers through a project
+    /// serializer base (`class SignUpSerializer2(CreatedModifiedBase)`), until `finish`.
+    pending_serializers: Vec<Serializer>,
     /// The project's view and mixin classes (name, bases, the methods of `VIEW_HOOKS` they
     /// define), until `finish`.
     view_bases: Vec<(String, Vec<String>, Vec<String>)>,
@@ -458,6 +473,10 @@ pub struct ModelGraph {
     /// `AbstractBaseUser`): what `get_user_model()` returns.
     pub user_model: Option<String>,
 }
+
+/// Prefix of a serializer named by its key (`@key:shop/api:ItemSerializer`): a nested
+/// serializer inherited from a base in another module, resolved where the base names it.
+const KEY_MARK: &str = "@key:";
 
 /// Model bases from Django and common packages: a class with one of these is a model.
 const MODEL_BASES: &[&str] = &[
@@ -491,7 +510,10 @@ pub(crate) fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
         [regex::bytes::Regex::new(&with).expect("regex"), class("Manager|QuerySet|Model")]
     });
     let class = if serializers { with_serializers } else { without };
-    (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
+    // A serializer module may hold serializers built on the project's own bases only
+    // (`class SignUpSerializer(CreatedModifiedBase)`).
+    let serializer_module = serializers && rel.contains("serializer") && text.contains("class Meta");
+    (is_models_module(rel) && text.contains("class ")) || serializer_module || class.is_match(text.as_bytes())
 }
 
 pub(crate) fn is_models_module(rel: &str) -> bool {
@@ -539,9 +561,19 @@ pub(crate) fn add_file_with(
                 s.bases = bases.clone();
                 s.dir = dir.clone();
                 s.imports = imports.clone();
-                insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
+                insert_unique(&mut graph.serializers, &mut graph.ambiguous_serializers, format!("{dir}:{name}"), s);
             }
             continue;
+        }
+        if !models_module && !bases.is_empty() && bases.iter().all(|b| b != "object" && b != "Model") {
+            if let Some(body) = body.filter(|b| text(*b, src).contains("class Meta")) {
+                let mut s = read_serializer(body, src, &aliases);
+                s.name = name.clone();
+                s.bases = bases.clone();
+                s.dir = dir.clone();
+                s.imports = imports.clone();
+                graph.pending_serializers.push(s);
+            }
         }
         let viewish = |b: &str| b.ends_with("ViewSet") || b.ends_with("APIView") || LIST_VIEWS.contains(&b);
         if viewish(&name) || name.ends_with("Mixin") || bases.iter().any(|b| viewish(b)) {
@@ -626,10 +658,12 @@ impl ModelGraph {
             insert_unique(&mut self.qs_classes, &mut self.ambiguous, k, v);
         }
         for (k, v) in other.serializers {
-            insert_unique(&mut self.serializers, &mut self.ambiguous, k, v);
+            insert_unique(&mut self.serializers, &mut self.ambiguous_serializers, k, v);
         }
         self.ambiguous.extend(other.ambiguous);
+        self.ambiguous_serializers.extend(other.ambiguous_serializers);
         self.pending.extend(other.pending);
+        self.pending_serializers.extend(other.pending_serializers);
         self.view_bases.extend(other.view_bases);
     }
 
@@ -660,7 +694,30 @@ impl ModelGraph {
             self.serializers.remove(&a);
             self.qs_classes.remove(&a);
         }
+        for a in &self.ambiguous_serializers {
+            self.serializers.remove(a);
+        }
         self.index_names();
+        // Classes built on a project serializer are serializers too.
+        loop {
+            let mut moved = false;
+            for s in std::mem::take(&mut self.pending_serializers) {
+                if s.bases.iter().any(|b| self.resolve_serializer(b, &s.dir, &s.imports).is_some()) {
+                    let key = format!("{}:{}", s.dir, s.name);
+                    if !self.serializers.contains_key(&key) && !self.ambiguous_serializers.contains(&key) {
+                        self.serializers.insert(key, s);
+                        moved = true;
+                    }
+                } else {
+                    self.pending_serializers.push(s);
+                }
+            }
+            if !moved {
+                break;
+            }
+            self.index_names();
+        }
+        self.pending_serializers.clear();
         // Managers of the project's classes whose names do not say so.
         let mut found: Vec<(String, String, String)> = Vec::new();
         for (k, m) in &self.models {
@@ -700,6 +757,7 @@ impl ModelGraph {
         for (k, m) in resolved {
             self.serializers.get_mut(&k).expect("serializer").model = m;
         }
+        self.inherit_serializers();
         // Inherited declarations (abstract bases and multi-table parents), nearest first.
         let mut names: Vec<String> = self.models.keys().cloned().collect();
         names.sort();
@@ -814,6 +872,108 @@ impl ModelGraph {
                 m.relations.entry(acc).or_insert(r);
             }
         }
+    }
+
+    /// What serializers inherit from the project's serializer bases, nearest first: declared
+    /// fields they do not declare themselves (a nested serializer as its base module names it),
+    /// methods, `Meta` when they have none (its model when their `Meta` names none), and the
+    /// `Base.Meta.fields` their `Meta.fields` adds. A serializer whose `Meta.fields` is not
+    /// read keeps its own declarations only.
+    fn inherit_serializers(&mut self) {
+        let mut keys: Vec<String> = self.serializers.keys().cloned().collect();
+        keys.sort();
+        let mut updates = Vec::new();
+        for k in &keys {
+            let me = &self.serializers[k];
+            // The project bases in method resolution order (depth first, left to right).
+            let mut order: Vec<String> = Vec::new();
+            let mut stack: Vec<(String, String, std::sync::Arc<Imports>)> =
+                me.bases.iter().rev().map(|b| (b.clone(), me.dir.clone(), me.imports.clone())).collect();
+            while let Some((b, dir, imports)) = stack.pop() {
+                if order.len() > 16 {
+                    break;
+                }
+                let Some(key) = self.ser_key(&b, &dir, &imports) else { continue };
+                if key == *k || order.contains(&key) {
+                    continue;
+                }
+                let bs = &self.serializers[&key];
+                stack.extend(bs.bases.iter().rev().map(|x| (x.clone(), bs.dir.clone(), bs.imports.clone())));
+                order.push(key);
+            }
+            if order.is_empty() {
+                continue;
+            }
+            let mut s = me.clone();
+            for key in &order {
+                let b = &self.serializers[key];
+                if !me.fields_unknown {
+                    for (name, field) in &b.declared {
+                        if s.declared.iter().any(|(n, _)| n == name) {
+                            continue;
+                        }
+                        let field = match field {
+                            SerField::Nested { serializer, many, source } => SerField::Nested {
+                                serializer: match self.ser_key(serializer, &b.dir, &b.imports) {
+                                    Some(key) => format!("{KEY_MARK}{key}"),
+                                    None => serializer.clone(),
+                                },
+                                many: *many,
+                                source: source.clone(),
+                            },
+                            f => f.clone(),
+                        };
+                        s.declared.push((name.clone(), field));
+                    }
+                }
+                for (m, chains) in &b.methods {
+                    if !s.methods.contains_key(m) {
+                        s.methods.insert(m.clone(), chains.clone());
+                        s.queries.insert(m.clone(), b.queries.get(m).cloned().unwrap_or_default());
+                    }
+                }
+                for (m, e) in &b.eager {
+                    s.eager.entry(m.clone()).or_insert_with(|| e.clone());
+                }
+                s.reshapes |= b.reshapes;
+                if s.model.is_none() && (!me.has_meta || b.has_meta) {
+                    s.model = b.model.clone();
+                }
+                if !me.has_meta && s.fields.is_none() && !s.all_fields && !s.fields_unknown {
+                    s.fields = b.fields.clone();
+                    s.all_fields = b.all_fields;
+                    s.fields_unknown = b.fields_unknown;
+                    s.depth = b.depth;
+                    s.has_meta = b.has_meta;
+                }
+            }
+            // `fields = ("id",) + Base.Meta.fields`.
+            for from in &me.fields_from {
+                let base = self.ser_key(from, &me.dir, &me.imports).and_then(|key| self.serializers.get(&key));
+                match (base.and_then(|b| b.fields.clone()), s.fields.as_mut()) {
+                    (Some(more), Some(f)) if base.is_some_and(|b| b.fields_from.is_empty()) => f.extend(more),
+                    _ => {
+                        s.fields = None;
+                        s.fields_unknown = true;
+                    }
+                }
+            }
+            if s.fields_unknown {
+                s.declared.truncate(me.declared.len());
+            }
+            updates.push((k.clone(), s));
+        }
+        for (k, s) in updates {
+            self.serializers.insert(k, s);
+        }
+    }
+
+    fn ser_key(&self, name: &str, dir: &str, imports: &Imports) -> Option<String> {
+        if let Some(key) = name.strip_prefix(KEY_MARK) {
+            return Some(key.to_string());
+        }
+        let name = name.rsplit('.').next().unwrap_or(name);
+        resolve(&self.ser_names, name, dir, imports).filter(|k| self.serializers.contains_key(k))
     }
 
     /// The project's list view classes: a fixed point over the view classes' bases.
@@ -976,6 +1136,15 @@ impl ModelGraph {
         self.model_names = index(&self.models);
         self.qs_names = index(&self.qs_classes);
         self.ser_names = index(&self.serializers);
+        // A name defined twice in one folder stays a candidate (resolving to nothing).
+        for k in &self.ambiguous_serializers {
+            let name = k.rsplit(':').next().unwrap_or(k);
+            let keys = self.ser_names.entry(name.to_string()).or_default();
+            if !keys.contains(k) {
+                keys.push(k.clone());
+                keys.sort();
+            }
+        }
     }
 
     /// The model a class name means in a module in `dir` with `imports`.
@@ -984,6 +1153,9 @@ impl ModelGraph {
     }
 
     pub fn resolve_serializer(&self, name: &str, dir: &str, imports: &Imports) -> Option<&Serializer> {
+        if let Some(key) = name.strip_prefix(KEY_MARK) {
+            return self.serializers.get(key);
+        }
         let name = name.rsplit('.').next().unwrap_or(name);
         self.serializers.get(&resolve(&self.ser_names, name, dir, imports)?)
     }
@@ -1314,6 +1486,10 @@ fn read_model(
                     if stmt.kind() == "decorated_definition" && is_property(stmt, src) {
                         if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
                             m.properties.insert(name.clone(), chains);
+                            // The query it builds whenever it runs (as a method's).
+                            if let Some(q) = f.and_then(|f| method_query(f, src)) {
+                                m.query_methods.insert(name.clone(), q);
+                            }
                         }
                     } else if let Some(q) =
                         f.filter(|_| stmt.kind() == "function_definition").and_then(|f| method_query(f, src))
@@ -1546,6 +1722,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 }
             }
             "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
+                s.has_meta = true;
                 let Some(mb) = stmt.child_by_field_name("body") else { continue };
                 let mut c = mb.walk();
                 for ms in mb.named_children(&mut c) {
@@ -1560,11 +1737,14 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                         "fields" => {
                             if string_value(r, src).as_deref() == Some("__all__") {
                                 s.all_fields = true;
-                            } else if matches!(r.kind(), "list" | "tuple") {
-                                let mut cc = r.walk();
-                                let names: Option<Vec<String>> =
-                                    r.named_children(&mut cc).map(|e| string_value(e, src)).collect();
-                                s.fields = names;
+                            } else {
+                                let mut names = Vec::new();
+                                if meta_fields(r, src, &mut names, &mut s.fields_from, 0) {
+                                    s.fields = Some(names);
+                                } else {
+                                    s.fields_from.clear();
+                                    s.fields_unknown = true;
+                                }
                             }
                         }
                         _ => {}
@@ -1575,6 +1755,36 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
         }
     }
     s
+}
+
+/// `Meta.fields` as a literal list or tuple of names, or a sum of them and `Base.Meta.fields`
+/// (the base's name goes to `from`); `false` for anything else.
+fn meta_fields(n: Node<'_>, src: &str, names: &mut Vec<String>, from: &mut Vec<String>, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match n.kind() {
+        "list" | "tuple" => {
+            let mut c = n.walk();
+            let items: Vec<Node<'_>> = n.named_children(&mut c).filter(|e| e.kind() != "comment").collect();
+            items.into_iter().all(|e| string_value(e, src).map(|v| names.push(v)).is_some())
+        }
+        "parenthesized_expression" => n.named_child(0).is_some_and(|i| meta_fields(i, src, names, from, depth + 1)),
+        "binary_operator" => {
+            let plus = n.child_by_field_name("operator").is_some_and(|o| text(o, src) == "+");
+            plus && [n.child_by_field_name("left"), n.child_by_field_name("right")]
+                .into_iter()
+                .all(|x| x.is_some_and(|x| meta_fields(x, src, names, from, depth + 1)))
+        }
+        "attribute" => match dotted(n, src).as_deref().and_then(|d| d.strip_suffix(".Meta.fields")) {
+            Some(base) if !base.is_empty() => {
+                from.push(base.rsplit('.').next().unwrap_or(base).to_string());
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Whether a decorated definition has the decorator `name` (`@name`, `@x.name`).

@@ -118,6 +118,13 @@ struct ViewInfo<'t> {
     /// The class defines `get_serializer_class()` itself.
     dynamic_own_class: bool,
     own_list: bool,
+    /// The class's own `get_serializer_class()`, its `serializer_class`, and whether
+    /// `super().get_serializer_class()` is DRF's (no project base overrides it).
+    serializer_def: Option<Node<'t>>,
+    class_serializer: Option<String>,
+    super_plain: bool,
+    /// `get_serializer()` is the class's own or a project base's: the serializer is not known.
+    serializer_hidden: bool,
 }
 
 impl Rule for DjangoNPlusOne {
@@ -1234,12 +1241,11 @@ impl Analysis<'_, '_> {
                         get_queryset = Some(def);
                         info.get_queryset_def = Some(def);
                     }
-                    Some("get_serializer_class") => {
-                        info.serializer = self.listed_serializer(def);
-                        info.dynamic = info.serializer.is_none();
-                        info.dynamic_own_class = true;
+                    Some("get_serializer_class") => info.serializer_def = Some(def),
+                    Some("get_serializer") => {
+                        info.dynamic = true;
+                        info.serializer_hidden = true;
                     }
-                    Some("get_serializer") => info.dynamic = true,
                     // `def list(...): return super().list(...)` lists as DRF does.
                     Some("list") => info.own_list = !only_calls_super(def, src),
                     _ => {}
@@ -1250,7 +1256,7 @@ impl Analysis<'_, '_> {
             let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else { continue };
             match text(l, src) {
                 "queryset" => info.qs_node = Some(r),
-                "serializer_class" if !info.dynamic && info.serializer.is_none() => info.serializer = dotted(r, src),
+                "serializer_class" => info.class_serializer = dotted(r, src),
                 _ => {}
             }
         }
@@ -1261,7 +1267,24 @@ impl Analysis<'_, '_> {
             .flatten()
             .map(String::as_str)
             .collect();
+        info.super_plain = !inherited.contains("get_serializer_class");
+        match info.serializer_def {
+            // The serializer `get_serializer_class()` returns for listing.
+            Some(def) => {
+                info.serializer = chosen_serializer(
+                    def,
+                    src,
+                    Some("list"),
+                    info.class_serializer.as_deref(),
+                    info.super_plain,
+                );
+                info.dynamic |= info.serializer.is_none();
+                info.dynamic_own_class = true;
+            }
+            None => info.serializer = info.class_serializer.clone(),
+        }
         let own_serializer_class = info.serializer.is_some() && !info.dynamic && info.dynamic_own_class;
+        info.serializer_hidden |= inherited.contains("get_serializer");
         if inherited.contains("get_serializer") || (inherited.contains("get_serializer_class") && !own_serializer_class) {
             info.dynamic = true;
         }
@@ -1273,31 +1296,6 @@ impl Analysis<'_, '_> {
             Some(def) => self.returned_qs(def, &info.queryset).map(|(q, n)| (q.filter(|_| !inherited.contains("list")), n)),
         };
         info
-    }
-
-    /// The serializer `get_serializer_class()` picks for listing: the one every `return` names,
-    /// or the one returned under `if self.action == "list"` (or `in (..., "list")`).
-    fn listed_serializer(&self, def: Node<'_>) -> Option<String> {
-        let src = self.src;
-        let nodes = scope_nodes(def);
-        let mut names = HashSet::new();
-        let mut for_list = None;
-        for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
-            let name = dotted(r.named_child(0)?, src)?;
-            let under_list = r.parent().and_then(|b| b.parent()).filter(|i| i.kind() == "if_statement").is_some_and(|i| {
-                i.child_by_field_name("consequence") == r.parent()
-                    && i.child_by_field_name("condition").is_some_and(|c| {
-                        let t = text(c, src);
-                        t.starts_with("self.action ==") && (t.ends_with("\"list\"") || t.ends_with("'list'"))
-                            || t.starts_with("self.action in") && (t.contains("\"list\"") || t.contains("'list'"))
-                    })
-            });
-            if under_list && for_list.is_none() {
-                for_list = Some(name.clone());
-            }
-            names.insert(name);
-        }
-        for_list.or_else(|| (names.len() == 1).then(|| names.into_iter().next()).flatten())
     }
 
     /// What a `get_queryset()` returns (every `return` merged) and the first return's node;
@@ -1502,6 +1500,42 @@ impl Analysis<'_, '_> {
             }
         });
         let fname = def.child_by_field_name("name").map(|n| text(n, src)).unwrap_or("function");
+        // What `self.get_serializer()` builds in this method: the serializer
+        // `get_serializer_class()` returns for its action (`list`, or an `@action` method's own
+        // name, with the `serializer_class=` it sets), else `serializer_class`.
+        let decorated = def.parent().filter(|p| p.kind() == "decorated_definition");
+        let action_call = decorated.and_then(|d| {
+            let mut c = d.walk();
+            let found = d
+                .named_children(&mut c)
+                .filter(|x| x.kind() == "decorator")
+                .filter_map(|x| x.named_child(0))
+                .find(|e| {
+                    let callee = if e.kind() == "call" { e.child_by_field_name("function").unwrap_or(*e) } else { *e };
+                    dotted(callee, src).is_some_and(|d| {
+                        matches!(d.rsplit('.').next(), Some("action" | "detail_route" | "list_route"))
+                    })
+                });
+            found
+        });
+        let action = if action_call.is_some() || fname == "list" { Some(fname) } else { None };
+        let action_serializer = action_call
+            .filter(|c| c.kind() == "call")
+            .and_then(|c| call_args(c, src).1.into_iter().find(|(k, _)| k == "serializer_class"))
+            .map(|(_, v)| dotted(v, src));
+        let method_serializer = if info.serializer_hidden {
+            None
+        } else {
+            let attr = match action_serializer {
+                Some(v) => v,
+                None => info.class_serializer.clone(),
+            };
+            match info.serializer_def {
+                Some(d) => chosen_serializer(d, src, action, attr.as_deref(), info.super_plain),
+                None if !info.super_plain => None,
+                None => attr,
+            }
+        };
         let who = match class.and_then(|c| c.child_by_field_name("name")) {
             Some(c) => format!("`{}.{fname}`", text(c, src)),
             None => format!("`{fname}`"),
@@ -1519,10 +1553,7 @@ impl Analysis<'_, '_> {
             }
             let Some(f) = call.child_by_field_name("function").and_then(|f| dotted(f, src)) else { continue };
             let ser_name = if f == "self.get_serializer" {
-                if info.dynamic {
-                    continue;
-                }
-                match &info.serializer {
+                match &method_serializer {
                     Some(s) => s.clone(),
                     None => continue,
                 }
@@ -1734,48 +1765,10 @@ impl Analysis<'_, '_> {
                         .flatten()
                         .flat_map(|c| self.graph.reads_through(start, c))
                         .collect();
-                    for (chain, via) in &expanded {
-                        let mut cur = start;
-                        let label = match via {
-                            Some(v) => format!("{label} (property `{v}`)"),
-                            None => label.clone(),
-                        };
-                        let mut shown = String::from("obj");
-                        for (i, attr) in chain.iter().enumerate() {
-                            let Some(rel) = cur.relations.get(attr.as_str()) else {
-                                if let Some(q) = self.model_method_query(cur, attr) {
-                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
-                                    if !out.contains(&q) {
-                                        out.push(q);
-                                    }
-                                }
-                                break;
-                            };
-                            shown.push('.');
-                            shown.push_str(attr);
-                            if rel.kind.is_single() {
-                                match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
-                                    Some(t) => cur = t,
-                                    None => break,
-                                }
-                                continue;
-                            }
-                            if let Some(m) = chain.get(i + 1).filter(|m| BYPASS_METHODS.contains(&m.as_str())) {
-                                let q = format!("{label} calls `{shown}.{m}()`");
-                                if !out.contains(&q) {
-                                    out.push(q);
-                                }
-                            }
-                            break;
-                        }
-                    }
+                    self.chain_queries(start, &expanded, &label, out);
                 }
                 SerField::Nested { serializer, source, .. } => {
-                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
-                        if !out.contains(&q) {
-                            out.push(q);
-                        }
+                    if self.source_queries(ser, model, field, source, out) {
                         continue;
                     }
                     if let Some(inner) = self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports) {
@@ -1785,14 +1778,98 @@ impl Analysis<'_, '_> {
                     }
                 }
                 SerField::Source { source } => {
-                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
+                    self.source_queries(ser, model, field, source, out);
+                }
+                _ => {}
+            }
+        }
+        // A model property listed in `Meta.fields`: DRF reads it per row.
+        let (Some(m), Some(fields)) = (model, &ser.fields) else { return };
+        for name in fields {
+            let own = ser.declared.iter().any(|(n, _)| n == name);
+            if !own && m.properties.contains_key(name) && self.bases_leave(ser, name, 0) {
+                self.source_queries(ser, model, name, name, out);
+            }
+        }
+    }
+
+    /// The queries a field reading `source` on the serializer's object runs per row: a model
+    /// method (`source="get_totals"`), a property whose body queries (`self.items.filter(...)`,
+    /// `Other.objects...`, through a relation or another property too). Whether any was found.
+    fn source_queries(
+        &self,
+        ser: &Serializer,
+        model: Option<&crate::django::models::Model>,
+        field: &str,
+        source: &str,
+        out: &mut Vec<String>,
+    ) -> bool {
+        let Some(m) = model else { return false };
+        if let Some(q) = self.source_query(m, source) {
+            let q = if !source.contains('.') && m.properties.contains_key(source) {
+                format!("`{}.{field}` reads property `{}.{source}`, which queries `{q}", ser.name, m.name)
+            } else {
+                format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name)
+            };
+            if !out.contains(&q) {
+                out.push(q);
+            }
+            return true;
+        }
+        if source.is_empty() {
+            return false;
+        }
+        let segs: Vec<String> = source.split('.').map(str::to_string).collect();
+        let expanded: Vec<(Vec<String>, Option<String>)> =
+            self.graph.reads_through(m, &segs).into_iter().filter(|(_, via)| via.is_some()).collect();
+        let before = out.len();
+        self.chain_queries(m, &expanded, &format!("`{}.{field}`", ser.name), out);
+        out.len() > before
+    }
+
+    /// The queries reading attribute chains on an object runs (`expanded`: the chains with the
+    /// property each crosses): a filtering call on a related manager (a prefetch does not serve
+    /// it), a model method that builds a query.
+    fn chain_queries(
+        &self,
+        start: &crate::django::models::Model,
+        expanded: &[(Vec<String>, Option<String>)],
+        label: &str,
+        out: &mut Vec<String>,
+    ) {
+        for (chain, via) in expanded {
+            let mut cur = start;
+            let label = match via {
+                Some(v) => format!("{label} (property `{v}`)"),
+                None => label.to_string(),
+            };
+            let mut shown = String::from("obj");
+            for (i, attr) in chain.iter().enumerate() {
+                let Some(rel) = cur.relations.get(attr.as_str()) else {
+                    if let Some(q) = self.model_method_query(cur, attr) {
+                        let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
                         if !out.contains(&q) {
                             out.push(q);
                         }
                     }
+                    break;
+                };
+                shown.push('.');
+                shown.push_str(attr);
+                if rel.kind.is_single() {
+                    match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                        Some(t) => cur = t,
+                        None => break,
+                    }
+                    continue;
                 }
-                _ => {}
+                if let Some(m) = chain.get(i + 1).filter(|m| BYPASS_METHODS.contains(&m.as_str())) {
+                    let q = format!("{label} calls `{shown}.{m}()`");
+                    if !out.contains(&q) {
+                        out.push(q);
+                    }
+                }
+                break;
             }
         }
     }
@@ -2019,6 +2096,212 @@ impl Analysis<'_, '_> {
                 }
                 break;
             }
+        }
+    }
+}
+
+/// What a view's `get_serializer_class()` returns when it runs the action `action` (`None`:
+/// not known): the class name of the `return` reached, following `if`/`elif`/`else` on
+/// `self.action` (and `self.request.method`, `GET` when listing); a condition on anything else
+/// (the request's data, the user) that decides a return makes it unknown. `class_attr`
+/// is the view's `serializer_class`, what `super().get_serializer_class()` (when no project
+/// base overrides it: `super_plain`) and `self.serializer_class` give. `None` when a return is
+/// not a class name (nor those), or the path cannot be told.
+fn chosen_serializer(
+    def: Node<'_>,
+    src: &str,
+    action: Option<&str>,
+    class_attr: Option<&str>,
+    super_plain: bool,
+) -> Option<String> {
+    let body = def.child_by_field_name("body")?;
+    let nodes = scope_nodes(def);
+    let assigned: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.kind() == "assignment")
+        .filter_map(|n| n.child_by_field_name("left"))
+        .filter(|l| l.kind() == "identifier")
+        .map(|l| text(l, src))
+        .collect();
+    let ch = Choice { src, action, class_attr, super_plain, assigned };
+    // Every return names a class (or the view's `serializer_class`, or a local bound to one).
+    for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
+        let v = r.named_child(0)?;
+        if ch.class_value(v).is_none() && !(v.kind() == "identifier" && ch.assigned.contains(text(v, src))) {
+            return None;
+        }
+    }
+    let mut env: HashMap<String, Option<String>> = HashMap::new();
+    match ch.run(body, &mut env, 0) {
+        Flow::Ret(name) => name,
+        _ => None,
+    }
+}
+
+enum Flow {
+    Ret(Option<String>),
+    Through,
+    Unknown,
+}
+
+struct Choice<'a> {
+    src: &'a str,
+    action: Option<&'a str>,
+    class_attr: Option<&'a str>,
+    super_plain: bool,
+    assigned: HashSet<&'a str>,
+}
+
+impl Choice<'_> {
+    /// The serializer class an expression names: a class name, `self.serializer_class`,
+    /// `super().get_serializer_class()`.
+    fn class_value(&self, v: Node<'_>) -> Option<Option<String>> {
+        let t = text(v, self.src);
+        if t == "self.serializer_class"
+            || (v.kind() == "call"
+                && self.super_plain
+                && v.child_by_field_name("function").is_some_and(|f| {
+                    let f = text(f, self.src);
+                    f.starts_with("super(") && f.ends_with(".get_serializer_class")
+                })
+                && v.child_by_field_name("arguments").is_some_and(|a| a.named_child_count() == 0))
+        {
+            return Some(self.class_attr.map(str::to_string));
+        }
+        let d = dotted(v, self.src)?;
+        let first = d.split('.').next().unwrap_or(&d);
+        if first == "self" || first == "cls" || self.assigned.contains(first) || first.starts_with(|c: char| c.is_ascii_lowercase()) && !d.contains('.') {
+            return None;
+        }
+        Some(Some(d))
+    }
+
+    fn run(&self, block: Node<'_>, env: &mut HashMap<String, Option<String>>, depth: usize) -> Flow {
+        if depth > 8 {
+            return Flow::Unknown;
+        }
+        let mut c = block.walk();
+        let stmts: Vec<Node<'_>> = block.named_children(&mut c).collect();
+        for stmt in stmts {
+            match stmt.kind() {
+                "comment" | "pass_statement" => {}
+                "return_statement" => {
+                    let Some(v) = stmt.named_child(0) else { return Flow::Unknown };
+                    if let Some(name) = self.class_value(v) {
+                        return Flow::Ret(name);
+                    }
+                    return match env.get(text(v, self.src)) {
+                        Some(name) if v.kind() == "identifier" => Flow::Ret(name.clone()),
+                        _ => Flow::Unknown,
+                    };
+                }
+                "expression_statement" => {
+                    let Some(e) = stmt.named_child(0) else { continue };
+                    if e.kind() == "assignment" {
+                        let (Some(l), Some(r)) = (e.child_by_field_name("left"), e.child_by_field_name("right")) else {
+                            continue;
+                        };
+                        if l.kind() == "identifier" {
+                            env.insert(text(l, self.src).to_string(), self.class_value(r).flatten());
+                        }
+                    }
+                }
+                "if_statement" => {
+                    let mut branch = None;
+                    match stmt.child_by_field_name("condition").map(|c| self.cond(c)) {
+                        Some(Some(true)) => branch = stmt.child_by_field_name("consequence"),
+                        Some(Some(false)) => {
+                            let mut cc = stmt.walk();
+                            for alt in stmt.children_by_field_name("alternative", &mut cc) {
+                                match alt.kind() {
+                                    "elif_clause" => match alt.child_by_field_name("condition").map(|c| self.cond(c)) {
+                                        Some(Some(true)) => {
+                                            branch = alt.child_by_field_name("consequence");
+                                            break;
+                                        }
+                                        Some(Some(false)) => {}
+                                        _ => return Flow::Unknown,
+                                    },
+                                    "else_clause" => {
+                                        branch = alt.child_by_field_name("body");
+                                        break;
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => return Flow::Unknown,
+                    }
+                    if let Some(b) = branch {
+                        match self.run(b, env, depth + 1) {
+                            Flow::Through => {}
+                            f => return f,
+                        }
+                    }
+                }
+                _ => {
+                    let mut leaves = false;
+                    crate::parse::for_each_node(stmt, |n| {
+                        leaves |= matches!(n.kind(), "return_statement" | "raise_statement" | "assignment");
+                    });
+                    if leaves || stmt.kind() == "raise_statement" {
+                        return Flow::Unknown;
+                    }
+                }
+            }
+        }
+        Flow::Through
+    }
+
+    /// A condition's value for the action, `None` when not known (`a and b` is false when
+    /// either is).
+    fn cond(&self, c: Node<'_>) -> Option<bool> {
+        let src = self.src;
+        match c.kind() {
+            "parenthesized_expression" => c.named_child(0).and_then(|i| self.cond(i)),
+            "not_operator" => c.child_by_field_name("argument").and_then(|a| self.cond(a)).map(|b| !b),
+            "boolean_operator" => {
+                let (l, r) = (c.child_by_field_name("left")?, c.child_by_field_name("right")?);
+                let (l, r) = (self.cond(l), self.cond(r));
+                let and = c.child_by_field_name("operator").is_some_and(|o| text(o, src) == "and");
+                match (and, l, r) {
+                    (true, Some(false), _) | (true, _, Some(false)) => Some(false),
+                    (true, Some(true), Some(true)) => Some(true),
+                    (false, Some(true), _) | (false, _, Some(true)) => Some(true),
+                    (false, Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }
+            }
+            "comparison_operator" => {
+                let (Some(l), Some(r)) = (c.named_child(0), c.named_child(1)) else { return None };
+                let subject = match text(l, src) {
+                    "self.action" => self.action,
+                    "self.request.method" | "request.method" => (self.action == Some("list")).then_some("GET"),
+                    _ => return None,
+                };
+                let subject = subject?;
+                let op: String = src[l.end_byte()..r.start_byte()].split_whitespace().collect::<Vec<_>>().join(" ");
+                let values: Vec<String> = match r.kind() {
+                    "string" => vec![string_value(r, src)?],
+                    "tuple" | "list" | "set" => {
+                        let mut cc = r.walk();
+                        r.named_children(&mut cc).map(|e| string_value(e, src)).collect::<Option<Vec<_>>>()?
+                    }
+                    _ if text(r, src).rsplit('.').next() == Some("SAFE_METHODS") => {
+                        vec!["GET".into(), "HEAD".into(), "OPTIONS".into()]
+                    }
+                    _ => return None,
+                };
+                let hit = values.iter().any(|v| v.eq_ignore_ascii_case(subject));
+                match op.as_str() {
+                    "==" | "in" => Some(hit),
+                    "!=" | "not in" => Some(!hit),
+                    _ => None,
+                }
+            }
+            // `self.detail` is false when listing; anything else (the request's data, the
+            // user) picks the serializer per request: not known.
+            _ => (text(c, src) == "self.detail" && self.action == Some("list")).then_some(false),
         }
     }
 }
