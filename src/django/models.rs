@@ -462,6 +462,9 @@ pub struct ModelGraph {
     /// The project's view and mixin classes (name, bases, the methods of `VIEW_HOOKS` they
     /// define), until `finish`.
     view_bases: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Project view and mixin class name → its bases, whether its own `get_queryset()` (if it
+    /// has one) only returns `self.model.objects.all()`, and how many classes have that name.
+    pub view_parents: HashMap<String, (Vec<String>, Option<bool>, usize)>,
     /// Project view and mixin class name → the methods of `VIEW_HOOKS` it defines or inherits
     /// from project bases (the union over classes of one name).
     pub view_hooks: HashMap<String, HashSet<String>>,
@@ -578,6 +581,7 @@ pub(crate) fn add_file_with(
         let viewish = |b: &str| b.ends_with("ViewSet") || b.ends_with("APIView") || LIST_VIEWS.contains(&b);
         if viewish(&name) || name.ends_with("Mixin") || bases.iter().any(|b| viewish(b)) {
             let mut hooks = Vec::new();
+            let mut generic_qs = None;
             if let Some(body) = body {
                 let mut c = body.walk();
                 for stmt in body.named_children(&mut c) {
@@ -593,8 +597,15 @@ pub(crate) fn add_file_with(
                     if VIEW_HOOKS.contains(&text(n, src)) {
                         hooks.push(text(n, src).to_string());
                     }
+                    if text(n, src) == "get_queryset" {
+                        if let Some(d) = def {
+                            generic_qs = Some(returns_model_objects(d, src));
+                        }
+                    }
                 }
             }
+            let entry = graph.view_parents.entry(name.clone()).or_insert_with(|| (bases.clone(), generic_qs, 0));
+            entry.2 += 1;
             graph.view_bases.push((name.clone(), bases.clone(), hooks));
             // A mixin may be a model mixin too: it goes on to be read as one.
             if viewish(&name) || bases.iter().any(|b| viewish(b)) {
@@ -663,6 +674,10 @@ impl ModelGraph {
         self.ambiguous.extend(other.ambiguous);
         self.ambiguous_serializers.extend(other.ambiguous_serializers);
         self.pending.extend(other.pending);
+        for (k, v) in other.view_parents {
+            let e = self.view_parents.entry(k).or_insert_with(|| (v.0.clone(), v.1, 0));
+            e.2 += v.2;
+        }
         self.pending_serializers.extend(other.pending_serializers);
         self.view_bases.extend(other.view_bases);
     }
@@ -927,6 +942,11 @@ impl ModelGraph {
                     }
                 }
                 for (m, chains) in &b.methods {
+                    // A base's `to_representation` is the generic machinery (dynamic fields,
+                    // expansions per request): not read as the subclass's per-row reads.
+                    if m == "to_representation" {
+                        continue;
+                    }
                     if !s.methods.contains_key(m) {
                         s.methods.insert(m.clone(), chains.clone());
                         s.queries.insert(m.clone(), b.queries.get(m).cloned().unwrap_or_default());
@@ -1785,6 +1805,22 @@ fn meta_fields(n: Node<'_>, src: &str, names: &mut Vec<String>, from: &mut Vec<S
         },
         _ => false,
     }
+}
+
+/// Whether a view's `get_queryset()` only returns `self.model.objects.all()` (or
+/// `self.model.objects`), other paths raising: the rows of the subclass's `model`.
+fn returns_model_objects(def: Node<'_>, src: &str) -> bool {
+    let mut returns = 0;
+    let mut generic = true;
+    crate::parse::for_each_node(def, |n| {
+        if n.kind() == "return_statement" {
+            returns += 1;
+            let v = n.named_child(0).map(|v| text(v, src)).unwrap_or("");
+            generic &= matches!(v, "self.model.objects.all()" | "self.model.objects");
+        }
+        generic &= !matches!(n.kind(), "function_definition" | "lambda") || n == def;
+    });
+    generic && returns > 0
 }
 
 /// Whether a decorated definition has the decorator `name` (`@name`, `@x.name`).

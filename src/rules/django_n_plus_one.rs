@@ -989,6 +989,41 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// The rows of a model's manager `attr` (`objects`, `_default_manager`, a custom one) and
+    /// what the manager loads; `None` when not known.
+    fn manager_rows(&self, key: &str, attr: &str, line: usize) -> Option<Qs> {
+        let model = self.graph.model(key)?;
+        if model.is_abstract {
+            return None;
+        }
+        let manager = match (attr, model.managers.get(attr)) {
+            (_, Some(m)) => m.clone(),
+            ("objects", None) if !model.managers.is_empty() && !model.managers.contains_key("objects") => {
+                return None
+            }
+            ("objects" | "_default_manager" | "_base_manager", None) => {
+                if attr != "objects" && !model.managers.is_empty() {
+                    return None;
+                }
+                "Manager".to_string()
+            }
+            _ => return None,
+        };
+        let base = self.graph.manager_base(model, &manager)?;
+        Some(Qs {
+            model: model.key.clone(),
+            manager: Some(manager),
+            select: base.select,
+            select_all: false,
+            prefetch: base.prefetch,
+            opaque: base.opaque,
+            values: false,
+            line,
+            single: false,
+            bulk: false,
+        })
+    }
+
     /// The queryset an expression evaluates to, or `None` when unknown.
     fn eval(&self, n: Node<'_>, env: &Env, depth: usize) -> Option<Qs> {
         if depth > 48 {
@@ -1023,36 +1058,7 @@ impl Analysis<'_, '_> {
                 } else {
                     self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?
                 };
-                let model = self.graph.model(&key)?;
-                if model.is_abstract {
-                    return None;
-                }
-                let manager = match (attr, model.managers.get(attr)) {
-                    (_, Some(m)) => m.clone(),
-                    ("objects", None) if !model.managers.is_empty() && !model.managers.contains_key("objects") => {
-                        return None
-                    }
-                    ("objects" | "_default_manager" | "_base_manager", None) => {
-                        if attr != "objects" && !model.managers.is_empty() {
-                            return None;
-                        }
-                        "Manager".to_string()
-                    }
-                    _ => return None,
-                };
-                let base = self.graph.manager_base(model, &manager)?;
-                Some(Qs {
-                    model: model.key.clone(),
-                    manager: Some(manager),
-                    select: base.select,
-                    select_all: false,
-                    prefetch: base.prefetch,
-                    opaque: base.opaque,
-                    values: false,
-                    line: self.line(n),
-                    single: false,
-                    bulk: false,
-                })
+                self.manager_rows(&key, attr, self.line(n))
             }
             "call" => {
                 if let Some(("list", arg)) = single_arg_call(n, self.src) {
@@ -1231,6 +1237,7 @@ impl Analysis<'_, '_> {
         let mut info = ViewInfo::default();
         let Some(body) = class.child_by_field_name("body") else { return info };
         let mut get_queryset = None;
+        let mut model_attr = None;
         let mut c = body.walk();
         for stmt in body.named_children(&mut c) {
             let def = if stmt.kind() == "decorated_definition" { stmt.child_by_field_name("definition") } else { Some(stmt) };
@@ -1256,6 +1263,7 @@ impl Analysis<'_, '_> {
             let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else { continue };
             match text(l, src) {
                 "queryset" => info.qs_node = Some(r),
+                "model" => model_attr = Some(r),
                 "serializer_class" => info.class_serializer = dotted(r, src),
                 _ => {}
             }
@@ -1288,6 +1296,21 @@ impl Analysis<'_, '_> {
         if inherited.contains("get_serializer") || (inherited.contains("get_serializer_class") && !own_serializer_class) {
             info.dynamic = true;
         }
+        // A project base whose `get_queryset()` returns `self.model.objects.all()`: the rows of
+        // this class's `model` (its `queryset` is not read), followed through its own
+        // `get_queryset()` calling `super().get_queryset()`.
+        let generic = !inherited.contains("list")
+            && inherited.contains("get_queryset")
+            && self.generic_base_queryset(&class_base_names(class, src), 0) == Some(true);
+        if generic {
+            info.queryset = model_attr
+                .filter(|m| m.kind() == "identifier")
+                .and_then(|m| self.graph.resolve_model(text(m, src), self.dir, self.imports))
+                .and_then(|key| self.manager_rows(&key, "objects", model_attr.map_or(0, |m| self.line(m))));
+            info.get_queryset = get_queryset.and_then(|def| self.returned_qs(def, &info.queryset));
+            *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
+            return info;
+        }
         let hidden_qs = inherited.contains("list") || inherited.contains("get_queryset");
         *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
         info.queryset = info.qs_node.filter(|_| !hidden_qs).and_then(|q| self.eval(q, &Env::new(), 0));
@@ -1296,6 +1319,28 @@ impl Analysis<'_, '_> {
             Some(def) => self.returned_qs(def, &info.queryset).map(|(q, n)| (q.filter(|_| !inherited.contains("list")), n)),
         };
         info
+    }
+
+    /// Whether the `get_queryset()` a class with these project bases inherits is one that only
+    /// returns `self.model.objects.all()`: the first base (depth first, left to right) defining
+    /// one decides; `None` when no base defines it or a base's name is not one class.
+    fn generic_base_queryset(&self, bases: &[String], depth: usize) -> Option<bool> {
+        if depth > 8 {
+            return Some(false);
+        }
+        for b in bases {
+            let Some((parents, own, count)) = self.graph.view_parents.get(b) else { continue };
+            if *count != 1 {
+                return Some(false);
+            }
+            if let Some(generic) = own {
+                return Some(*generic);
+            }
+            if let Some(found) = self.generic_base_queryset(parents, depth + 1) {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// What a `get_queryset()` returns (every `return` merged) and the first return's node;
