@@ -434,6 +434,16 @@ pub struct Serializer {
     pub fields_from: Vec<String>,
 }
 
+/// A project view or mixin class, as far as the N+1 rule follows its bases.
+#[derive(Debug, Clone, Default)]
+pub struct ViewClass {
+    pub bases: Vec<String>,
+    pub dir: String,
+    pub imports: std::sync::Arc<Imports>,
+    /// Its own `get_queryset()` only returns `self.model.objects.all()` (`None`: it has none).
+    pub generic_qs: Option<bool>,
+}
+
 #[derive(Default)]
 pub struct ModelGraph {
     /// Models by key (`dir:Name`).
@@ -445,6 +455,7 @@ pub struct ModelGraph {
     /// name, so that an import naming their folder does not fall back to a same-named class
     /// elsewhere.
     ambiguous_serializers: HashSet<String>,
+    ambiguous_views: HashSet<String>,
     pub qs_classes: HashMap<String, QsClass>,
     pub serializers: HashMap<String, Serializer>,
     /// `.name` for every custom manager attribute of a model (not `objects`): the literals a
@@ -462,9 +473,11 @@ pub struct ModelGraph {
     /// The project's view and mixin classes (name, bases, the methods of `VIEW_HOOKS` they
     /// define), until `finish`.
     view_bases: Vec<(String, Vec<String>, Vec<String>)>,
-    /// Project view and mixin class name → its bases, whether its own `get_queryset()` (if it
-    /// has one) only returns `self.model.objects.all()`, and how many classes have that name.
-    pub view_parents: HashMap<String, (Vec<String>, Option<bool>, usize)>,
+    /// Project view and mixin classes by key (`dir:Name`, see `class_dir`): their bases, the
+    /// module's imports, and whether their own `get_queryset()` (if they have one) only returns
+    /// `self.model.objects.all()`.
+    pub view_classes: HashMap<String, ViewClass>,
+    view_names: HashMap<String, Vec<String>>,
     /// Project view and mixin class name → the methods of `VIEW_HOOKS` it defines or inherits
     /// from project bases (the union over classes of one name).
     pub view_hooks: HashMap<String, HashSet<String>>,
@@ -604,8 +617,8 @@ pub(crate) fn add_file_with(
                     }
                 }
             }
-            let entry = graph.view_parents.entry(name.clone()).or_insert_with(|| (bases.clone(), generic_qs, 0));
-            entry.2 += 1;
+            let v = ViewClass { bases: bases.clone(), dir: dir.clone(), imports: imports.clone(), generic_qs };
+            insert_unique(&mut graph.view_classes, &mut graph.ambiguous_views, format!("{dir}:{name}"), v);
             graph.view_bases.push((name.clone(), bases.clone(), hooks));
             // A mixin may be a model mixin too: it goes on to be read as one.
             if viewish(&name) || bases.iter().any(|b| viewish(b)) {
@@ -674,10 +687,10 @@ impl ModelGraph {
         self.ambiguous.extend(other.ambiguous);
         self.ambiguous_serializers.extend(other.ambiguous_serializers);
         self.pending.extend(other.pending);
-        for (k, v) in other.view_parents {
-            let e = self.view_parents.entry(k).or_insert_with(|| (v.0.clone(), v.1, 0));
-            e.2 += v.2;
+        for (k, v) in other.view_classes {
+            insert_unique(&mut self.view_classes, &mut self.ambiguous_views, k, v);
         }
+        self.ambiguous_views.extend(other.ambiguous_views);
         self.pending_serializers.extend(other.pending_serializers);
         self.view_bases.extend(other.view_bases);
     }
@@ -1156,6 +1169,15 @@ impl ModelGraph {
         self.model_names = index(&self.models);
         self.qs_names = index(&self.qs_classes);
         self.ser_names = index(&self.serializers);
+        for a in &self.ambiguous_views {
+            self.view_classes.remove(a);
+        }
+        self.view_names = index(&self.view_classes);
+        // A name defined twice in one folder stays a candidate (resolving to nothing).
+        for k in &self.ambiguous_views {
+            let name = k.rsplit(':').next().unwrap_or(k);
+            self.view_names.entry(name.to_string()).or_default().push(k.clone());
+        }
         // A name defined twice in one folder stays a candidate (resolving to nothing).
         for k in &self.ambiguous_serializers {
             let name = k.rsplit(':').next().unwrap_or(k);
@@ -1170,6 +1192,11 @@ impl ModelGraph {
     /// The model a class name means in a module in `dir` with `imports`.
     pub fn resolve_model(&self, name: &str, dir: &str, imports: &Imports) -> Option<String> {
         resolve(&self.model_names, name, dir, imports)
+    }
+
+    /// The project view class a base name means in a module in `dir` with `imports`.
+    pub fn resolve_view(&self, name: &str, dir: &str, imports: &Imports) -> Option<&ViewClass> {
+        self.view_classes.get(&resolve(&self.view_names, name, dir, imports)?)
     }
 
     pub fn resolve_serializer(&self, name: &str, dir: &str, imports: &Imports) -> Option<&Serializer> {

@@ -1301,7 +1301,7 @@ impl Analysis<'_, '_> {
         // `get_queryset()` calling `super().get_queryset()`.
         let generic = !inherited.contains("list")
             && inherited.contains("get_queryset")
-            && self.generic_base_queryset(&class_base_names(class, src), 0) == Some(true);
+            && self.generic_base_queryset(&class_base_names(class, src), self.dir, self.imports, 0) == Some(true);
         if generic {
             info.queryset = model_attr
                 .filter(|m| m.kind() == "identifier")
@@ -1324,19 +1324,23 @@ impl Analysis<'_, '_> {
     /// Whether the `get_queryset()` a class with these project bases inherits is one that only
     /// returns `self.model.objects.all()`: the first base (depth first, left to right) defining
     /// one decides; `None` when no base defines it or a base's name is not one class.
-    fn generic_base_queryset(&self, bases: &[String], depth: usize) -> Option<bool> {
+    fn generic_base_queryset(&self, bases: &[String], dir: &str, imports: &Imports, depth: usize) -> Option<bool> {
         if depth > 8 {
             return Some(false);
         }
         for b in bases {
-            let Some((parents, own, count)) = self.graph.view_parents.get(b) else { continue };
-            if *count != 1 {
+            if LIST_VIEWS.contains(&b.as_str()) || crate::django::drf::API_VIEWS.contains(&b.as_str()) {
+                continue;
+            }
+            // A project view or mixin of that name that cannot be told apart: not known.
+            if self.graph.view_hooks.contains_key(b) && self.graph.resolve_view(b, dir, imports).is_none() {
                 return Some(false);
             }
-            if let Some(generic) = own {
-                return Some(*generic);
+            let Some(v) = self.graph.resolve_view(b, dir, imports) else { continue };
+            if let Some(generic) = v.generic_qs {
+                return Some(generic);
             }
-            if let Some(found) = self.generic_base_queryset(parents, depth + 1) {
+            if let Some(found) = self.generic_base_queryset(&v.bases, &v.dir, &v.imports, depth + 1) {
                 return Some(found);
             }
         }
