@@ -3,9 +3,11 @@
 //! the queryset did not load, or queries once per row in a method field whatever it loads.
 //!
 //! List views are DRF's list classes and the project's bases built on them; the serializer is
-//! `serializer_class` or what `get_serializer_class()` returns for listing. A project base or
-//! mixin defining `get_queryset`/`list` hides the queryset (only per-row queries are reported);
-//! one defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
+//! `serializer_class` or what `get_serializer_class()` returns for the `list` action (its
+//! branches on `self.action` followed). A project base or mixin defining `get_queryset`/`list`
+//! hides the queryset (only per-row queries are reported), unless its `get_queryset()` only
+//! returns `self.model.objects.all()` (then the subclass's `model` gives the rows); one
+//! defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
 //!
 //! Querysets are tracked per function: `Model.objects.<chain>`, custom managers and queryset
 //! methods the project defines, local variables bound to them (the union of every binding, so a
