@@ -978,14 +978,24 @@ impl ModelGraph {
                     s.fields_unknown = b.fields_unknown;
                     s.depth = b.depth;
                     s.has_meta = b.has_meta;
+                    s.fields_from = b.fields_from.clone();
+                    if !b.fields_from.is_empty() {
+                        // The base's sum, read where the base writes it.
+                        match self.full_fields(key, 0) {
+                            Some(f) => s.fields = Some(f),
+                            None => {
+                                s.fields = None;
+                                s.fields_unknown = true;
+                            }
+                        }
+                    }
                 }
             }
             // `fields = ("id",) + Base.Meta.fields`.
-            for from in &me.fields_from {
-                let base = self.ser_key(from, &me.dir, &me.imports).and_then(|key| self.serializers.get(&key));
-                match (base.and_then(|b| b.fields.clone()), s.fields.as_mut()) {
-                    (Some(more), Some(f)) if base.is_some_and(|b| b.fields_from.is_empty()) => f.extend(more),
-                    _ => {
+            if me.has_meta && !me.fields_from.is_empty() {
+                match self.full_fields(k, 0) {
+                    Some(f) => s.fields = Some(f),
+                    None => {
                         s.fields = None;
                         s.fields_unknown = true;
                     }
@@ -999,6 +1009,21 @@ impl ModelGraph {
         for (k, s) in updates {
             self.serializers.insert(k, s);
         }
+    }
+
+    /// A serializer's `Meta.fields` with the `Base.Meta.fields` terms of its sum added; `None`
+    /// when a term is not known.
+    fn full_fields(&self, key: &str, depth: usize) -> Option<Vec<String>> {
+        let s = self.serializers.get(key)?;
+        let mut out = s.fields.clone()?;
+        if depth > 8 {
+            return None;
+        }
+        for from in &s.fields_from {
+            let base = self.ser_key(from, &s.dir, &s.imports)?;
+            out.extend(self.full_fields(&base, depth + 1)?);
+        }
+        Some(out)
     }
 
     fn ser_key(&self, name: &str, dir: &str, imports: &Imports) -> Option<String> {
