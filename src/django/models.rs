@@ -76,6 +76,8 @@ pub struct Model {
     /// `("Order.objects", "filter")`), from its statements that run unconditionally. The rule
     /// decides whether the receiver is a related manager or a model's manager.
     pub query_methods: HashMap<String, Vec<(String, String)>>,
+    /// django-simple-history managers (`history = HistoricalRecords()`): a query per call.
+    pub history: HashSet<String>,
     /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
     /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
     /// project's manager or queryset classes (decided in `finish`).
@@ -354,7 +356,13 @@ fn class_bases_dotted(class: Node<'_>, src: &str) -> Vec<String> {
 
 /// What a model takes from its bases: field declarations, other attributes, managers,
 /// properties.
-type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>, HashMap<String, Vec<Vec<String>>>);
+type Inherited = (
+    Vec<FieldDecl>,
+    HashSet<String>,
+    HashMap<String, String>,
+    HashMap<String, Vec<Vec<String>>>,
+    HashMap<String, Vec<(String, String)>>,
+);
 
 #[derive(Debug, Clone)]
 struct FieldDecl {
@@ -467,6 +475,11 @@ pub struct ModelGraph {
     ser_names: HashMap<String, Vec<String>>,
     /// Classes that may be models through a project base, until `finish`.
     pending: Vec<Model>,
+    /// Plain classes of a models module (no base, or `object`) defining properties: model
+    /// mixins (`class AbstractHistoryMixin:`), whose properties and query methods models
+    /// built on them inherit.
+    mixins: HashMap<String, Model>,
+    mixin_names: HashMap<String, Vec<String>>,
     /// Classes whose bases do not say `Serializer`, that may be serializers through a project
     /// serializer base (`class SignUpSerializer2(CreatedModifiedBase)`), until `finish`.
     pending_serializers: Vec<Serializer>,
@@ -557,6 +570,17 @@ pub(crate) fn add_file_with(
     let dir = class_dir(&file.rel);
     let app = app_label(&file.rel);
     let models_module = is_models_module(&file.rel);
+    // The module's functions, for a model property handing `self` to one.
+    let funcs: HashMap<String, Node<'_>> = {
+        let mut c = tree.root_node().walk();
+        let found = tree
+            .root_node()
+            .named_children(&mut c)
+            .filter(|d| d.kind() == "function_definition")
+            .filter_map(|d| Some((text(d.child_by_field_name("name")?, src).to_string(), d)))
+            .collect();
+        found
+    };
     let mut cursor = tree.root_node().walk();
     for top in tree.root_node().named_children(&mut cursor) {
         let class = match top.kind() {
@@ -638,7 +662,7 @@ pub(crate) fn add_file_with(
             continue;
         }
         let Some(body) = body else { continue };
-        let mut model = read_model(&name, &app, bases, body, src, &aliases);
+        let mut model = read_model(&name, &app, bases, body, src, &aliases, &funcs);
         model.facts = class_facts(body, src);
         model.facts.rel = file.rel.clone();
         if let Some(n) = class.child_by_field_name("name") {
@@ -654,9 +678,11 @@ pub(crate) fn add_file_with(
         let known_base = model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str()));
         if known_base || (declares_fields && !model.bases.is_empty()) {
             insert_unique(&mut graph.models, &mut graph.ambiguous, model.key.clone(), model);
-        } else if !model.bases.is_empty() {
+        } else if !model.bases.is_empty() && model.bases != ["object"] {
             // Maybe a model through a project base; decided in `finish`.
             graph.pending.push(model);
+        } else if models_module && !model.properties.is_empty() && model.decls.is_empty() {
+            insert_unique(&mut graph.mixins, &mut graph.ambiguous, model.key.clone(), model);
         }
     }
 }
@@ -677,6 +703,9 @@ impl ModelGraph {
     pub fn absorb(&mut self, other: ModelGraph) {
         for (k, v) in other.models {
             insert_unique(&mut self.models, &mut self.ambiguous, k, v);
+        }
+        for (k, v) in other.mixins {
+            insert_unique(&mut self.mixins, &mut self.ambiguous, k, v);
         }
         for (k, v) in other.qs_classes {
             insert_unique(&mut self.qs_classes, &mut self.ambiguous, k, v);
@@ -719,6 +748,7 @@ impl ModelGraph {
         self.find_list_views();
         for a in self.ambiguous.clone() {
             self.models.remove(&a);
+            self.mixins.remove(&a);
             self.serializers.remove(&a);
             self.qs_classes.remove(&a);
         }
@@ -795,15 +825,18 @@ impl ModelGraph {
             let mut plain = HashSet::new();
             let mut managers = HashMap::new();
             let mut properties = HashMap::new();
+            let mut queries: HashMap<String, Vec<(String, String)>> = HashMap::new();
             let mut seen = HashSet::new();
             let me = &self.models[n];
-            let mut stack: Vec<String> =
-                me.bases.iter().filter_map(|b| self.resolve_model(b, &me.dir, &me.imports)).collect();
+            let base_key = |b: &str, dir: &str, imports: &Imports| {
+                self.resolve_model(b, dir, imports).or_else(|| resolve(&self.mixin_names, b, dir, imports))
+            };
+            let mut stack: Vec<String> = me.bases.iter().filter_map(|b| base_key(b, &me.dir, &me.imports)).collect();
             while let Some(b) = stack.pop() {
                 if !seen.insert(b.clone()) || seen.len() > 32 {
                     continue;
                 }
-                if let Some(bm) = self.models.get(&b) {
+                if let Some(bm) = self.models.get(&b).or_else(|| self.mixins.get(&b)) {
                     decls.extend(bm.decls.iter().cloned());
                     plain.extend(bm.plain.iter().cloned());
                     for (k, v) in &bm.managers {
@@ -812,13 +845,22 @@ impl ModelGraph {
                     for (k, v) in &bm.properties {
                         properties.entry(k.clone()).or_insert_with(|| v.clone());
                     }
-                    stack.extend(bm.bases.iter().filter_map(|x| self.resolve_model(x, &bm.dir, &bm.imports)));
+                    for (k, v) in &bm.query_methods {
+                        queries.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    stack.extend(bm.bases.iter().filter_map(|x| base_key(x, &bm.dir, &bm.imports)));
                 }
             }
-            inherited.insert(n.clone(), (decls, plain, managers, properties));
+            inherited.insert(n.clone(), (decls, plain, managers, properties, queries));
         }
-        for (n, (decls, plain, managers, properties)) in inherited {
+        for (n, (decls, plain, managers, properties, queries)) in inherited {
             let m = self.models.get_mut(&n).expect("model");
+            for (k, v) in queries {
+                // Only what the model does not define itself.
+                if !m.plain.contains(&k) && !m.query_methods.contains_key(&k) && !m.properties.contains_key(&k) {
+                    m.query_methods.insert(k, v);
+                }
+            }
             for d in decls {
                 if !m.decls.iter().any(|x| x.name == d.name) {
                     m.decls.push(d);
@@ -1192,6 +1234,7 @@ impl ModelGraph {
             out
         }
         self.model_names = index(&self.models);
+        self.mixin_names = index(&self.mixins);
         self.qs_names = index(&self.qs_classes);
         self.ser_names = index(&self.serializers);
         for a in &self.ambiguous_views {
@@ -1474,6 +1517,7 @@ fn read_model(
     body: Node<'_>,
     src: &str,
     aliases: &HashMap<String, String>,
+    funcs: &HashMap<String, Node<'_>>,
 ) -> Model {
     let mut m = Model { name: name.to_string(), app: app.to_string(), bases, ..Default::default() };
     let mut cursor = body.walk();
@@ -1537,6 +1581,10 @@ fn read_model(
                     let f = right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
                     m.managers.insert(field, f);
                 } else {
+                    if callee == "HistoricalRecords" {
+                        // django-simple-history: `self.history` is a manager of the history rows.
+                        m.history.insert(field.clone());
+                    }
                     if callee.ends_with("Field") {
                         m.django_fields += 1;
                     } else if pos.is_empty() && kw.is_empty() && callee.starts_with(|c: char| c.is_ascii_uppercase()) {
@@ -1558,8 +1606,10 @@ fn read_model(
                     if stmt.kind() == "decorated_definition" && is_property(stmt, src) {
                         if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
                             m.properties.insert(name.clone(), chains);
-                            // The query it builds whenever it runs (as a method's).
-                            if let Some(q) = f.and_then(|f| method_query(f, src)) {
+                            // The query it builds whenever it runs (as a method's), or the
+                            // one of a module function it hands `self` to.
+                            if let Some(q) = f.and_then(|f| method_query(f, src).or_else(|| passes_self(f, src, funcs)))
+                            {
                                 m.query_methods.insert(name.clone(), q);
                             }
                         }
@@ -1972,6 +2022,54 @@ fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
     if params.named_child(0).map(|p| text(p, src)) != Some("self") {
         return None;
     }
+    method_query_on(def, src, "self")
+}
+
+/// The query of a module function a property's body hands `self` to whenever it runs
+/// (`return collect_history(self)`).
+fn passes_self(def: Node<'_>, src: &str, funcs: &HashMap<String, Node<'_>>) -> Option<Vec<(String, String)>> {
+    let mut nodes = Vec::new();
+    unconditional(def.child_by_field_name("body")?, &mut nodes);
+    let mut found = None;
+    for n in nodes {
+        crate::parse::for_each_node(n, |c| {
+            if found.is_some() || c.kind() != "call" {
+                return;
+            }
+            let Some(f) = c.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return };
+            let (pos, kw) = call_args(c, src);
+            if pos.len() == 1 && kw.is_empty() && text(pos[0], src) == "self" {
+                found = funcs.get(text(f, src)).and_then(|d| function_query(*d, src));
+            }
+        });
+    }
+    found
+}
+
+/// `method_query` for a module function given the instance as its parameter `param`
+/// (`def collect(model): return model.history.exclude(...)`), the receivers named on `self`.
+fn function_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
+    let params = def.child_by_field_name("parameters")?;
+    let mut c = params.walk();
+    let ps: Vec<Node<'_>> = params.named_children(&mut c).collect();
+    let [p] = ps[..] else { return None };
+    if p.kind() != "identifier" {
+        return None;
+    }
+    let found = method_query_on(def, src, text(p, src))?;
+    let prefix = format!("{}.", text(p, src));
+    Some(
+        found
+            .into_iter()
+            .map(|(recv, m)| match recv.strip_prefix(&prefix) {
+                Some(attr) => (format!("self.{attr}"), m),
+                None => (recv, m),
+            })
+            .collect(),
+    )
+}
+
+fn method_query_on(def: Node<'_>, src: &str, me: &str) -> Option<Vec<(String, String)>> {
     let mut nodes = Vec::new();
     unconditional(def.child_by_field_name("body")?, &mut nodes);
     let mut found = Vec::new();
@@ -1992,7 +2090,7 @@ fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
                 return;
             };
             let (base, rel, method) = (text(base, src), text(rel, src), text(attr, src));
-            let on_self = base == "self" && REQUERY_METHODS.contains(&method);
+            let on_self = base == me && REQUERY_METHODS.contains(&method);
             let on_model = rel == "objects"
                 && base.starts_with(|c: char| c.is_ascii_uppercase())
                 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

@@ -1930,12 +1930,15 @@ impl Analysis<'_, '_> {
     fn model_method_query(&self, model: &crate::django::models::Model, method: &str) -> Option<String> {
         model.query_methods.get(method)?.iter().find_map(|(recv, call)| {
             let (base, attr) = recv.split_once('.')?;
+            let history = base == "self" && model.history.contains(attr);
             let known = if base == "self" {
-                model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
+                history || model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
             } else {
                 self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
             };
-            let hint = if base == "self" {
+            let hint = if history {
+                " (django-simple-history's manager: no prefetch serves it)".to_string()
+            } else if base == "self" {
                 format!(" (no prefetch serves it: read `self.{attr}.all()` there and prefetch `{attr}`)")
             } else {
                 String::new()
