@@ -1459,7 +1459,8 @@ impl Analysis<'_, '_> {
         self.declarative_only.set(false);
         let mut done = HashSet::new();
         for (path, many, field) in needs {
-            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, false) };
+            let non_null = self.non_null_path(&union.model, &path);
+            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, non_null) };
             if !loaded(union) || !done.insert(path.clone()) {
                 continue;
             }
@@ -1477,6 +1478,20 @@ impl Analysis<'_, '_> {
                 self.reports.push((at.start_byte(), at.end_byte(), msg));
             }
         }
+    }
+
+    /// Whether every step of a relation path from `model` is a NOT NULL foreign key or
+    /// one-to-one field: what `select_related()` without arguments follows.
+    fn non_null_path(&self, model: &str, path: &str) -> bool {
+        let mut cur = self.graph.model(model);
+        for seg in path.split("__") {
+            let Some(rel) = cur.and_then(|m| m.relations.get(seg)) else { return false };
+            if rel.null || !matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne) {
+                return false;
+            }
+            cur = rel.target.as_deref().and_then(|t| self.graph.model(t));
+        }
+        true
     }
 
     /// Whether no base of a serializer may declare the field `name` itself: every base is DRF's
@@ -1732,7 +1747,8 @@ impl Analysis<'_, '_> {
                 if path.is_empty() {
                     continue;
                 }
-                let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
+                let loaded =
+                    if many { qs.prefetches(&path) } else { qs.loads_single(&path, self.non_null_path(&qs.model, &path)) };
                 if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
                     missing.push((path, many, field));
                 }
