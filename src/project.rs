@@ -1087,7 +1087,7 @@ fn graph_of(f: &SourceFile) -> ModelGraph {
 /// mixin classes (names, bases, hooks, in order) when that is all it holds; `None` otherwise.
 fn view_outline(g: &ModelGraph) -> Option<u64> {
     let views = g.views_only()?;
-    Some(crate::digest::digest64(&[format!("{views:?}").as_bytes()]).min(u64::MAX - 1))
+    Some(crate::digest::digest64(&[views.as_bytes()]).min(u64::MAX - 1))
 }
 
 /// The texts `Needs::model_sources` asks for: every migration, models module (or module a

@@ -76,6 +76,8 @@ pub struct Model {
     /// `("Order.objects", "filter")`), from its statements that run unconditionally. The rule
     /// decides whether the receiver is a related manager or a model's manager.
     pub query_methods: HashMap<String, Vec<(String, String)>>,
+    /// django-simple-history managers (`history = HistoricalRecords()`): a query per call.
+    pub history: HashSet<String>,
     /// `name = SomeClass()` with no arguments, whose class name does not say `Manager`
     /// (`with_translations = ExerciseTranslations()`): a manager when the class is one of the
     /// project's manager or queryset classes (decided in `finish`).
@@ -379,7 +381,13 @@ fn class_bases_dotted(class: Node<'_>, src: &str) -> Vec<String> {
 
 /// What a model takes from its bases: field declarations, other attributes, managers,
 /// properties.
-type Inherited = (Vec<FieldDecl>, HashSet<String>, HashMap<String, String>, HashMap<String, Vec<Vec<String>>>);
+type Inherited = (
+    Vec<FieldDecl>,
+    HashSet<String>,
+    HashMap<String, String>,
+    HashMap<String, Vec<Vec<String>>>,
+    HashMap<String, Vec<(String, String)>>,
+);
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct FieldDecl {
@@ -450,10 +458,24 @@ pub struct Serializer {
     /// Defines `__init__`, `get_fields` or `to_representation`: its fields may change per
     /// request.
     pub reshapes: bool,
+    /// The class body has a `Meta`.
+    pub has_meta: bool,
+    /// `Meta.fields` is written in a way not read (not a literal list, nor a sum of literal
+    /// lists and `Base.Meta.fields`).
+    pub fields_unknown: bool,
+    /// `Base.Meta.fields` terms of a `Meta.fields` sum: their fields are added (in `finish`).
+    pub fields_from: Vec<String>,
 }
 
-/// A project view or mixin class: its name, bases and the methods of `VIEW_HOOKS` it defines.
-pub(crate) type ViewClass = (String, Vec<String>, Vec<String>);
+/// A project view or mixin class, as far as the N+1 rule follows its bases.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ViewClass {
+    pub bases: Vec<String>,
+    pub dir: String,
+    pub imports: std::sync::Arc<Imports>,
+    /// Its own `get_queryset()` only returns `self.model.objects.all()` (`None`: it has none).
+    pub generic_qs: Option<bool>,
+}
 
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelGraph {
@@ -461,6 +483,12 @@ pub struct ModelGraph {
     pub models: HashMap<String, Model>,
     /// Keys defined twice (the same class name in the same folder): never resolved.
     pub ambiguous: HashSet<String>,
+    /// Serializer keys defined twice (two classes of one name in one folder, e.g. in two
+    /// modules of a `serializers/` package): never resolved, but still candidates of their
+    /// name, so that an import naming their folder does not fall back to a same-named class
+    /// elsewhere.
+    ambiguous_serializers: HashSet<String>,
+    ambiguous_views: HashSet<String>,
     pub qs_classes: HashMap<String, QsClass>,
     pub serializers: HashMap<String, Serializer>,
     /// `.name` for every custom manager attribute of a model (not `objects`): the literals a
@@ -472,9 +500,22 @@ pub struct ModelGraph {
     ser_names: HashMap<String, Vec<String>>,
     /// Classes that may be models through a project base, until `finish`.
     pending: Vec<Model>,
+    /// Plain classes of a models module (no base, or `object`) defining properties: model
+    /// mixins (`class AbstractHistoryMixin:`), whose properties and query methods models
+    /// built on them inherit.
+    mixins: HashMap<String, Model>,
+    mixin_names: HashMap<String, Vec<String>>,
+    /// Classes whose bases do not say `Serializer`, that may be serializers through a project
+    /// serializer base (`class SignUpSerializer2(CreatedModifiedBase)`), until `finish`.
+    pending_serializers: Vec<Serializer>,
     /// The project's view and mixin classes (name, bases, the methods of `VIEW_HOOKS` they
     /// define), until `finish`.
     view_bases: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Project view and mixin classes by key (`dir:Name`, see `class_dir`): their bases, the
+    /// module's imports, and whether their own `get_queryset()` (if they have one) only returns
+    /// `self.model.objects.all()`.
+    pub view_classes: HashMap<String, ViewClass>,
+    view_names: HashMap<String, Vec<String>>,
     /// Project view and mixin class name → the methods of `VIEW_HOOKS` it defines or inherits
     /// from project bases (the union over classes of one name).
     pub view_hooks: HashMap<String, HashSet<String>>,
@@ -486,6 +527,10 @@ pub struct ModelGraph {
     /// `AbstractBaseUser`): what `get_user_model()` returns.
     pub user_model: Option<String>,
 }
+
+/// Prefix of a serializer named by its key (`@key:shop/api:ItemSerializer`): a nested
+/// serializer inherited from a base in another module, resolved where the base names it.
+const KEY_MARK: &str = "@key:";
 
 /// Model bases from Django and common packages: a class with one of these is a model.
 const MODEL_BASES: &[&str] = &[
@@ -519,7 +564,10 @@ pub(crate) fn is_candidate(rel: &str, text: &str, serializers: bool) -> bool {
         [regex::bytes::Regex::new(&with).expect("regex"), class("Manager|QuerySet|Model")]
     });
     let class = if serializers { with_serializers } else { without };
-    (is_models_module(rel) && text.contains("class ")) || class.is_match(text.as_bytes())
+    // A serializer module may hold serializers built on the project's own bases only
+    // (`class SignUpSerializer(CreatedModifiedBase)`).
+    let serializer_module = serializers && rel.contains("serializer") && text.contains("class Meta");
+    (is_models_module(rel) && text.contains("class ")) || serializer_module || class.is_match(text.as_bytes())
 }
 
 pub(crate) fn is_models_module(rel: &str) -> bool {
@@ -547,6 +595,17 @@ pub(crate) fn add_file_with(
     let dir = class_dir(&file.rel);
     let app = app_label(&file.rel);
     let models_module = is_models_module(&file.rel);
+    // The module's functions, for a model property handing `self` to one.
+    let funcs: HashMap<String, Node<'_>> = {
+        let mut c = tree.root_node().walk();
+        let found = tree
+            .root_node()
+            .named_children(&mut c)
+            .filter(|d| d.kind() == "function_definition")
+            .filter_map(|d| Some((text(d.child_by_field_name("name")?, src).to_string(), d)))
+            .collect();
+        found
+    };
     let mut cursor = tree.root_node().walk();
     for top in tree.root_node().named_children(&mut cursor) {
         let class = match top.kind() {
@@ -567,13 +626,24 @@ pub(crate) fn add_file_with(
                 s.bases = bases.clone();
                 s.dir = dir.clone();
                 s.imports = imports.clone();
-                insert_unique(&mut graph.serializers, &mut graph.ambiguous, format!("{dir}:{name}"), s);
+                insert_unique(&mut graph.serializers, &mut graph.ambiguous_serializers, format!("{dir}:{name}"), s);
             }
             continue;
+        }
+        if !models_module && !bases.is_empty() && bases.iter().all(|b| b != "object" && b != "Model") {
+            if let Some(body) = body.filter(|b| text(*b, src).contains("class Meta")) {
+                let mut s = read_serializer(body, src, &aliases);
+                s.name = name.clone();
+                s.bases = bases.clone();
+                s.dir = dir.clone();
+                s.imports = imports.clone();
+                graph.pending_serializers.push(s);
+            }
         }
         let viewish = |b: &str| b.ends_with("ViewSet") || b.ends_with("APIView") || LIST_VIEWS.contains(&b);
         if viewish(&name) || name.ends_with("Mixin") || bases.iter().any(|b| viewish(b)) {
             let mut hooks = Vec::new();
+            let mut generic_qs = None;
             if let Some(body) = body {
                 let mut c = body.walk();
                 for stmt in body.named_children(&mut c) {
@@ -589,8 +659,15 @@ pub(crate) fn add_file_with(
                     if VIEW_HOOKS.contains(&text(n, src)) {
                         hooks.push(text(n, src).to_string());
                     }
+                    if text(n, src) == "get_queryset" {
+                        if let Some(d) = def {
+                            generic_qs = Some(returns_model_objects(d, src));
+                        }
+                    }
                 }
             }
+            let v = ViewClass { bases: bases.clone(), dir: dir.clone(), imports: imports.clone(), generic_qs };
+            insert_unique(&mut graph.view_classes, &mut graph.ambiguous_views, format!("{dir}:{name}"), v);
             graph.view_bases.push((name.clone(), bases.clone(), hooks));
             // A mixin may be a model mixin too: it goes on to be read as one.
             if viewish(&name) || bases.iter().any(|b| viewish(b)) {
@@ -610,7 +687,7 @@ pub(crate) fn add_file_with(
             continue;
         }
         let Some(body) = body else { continue };
-        let mut model = read_model(&name, &app, bases, body, src, &aliases);
+        let mut model = read_model(&name, &app, bases, body, src, &aliases, &funcs);
         model.facts = class_facts(body, src);
         model.facts.rel = file.rel.clone();
         if let Some(n) = class.child_by_field_name("name") {
@@ -626,9 +703,11 @@ pub(crate) fn add_file_with(
         let known_base = model.bases.iter().any(|b| MODEL_BASES.contains(&b.as_str()));
         if known_base || (declares_fields && !model.bases.is_empty()) {
             insert_unique(&mut graph.models, &mut graph.ambiguous, model.key.clone(), model);
-        } else if !model.bases.is_empty() {
+        } else if !model.bases.is_empty() && model.bases != ["object"] {
             // Maybe a model through a project base; decided in `finish`.
             graph.pending.push(model);
+        } else if models_module && !model.properties.is_empty() && model.decls.is_empty() {
+            insert_unique(&mut graph.mixins, &mut graph.ambiguous, model.key.clone(), model);
         }
     }
 }
@@ -650,31 +729,87 @@ impl ModelGraph {
         for (k, v) in other.models {
             insert_unique(&mut self.models, &mut self.ambiguous, k, v);
         }
+        for (k, v) in other.mixins {
+            insert_unique(&mut self.mixins, &mut self.ambiguous, k, v);
+        }
         for (k, v) in other.qs_classes {
             insert_unique(&mut self.qs_classes, &mut self.ambiguous, k, v);
         }
         for (k, v) in other.serializers {
-            insert_unique(&mut self.serializers, &mut self.ambiguous, k, v);
+            insert_unique(&mut self.serializers, &mut self.ambiguous_serializers, k, v);
         }
         self.ambiguous.extend(other.ambiguous);
+        self.ambiguous_serializers.extend(other.ambiguous_serializers);
         self.pending.extend(other.pending);
+        for (k, v) in other.view_classes {
+            insert_unique(&mut self.view_classes, &mut self.ambiguous_views, k, v);
+        }
+        self.ambiguous_views.extend(other.ambiguous_views);
+        self.pending_serializers.extend(other.pending_serializers);
         self.view_bases.extend(other.view_bases);
     }
 
     /// A module's part of the graph (before `finish`) when it holds only view and mixin
-    /// classes: their names, bases and the hooks they define, in the module's order (no
-    /// position: an edit that moves them gives the same). `None` when it holds more.
-    pub(crate) fn views_only(&self) -> Option<&[ViewClass]> {
-        let more = !self.models.is_empty()
-            || !self.ambiguous.is_empty()
-            || !self.qs_classes.is_empty()
-            || !self.serializers.is_empty()
-            || !self.manager_names.is_empty()
-            || !self.pending.is_empty()
-            || !self.view_hooks.is_empty()
-            || !self.list_views.is_empty()
-            || self.user_model.is_some();
-        (!more).then_some(self.view_bases.as_slice())
+    /// classes, as text that does not depend on where they sit or on hashing: their names,
+    /// bases, the hooks they define, their module's imports and whether their own
+    /// `get_queryset` is generic. `None` when the part holds anything else. (Every field is
+    /// named here: a new one must say whether a views module can fill it.)
+    pub(crate) fn views_only(&self) -> Option<String> {
+        let ModelGraph {
+            models,
+            ambiguous,
+            ambiguous_serializers,
+            ambiguous_views,
+            qs_classes,
+            serializers,
+            manager_names,
+            model_names,
+            qs_names,
+            ser_names,
+            pending,
+            mixins,
+            mixin_names,
+            pending_serializers,
+            view_bases,
+            view_classes,
+            view_names,
+            view_hooks,
+            list_views,
+            user_model,
+        } = self;
+        let more = !models.is_empty()
+            || !ambiguous.is_empty()
+            || !ambiguous_serializers.is_empty()
+            || !qs_classes.is_empty()
+            || !serializers.is_empty()
+            || !manager_names.is_empty()
+            || !model_names.is_empty()
+            || !qs_names.is_empty()
+            || !ser_names.is_empty()
+            || !pending.is_empty()
+            || !mixins.is_empty()
+            || !mixin_names.is_empty()
+            || !pending_serializers.is_empty()
+            || !view_names.is_empty()
+            || !view_hooks.is_empty()
+            || !list_views.is_empty()
+            || user_model.is_some();
+        if more {
+            return None;
+        }
+        let mut out = format!("{view_bases:?}");
+        let mut keys: Vec<&String> = view_classes.keys().collect();
+        keys.sort();
+        for k in keys {
+            let v = &view_classes[k];
+            let mut imports: Vec<_> = v.imports.iter().collect();
+            imports.sort();
+            out += &format!("\n{k}|{:?}|{}|{imports:?}|{:?}", v.bases, v.dir, v.generic_qs);
+        }
+        let mut ambiguous: Vec<&String> = ambiguous_views.iter().collect();
+        ambiguous.sort();
+        out += &format!("\n{ambiguous:?}");
+        Some(out)
     }
 
     /// Resolves inheritance and creates the reverse accessors, once every file is in.
@@ -701,10 +836,34 @@ impl ModelGraph {
         self.find_list_views();
         for a in self.ambiguous.clone() {
             self.models.remove(&a);
+            self.mixins.remove(&a);
             self.serializers.remove(&a);
             self.qs_classes.remove(&a);
         }
+        for a in &self.ambiguous_serializers {
+            self.serializers.remove(a);
+        }
         self.index_names();
+        // Classes built on a project serializer are serializers too.
+        loop {
+            let mut moved = false;
+            for s in std::mem::take(&mut self.pending_serializers) {
+                if s.bases.iter().any(|b| self.resolve_serializer(b, &s.dir, &s.imports).is_some()) {
+                    let key = format!("{}:{}", s.dir, s.name);
+                    if !self.serializers.contains_key(&key) && !self.ambiguous_serializers.contains(&key) {
+                        self.serializers.insert(key, s);
+                        moved = true;
+                    }
+                } else {
+                    self.pending_serializers.push(s);
+                }
+            }
+            if !moved {
+                break;
+            }
+            self.index_names();
+        }
+        self.pending_serializers.clear();
         // Managers of the project's classes whose names do not say so.
         let mut found: Vec<(String, String, String)> = Vec::new();
         for (k, m) in &self.models {
@@ -744,6 +903,7 @@ impl ModelGraph {
         for (k, m) in resolved {
             self.serializers.get_mut(&k).expect("serializer").model = m;
         }
+        self.inherit_serializers();
         // Inherited declarations (abstract bases and multi-table parents), nearest first.
         let mut names: Vec<String> = self.models.keys().cloned().collect();
         names.sort();
@@ -753,15 +913,18 @@ impl ModelGraph {
             let mut plain = HashSet::new();
             let mut managers = HashMap::new();
             let mut properties = HashMap::new();
+            let mut queries: HashMap<String, Vec<(String, String)>> = HashMap::new();
             let mut seen = HashSet::new();
             let me = &self.models[n];
-            let mut stack: Vec<String> =
-                me.bases.iter().filter_map(|b| self.resolve_model(b, &me.dir, &me.imports)).collect();
+            let base_key = |b: &str, dir: &str, imports: &Imports| {
+                self.resolve_model(b, dir, imports).or_else(|| resolve(&self.mixin_names, b, dir, imports))
+            };
+            let mut stack: Vec<String> = me.bases.iter().filter_map(|b| base_key(b, &me.dir, &me.imports)).collect();
             while let Some(b) = stack.pop() {
                 if !seen.insert(b.clone()) || seen.len() > 32 {
                     continue;
                 }
-                if let Some(bm) = self.models.get(&b) {
+                if let Some(bm) = self.models.get(&b).or_else(|| self.mixins.get(&b)) {
                     decls.extend(bm.decls.iter().cloned());
                     plain.extend(bm.plain.iter().cloned());
                     for (k, v) in &bm.managers {
@@ -770,13 +933,22 @@ impl ModelGraph {
                     for (k, v) in &bm.properties {
                         properties.entry(k.clone()).or_insert_with(|| v.clone());
                     }
-                    stack.extend(bm.bases.iter().filter_map(|x| self.resolve_model(x, &bm.dir, &bm.imports)));
+                    for (k, v) in &bm.query_methods {
+                        queries.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    stack.extend(bm.bases.iter().filter_map(|x| base_key(x, &bm.dir, &bm.imports)));
                 }
             }
-            inherited.insert(n.clone(), (decls, plain, managers, properties));
+            inherited.insert(n.clone(), (decls, plain, managers, properties, queries));
         }
-        for (n, (decls, plain, managers, properties)) in inherited {
+        for (n, (decls, plain, managers, properties, queries)) in inherited {
             let m = self.models.get_mut(&n).expect("model");
+            for (k, v) in queries {
+                // Only what the model does not define itself.
+                if !m.plain.contains(&k) && !m.query_methods.contains_key(&k) && !m.properties.contains_key(&k) {
+                    m.query_methods.insert(k, v);
+                }
+            }
             for d in decls {
                 if !m.decls.iter().any(|x| x.name == d.name) {
                     m.decls.push(d);
@@ -858,6 +1030,138 @@ impl ModelGraph {
                 m.relations.entry(acc).or_insert(r);
             }
         }
+    }
+
+    /// What serializers inherit from the project's serializer bases, nearest first: declared
+    /// fields they do not declare themselves (a nested serializer as its base module names it),
+    /// methods, `Meta` when they have none (its model when their `Meta` names none), and the
+    /// `Base.Meta.fields` their `Meta.fields` adds. A serializer whose `Meta.fields` is not
+    /// read keeps its own declarations only.
+    fn inherit_serializers(&mut self) {
+        let mut keys: Vec<String> = self.serializers.keys().cloned().collect();
+        keys.sort();
+        let mut updates = Vec::new();
+        for k in &keys {
+            let me = &self.serializers[k];
+            // The project bases in method resolution order (depth first, left to right).
+            let mut order: Vec<String> = Vec::new();
+            let mut stack: Vec<(String, String, std::sync::Arc<Imports>)> =
+                me.bases.iter().rev().map(|b| (b.clone(), me.dir.clone(), me.imports.clone())).collect();
+            while let Some((b, dir, imports)) = stack.pop() {
+                if order.len() > 16 {
+                    break;
+                }
+                let Some(key) = self.ser_key(&b, &dir, &imports) else { continue };
+                if key == *k || order.contains(&key) {
+                    continue;
+                }
+                let bs = &self.serializers[&key];
+                stack.extend(bs.bases.iter().rev().map(|x| (x.clone(), bs.dir.clone(), bs.imports.clone())));
+                order.push(key);
+            }
+            if order.is_empty() {
+                continue;
+            }
+            let mut s = me.clone();
+            for key in &order {
+                let b = &self.serializers[key];
+                if !me.fields_unknown {
+                    for (name, field) in &b.declared {
+                        if s.declared.iter().any(|(n, _)| n == name) {
+                            continue;
+                        }
+                        let field = match field {
+                            SerField::Nested { serializer, many, source } => SerField::Nested {
+                                serializer: match self.ser_key(serializer, &b.dir, &b.imports) {
+                                    Some(key) => format!("{KEY_MARK}{key}"),
+                                    None => serializer.clone(),
+                                },
+                                many: *many,
+                                source: source.clone(),
+                            },
+                            f => f.clone(),
+                        };
+                        s.declared.push((name.clone(), field));
+                    }
+                }
+                for (m, chains) in &b.methods {
+                    // A base's `to_representation` is the generic machinery (dynamic fields,
+                    // expansions per request): not read as the subclass's per-row reads.
+                    if m == "to_representation" {
+                        continue;
+                    }
+                    if !s.methods.contains_key(m) {
+                        s.methods.insert(m.clone(), chains.clone());
+                        s.queries.insert(m.clone(), b.queries.get(m).cloned().unwrap_or_default());
+                    }
+                }
+                for (m, e) in &b.eager {
+                    s.eager.entry(m.clone()).or_insert_with(|| e.clone());
+                }
+                s.reshapes |= b.reshapes;
+                if s.model.is_none() && (!me.has_meta || b.has_meta) {
+                    s.model = b.model.clone();
+                }
+                if !me.has_meta && s.fields.is_none() && !s.all_fields && !s.fields_unknown {
+                    s.fields = b.fields.clone();
+                    s.all_fields = b.all_fields;
+                    s.fields_unknown = b.fields_unknown;
+                    s.depth = b.depth;
+                    s.has_meta = b.has_meta;
+                    s.fields_from = b.fields_from.clone();
+                    if !b.fields_from.is_empty() {
+                        // The base's sum, read where the base writes it.
+                        match self.full_fields(key, 0) {
+                            Some(f) => s.fields = Some(f),
+                            None => {
+                                s.fields = None;
+                                s.fields_unknown = true;
+                            }
+                        }
+                    }
+                }
+            }
+            // `fields = ("id",) + Base.Meta.fields`.
+            if me.has_meta && !me.fields_from.is_empty() {
+                match self.full_fields(k, 0) {
+                    Some(f) => s.fields = Some(f),
+                    None => {
+                        s.fields = None;
+                        s.fields_unknown = true;
+                    }
+                }
+            }
+            if s.fields_unknown {
+                s.declared.truncate(me.declared.len());
+            }
+            updates.push((k.clone(), s));
+        }
+        for (k, s) in updates {
+            self.serializers.insert(k, s);
+        }
+    }
+
+    /// A serializer's `Meta.fields` with the `Base.Meta.fields` terms of its sum added; `None`
+    /// when a term is not known.
+    fn full_fields(&self, key: &str, depth: usize) -> Option<Vec<String>> {
+        let s = self.serializers.get(key)?;
+        let mut out = s.fields.clone()?;
+        if depth > 8 {
+            return None;
+        }
+        for from in &s.fields_from {
+            let base = self.ser_key(from, &s.dir, &s.imports)?;
+            out.extend(self.full_fields(&base, depth + 1)?);
+        }
+        Some(out)
+    }
+
+    fn ser_key(&self, name: &str, dir: &str, imports: &Imports) -> Option<String> {
+        if let Some(key) = name.strip_prefix(KEY_MARK) {
+            return Some(key.to_string());
+        }
+        let name = name.rsplit('.').next().unwrap_or(name);
+        resolve(&self.ser_names, name, dir, imports).filter(|k| self.serializers.contains_key(k))
     }
 
     /// The project's list view classes: a fixed point over the view classes' bases.
@@ -1018,8 +1322,27 @@ impl ModelGraph {
             out
         }
         self.model_names = index(&self.models);
+        self.mixin_names = index(&self.mixins);
         self.qs_names = index(&self.qs_classes);
         self.ser_names = index(&self.serializers);
+        for a in &self.ambiguous_views {
+            self.view_classes.remove(a);
+        }
+        self.view_names = index(&self.view_classes);
+        // A name defined twice in one folder stays a candidate (resolving to nothing).
+        for k in &self.ambiguous_views {
+            let name = k.rsplit(':').next().unwrap_or(k);
+            self.view_names.entry(name.to_string()).or_default().push(k.clone());
+        }
+        // A name defined twice in one folder stays a candidate (resolving to nothing).
+        for k in &self.ambiguous_serializers {
+            let name = k.rsplit(':').next().unwrap_or(k);
+            let keys = self.ser_names.entry(name.to_string()).or_default();
+            if !keys.contains(k) {
+                keys.push(k.clone());
+                keys.sort();
+            }
+        }
     }
 
     /// The model a class name means in a module in `dir` with `imports`.
@@ -1027,7 +1350,15 @@ impl ModelGraph {
         resolve(&self.model_names, name, dir, imports)
     }
 
+    /// The project view class a base name means in a module in `dir` with `imports`.
+    pub fn resolve_view(&self, name: &str, dir: &str, imports: &Imports) -> Option<&ViewClass> {
+        self.view_classes.get(&resolve(&self.view_names, name, dir, imports)?)
+    }
+
     pub fn resolve_serializer(&self, name: &str, dir: &str, imports: &Imports) -> Option<&Serializer> {
+        if let Some(key) = name.strip_prefix(KEY_MARK) {
+            return self.serializers.get(key);
+        }
         let name = name.rsplit('.').next().unwrap_or(name);
         self.serializers.get(&resolve(&self.ser_names, name, dir, imports)?)
     }
@@ -1274,6 +1605,7 @@ fn read_model(
     body: Node<'_>,
     src: &str,
     aliases: &HashMap<String, String>,
+    funcs: &HashMap<String, Node<'_>>,
 ) -> Model {
     let mut m = Model { name: name.to_string(), app: app.to_string(), bases, ..Default::default() };
     let mut cursor = body.walk();
@@ -1337,6 +1669,10 @@ fn read_model(
                     let f = right.child_by_field_name("function").map(|f| text(f, src).to_string()).unwrap_or_default();
                     m.managers.insert(field, f);
                 } else {
+                    if callee == "HistoricalRecords" {
+                        // django-simple-history: `self.history` is a manager of the history rows.
+                        m.history.insert(field.clone());
+                    }
                     if callee.ends_with("Field") {
                         m.django_fields += 1;
                     } else if pos.is_empty() && kw.is_empty() && callee.starts_with(|c: char| c.is_ascii_uppercase()) {
@@ -1358,6 +1694,12 @@ fn read_model(
                     if stmt.kind() == "decorated_definition" && is_property(stmt, src) {
                         if let Some(chains) = f.and_then(|f| property_chains(f, src)) {
                             m.properties.insert(name.clone(), chains);
+                            // The query it builds whenever it runs (as a method's), or the
+                            // one of a module function it hands `self` to.
+                            if let Some(q) = f.and_then(|f| method_query(f, src).or_else(|| passes_self(f, src, funcs)))
+                            {
+                                m.query_methods.insert(name.clone(), q);
+                            }
                         }
                     } else if let Some(q) =
                         f.filter(|_| stmt.kind() == "function_definition").and_then(|f| method_query(f, src))
@@ -1590,6 +1932,7 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                 }
             }
             "class_definition" if stmt.child_by_field_name("name").is_some_and(|n| text(n, src) == "Meta") => {
+                s.has_meta = true;
                 let Some(mb) = stmt.child_by_field_name("body") else { continue };
                 let mut c = mb.walk();
                 for ms in mb.named_children(&mut c) {
@@ -1604,11 +1947,14 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
                         "fields" => {
                             if string_value(r, src).as_deref() == Some("__all__") {
                                 s.all_fields = true;
-                            } else if matches!(r.kind(), "list" | "tuple") {
-                                let mut cc = r.walk();
-                                let names: Option<Vec<String>> =
-                                    r.named_children(&mut cc).map(|e| string_value(e, src)).collect();
-                                s.fields = names;
+                            } else {
+                                let mut names = Vec::new();
+                                if meta_fields(r, src, &mut names, &mut s.fields_from, 0) {
+                                    s.fields = Some(names);
+                                } else {
+                                    s.fields_from.clear();
+                                    s.fields_unknown = true;
+                                }
                             }
                         }
                         _ => {}
@@ -1619,6 +1965,52 @@ fn read_serializer(body: Node<'_>, src: &str, aliases: &HashMap<String, String>)
         }
     }
     s
+}
+
+/// `Meta.fields` as a literal list or tuple of names, or a sum of them and `Base.Meta.fields`
+/// (the base's name goes to `from`); `false` for anything else.
+fn meta_fields(n: Node<'_>, src: &str, names: &mut Vec<String>, from: &mut Vec<String>, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match n.kind() {
+        "list" | "tuple" => {
+            let mut c = n.walk();
+            let items: Vec<Node<'_>> = n.named_children(&mut c).filter(|e| e.kind() != "comment").collect();
+            items.into_iter().all(|e| string_value(e, src).map(|v| names.push(v)).is_some())
+        }
+        "parenthesized_expression" => n.named_child(0).is_some_and(|i| meta_fields(i, src, names, from, depth + 1)),
+        "binary_operator" => {
+            let plus = n.child_by_field_name("operator").is_some_and(|o| text(o, src) == "+");
+            plus && [n.child_by_field_name("left"), n.child_by_field_name("right")]
+                .into_iter()
+                .all(|x| x.is_some_and(|x| meta_fields(x, src, names, from, depth + 1)))
+        }
+        "attribute" => match dotted(n, src).as_deref().and_then(|d| d.strip_suffix(".Meta.fields")) {
+            Some(base) if !base.is_empty() => {
+                from.push(base.rsplit('.').next().unwrap_or(base).to_string());
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether a view's `get_queryset()` only returns `self.model.objects.all()` (or
+/// `self.model.objects`), other paths raising: the rows of the subclass's `model`.
+fn returns_model_objects(def: Node<'_>, src: &str) -> bool {
+    let mut returns = 0;
+    let mut generic = true;
+    crate::parse::for_each_node(def, |n| {
+        if n.kind() == "return_statement" {
+            returns += 1;
+            let v = n.named_child(0).map(|v| text(v, src)).unwrap_or("");
+            generic &= matches!(v, "self.model.objects.all()" | "self.model.objects");
+        }
+        generic &= !matches!(n.kind(), "function_definition" | "lambda") || n == def;
+    });
+    generic && returns > 0
 }
 
 /// Whether a decorated definition has the decorator `name` (`@name`, `@x.name`).
@@ -1718,6 +2110,54 @@ fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
     if params.named_child(0).map(|p| text(p, src)) != Some("self") {
         return None;
     }
+    method_query_on(def, src, "self")
+}
+
+/// The query of a module function a property's body hands `self` to whenever it runs
+/// (`return collect_history(self)`).
+fn passes_self(def: Node<'_>, src: &str, funcs: &HashMap<String, Node<'_>>) -> Option<Vec<(String, String)>> {
+    let mut nodes = Vec::new();
+    unconditional(def.child_by_field_name("body")?, &mut nodes);
+    let mut found = None;
+    for n in nodes {
+        crate::parse::for_each_node(n, |c| {
+            if found.is_some() || c.kind() != "call" {
+                return;
+            }
+            let Some(f) = c.child_by_field_name("function").filter(|f| f.kind() == "identifier") else { return };
+            let (pos, kw) = call_args(c, src);
+            if pos.len() == 1 && kw.is_empty() && text(pos[0], src) == "self" {
+                found = funcs.get(text(f, src)).and_then(|d| function_query(*d, src));
+            }
+        });
+    }
+    found
+}
+
+/// `method_query` for a module function given the instance as its parameter `param`
+/// (`def collect(model): return model.history.exclude(...)`), the receivers named on `self`.
+fn function_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
+    let params = def.child_by_field_name("parameters")?;
+    let mut c = params.walk();
+    let ps: Vec<Node<'_>> = params.named_children(&mut c).collect();
+    let [p] = ps[..] else { return None };
+    if p.kind() != "identifier" {
+        return None;
+    }
+    let found = method_query_on(def, src, text(p, src))?;
+    let prefix = format!("{}.", text(p, src));
+    Some(
+        found
+            .into_iter()
+            .map(|(recv, m)| match recv.strip_prefix(&prefix) {
+                Some(attr) => (format!("self.{attr}"), m),
+                None => (recv, m),
+            })
+            .collect(),
+    )
+}
+
+fn method_query_on(def: Node<'_>, src: &str, me: &str) -> Option<Vec<(String, String)>> {
     let mut nodes = Vec::new();
     unconditional(def.child_by_field_name("body")?, &mut nodes);
     let mut found = Vec::new();
@@ -1738,7 +2178,7 @@ fn method_query(def: Node<'_>, src: &str) -> Option<Vec<(String, String)>> {
                 return;
             };
             let (base, rel, method) = (text(base, src), text(rel, src), text(attr, src));
-            let on_self = base == "self" && REQUERY_METHODS.contains(&method);
+            let on_self = base == me && REQUERY_METHODS.contains(&method);
             let on_model = rel == "objects"
                 && base.starts_with(|c: char| c.is_ascii_uppercase())
                 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

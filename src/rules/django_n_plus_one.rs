@@ -3,9 +3,11 @@
 //! the queryset did not load, or queries once per row in a method field whatever it loads.
 //!
 //! List views are DRF's list classes and the project's bases built on them; the serializer is
-//! `serializer_class` or what `get_serializer_class()` returns for listing. A project base or
-//! mixin defining `get_queryset`/`list` hides the queryset (only per-row queries are reported);
-//! one defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
+//! `serializer_class` or what `get_serializer_class()` returns for the `list` action (its
+//! branches on `self.action` followed). A project base or mixin defining `get_queryset`/`list`
+//! hides the queryset (only per-row queries are reported), unless its `get_queryset()` only
+//! returns `self.model.objects.all()` (then the subclass's `model` gives the rows); one
+//! defining `get_serializer`/`get_serializer_class` hides the serializer (silent).
 //!
 //! Querysets are tracked per function: `Model.objects.<chain>`, custom managers and queryset
 //! methods the project defines, local variables bound to them (the union of every binding, so a
@@ -118,6 +120,13 @@ struct ViewInfo<'t> {
     /// The class defines `get_serializer_class()` itself.
     dynamic_own_class: bool,
     own_list: bool,
+    /// The class's own `get_serializer_class()`, its `serializer_class`, and whether
+    /// `super().get_serializer_class()` is DRF's (no project base overrides it).
+    serializer_def: Option<Node<'t>>,
+    class_serializer: Option<String>,
+    super_plain: bool,
+    /// `get_serializer()` is the class's own or a project base's: the serializer is not known.
+    serializer_hidden: bool,
 }
 
 impl Rule for DjangoNPlusOne {
@@ -982,6 +991,41 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// The rows of a model's manager `attr` (`objects`, `_default_manager`, a custom one) and
+    /// what the manager loads; `None` when not known.
+    fn manager_rows(&self, key: &str, attr: &str, line: usize) -> Option<Qs> {
+        let model = self.graph.model(key)?;
+        if model.is_abstract {
+            return None;
+        }
+        let manager = match (attr, model.managers.get(attr)) {
+            (_, Some(m)) => m.clone(),
+            ("objects", None) if !model.managers.is_empty() && !model.managers.contains_key("objects") => {
+                return None
+            }
+            ("objects" | "_default_manager" | "_base_manager", None) => {
+                if attr != "objects" && !model.managers.is_empty() {
+                    return None;
+                }
+                "Manager".to_string()
+            }
+            _ => return None,
+        };
+        let base = self.graph.manager_base(model, &manager)?;
+        Some(Qs {
+            model: model.key.clone(),
+            manager: Some(manager),
+            select: base.select,
+            select_all: false,
+            prefetch: base.prefetch,
+            opaque: base.opaque,
+            values: false,
+            line,
+            single: false,
+            bulk: false,
+        })
+    }
+
     /// The queryset an expression evaluates to, or `None` when unknown.
     fn eval(&self, n: Node<'_>, env: &Env, depth: usize) -> Option<Qs> {
         if depth > 48 {
@@ -1016,36 +1060,7 @@ impl Analysis<'_, '_> {
                 } else {
                     self.graph.resolve_model(text(obj, self.src), self.dir, self.imports)?
                 };
-                let model = self.graph.model(&key)?;
-                if model.is_abstract {
-                    return None;
-                }
-                let manager = match (attr, model.managers.get(attr)) {
-                    (_, Some(m)) => m.clone(),
-                    ("objects", None) if !model.managers.is_empty() && !model.managers.contains_key("objects") => {
-                        return None
-                    }
-                    ("objects" | "_default_manager" | "_base_manager", None) => {
-                        if attr != "objects" && !model.managers.is_empty() {
-                            return None;
-                        }
-                        "Manager".to_string()
-                    }
-                    _ => return None,
-                };
-                let base = self.graph.manager_base(model, &manager)?;
-                Some(Qs {
-                    model: model.key.clone(),
-                    manager: Some(manager),
-                    select: base.select,
-                    select_all: false,
-                    prefetch: base.prefetch,
-                    opaque: base.opaque,
-                    values: false,
-                    line: self.line(n),
-                    single: false,
-                    bulk: false,
-                })
+                self.manager_rows(&key, attr, self.line(n))
             }
             "call" => {
                 if let Some(("list", arg)) = single_arg_call(n, self.src) {
@@ -1224,6 +1239,7 @@ impl Analysis<'_, '_> {
         let mut info = ViewInfo::default();
         let Some(body) = class.child_by_field_name("body") else { return info };
         let mut get_queryset = None;
+        let mut model_attr = None;
         let mut c = body.walk();
         for stmt in body.named_children(&mut c) {
             let def = if stmt.kind() == "decorated_definition" { stmt.child_by_field_name("definition") } else { Some(stmt) };
@@ -1234,12 +1250,11 @@ impl Analysis<'_, '_> {
                         get_queryset = Some(def);
                         info.get_queryset_def = Some(def);
                     }
-                    Some("get_serializer_class") => {
-                        info.serializer = self.listed_serializer(def);
-                        info.dynamic = info.serializer.is_none();
-                        info.dynamic_own_class = true;
+                    Some("get_serializer_class") => info.serializer_def = Some(def),
+                    Some("get_serializer") => {
+                        info.dynamic = true;
+                        info.serializer_hidden = true;
                     }
-                    Some("get_serializer") => info.dynamic = true,
                     // `def list(...): return super().list(...)` lists as DRF does.
                     Some("list") => info.own_list = !only_calls_super(def, src),
                     _ => {}
@@ -1250,7 +1265,8 @@ impl Analysis<'_, '_> {
             let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else { continue };
             match text(l, src) {
                 "queryset" => info.qs_node = Some(r),
-                "serializer_class" if !info.dynamic && info.serializer.is_none() => info.serializer = dotted(r, src),
+                "model" => model_attr = Some(r),
+                "serializer_class" => info.class_serializer = dotted(r, src),
                 _ => {}
             }
         }
@@ -1261,9 +1277,41 @@ impl Analysis<'_, '_> {
             .flatten()
             .map(String::as_str)
             .collect();
+        info.super_plain = !inherited.contains("get_serializer_class");
+        match info.serializer_def {
+            // The serializer `get_serializer_class()` returns for listing.
+            Some(def) => {
+                info.serializer = chosen_serializer(
+                    def,
+                    src,
+                    Some("list"),
+                    info.class_serializer.as_deref(),
+                    info.super_plain,
+                );
+                info.dynamic |= info.serializer.is_none();
+                info.dynamic_own_class = true;
+            }
+            None => info.serializer = info.class_serializer.clone(),
+        }
         let own_serializer_class = info.serializer.is_some() && !info.dynamic && info.dynamic_own_class;
+        info.serializer_hidden |= inherited.contains("get_serializer");
         if inherited.contains("get_serializer") || (inherited.contains("get_serializer_class") && !own_serializer_class) {
             info.dynamic = true;
+        }
+        // A project base whose `get_queryset()` returns `self.model.objects.all()`: the rows of
+        // this class's `model` (its `queryset` is not read), followed through its own
+        // `get_queryset()` calling `super().get_queryset()`.
+        let generic = !inherited.contains("list")
+            && inherited.contains("get_queryset")
+            && self.generic_base_queryset(&class_base_names(class, src), self.dir, self.imports, 0) == Some(true);
+        if generic {
+            info.queryset = model_attr
+                .filter(|m| m.kind() == "identifier")
+                .and_then(|m| self.graph.resolve_model(text(m, src), self.dir, self.imports))
+                .and_then(|key| self.manager_rows(&key, "objects", model_attr.map_or(0, |m| self.line(m))));
+            info.get_queryset = get_queryset.and_then(|def| self.returned_qs(def, &info.queryset));
+            *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
+            return info;
         }
         let hidden_qs = inherited.contains("list") || inherited.contains("get_queryset");
         *self.view_serializer.borrow_mut() = info.serializer.clone().filter(|_| !info.dynamic);
@@ -1275,29 +1323,30 @@ impl Analysis<'_, '_> {
         info
     }
 
-    /// The serializer `get_serializer_class()` picks for listing: the one every `return` names,
-    /// or the one returned under `if self.action == "list"` (or `in (..., "list")`).
-    fn listed_serializer(&self, def: Node<'_>) -> Option<String> {
-        let src = self.src;
-        let nodes = scope_nodes(def);
-        let mut names = HashSet::new();
-        let mut for_list = None;
-        for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
-            let name = dotted(r.named_child(0)?, src)?;
-            let under_list = r.parent().and_then(|b| b.parent()).filter(|i| i.kind() == "if_statement").is_some_and(|i| {
-                i.child_by_field_name("consequence") == r.parent()
-                    && i.child_by_field_name("condition").is_some_and(|c| {
-                        let t = text(c, src);
-                        t.starts_with("self.action ==") && (t.ends_with("\"list\"") || t.ends_with("'list'"))
-                            || t.starts_with("self.action in") && (t.contains("\"list\"") || t.contains("'list'"))
-                    })
-            });
-            if under_list && for_list.is_none() {
-                for_list = Some(name.clone());
-            }
-            names.insert(name);
+    /// Whether the `get_queryset()` a class with these project bases inherits is one that only
+    /// returns `self.model.objects.all()`: the first base (depth first, left to right) defining
+    /// one decides; `None` when no base defines it or a base's name is not one class.
+    fn generic_base_queryset(&self, bases: &[String], dir: &str, imports: &Imports, depth: usize) -> Option<bool> {
+        if depth > 8 {
+            return Some(false);
         }
-        for_list.or_else(|| (names.len() == 1).then(|| names.into_iter().next()).flatten())
+        for b in bases {
+            if LIST_VIEWS.contains(&b.as_str()) || crate::django::drf::API_VIEWS.contains(&b.as_str()) {
+                continue;
+            }
+            // A project view or mixin of that name that cannot be told apart: not known.
+            if self.graph.view_hooks.contains_key(b) && self.graph.resolve_view(b, dir, imports).is_none() {
+                return Some(false);
+            }
+            let Some(v) = self.graph.resolve_view(b, dir, imports) else { continue };
+            if let Some(generic) = v.generic_qs {
+                return Some(generic);
+            }
+            if let Some(found) = self.generic_base_queryset(&v.bases, &v.dir, &v.imports, depth + 1) {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// What a `get_queryset()` returns (every `return` merged) and the first return's node;
@@ -1410,7 +1459,8 @@ impl Analysis<'_, '_> {
         self.declarative_only.set(false);
         let mut done = HashSet::new();
         for (path, many, field) in needs {
-            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, false) };
+            let non_null = self.non_null_path(&union.model, &path);
+            let loaded = |q: &Qs| if many { q.prefetches(&path) } else { q.loads_single(&path, non_null) };
             if !loaded(union) || !done.insert(path.clone()) {
                 continue;
             }
@@ -1428,6 +1478,20 @@ impl Analysis<'_, '_> {
                 self.reports.push((at.start_byte(), at.end_byte(), msg));
             }
         }
+    }
+
+    /// Whether every step of a relation path from `model` is a NOT NULL foreign key or
+    /// one-to-one field: what `select_related()` without arguments follows.
+    fn non_null_path(&self, model: &str, path: &str) -> bool {
+        let mut cur = self.graph.model(model);
+        for seg in path.split("__") {
+            let Some(rel) = cur.and_then(|m| m.relations.get(seg)) else { return false };
+            if rel.null || !matches!(rel.kind, RelKind::ForeignKey | RelKind::OneToOne) {
+                return false;
+            }
+            cur = rel.target.as_deref().and_then(|t| self.graph.model(t));
+        }
+        true
     }
 
     /// Whether no base of a serializer may declare the field `name` itself: every base is DRF's
@@ -1502,6 +1566,42 @@ impl Analysis<'_, '_> {
             }
         });
         let fname = def.child_by_field_name("name").map(|n| text(n, src)).unwrap_or("function");
+        // What `self.get_serializer()` builds in this method: the serializer
+        // `get_serializer_class()` returns for its action (`list`, or an `@action` method's own
+        // name, with the `serializer_class=` it sets), else `serializer_class`.
+        let decorated = def.parent().filter(|p| p.kind() == "decorated_definition");
+        let action_call = decorated.and_then(|d| {
+            let mut c = d.walk();
+            let found = d
+                .named_children(&mut c)
+                .filter(|x| x.kind() == "decorator")
+                .filter_map(|x| x.named_child(0))
+                .find(|e| {
+                    let callee = if e.kind() == "call" { e.child_by_field_name("function").unwrap_or(*e) } else { *e };
+                    dotted(callee, src).is_some_and(|d| {
+                        matches!(d.rsplit('.').next(), Some("action" | "detail_route" | "list_route"))
+                    })
+                });
+            found
+        });
+        let action = if action_call.is_some() || fname == "list" { Some(fname) } else { None };
+        let action_serializer = action_call
+            .filter(|c| c.kind() == "call")
+            .and_then(|c| call_args(c, src).1.into_iter().find(|(k, _)| k == "serializer_class"))
+            .map(|(_, v)| dotted(v, src));
+        let method_serializer = if info.serializer_hidden {
+            None
+        } else {
+            let attr = match action_serializer {
+                Some(v) => v,
+                None => info.class_serializer.clone(),
+            };
+            match info.serializer_def {
+                Some(d) => chosen_serializer(d, src, action, attr.as_deref(), info.super_plain),
+                None if !info.super_plain => None,
+                None => attr,
+            }
+        };
         let who = match class.and_then(|c| c.child_by_field_name("name")) {
             Some(c) => format!("`{}.{fname}`", text(c, src)),
             None => format!("`{fname}`"),
@@ -1519,10 +1619,7 @@ impl Analysis<'_, '_> {
             }
             let Some(f) = call.child_by_field_name("function").and_then(|f| dotted(f, src)) else { continue };
             let ser_name = if f == "self.get_serializer" {
-                if info.dynamic {
-                    continue;
-                }
-                match &info.serializer {
+                match &method_serializer {
                     Some(s) => s.clone(),
                     None => continue,
                 }
@@ -1650,7 +1747,8 @@ impl Analysis<'_, '_> {
                 if path.is_empty() {
                     continue;
                 }
-                let loaded = if many { qs.prefetches(&path) } else { qs.loads_single(&path, false) };
+                let loaded =
+                    if many { qs.prefetches(&path) } else { qs.loads_single(&path, self.non_null_path(&qs.model, &path)) };
                 if !loaded && !missing.iter().any(|(p, _, _)| *p == path) {
                     missing.push((path, many, field));
                 }
@@ -1734,48 +1832,10 @@ impl Analysis<'_, '_> {
                         .flatten()
                         .flat_map(|c| self.graph.reads_through(start, c))
                         .collect();
-                    for (chain, via) in &expanded {
-                        let mut cur = start;
-                        let label = match via {
-                            Some(v) => format!("{label} (property `{v}`)"),
-                            None => label.clone(),
-                        };
-                        let mut shown = String::from("obj");
-                        for (i, attr) in chain.iter().enumerate() {
-                            let Some(rel) = cur.relations.get(attr.as_str()) else {
-                                if let Some(q) = self.model_method_query(cur, attr) {
-                                    let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
-                                    if !out.contains(&q) {
-                                        out.push(q);
-                                    }
-                                }
-                                break;
-                            };
-                            shown.push('.');
-                            shown.push_str(attr);
-                            if rel.kind.is_single() {
-                                match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
-                                    Some(t) => cur = t,
-                                    None => break,
-                                }
-                                continue;
-                            }
-                            if let Some(m) = chain.get(i + 1).filter(|m| BYPASS_METHODS.contains(&m.as_str())) {
-                                let q = format!("{label} calls `{shown}.{m}()`");
-                                if !out.contains(&q) {
-                                    out.push(q);
-                                }
-                            }
-                            break;
-                        }
-                    }
+                    self.chain_queries(start, &expanded, &label, out);
                 }
                 SerField::Nested { serializer, source, .. } => {
-                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
-                        if !out.contains(&q) {
-                            out.push(q);
-                        }
+                    if self.source_queries(ser, model, field, source, out) {
                         continue;
                     }
                     if let Some(inner) = self.graph.resolve_serializer(serializer, &ser.dir, &ser.imports) {
@@ -1785,14 +1845,98 @@ impl Analysis<'_, '_> {
                     }
                 }
                 SerField::Source { source } => {
-                    if let Some(q) = model.and_then(|m| self.source_query(m, source)) {
-                        let q = format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name);
+                    self.source_queries(ser, model, field, source, out);
+                }
+                _ => {}
+            }
+        }
+        // A model property listed in `Meta.fields`: DRF reads it per row.
+        let (Some(m), Some(fields)) = (model, &ser.fields) else { return };
+        for name in fields {
+            let own = ser.declared.iter().any(|(n, _)| n == name);
+            if !own && m.properties.contains_key(name) && self.bases_leave(ser, name, 0) {
+                self.source_queries(ser, model, name, name, out);
+            }
+        }
+    }
+
+    /// The queries a field reading `source` on the serializer's object runs per row: a model
+    /// method (`source="get_totals"`), a property whose body queries (`self.items.filter(...)`,
+    /// `Other.objects...`, through a relation or another property too). Whether any was found.
+    fn source_queries(
+        &self,
+        ser: &Serializer,
+        model: Option<&crate::django::models::Model>,
+        field: &str,
+        source: &str,
+        out: &mut Vec<String>,
+    ) -> bool {
+        let Some(m) = model else { return false };
+        if let Some(q) = self.source_query(m, source) {
+            let q = if !source.contains('.') && m.properties.contains_key(source) {
+                format!("`{}.{field}` reads property `{}.{source}`, which queries `{q}", ser.name, m.name)
+            } else {
+                format!("`{}.{field}` calls `obj.{source}()`, which queries `{q}", ser.name)
+            };
+            if !out.contains(&q) {
+                out.push(q);
+            }
+            return true;
+        }
+        if source.is_empty() {
+            return false;
+        }
+        let segs: Vec<String> = source.split('.').map(str::to_string).collect();
+        let expanded: Vec<(Vec<String>, Option<String>)> =
+            self.graph.reads_through(m, &segs).into_iter().filter(|(_, via)| via.is_some()).collect();
+        let before = out.len();
+        self.chain_queries(m, &expanded, &format!("`{}.{field}`", ser.name), out);
+        out.len() > before
+    }
+
+    /// The queries reading attribute chains on an object runs (`expanded`: the chains with the
+    /// property each crosses): a filtering call on a related manager (a prefetch does not serve
+    /// it), a model method that builds a query.
+    fn chain_queries(
+        &self,
+        start: &crate::django::models::Model,
+        expanded: &[(Vec<String>, Option<String>)],
+        label: &str,
+        out: &mut Vec<String>,
+    ) {
+        for (chain, via) in expanded {
+            let mut cur = start;
+            let label = match via {
+                Some(v) => format!("{label} (property `{v}`)"),
+                None => label.to_string(),
+            };
+            let mut shown = String::from("obj");
+            for (i, attr) in chain.iter().enumerate() {
+                let Some(rel) = cur.relations.get(attr.as_str()) else {
+                    if let Some(q) = self.model_method_query(cur, attr) {
+                        let q = format!("{label} calls `{shown}.{attr}()`, which queries `{q}");
                         if !out.contains(&q) {
                             out.push(q);
                         }
                     }
+                    break;
+                };
+                shown.push('.');
+                shown.push_str(attr);
+                if rel.kind.is_single() {
+                    match rel.target.as_deref().and_then(|t| self.graph.model(t)) {
+                        Some(t) => cur = t,
+                        None => break,
+                    }
+                    continue;
                 }
-                _ => {}
+                if let Some(m) = chain.get(i + 1).filter(|m| BYPASS_METHODS.contains(&m.as_str())) {
+                    let q = format!("{label} calls `{shown}.{m}()`");
+                    if !out.contains(&q) {
+                        out.push(q);
+                    }
+                }
+                break;
             }
         }
     }
@@ -1802,12 +1946,15 @@ impl Analysis<'_, '_> {
     fn model_method_query(&self, model: &crate::django::models::Model, method: &str) -> Option<String> {
         model.query_methods.get(method)?.iter().find_map(|(recv, call)| {
             let (base, attr) = recv.split_once('.')?;
+            let history = base == "self" && model.history.contains(attr);
             let known = if base == "self" {
-                model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
+                history || model.relations.get(attr).is_some_and(|r| !r.kind.is_single())
             } else {
                 self.graph.resolve_model(base, &model.dir, &model.imports).is_some()
             };
-            let hint = if base == "self" {
+            let hint = if history {
+                " (django-simple-history's manager: no prefetch serves it)".to_string()
+            } else if base == "self" {
                 format!(" (no prefetch serves it: read `self.{attr}.all()` there and prefetch `{attr}`)")
             } else {
                 String::new()
@@ -2019,6 +2166,212 @@ impl Analysis<'_, '_> {
                 }
                 break;
             }
+        }
+    }
+}
+
+/// What a view's `get_serializer_class()` returns when it runs the action `action` (`None`:
+/// not known): the class name of the `return` reached, following `if`/`elif`/`else` on
+/// `self.action` (and `self.request.method`, `GET` when listing); a condition on anything else
+/// (the request's data, the user) that decides a return makes it unknown. `class_attr`
+/// is the view's `serializer_class`, what `super().get_serializer_class()` (when no project
+/// base overrides it: `super_plain`) and `self.serializer_class` give. `None` when a return is
+/// not a class name (nor those), or the path cannot be told.
+fn chosen_serializer(
+    def: Node<'_>,
+    src: &str,
+    action: Option<&str>,
+    class_attr: Option<&str>,
+    super_plain: bool,
+) -> Option<String> {
+    let body = def.child_by_field_name("body")?;
+    let nodes = scope_nodes(def);
+    let assigned: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.kind() == "assignment")
+        .filter_map(|n| n.child_by_field_name("left"))
+        .filter(|l| l.kind() == "identifier")
+        .map(|l| text(l, src))
+        .collect();
+    let ch = Choice { src, action, class_attr, super_plain, assigned };
+    // Every return names a class (or the view's `serializer_class`, or a local bound to one).
+    for r in nodes.iter().filter(|n| n.kind() == "return_statement") {
+        let v = r.named_child(0)?;
+        if ch.class_value(v).is_none() && !(v.kind() == "identifier" && ch.assigned.contains(text(v, src))) {
+            return None;
+        }
+    }
+    let mut env: HashMap<String, Option<String>> = HashMap::new();
+    match ch.run(body, &mut env, 0) {
+        Flow::Ret(name) => name,
+        _ => None,
+    }
+}
+
+enum Flow {
+    Ret(Option<String>),
+    Through,
+    Unknown,
+}
+
+struct Choice<'a> {
+    src: &'a str,
+    action: Option<&'a str>,
+    class_attr: Option<&'a str>,
+    super_plain: bool,
+    assigned: HashSet<&'a str>,
+}
+
+impl Choice<'_> {
+    /// The serializer class an expression names: a class name, `self.serializer_class`,
+    /// `super().get_serializer_class()`.
+    fn class_value(&self, v: Node<'_>) -> Option<Option<String>> {
+        let t = text(v, self.src);
+        if t == "self.serializer_class"
+            || (v.kind() == "call"
+                && self.super_plain
+                && v.child_by_field_name("function").is_some_and(|f| {
+                    let f = text(f, self.src);
+                    f.starts_with("super(") && f.ends_with(".get_serializer_class")
+                })
+                && v.child_by_field_name("arguments").is_some_and(|a| a.named_child_count() == 0))
+        {
+            return Some(self.class_attr.map(str::to_string));
+        }
+        let d = dotted(v, self.src)?;
+        let first = d.split('.').next().unwrap_or(&d);
+        if first == "self" || first == "cls" || self.assigned.contains(first) || first.starts_with(|c: char| c.is_ascii_lowercase()) && !d.contains('.') {
+            return None;
+        }
+        Some(Some(d))
+    }
+
+    fn run(&self, block: Node<'_>, env: &mut HashMap<String, Option<String>>, depth: usize) -> Flow {
+        if depth > 8 {
+            return Flow::Unknown;
+        }
+        let mut c = block.walk();
+        let stmts: Vec<Node<'_>> = block.named_children(&mut c).collect();
+        for stmt in stmts {
+            match stmt.kind() {
+                "comment" | "pass_statement" => {}
+                "return_statement" => {
+                    let Some(v) = stmt.named_child(0) else { return Flow::Unknown };
+                    if let Some(name) = self.class_value(v) {
+                        return Flow::Ret(name);
+                    }
+                    return match env.get(text(v, self.src)) {
+                        Some(name) if v.kind() == "identifier" => Flow::Ret(name.clone()),
+                        _ => Flow::Unknown,
+                    };
+                }
+                "expression_statement" => {
+                    let Some(e) = stmt.named_child(0) else { continue };
+                    if e.kind() == "assignment" {
+                        let (Some(l), Some(r)) = (e.child_by_field_name("left"), e.child_by_field_name("right")) else {
+                            continue;
+                        };
+                        if l.kind() == "identifier" {
+                            env.insert(text(l, self.src).to_string(), self.class_value(r).flatten());
+                        }
+                    }
+                }
+                "if_statement" => {
+                    let mut branch = None;
+                    match stmt.child_by_field_name("condition").map(|c| self.cond(c)) {
+                        Some(Some(true)) => branch = stmt.child_by_field_name("consequence"),
+                        Some(Some(false)) => {
+                            let mut cc = stmt.walk();
+                            for alt in stmt.children_by_field_name("alternative", &mut cc) {
+                                match alt.kind() {
+                                    "elif_clause" => match alt.child_by_field_name("condition").map(|c| self.cond(c)) {
+                                        Some(Some(true)) => {
+                                            branch = alt.child_by_field_name("consequence");
+                                            break;
+                                        }
+                                        Some(Some(false)) => {}
+                                        _ => return Flow::Unknown,
+                                    },
+                                    "else_clause" => {
+                                        branch = alt.child_by_field_name("body");
+                                        break;
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => return Flow::Unknown,
+                    }
+                    if let Some(b) = branch {
+                        match self.run(b, env, depth + 1) {
+                            Flow::Through => {}
+                            f => return f,
+                        }
+                    }
+                }
+                _ => {
+                    let mut leaves = false;
+                    crate::parse::for_each_node(stmt, |n| {
+                        leaves |= matches!(n.kind(), "return_statement" | "raise_statement" | "assignment");
+                    });
+                    if leaves || stmt.kind() == "raise_statement" {
+                        return Flow::Unknown;
+                    }
+                }
+            }
+        }
+        Flow::Through
+    }
+
+    /// A condition's value for the action, `None` when not known (`a and b` is false when
+    /// either is).
+    fn cond(&self, c: Node<'_>) -> Option<bool> {
+        let src = self.src;
+        match c.kind() {
+            "parenthesized_expression" => c.named_child(0).and_then(|i| self.cond(i)),
+            "not_operator" => c.child_by_field_name("argument").and_then(|a| self.cond(a)).map(|b| !b),
+            "boolean_operator" => {
+                let (l, r) = (c.child_by_field_name("left")?, c.child_by_field_name("right")?);
+                let (l, r) = (self.cond(l), self.cond(r));
+                let and = c.child_by_field_name("operator").is_some_and(|o| text(o, src) == "and");
+                match (and, l, r) {
+                    (true, Some(false), _) | (true, _, Some(false)) => Some(false),
+                    (true, Some(true), Some(true)) => Some(true),
+                    (false, Some(true), _) | (false, _, Some(true)) => Some(true),
+                    (false, Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }
+            }
+            "comparison_operator" => {
+                let (Some(l), Some(r)) = (c.named_child(0), c.named_child(1)) else { return None };
+                let subject = match text(l, src) {
+                    "self.action" => self.action,
+                    "self.request.method" | "request.method" => (self.action == Some("list")).then_some("GET"),
+                    _ => return None,
+                };
+                let subject = subject?;
+                let op: String = src[l.end_byte()..r.start_byte()].split_whitespace().collect::<Vec<_>>().join(" ");
+                let values: Vec<String> = match r.kind() {
+                    "string" => vec![string_value(r, src)?],
+                    "tuple" | "list" | "set" => {
+                        let mut cc = r.walk();
+                        r.named_children(&mut cc).map(|e| string_value(e, src)).collect::<Option<Vec<_>>>()?
+                    }
+                    _ if text(r, src).rsplit('.').next() == Some("SAFE_METHODS") => {
+                        vec!["GET".into(), "HEAD".into(), "OPTIONS".into()]
+                    }
+                    _ => return None,
+                };
+                let hit = values.iter().any(|v| v.eq_ignore_ascii_case(subject));
+                match op.as_str() {
+                    "==" | "in" => Some(hit),
+                    "!=" | "not in" => Some(!hit),
+                    _ => None,
+                }
+            }
+            // `self.detail` is false when listing; anything else (the request's data, the
+            // user) picks the serializer per request: not known.
+            _ => (text(c, src) == "self.detail" && self.action == Some("list")).then_some(false),
         }
     }
 }
