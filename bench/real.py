@@ -4,7 +4,9 @@
 
 - preflight's wall time and rg's over the same tree (`rg -c SECRET_KEY`, the floor of reading
   the files), and their ratio: cold (`--no-cache`), warm (the run cache primed, nothing
-  changed) and with one Python file changed (a comment appended, then restored);
+  changed), and with one file changed (a comment appended, then restored): the first Python
+  module in path order, the first view module (`views.py` or under `views/`), the first
+  front-end file;
 - preflight's peak RSS (wait4) and process CPU;
 - from one run with PREFLIGHT_TIMINGS=1: the files parsed and their bytes, the CPU of each phase
   (walk, load, project pass, per-file rules) and the three rules that took the most.
@@ -65,6 +67,11 @@ def one_file_changed(cmd, repo, runs, env, kind="py"):
         )
         if kind == "py":
             found = sorted(f for f in filenames if f.endswith(".py") and f != "__init__.py")
+        elif kind == "view":
+            in_views = os.path.basename(dirpath) == "views"
+            found = sorted(
+                f for f in filenames if f.endswith(".py") and f != "__init__.py" and (f == "views.py" or in_views)
+            )
         else:
             found = sorted(f for f in filenames if f.endswith(FRONT_END) and ".min." not in f)
         if found:
@@ -135,6 +142,7 @@ def main():
         warm_wall, warm_rss, _ = measure(cmd, repo, args.runs)
         changed_wall = one_file_changed(cmd, repo, args.runs, env)
         front_wall = one_file_changed(cmd, repo, args.runs, env, "front")
+        view_wall = one_file_changed(cmd, repo, args.runs, env, "view")
         rg_wall, _, _ = measure(["rg", "-c", "SECRET_KEY", "."], repo, args.runs)
         parses, kb, phases, top = timings(repo)
         rows.append({
@@ -144,12 +152,14 @@ def main():
             "changed_ratio": changed_wall / max(rg_wall, 1e-3) if changed_wall is not None else None,
             "front_s": front_wall,
             "front_ratio": front_wall / max(rg_wall, 1e-3) if front_wall is not None else None,
+            "view_s": view_wall,
+            "view_ratio": view_wall / max(rg_wall, 1e-3) if view_wall is not None else None,
             "cpu_s": pf_cpu, "rss_mb": pf_rss, "parses": parses, "parsed_mb": kb / 1024,
             "phases_ms": phases, "top_rules_ms": top,
         })
         print(f"{name}: {pf_wall:.2f}s cold, {warm_wall:.2f}s warm vs rg {rg_wall:.3f}s", file=sys.stderr)
-    print("| repository | preflight cold | warm | one .py changed | one front-end file changed | rg | ratio cold / warm / .py / front end | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| repository | preflight cold | warm | one .py changed | one view module changed | one front-end file changed | rg | ratio cold / warm / .py / view / front end | CPU | peak RSS | parsed | CPU by phase (walk / load / project / rules) | costliest rules (ms CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         p = r["phases_ms"]
         phase = " / ".join(str(p.get(k, 0)) for k in ("walk", "load", "project", "per-file"))
@@ -158,9 +168,11 @@ def main():
         changed_ratio = f"{r['changed_ratio']:.1f}×" if r["changed_ratio"] is not None else "–"
         front = f"{r['front_s']*1000:.0f} ms" if r["front_s"] is not None else "–"
         front_ratio = f"{r['front_ratio']:.1f}×" if r["front_ratio"] is not None else "–"
+        view = f"{r['view_s']*1000:.0f} ms" if r["view_s"] is not None else "–"
+        view_ratio = f"{r['view_ratio']:.1f}×" if r["view_ratio"] is not None else "–"
         print(
-            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['warm_s']*1000:.0f} ms | {changed} | {front} | {r['rg_s']*1000:.0f} ms | "
-            f"{r['ratio']:.1f}× / {r['warm_ratio']:.1f}× / {changed_ratio} / {front_ratio} | "
+            f"| {r['repo']} | {r['preflight_s']*1000:.0f} ms | {r['warm_s']*1000:.0f} ms | {changed} | {view} | {front} | "
+            f"{r['rg_s']*1000:.0f} ms | {r['ratio']:.1f}× / {r['warm_ratio']:.1f}× / {changed_ratio} / {view_ratio} / {front_ratio} | "
             f"{r['cpu_s']:.2f} s | {r['rss_mb']:.0f} MB | {r['parses']} files, {r['parsed_mb']:.1f} MB | {phase} | {top} |"
         )
     os.makedirs(OUT, exist_ok=True)
