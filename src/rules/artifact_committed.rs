@@ -22,9 +22,16 @@ const DATA_DIRS: &[&str] = &[
 const VENDOR_DIRS: &[&str] =
     &["vendor", "vendors", "third_party", "third-party", "external", "bower_components", "lib", "libs"];
 
+/// Caches and generated output of build and test tools, by folder name: no source lives there
+/// (Vite's dependency pre-bundles, Parcel, Turborepo, Next.js, Nuxt, SvelteKit, pytest, mypy,
+/// Ruff, tox).
+const TOOL_CACHE_DIRS: &[&str] =
+    &[".vite", ".parcel-cache", ".turbo", ".next", ".nuxt", ".svelte-kit", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox"];
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Kind {
     NodeModules,
+    ToolCache,
     FrontendBuild,
     Coverage,
     Bytecode,
@@ -39,6 +46,7 @@ impl Kind {
     fn what(self) -> &'static str {
         match self {
             Kind::NodeModules => "installed npm packages",
+            Kind::ToolCache => "a build or test tool's cache or generated output",
             Kind::FrontendBuild => "front-end build output",
             Kind::Coverage => "test coverage reports",
             Kind::Bytecode => "compiled Python bytecode",
@@ -55,6 +63,7 @@ impl Kind {
         let name = key.rsplit('/').next().unwrap_or(key);
         match self {
             Kind::NodeModules => "node_modules/".into(),
+            Kind::ToolCache => format!("{name}/"),
             Kind::Bytecode => "__pycache__/` and `*.py[cod]".into(),
             Kind::Log => "*.log".into(),
             Kind::CeleryBeat => "celerybeat-schedule*".into(),
@@ -119,6 +128,10 @@ fn artifacts(tracked: &[String]) -> BTreeMap<(Kind, String), Vec<String>> {
             continue;
         }
         if in_data(dirs.len()) || dirs.iter().any(|d| VENDOR_DIRS.contains(d)) {
+            continue;
+        }
+        if let Some(i) = dirs.iter().position(|d| TOOL_CACHE_DIRS.contains(d)) {
+            add(Kind::ToolCache, join(&p[..=i]));
             continue;
         }
         if let Some(i) = dirs.iter().position(|d| *d == "__pycache__") {
