@@ -29,7 +29,7 @@ use crate::project::{Asked, Consumer, Facts, Look, Part, Probe, SettingsRoot};
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -120,6 +120,8 @@ pub(crate) struct Partial {
     pub facts: Facts,
     /// The digest of the model graph the run built or kept (`<slot>.models.json`), if any.
     pub models: Option<String>,
+    /// The template contexts the run built or kept, if any.
+    pub contexts: Option<crate::django::html::TemplateContexts>,
 }
 
 /// Writes the model graph beside the partial entry of `slot`; its digest, which the partial
@@ -232,6 +234,11 @@ pub(crate) fn load_partial(dir: &Path, slot: &str) -> Option<Partial> {
         per_file,
         facts: facts_from(&v["facts"])?,
         models: v["models"].as_str().map(str::to_string),
+        contexts: if v["contexts"].is_null() {
+            None
+        } else {
+            Some(serde_json::from_value(v["contexts"].clone()).ok()?)
+        },
     })
 }
 
@@ -280,6 +287,7 @@ pub(crate) fn store_partial(dir: &Path, slot: &str, p: &Partial) {
         "per_file": per_file,
         "facts": facts_to(&p.facts),
         "models": p.models,
+        "contexts": p.contexts,
     });
     let Ok(bytes) = serde_json::to_vec(&v) else { return };
     if std::fs::create_dir_all(dir).is_ok() {
@@ -296,15 +304,19 @@ fn note_from(n: &Value) -> Option<Note> {
 }
 
 /// A recorded question as JSON; the literal lists of `MentionsAny` are stored once, in `lists`.
+/// The index of a probe's list of literals in the entry's `lists` (stored once however many
+/// questions name it).
+fn list_index(lists: &mut Vec<std::sync::Arc<Vec<String>>>, l: &std::sync::Arc<Vec<String>>) -> usize {
+    lists.iter().position(|x| std::sync::Arc::ptr_eq(x, l) || x == l).unwrap_or_else(|| {
+        lists.push(l.clone());
+        lists.len() - 1
+    })
+}
+
 fn probe_to((by, rel, probe, answer): &Asked, lists: &mut Vec<std::sync::Arc<Vec<String>>>) -> Value {
     let (kind, arg) = match probe {
-        Probe::MentionsAny(l) => {
-            let i = lists.iter().position(|x| std::sync::Arc::ptr_eq(x, l) || x == l).unwrap_or_else(|| {
-                lists.push(l.clone());
-                lists.len() - 1
-            });
-            ("mentions-any", i.to_string())
-        }
+        Probe::MentionsAny(l) => ("mentions-any", list_index(lists, l).to_string()),
+        Probe::Contexts(l) => ("contexts", list_index(lists, l).to_string()),
         Probe::Matches { pattern, cap } => ("matches", format!("{cap}:{pattern}")),
         Probe::Outline { cap } => ("outline", cap.to_string()),
         Probe::ViewOutline => ("view-outline", String::new()),
@@ -345,6 +357,7 @@ fn probe_from(v: &Value, lists: &[std::sync::Arc<Vec<String>>]) -> Option<Asked>
         "safe-value-functions" => Probe::SafeValueFunctions,
         "settings-named" => Probe::SettingsNamed,
         "mentions-any" => Probe::MentionsAny(lists.get(arg.parse::<usize>().ok()?)?.clone()),
+        "contexts" => Probe::Contexts(lists.get(arg.parse::<usize>().ok()?)?.clone()),
         "outline" => Probe::Outline { cap: arg.parse().ok()? },
         "view-outline" => Probe::ViewOutline,
         "matches" => {

@@ -386,7 +386,13 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
         _ => None,
     };
     let models_kept = kept_models.is_some();
-    let known = crate::project::Known { answers: known, models: kept_models };
+    // The template contexts likewise (they are small: kept in the partial entry).
+    let kept_contexts = match &reuse {
+        Some(p) if build_needs.template_contexts && part_stands(Part::Templates) => p.contexts.clone(),
+        _ => None,
+    };
+    let contexts_kept = kept_contexts.is_some();
+    let known = crate::project::Known { answers: known, models: kept_models, contexts: kept_contexts };
     let mut project = crate::project::build_knowing(&files, config, root, tracked, build_needs, known, cache.is_some());
     if targets.is_some() {
         project.targets = Some(files.iter().filter(|l| l.target).map(|l| l.file.rel.clone()).collect());
@@ -545,6 +551,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             // The questions of what was kept are the last run's; of what ran, this run's.
             let ran = |c: &Consumer| match c {
                 Consumer::Part(Part::Models) if models_kept => false,
+                Consumer::Part(Part::Templates) if contexts_kept => false,
                 Consumer::Part(part) => build_needs.has(*part),
                 Consumer::Rule(id) => rerun_project[crate::catalog::index_of(id)],
                 Consumer::Files => false,
@@ -560,6 +567,11 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
             crate::cache::store_models(dir, &slot_name, &project.models)
         } else {
             reuse.as_ref().filter(|_| part_stands(Part::Models)).and_then(|p| p.models.clone())
+        };
+        let contexts = if build_needs.template_contexts {
+            Some(project.template_contexts.clone())
+        } else {
+            reuse.as_ref().filter(|_| part_stands(Part::Templates)).and_then(|p| p.contexts.clone())
         };
         if let Some(now) = &stats {
             crate::stattable::store(dir, &key.slot, now, &key.full, files_scanned);
@@ -578,6 +590,7 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
                 .collect(),
             facts: facts.clone(),
             models,
+            contexts,
         };
         crate::cache::store_partial(dir, &slot_name, &partial);
     }

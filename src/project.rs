@@ -179,6 +179,10 @@ pub enum Probe {
     /// names, bases and hooks, wherever they sit (`models::view_outline`); `u64::MAX` when it
     /// gives more (models, serializers, managers), which is then read whole (`Text`).
     ViewOutline,
+    /// What a module gives the templates (`module_contexts`), for the needles of
+    /// `MentionsAny` (`def NAME(` for the functions, the others template names): a digest of
+    /// its contexts, sorted.
+    Contexts(Arc<Vec<String>>),
 }
 
 impl Probe {
@@ -207,6 +211,20 @@ impl Probe {
                     // A pattern that no longer compiles answers differently: the asker runs again.
                     && regex::bytes::Regex::new(pattern).map_or(true, |re| re.is_match(text.as_bytes())),
             ),
+            Probe::Contexts(needles) => {
+                let functions: Vec<String> = needles
+                    .iter()
+                    .filter_map(|n| n.strip_prefix("def ").and_then(|r| r.strip_suffix('(')).map(str::to_string))
+                    .collect();
+                let wanted: std::collections::HashSet<String> =
+                    needles.iter().filter(|n| !n.starts_with("def ")).cloned().collect();
+                let functions_set = functions.iter().cloned().collect();
+                let head = &text.as_bytes()[..text.len().min(8192)];
+                let class = crate::classify::classify(rel, head);
+                let f = SourceFile::new(std::path::PathBuf::from(rel), rel.to_string(), class, text.to_string());
+                let mine = module_contexts(&f, &functions, &wanted, &functions_set);
+                crate::digest::digest64(&[crate::django::html::contexts_text(&mine).as_bytes()])
+            }
             Probe::ViewOutline => {
                 let head = &text.as_bytes()[..text.len().min(8192)];
                 let class = crate::classify::classify(rel, head);
@@ -788,11 +806,13 @@ pub fn build(files: &[Loaded], config: &Config, root: &Path, tracked: Option<Vec
 /// `build`, with the answers already known of files whose content has not changed since they
 /// were given (path, question → answer): those are not computed again.
 /// What the run cache knows from the last run for `build_knowing`: the answers of unchanged
-/// files, and the model graph when its part stands.
+/// files, and the model graph and template contexts when their parts stand.
 #[derive(Default)]
 pub struct Known {
     pub answers: HashMap<(String, Probe), u64>,
     pub models: Option<ModelGraph>,
+    /// The template contexts, when their part stands.
+    pub contexts: Option<crate::django::html::TemplateContexts>,
 }
 
 pub fn build_knowing(
@@ -804,7 +824,7 @@ pub fn build_knowing(
     known: Known,
     record: bool,
 ) -> Project {
-    let Known { answers: known, models: kept_models } = known;
+    let Known { answers: known, models: kept_models, contexts: kept_contexts } = known;
     let probes = Probes { known, off: !record, ..Probes::default() };
     let ask = Ask(&probes, Consumer::Part(Part::Settings));
     let needs_settings = needs.settings;
@@ -858,6 +878,7 @@ pub fn build_knowing(
     let t_models = std::time::Instant::now();
     // The last run's graph when its part stands (the run cache keeps it): no module is read.
     let kept = kept_models.is_some() && needs.models;
+    let contexts_kept = kept_contexts.is_some() && needs.template_contexts;
     let models = match kept_models {
         Some(g) if needs.models => g,
         _ => model_graph(files, needs, &Ask(&probes, Consumer::Part(Part::Models))),
@@ -866,12 +887,13 @@ pub fn build_knowing(
     if std::env::var_os("PREFLIGHT_TIMINGS").is_some() {
         eprintln!(
             "timing:   settings index {:.1} ms ({n_modules} candidates), migrations {:.1} ms, model graph {:.1} ms \
-             ({} models{})",
+             ({} models{}){}",
             t_settings.as_secs_f64() * 1e3,
             (t.elapsed() - t_settings - t_models).as_secs_f64() * 1e3,
             t_models.as_secs_f64() * 1e3,
             models.models.len(),
-            if kept { ", kept from the last run" } else { "" }
+            if kept { ", kept from the last run" } else { "" },
+            if contexts_kept { ", template contexts kept from the last run" } else { "" }
         );
     }
     // Every loaded file, and of the empty ones (not loaded: a tree of a million empty files
@@ -896,7 +918,10 @@ pub fn build_knowing(
         by_rel,
         migrations,
         deploy_migrations,
-        template_contexts: template_contexts(files, needs, &Ask(&probes, Consumer::Part(Part::Templates))),
+        template_contexts: match kept_contexts {
+            Some(c) if needs.template_contexts => c,
+            _ => template_contexts(files, needs, &Ask(&probes, Consumer::Part(Part::Templates))),
+        },
         models,
         root: Some(root.to_path_buf()),
         walked_set: Default::default(),
@@ -955,15 +980,32 @@ fn template_contexts(files: &[Loaded], needs: Needs, ask: &Ask) -> crate::django
         if !mentions {
             continue;
         }
-        let f = ask.file(l);
-        let defines = functions.iter().any(|w| f.text.contains(&format!("def {w}(")));
-        f.with_tree(|tree| {
-            crate::django::html::template_contexts(tree.root_node(), &f.text, &wanted, &mut out);
-            if defines {
-                crate::django::html::escaping_functions(tree.root_node(), &f.text, &functions_set, &mut out);
-            }
-        });
+        // What the module gives the templates is asked, not its whole text: an edit that moves
+        // its views or changes what they do elsewhere keeps the part.
+        let mine = module_contexts(&l.file, &functions, &wanted, &functions_set);
+        let answer = crate::digest::digest64(&[crate::django::html::contexts_text(&mine).as_bytes()]);
+        ask.0.ask(ask.1, &l.file.rel, Probe::Contexts(needles.clone()), answer);
+        crate::django::html::absorb_contexts(&mut out, mine);
     }
+    out
+}
+
+/// One module's contexts for the templates in `wanted` (and, when it defines one of
+/// `functions`, whether each escapes), before they are added to the other modules'.
+fn module_contexts(
+    f: &SourceFile,
+    functions: &[String],
+    wanted: &std::collections::HashSet<String>,
+    functions_set: &std::collections::HashSet<String>,
+) -> crate::django::html::TemplateContexts {
+    let mut out = crate::django::html::TemplateContexts::default();
+    let defines = functions.iter().any(|w| f.text.contains(&format!("def {w}(")));
+    f.with_tree(|tree| {
+        crate::django::html::template_contexts(tree.root_node(), &f.text, wanted, &mut out);
+        if defines {
+            crate::django::html::escaping_functions(tree.root_node(), &f.text, functions_set, &mut out);
+        }
+    });
     out
 }
 

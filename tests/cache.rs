@@ -242,6 +242,13 @@ fn a_run_after_a_change_keeps_what_still_holds() {
         )
     };
     p.write("shop/api.py", &api(""));
+    let render = |extra: &str| {
+        format!(
+            "from django.shortcuts import render\nfrom django.utils.safestring import mark_safe\n{extra}\n\n\
+             def index(request):\n    \
+             return render(request, \"shop/index.html\", {{\"title\": mark_safe(\"<b>hi</b>\")}})\n"
+        )
+    };
     let cache = tempfile::tempdir().unwrap();
     let json = ["--format", "json"];
     let (first, _) = run_cached(p.path(), cache.path(), &json);
@@ -304,6 +311,10 @@ fn a_run_after_a_change_keeps_what_still_holds() {
             1,
             "",
         ),
+        // A view that now renders the template with a context: the template contexts fall; an
+        // edit that moves the view keeps them (the module is asked what it gives templates).
+        ("a view now rendering the template", Box::new(|| p.write("shop/views.py", &render(""))), 1, "templates"),
+        ("the rendering view moved", Box::new(|| p.write("shop/views.py", &render("\n\nX = 1\n"))), 1, ""),
         ("the front end again", Box::new(|| p.write("web/app.js", "debugger;\n")), 1, ""),
     ];
     for (what, change, changed, fell) in changes {
@@ -314,6 +325,10 @@ fn a_run_after_a_change_keeps_what_still_holds() {
         // The N+1 rule checks the changed view module with the graph the last run built.
         if what == "a view module, its views moved" {
             assert!(stderr(&o).contains("models, kept from the last run)"), "{}", stderr(&o));
+        }
+        // The xss rule checks the moved view with the contexts the last run built.
+        if what == "the rendering view moved" {
+            assert!(stderr(&o).contains("template contexts kept from the last run"), "{}", stderr(&o));
         }
         let (fresh, _) = run_cached(p.path(), cache.path(), &["--format", "json", "--no-cache"]);
         assert_eq!(stdout(&o), stdout(&fresh), "{what}");

@@ -170,7 +170,7 @@ pub(crate) fn has_interpolation(n: Node<'_>) -> bool {
 /// it: `Safe` when every value is (a literal, an escaper's or a sanitizer's result, a URL, a
 /// same-module escaping helper's result); `Request` when some value is built from the request
 /// (`request.GET`, a call handed the request); `Unknown` otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Given {
     Safe,
     Unknown,
@@ -193,6 +193,48 @@ impl Given {
 /// cannot read (`context.update(...)`, `**kwargs`, a context from elsewhere) has an entry `None`,
 /// and nothing in it counts as safe.
 pub(crate) type TemplateContexts = std::collections::HashMap<String, Option<std::collections::HashMap<String, Given>>>;
+
+/// Adds one module's contexts (`template_contexts` and `escaping_functions` into an empty map)
+/// to those of the modules before it: the same as reading the module into `out` directly, as
+/// `Given::and` is a join (the request taints, then unknown, then safe) and a context that
+/// cannot be read (`None`) stays unread.
+pub(crate) fn absorb_contexts(out: &mut TemplateContexts, mine: TemplateContexts) {
+    for (name, keys) in mine {
+        add_context(out, name, keys);
+    }
+}
+
+/// Adds what one render (or one module) gives template `name`: its keys, or `None` when the
+/// context cannot be read (the template's entry is then unread for good).
+fn add_context(out: &mut TemplateContexts, name: String, keys: Option<impl IntoIterator<Item = (String, Given)>>) {
+    let entry = out.entry(name).or_insert_with(|| Some(Default::default()));
+    match (entry.as_mut(), keys) {
+        (Some(map), Some(keys)) => {
+            for (k, given) in keys {
+                let e = map.entry(k).or_insert(given);
+                *e = e.and(given);
+            }
+        }
+        _ => *entry = None,
+    }
+}
+
+/// A module's contexts as text that does not depend on hashing (sorted), for the run cache.
+pub(crate) fn contexts_text(c: &TemplateContexts) -> String {
+    let mut names: Vec<_> = c
+        .iter()
+        .map(|(n, keys)| {
+            let keys = keys.as_ref().map(|k| {
+                let mut k: Vec<_> = k.iter().collect();
+                k.sort();
+                k
+            });
+            (n, keys)
+        })
+        .collect();
+    names.sort();
+    format!("{names:?}")
+}
 
 /// The entry of `TemplateContexts` that holds, instead of a template's keys, the project's
 /// functions named before a `|safe` (`{{ f|display_status|safe }}`, `{{ f.file_link|safe }}`):
@@ -342,17 +384,7 @@ pub(crate) fn template_contexts(
             return;
         }
         let ctx = kw.iter().find(|(k, _)| k == "context").map(|(_, v)| *v).or_else(|| pos.get(ctx_at).copied());
-        let keys = ctx.and_then(|c| context_keys(c, src));
-        let entry = out.entry(name).or_insert_with(|| Some(Default::default()));
-        match (entry.as_mut(), keys) {
-            (Some(map), Some(keys)) => {
-                for (k, given) in keys {
-                    let e = map.entry(k).or_insert(given);
-                    *e = e.and(given);
-                }
-            }
-            _ => *entry = None,
-        }
+        add_context(out, name, ctx.and_then(|c| context_keys(c, src)));
     });
 }
 
