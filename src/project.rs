@@ -175,9 +175,9 @@ pub enum Probe {
     /// Whether the text, if of at most `cap` bytes, matches a regular expression (bytes,
     /// `regex` syntax): a rule's question that needs no more of the file.
     Matches { pattern: Arc<str>, cap: u64 },
-    /// What a module gives the model graph when it holds only view and mixin classes: their
-    /// names, bases and hooks, wherever they sit (`models::view_outline`); `u64::MAX` when it
-    /// gives more (models, serializers, managers), which is then read whole (`Text`).
+    /// What a module gives the model graph when it holds no model (`ModelGraph::outline`: its
+    /// views, serializers and manager classes, wherever they sit); `u64::MAX` when it holds
+    /// one, which is then read whole (`Text`).
     ViewOutline,
     /// What a module gives the templates (`module_contexts`), for the needles of
     /// `MentionsAny` (`def NAME(` for the functions, the others template names): a digest of
@@ -1095,8 +1095,9 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> ModelGraph {
         .collect();
     // Read in parallel, one graph per file, merged in path order so that the graph does not
     // depend on scheduling. Trees are not kept: the per-file pass parses again only the files
-    // a rule needs. A module of views only is asked for its outline of views, so that an edit
-    // inside a view's methods keeps the graph; any other is read whole.
+    // a rule needs. A module with no model (views, serializers, managers) is asked for its
+    // outline, so that an edit that moves its classes or changes a view's methods keeps the
+    // graph; a module with models is read whole (models carry positions).
     let parts: Vec<ModelGraph> = candidates
         .par_iter()
         .map(|l| {
@@ -1125,11 +1126,11 @@ fn graph_of(f: &SourceFile) -> ModelGraph {
     g
 }
 
-/// `Probe::ViewOutline`'s answer for a module's part of the graph: a digest of its view and
-/// mixin classes (names, bases, hooks, in order) when that is all it holds; `None` otherwise.
+/// `Probe::ViewOutline`'s answer for a module's part of the graph: a digest of its outline
+/// when it holds no model; `None` otherwise.
 fn view_outline(g: &ModelGraph) -> Option<u64> {
-    let views = g.views_only()?;
-    Some(crate::digest::digest64(&[views.as_bytes()]).min(u64::MAX - 1))
+    let outline = g.outline()?;
+    Some(crate::digest::digest64(&[outline.as_bytes()]).min(u64::MAX - 1))
 }
 
 /// The texts `Needs::model_sources` asks for: every migration, models module (or module a

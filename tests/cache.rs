@@ -228,9 +228,9 @@ fn reads_of_loaded_files_are_not_listed_again() {
 /// A run after a change keeps what still holds and runs the rest again: the changed files
 /// with every rule; the parts of the project and the project rules that asked a changed file a
 /// question whose answer is now another (a template that now marks a value safe: the template
-/// contexts; a manifest: the rules that read it; a models module: the model graph and sources; a view
-/// module whose outline of views changed: the model graph), with the
-/// rules that need them on every file. Each result is the fresh one, in every format.
+/// contexts; a manifest: the rules that read it; a models module: the model graph and sources;
+/// a view or serializers module whose outline changed: the model graph), with the rules that
+/// need them on every file. Each result is the fresh one, in every format.
 #[test]
 fn a_run_after_a_change_keeps_what_still_holds() {
     let p = shop();
@@ -242,6 +242,14 @@ fn a_run_after_a_change_keeps_what_still_holds() {
         )
     };
     p.write("shop/api.py", &api(""));
+    let serializers = |extra: &str, fields: &str| {
+        format!(
+            "from rest_framework import serializers\nfrom .models import Book\n{extra}\n\n\
+             class BookSerializer(serializers.ModelSerializer):\n    class Meta:\n        model = Book\n        \
+             fields = {fields}\n"
+        )
+    };
+    p.write("shop/serializers.py", &serializers("", "[\"title\"]"));
     let render = |extra: &str| {
         format!(
             "from django.shortcuts import render\nfrom django.utils.safestring import mark_safe\n{extra}\n\n\
@@ -310,6 +318,20 @@ fn a_run_after_a_change_keeps_what_still_holds() {
             Box::new(|| p.write("shop/views.py", "import pdb\npdb.set_trace()\n")),
             1,
             "",
+        ),
+        // A serializers module is asked for its outline too: moved, it keeps the graph; a
+        // serializer that now lists another field brings it down.
+        (
+            "a serializers module, its classes moved",
+            Box::new(|| p.write("shop/serializers.py", &serializers("\n\nLIMIT = 10\n", "[\"title\"]"))),
+            1,
+            "",
+        ),
+        (
+            "a serializer's fields changed",
+            Box::new(|| p.write("shop/serializers.py", &serializers("", "[\"id\", \"title\"]"))),
+            1,
+            "models",
         ),
         // A view that now renders the template with a context: the template contexts fall; an
         // edit that moves the view keeps them (the module is asked what it gives templates).

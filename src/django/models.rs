@@ -528,6 +528,33 @@ pub struct ModelGraph {
     pub user_model: Option<String>,
 }
 
+/// `v` as JSON text with every object's keys sorted, whatever order the map kept them in.
+fn canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for k in keys {
+                out.push_str(&serde_json::Value::from(k.as_str()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for x in a {
+                canonical(x, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// Prefix of a serializer named by its key (`@key:shop/api:ItemSerializer`): a nested
 /// serializer inherited from a base in another module, resolved where the base names it.
 const KEY_MARK: &str = "@key:";
@@ -749,12 +776,12 @@ impl ModelGraph {
         self.view_bases.extend(other.view_bases);
     }
 
-    /// A module's part of the graph (before `finish`) when it holds only view and mixin
-    /// classes, as text that does not depend on where they sit or on hashing: their names,
-    /// bases, the hooks they define, their module's imports and whether their own
-    /// `get_queryset` is generic. `None` when the part holds anything else. (Every field is
-    /// named here: a new one must say whether a views module can fill it.)
-    pub(crate) fn views_only(&self) -> Option<String> {
+    /// A module's part of the graph (before `finish`) as text that does not depend on where
+    /// its classes sit or on hashing, when it holds no model (models carry positions): its
+    /// view and mixin classes (names, bases, hooks, imports), serializers and manager or
+    /// queryset classes, keys sorted. `None` when it holds a model, a model mixin or a
+    /// candidate model. (Every field is named here: a new one must say which it is.)
+    pub(crate) fn outline(&self) -> Option<String> {
         let ModelGraph {
             models,
             ambiguous,
@@ -777,38 +804,39 @@ impl ModelGraph {
             list_views,
             user_model,
         } = self;
+        // Models and their mixins carry positions; the indexes are built by `finish`.
         let more = !models.is_empty()
-            || !ambiguous.is_empty()
-            || !ambiguous_serializers.is_empty()
-            || !qs_classes.is_empty()
-            || !serializers.is_empty()
+            || !pending.is_empty()
+            || !mixins.is_empty()
             || !manager_names.is_empty()
+            || user_model.is_some()
             || !model_names.is_empty()
             || !qs_names.is_empty()
             || !ser_names.is_empty()
-            || !pending.is_empty()
-            || !mixins.is_empty()
             || !mixin_names.is_empty()
-            || !pending_serializers.is_empty()
             || !view_names.is_empty()
             || !view_hooks.is_empty()
-            || !list_views.is_empty()
-            || user_model.is_some();
+            || !list_views.is_empty();
         if more {
             return None;
         }
-        let mut out = format!("{view_bases:?}");
-        let mut keys: Vec<&String> = view_classes.keys().collect();
-        keys.sort();
-        for k in keys {
-            let v = &view_classes[k];
-            let mut imports: Vec<_> = v.imports.iter().collect();
-            imports.sort();
-            out += &format!("\n{k}|{:?}|{}|{imports:?}|{:?}", v.bases, v.dir, v.generic_qs);
+        fn sorted(s: &HashSet<String>) -> Vec<&String> {
+            let mut v: Vec<&String> = s.iter().collect();
+            v.sort();
+            v
         }
-        let mut ambiguous: Vec<&String> = ambiguous_views.iter().collect();
-        ambiguous.sort();
-        out += &format!("\n{ambiguous:?}");
+        let value = serde_json::json!({
+            "ambiguous": sorted(ambiguous),
+            "ambiguous_serializers": sorted(ambiguous_serializers),
+            "ambiguous_views": sorted(ambiguous_views),
+            "qs_classes": qs_classes,
+            "serializers": serializers,
+            "pending_serializers": pending_serializers,
+            "view_bases": view_bases,
+            "view_classes": view_classes,
+        });
+        let mut out = String::new();
+        canonical(&value, &mut out);
         Some(out)
     }
 
