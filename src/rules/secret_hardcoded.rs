@@ -497,12 +497,30 @@ fn plausible_for_format(id: &str, secret: &str, whole: &str, template: bool) -> 
         "database-url-password" => {
             let user = whole.split("://").nth(1).and_then(|r| r.split(':').next()).unwrap_or("");
             const DEFAULTS: &[&str] = &["postgres", "root", "admin", "guest", "pass", "password", "mysql", "redis", "secret", "user", "test"];
-            !template && secret != user && !DEFAULTS.contains(&secret.to_ascii_lowercase().as_str()) && !is_placeholder_dsn(secret)
+            !template
+                && secret != user
+                && !DEFAULTS.contains(&secret.to_ascii_lowercase().as_str())
+                && !is_placeholder_dsn(secret)
+                && !loopback_url(whole)
         }
         "jwt-literal-secret" | "tinkoff-terminal-password" => !is_placeholder(secret) && !secret.starts_with('$'),
         "stripe-test" => !template,
         _ => true,
     }
+}
+
+/// A URL whose host is this machine (`localhost`, `127.x.x.x`, `::1`, `0.0.0.0`): its
+/// password opens a database only on the developer's own machine, as a local tool or a test
+/// run sets it up, not a server of the deployment.
+fn loopback_url(url: &str) -> bool {
+    let host = url.rsplit_once('@').map_or("", |(_, rest)| rest);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split([':', '/', '?', ',']).next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost" || host == "::1" || host == "0.0.0.0" || host.starts_with("127.")
 }
 
 fn is_placeholder_dsn(p: &str) -> bool {
