@@ -256,6 +256,9 @@ pub fn classify(rel: &str, head: &[u8]) -> FileClass {
         || lower.ends_with(".map")
         || (lang == Lang::Css && in_dir(CSS_FRAMEWORK_DIRS))
         || ((lang == Lang::Css || lang.is_js_family()) && in_dir(JS_LIBRARY_DIRS))
+        // A `lib/` folder of Django static files holds copied libraries (a front end's own
+        // `src/lib/` is not under `static/`).
+        || ((lang == Lang::Css || lang.is_js_family()) && in_dir(&["lib", "libs"]) && in_dir(&["static"]))
         || is_lock_file(&lower)
         || looks_generated(head, lang);
     roles.component = matches!(ext.as_str(), "vue" | "svelte");
@@ -434,6 +437,10 @@ mod tests {
         assert!(!classify("static/scss/overrides/_bootstrap.scss", b"").roles.vendored);
         // A PDF viewer copied whole into the static files, by its folder or its license notice.
         assert!(classify("cookbook/static/pdfjs/web/debugger.mjs", b"/* Copyright Mozilla */\n").roles.vendored);
+        assert!(classify("app/config/static/config/css/lib/advanced-mode.css", b"").roles.vendored);
+        assert!(classify("app/static/js/libs/editor.js", b"").roles.vendored);
+        assert!(!classify("frontend/src/lib/api.ts", b"export const get = 1;\n").roles.vendored);
+        assert!(!classify("shop/static/shop/js/app.js", b"export const a = 1;\n").roles.vendored);
         let licstart = b"/**\n * @licstart The following is the entire license notice\n */\nconst x = 1;\n";
         assert!(classify("static/viewer/viewer.mjs", licstart).roles.vendored);
         assert!(!classify("static/viewer/viewer.mjs", b"/* Copyright 2024 Acme */\nconst x = 1;\n").roles.vendored);
