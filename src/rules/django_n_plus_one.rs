@@ -661,7 +661,7 @@ impl Analysis<'_, '_> {
 
     /// `Other.objects.filter(rel=row)` (or `.get(rel=row)`, `rel_id=row.pk`) in a loop over a
     /// queryset, `rel` a relation of `Other` to the loop's model, and the query run in the same
-    /// pass (`.count()`, `.exists()`, `.first()`, `.get()`, `.delete()`, iterated, or assigned and
+    /// pass (`.count()`, `.exists()`, `.first()`, `.get()`, iterated, or assigned and
     /// then iterated or counted there): one query per row whatever the loop's queryset loads.
     fn query_by_row(&mut self, u: Node<'_>, region: Node<'_>, qs: &Qs, reported: &mut HashSet<String>) {
         let src = self.src;
@@ -719,7 +719,7 @@ impl Analysis<'_, '_> {
         // Where the query runs: up the lazy chain to an evaluating call, a loop over it, or a
         // name bound to it and evaluated later in the same body.
         const EVAL: &[&str] =
-            &["count", "exists", "first", "last", "get", "delete", "update", "aggregate", "earliest", "latest"];
+            &["count", "exists", "first", "last", "get", "aggregate", "earliest", "latest"];
         let mut top = call;
         let mut runs = method == "get";
         let mut how = if runs { "get" } else { "" };
