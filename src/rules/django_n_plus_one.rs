@@ -653,7 +653,147 @@ impl Analysis<'_, '_> {
             if prefix.is_empty() && set.is_empty() {
                 self.serialized_row(u, qs, &mut reported);
             }
+            if prefix.is_empty() {
+                self.query_by_row(u, region, qs, &mut reported);
+            }
         }
+    }
+
+    /// `Other.objects.filter(rel=row)` (or `.get(rel=row)`, `rel_id=row.pk`) in a loop over a
+    /// queryset, `rel` a relation of `Other` to the loop's model, and the query run in the same
+    /// pass (`.count()`, `.exists()`, `.first()`, `.get()`, iterated, or assigned and
+    /// then iterated or counted there): one query per row whatever the loop's queryset loads.
+    fn query_by_row(&mut self, u: Node<'_>, region: Node<'_>, qs: &Qs, reported: &mut HashSet<String>) {
+        let src = self.src;
+        // `row` itself, or its key (`row.pk`, `row.id`).
+        let mut v = u;
+        let mut by_key = false;
+        if let Some(p) = u.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(u)) {
+            if !matches!(p.child_by_field_name("attribute").map(|a| text(a, src)), Some("pk" | "id")) {
+                return;
+            }
+            v = p;
+            by_key = true;
+        }
+        let Some(kwarg) = v.parent().filter(|k| k.kind() == "keyword_argument" && k.child_by_field_name("value") == Some(v))
+        else {
+            return;
+        };
+        let Some(key) = kwarg.child_by_field_name("name").map(|n| text(n, src)) else { return };
+        let Some(call) = kwarg.parent().filter(|a| a.kind() == "argument_list").and_then(|a| a.parent()) else { return };
+        let Some(f) = call.child_by_field_name("function").filter(|f| f.kind() == "attribute") else { return };
+        let method = f.child_by_field_name("attribute").map_or("", |a| text(a, src));
+        if !matches!(method, "filter" | "exclude" | "get") {
+            return;
+        }
+        // Deferred code (a nested function, a lambda) does not run per row here.
+        let mut a = call.parent();
+        while let Some(n) = a {
+            if n == region {
+                break;
+            }
+            if matches!(n.kind(), "function_definition" | "lambda" | "class_definition") {
+                return;
+            }
+            a = n.parent();
+        }
+        let Some(obj) = f.child_by_field_name("object") else { return };
+        let Some(other) = self.eval(obj, &Env::new(), 0) else { return };
+        if other.values || other.opaque || other.bulk {
+            return;
+        }
+        let Some(model) = self.graph.model(&other.model) else { return };
+        let key = key.strip_suffix("__exact").unwrap_or(key);
+        let rel_name = if by_key {
+            key.strip_suffix("_id").or_else(|| key.strip_suffix("__pk")).or_else(|| key.strip_suffix("__id"))
+        } else {
+            Some(key)
+        };
+        let Some(rel_name) = rel_name.filter(|r| !r.contains("__")) else { return };
+        let Some(rel) = model.relations.get(rel_name) else { return };
+        if rel.kind == RelKind::GenericForeignKey
+            || rel.target.as_deref().and_then(|t| self.graph.model(t)).map(|m| m.key.as_str()) != Some(qs.model.as_str())
+        {
+            return;
+        }
+        // Where the query runs: up the lazy chain to an evaluating call, a loop over it, or a
+        // name bound to it and evaluated later in the same body.
+        const EVAL: &[&str] =
+            &["count", "exists", "first", "last", "get", "aggregate", "earliest", "latest"];
+        let mut top = call;
+        let mut runs = method == "get";
+        let mut how = if runs { "get" } else { "" };
+        while !runs {
+            let Some(p) = top.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(top))
+            else {
+                break;
+            };
+            let Some(c) = p.parent().filter(|c| c.kind() == "call") else { break };
+            let m = p.child_by_field_name("attribute").map_or("", |a| text(a, src));
+            if EVAL.contains(&m) {
+                runs = true;
+                how = m;
+                top = c;
+            } else if QS_CHAIN.contains(&m) || matches!(m, "values" | "values_list") {
+                top = c;
+            } else {
+                return;
+            }
+        }
+        if !runs {
+            if iterated_by(top).is_some()
+                || matches!(single_arg_call(top.parent().and_then(|a| a.parent()).unwrap_or(top), src), Some((f, a)) if a == top && matches!(f, "list" | "len" | "set" | "tuple" | "bool"))
+            {
+                runs = true;
+            } else if let Some(asg) = top.parent().filter(|p| p.kind() == "assignment" && p.child_by_field_name("right") == Some(top)) {
+                let Some(name) = asg.child_by_field_name("left").filter(|l| l.kind() == "identifier").map(|l| text(l, src))
+                else {
+                    return;
+                };
+                crate::parse::for_each_node(region, |n| {
+                    if runs || n.kind() != "identifier" || text(n, src) != name || n.start_byte() < asg.end_byte() {
+                        return;
+                    }
+                    if iterated_by(n).is_some() {
+                        runs = true;
+                        how = "";
+                    } else if let Some(m) = n
+                        .parent()
+                        .filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(n))
+                        .filter(|p| p.parent().is_some_and(|c| c.kind() == "call"))
+                        .and_then(|p| p.child_by_field_name("attribute"))
+                        .map(|a| text(a, src))
+                        .filter(|m| EVAL.contains(m))
+                    {
+                        runs = true;
+                        how = m;
+                    }
+                });
+            }
+        }
+        if !runs || !reported.insert(format!("query {}", text(call, src))) {
+            return;
+        }
+        let rows = short(&qs.model);
+        let fix = match how {
+            "count" => "annotate the count on that queryset instead (`.annotate(n=Count(..., filter=Q(...)))`) and \
+                        read it on each row"
+                .to_string(),
+            "exists" => "annotate it on that queryset instead (`.annotate(has=Exists(...))` with an `OuterRef(\"pk\")` \
+                         subquery) and read it on each row"
+                .to_string(),
+            _ => format!(
+                "fetch the {} rows of all {rows} rows in one query before the loop (`{rel_name}__in=...`) and look \
+                 them up per row in Python, or prefetch them on that queryset with `Prefetch(..., queryset=...)`",
+                short(&other.model)
+            ),
+        };
+        let msg = format!(
+            "`{}` runs one query per {rows} in the loop over the queryset on line {} (N+1): {fix}",
+            crate::finding::excerpt(text(top, src)),
+            qs.line
+        );
+        self.reports.push((call.start_byte(), call.end_byte(), msg));
     }
 
     /// `XSerializer(row).data` or `XSerializer(row.rel).data` in a loop over a queryset: what
