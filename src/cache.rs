@@ -29,7 +29,7 @@ use crate::project::{Asked, Consumer, Facts, Look, Part, Probe, SettingsRoot};
 const MAX_ENTRIES: usize = 64;
 
 /// Bump when the entry format changes.
-const FORMAT: u32 = 9;
+const FORMAT: u32 = 10;
 
 /// The cache folder: `$PREFLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/preflight` or
 /// `~/.cache/preflight`; `None` when none can be named.
@@ -319,7 +319,7 @@ fn probe_to((by, rel, probe, answer): &Asked, lists: &mut Vec<std::sync::Arc<Vec
         Probe::Contexts(l) => ("contexts", list_index(lists, l).to_string()),
         Probe::Matches { pattern, cap } => ("matches", format!("{cap}:{pattern}")),
         Probe::Outline { cap } => ("outline", cap.to_string()),
-        Probe::ViewOutline => ("view-outline", String::new()),
+        Probe::GraphOutline => ("graph-outline", String::new()),
         Probe::Text => ("text", String::new()),
         Probe::Contains(w) => ("contains", w.clone()),
         Probe::SettingsCandidate => ("settings-candidate", String::new()),
@@ -359,7 +359,7 @@ fn probe_from(v: &Value, lists: &[std::sync::Arc<Vec<String>>]) -> Option<Asked>
         "mentions-any" => Probe::MentionsAny(lists.get(arg.parse::<usize>().ok()?)?.clone()),
         "contexts" => Probe::Contexts(lists.get(arg.parse::<usize>().ok()?)?.clone()),
         "outline" => Probe::Outline { cap: arg.parse().ok()? },
-        "view-outline" => Probe::ViewOutline,
+        "graph-outline" => Probe::GraphOutline,
         "matches" => {
             let (cap, pattern) = arg.split_once(':')?;
             Probe::Matches { pattern: std::sync::Arc::from(pattern), cap: cap.parse().ok()? }

@@ -194,9 +194,8 @@ fn run_inner(scan: &Scan, config: &Config, selected: &[bool], threads: usize) ->
     phase("walk");
     // The quick check: the same files with the same times as when the last run read them.
     let stats = cache.and_then(|_| {
-        let rels: Vec<String> = paths.par_iter().map(|p| rel_path(p, root)).collect();
         let tracked = tracked.as_ref().map(|(top, t)| (top.as_path(), t.as_slice()));
-        crate::stattable::take(&slot, &rels, &paths, &notes, tracked)
+        crate::stattable::take(&slot, &paths, &notes, tracked)
     });
     if let (Some(dir), Some(now)) = (cache, &stats) {
         let slot = slot.finish();

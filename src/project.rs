@@ -178,7 +178,7 @@ pub enum Probe {
     /// What a module gives the model graph when it holds no model (`ModelGraph::outline`: its
     /// views, serializers and manager classes, wherever they sit); `u64::MAX` when it holds
     /// one, which is then read whole (`Text`).
-    ViewOutline,
+    GraphOutline,
     /// What a module gives the templates (`module_contexts`), for the needles of
     /// `MentionsAny` (`def NAME(` for the functions, the others template names): a digest of
     /// its contexts, sorted.
@@ -219,18 +219,10 @@ impl Probe {
                 let wanted: std::collections::HashSet<String> =
                     needles.iter().filter(|n| !n.starts_with("def ")).cloned().collect();
                 let functions_set = functions.iter().cloned().collect();
-                let head = &text.as_bytes()[..text.len().min(8192)];
-                let class = crate::classify::classify(rel, head);
-                let f = SourceFile::new(std::path::PathBuf::from(rel), rel.to_string(), class, text.to_string());
-                let mine = module_contexts(&f, &functions, &wanted, &functions_set);
+                let mine = module_contexts(&source_of(rel, text), &functions, &wanted, &functions_set);
                 crate::digest::digest64(&[crate::django::html::contexts_text(&mine).as_bytes()])
             }
-            Probe::ViewOutline => {
-                let head = &text.as_bytes()[..text.len().min(8192)];
-                let class = crate::classify::classify(rel, head);
-                let f = SourceFile::new(std::path::PathBuf::from(rel), rel.to_string(), class, text.to_string());
-                view_outline(&graph_of(&f)).unwrap_or(u64::MAX)
-            }
+            Probe::GraphOutline => graph_outline(&graph_of(&source_of(rel, text))).unwrap_or(u64::MAX),
             Probe::SettingsNamed => {
                 let named = settings::SettingsModules::scan(std::iter::once((rel, text)));
                 fnv1a(&[strings(&named.deploy).to_le_bytes().as_slice(), &strings(&named.test).to_le_bytes()])
@@ -611,8 +603,13 @@ impl Project {
     /// source), matches `re`: recorded as that question (`Probe::Matches`, no size cap), not as
     /// a read of the whole text, so an edit that keeps the answer keeps the asker.
     pub fn held_matches(&self, rel: &str, text: &str, re: &regex::bytes::Regex) -> bool {
-        let answer = re.is_match(text.as_bytes());
-        let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap: u64::MAX };
+        self.ask_matches(rel, text, u64::MAX, re)
+    }
+
+    /// `Probe::Matches` of a text in memory, answered and recorded for the current asker.
+    fn ask_matches(&self, rel: &str, text: &str, cap: u64, re: &regex::bytes::Regex) -> bool {
+        let answer = text.len() as u64 <= cap && re.is_match(text.as_bytes());
+        let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap };
         self.probes.ask(self.probes.current(), rel, probe, u64::from(answer));
         answer
     }
@@ -647,12 +644,7 @@ impl Project {
     /// otherwise it is a read (`read`).
     pub fn read_matches(&self, path: &Path, cap: u64, re: &regex::bytes::Regex) -> bool {
         match self.held(path) {
-            Some((rel, f)) => {
-                let answer = f.text.len() as u64 <= cap && re.is_match(f.text.as_bytes());
-                let probe = Probe::Matches { pattern: Arc::from(re.as_str()), cap };
-                self.probes.ask(self.probes.current(), &rel, probe, u64::from(answer));
-                answer
-            }
+            Some((rel, f)) => self.ask_matches(&rel, &f.text, cap, re),
             None => self.read(path, cap, false).is_some_and(|b| re.is_match(&b)),
         }
     }
@@ -1102,8 +1094,8 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> ModelGraph {
         .par_iter()
         .map(|l| {
             let g = graph_of(&l.file);
-            match view_outline(&g) {
-                Some(outline) => ask.0.ask(ask.1, &l.file.rel, Probe::ViewOutline, outline),
+            match graph_outline(&g) {
+                Some(outline) => ask.0.ask(ask.1, &l.file.rel, Probe::GraphOutline, outline),
                 None => {
                     ask.file(l);
                 }
@@ -1118,6 +1110,13 @@ fn model_graph(files: &[Loaded], needs: Needs, ask: &Ask) -> ModelGraph {
     graph
 }
 
+/// A file of `rel` holding `text`, classified as the walk would, for a question asked again
+/// of a changed file's new text.
+fn source_of(rel: &str, text: &str) -> SourceFile {
+    let class = crate::classify::classify(rel, &text.as_bytes()[..text.len().min(8192)]);
+    SourceFile::new(std::path::PathBuf::from(rel), rel.to_string(), class, text.to_string())
+}
+
 /// One module's part of the model graph, before `finish`.
 fn graph_of(f: &SourceFile) -> ModelGraph {
     use crate::django::models::add_file;
@@ -1126,9 +1125,9 @@ fn graph_of(f: &SourceFile) -> ModelGraph {
     g
 }
 
-/// `Probe::ViewOutline`'s answer for a module's part of the graph: a digest of its outline
+/// `Probe::GraphOutline`'s answer for a module's part of the graph: a digest of its outline
 /// when it holds no model; `None` otherwise.
-fn view_outline(g: &ModelGraph) -> Option<u64> {
+fn graph_outline(g: &ModelGraph) -> Option<u64> {
     let outline = g.outline()?;
     Some(crate::digest::digest64(&[outline.as_bytes()]).min(u64::MAX - 1))
 }

@@ -45,7 +45,6 @@ fn nanos(t: SystemTime) -> u128 {
 /// or inode (the quick check is then never used).
 pub(crate) fn take(
     slot: &KeyHasher,
-    rels: &[String],
     paths: &[PathBuf],
     notes: &[Note],
     tracked: Option<(&Path, &[String])>,
@@ -56,8 +55,9 @@ pub(crate) fn take(
     let taken = nanos(SystemTime::now());
     let mut tree = slot.clone();
     tree.part(&FORMAT.to_le_bytes());
-    for r in rels {
-        tree.part(r.as_bytes());
+    // The paths as the walk gave them (the slot holds the root they are under).
+    for p in paths {
+        tree.part(p.as_os_str().as_encoded_bytes());
     }
     for n in notes {
         tree.part(n.path.as_bytes());
@@ -143,9 +143,8 @@ mod tests {
     use super::*;
 
     fn taken_of(dir: &Path, names: &[&str]) -> Taken {
-        let rels: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
-        take(&KeyHasher::default(), &rels, &paths, &[], None).unwrap()
+        take(&KeyHasher::default(), &paths, &[], None).unwrap()
     }
 
     fn age(path: &Path, secs: u64) {

@@ -858,22 +858,7 @@ impl Analysis<'_, '_> {
         if missing.is_empty() || !reported.insert(format!("serializer {}", text(call, src))) {
             return;
         }
-        let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
-        let paths = |many: bool| -> Vec<String> {
-            let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
-            of.iter()
-                .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
-                .map(|p| format!("\"{p}\""))
-                .collect()
-        };
-        let (select, prefetch) = (paths(false), paths(true));
-        let mut fix = String::new();
-        if !select.is_empty() {
-            fix.push_str(&format!(".select_related({})", select.join(", ")));
-        }
-        if !prefetch.is_empty() {
-            fix.push_str(&format!(".prefetch_related({})", prefetch.join(", ")));
-        }
+        let (fields, fix) = missing_and_fix(&missing);
         let msg = format!(
             "`{}` serializes one {} per {} in the loop over the queryset on line {}, and {} without that queryset \
              loading it: one query per row (N+1); add `{fix}` to that queryset",
@@ -1894,28 +1879,12 @@ impl Analysis<'_, '_> {
                 }
             }
             if !missing.is_empty() {
-                let fields: Vec<String> = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
-                // One path per chain: `select_related("a__b")` loads `a` too.
-                let paths = |many: bool| -> Vec<String> {
-                    let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
-                    of.iter()
-                        .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
-                        .map(|p| format!("\"{p}\""))
-                        .collect()
-                };
-                let (select, prefetch) = (paths(false), paths(true));
-                let mut fix = Vec::new();
-                if !select.is_empty() {
-                    fix.push(format!(".select_related({})", select.join(", ")));
-                }
-                if !prefetch.is_empty() {
-                    fix.push(format!(".prefetch_related({})", prefetch.join(", ")));
-                }
+                let (fields, fix) = missing_and_fix(&missing);
                 let the = if target.starts_with("this") { "this" } else { "the" };
                 parts.push(format!(
                     "whose {} without {the} queryset loading it: one query per row (N+1); add `{}` to {target}",
                     fields.join(", "),
-                    fix.join("")
+                    fix
                 ));
             }
         }
@@ -2637,6 +2606,30 @@ fn short(key: &str) -> &str {
     key.rsplit(':').next().unwrap_or(key)
 }
 
+
+/// What a serializer reads that its queryset does not load (`(path, many, field)`): each
+/// field's read (`items reads \`owner\``), and the fix, one path per chain
+/// (`select_related("a__b")` loads `a` too): `.select_related(...)` for single relations,
+/// `.prefetch_related(...)` for many.
+fn missing_and_fix(missing: &[(String, bool, String)]) -> (Vec<String>, String) {
+    let fields = missing.iter().map(|(p, _, f)| format!("{f} reads `{p}`")).collect();
+    let paths = |many: bool| -> Vec<String> {
+        let of: Vec<&String> = missing.iter().filter(|m| m.1 == many).map(|m| &m.0).collect();
+        of.iter()
+            .filter(|p| !of.iter().any(|q| q.len() > p.len() && covers(&[(*q).clone()], p)))
+            .map(|p| format!("\"{p}\""))
+            .collect()
+    };
+    let (select, prefetch) = (paths(false), paths(true));
+    let mut fix = String::new();
+    if !select.is_empty() {
+        fix.push_str(&format!(".select_related({})", select.join(", ")));
+    }
+    if !prefetch.is_empty() {
+        fix.push_str(&format!(".prefetch_related({})", prefetch.join(", ")));
+    }
+    (fields, fix)
+}
 #[cfg(test)]
 mod tests {
     use super::has_for;
